@@ -1,0 +1,55 @@
+import { z } from "zod";
+
+const emptyToUndefined = (v: unknown) => (v === "" ? undefined : v);
+
+const ConfigSchema = z.object({
+  ENVIRONMENT: z.enum(["development", "test", "production"]).default("production"),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
+  DATABASE_WS_PROXY: z.preprocess(emptyToUndefined, z.string().min(1).optional()),
+  PROVIDER_URL: z.url({ protocol: /^https?$/ }),
+  UPSTASH_REDIS_REST_URL: z.preprocess(emptyToUndefined, z.url().optional()),
+  UPSTASH_REDIS_REST_TOKEN: z.preprocess(emptyToUndefined, z.string().min(1).optional()),
+});
+
+export type Config = Readonly<{
+  environment: "development" | "test" | "production";
+  logLevel: "debug" | "info" | "warn" | "error";
+  databaseUrl: string;
+  /** Local only: host:port/path of the WebSocket->TCP relay in front of a plain Postgres. */
+  databaseWsProxy: string | undefined;
+  providerUrl: string;
+  upstash: { url: string; token: string } | undefined;
+}>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+// Bindings are fixed for the life of an isolate, so the parse runs once per distinct env object.
+const cache = new WeakMap<object, Config>();
+
+export function getConfig(env: Env): Config {
+  const hit = cache.get(env);
+  if (hit) return hit;
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    // Names only: values may be secrets.
+    const fields = parsed.error.issues.map((i) => i.path.join(".")).join(", ");
+    throw new ConfigError(`invalid configuration: ${fields}`);
+  }
+  const v = parsed.data;
+  const config: Config = Object.freeze({
+    environment: v.ENVIRONMENT,
+    logLevel: v.LOG_LEVEL,
+    databaseUrl: v.DATABASE_URL,
+    databaseWsProxy: v.DATABASE_WS_PROXY,
+    providerUrl: v.PROVIDER_URL,
+    upstash:
+      v.UPSTASH_REDIS_REST_URL && v.UPSTASH_REDIS_REST_TOKEN
+        ? { url: v.UPSTASH_REDIS_REST_URL, token: v.UPSTASH_REDIS_REST_TOKEN }
+        : undefined,
+  });
+  cache.set(env, config);
+  return config;
+}

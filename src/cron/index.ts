@@ -1,0 +1,31 @@
+import { errorMessage, log } from "../lib/log.ts";
+import { createRuntime } from "../runtime.ts";
+import type { Runtime } from "../runtime.ts";
+import { runMaintenance } from "./maintenance.ts";
+
+type CronTask = (rt: Runtime, now: Date) => Promise<Record<string, unknown>>;
+
+/** Keys are the cron expressions in wrangler.toml [triggers]. */
+export const CRON_TASKS: Record<string, { name: string; run: CronTask }> = {
+  "17 * * * *": { name: "maintenance", run: runMaintenance },
+};
+
+/** One log line per run. A failed run rethrows so Cloudflare records the invocation as failed. */
+export async function handleScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
+  const started = performance.now();
+  const task = CRON_TASKS[controller.cron];
+  if (!task) {
+    log("error", "cron_run", { cron: controller.cron, outcome: "unknown_schedule" });
+    throw new Error(`no task for cron "${controller.cron}"`);
+  }
+  const rt = createRuntime(env);
+  try {
+    const report = await task.run(rt, new Date(controller.scheduledTime));
+    log("info", "cron_run", { cron: controller.cron, task: task.name, outcome: "ok", ms: Math.round(performance.now() - started), ...report });
+  } catch (err) {
+    log("error", "cron_run", { cron: controller.cron, task: task.name, outcome: "error", error: errorMessage(err), ms: Math.round(performance.now() - started) });
+    throw err;
+  } finally {
+    ctx.waitUntil(rt.dispose());
+  }
+}

@@ -1,0 +1,15 @@
+import type { Runtime } from "../runtime.ts";
+
+export type CacheOutcome = "hit" | "miss" | "bypass" | "error";
+
+export interface AppVariables {
+  requestId: string;
+  rt: Runtime;
+  /** Set by handlers that read through the cache; logged and exposed in Server-Timing. */
+  cacheOutcome?: CacheOutcome;
+}
+
+export interface AppEnv {
+  Bindings: Env;
+  Variables: AppVariables;
+}

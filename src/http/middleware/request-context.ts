@@ -1,0 +1,51 @@
+import type { MiddlewareHandler } from "hono";
+import { createRuntime } from "../../runtime.ts";
+import { log } from "../../lib/log.ts";
+import type { AppEnv } from "../context.ts";
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function waitUntil(c: Parameters<MiddlewareHandler<AppEnv>>[0], p: Promise<unknown>): void {
+  try {
+    c.executionCtx.waitUntil(p);
+  } catch {
+    // app.request() without an execution context (unit tests): let the promise run on its own.
+    void p;
+  }
+}
+
+/**
+ * First in the chain: request id (an incoming well-formed X-Request-Id is kept), the per-request
+ * runtime, and the one structured log line per request, written after the response is known.
+ */
+export function requestContext(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const started = performance.now();
+    const incoming = c.req.header("x-request-id");
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    c.set("requestId", requestId);
+    const rt = createRuntime(c.env);
+    c.set("rt", rt);
+    try {
+      await next();
+    } finally {
+      const ms = Math.round((performance.now() - started) * 10) / 10;
+      c.header("X-Request-Id", requestId);
+      log(
+        c.res.status >= 500 ? "error" : "info",
+        "http_request",
+        {
+          request_id: requestId,
+          method: c.req.method,
+          route: c.req.routePath,
+          status: c.res.status,
+          ms,
+          cache: c.get("cacheOutcome") ?? null,
+          db: rt.dbUsed,
+        },
+        rt.config.logLevel,
+      );
+      waitUntil(c, rt.dispose());
+    }
+  };
+}

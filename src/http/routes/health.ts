@@ -1,0 +1,41 @@
+import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import { checkReadiness } from "../../ops/readiness.ts";
+import type { AppEnv } from "../context.ts";
+
+const Check = z
+  .object({ ok: z.boolean(), ms: z.number(), error: z.string().optional() })
+  .passthrough()
+  .openapi("ReadinessCheck");
+
+const ReadinessBody = z
+  .object({ status: z.enum(["ready", "not_ready"]), checks: z.record(z.string(), Check) })
+  .openapi("Readiness");
+
+const health = createRoute({
+  method: "get",
+  path: "/health",
+  tags: ["Operations"],
+  summary: "Liveness: the Worker runs",
+  responses: {
+    200: { description: "Alive", content: { "application/json": { schema: z.object({ status: z.literal("ok") }) } } },
+  },
+});
+
+const ready = createRoute({
+  method: "get",
+  path: "/ready",
+  tags: ["Operations"],
+  summary: "Readiness: Postgres, cache and queue are usable",
+  responses: {
+    200: { description: "Every dependency answers", content: { "application/json": { schema: ReadinessBody } } },
+    503: { description: "At least one dependency fails", content: { "application/json": { schema: ReadinessBody } } },
+  },
+});
+
+export const healthRoutes = new OpenAPIHono<AppEnv>()
+  .openapi(health, (c) => c.json({ status: "ok" as const }, 200, { "Cache-Control": "no-store" }))
+  .openapi(ready, async (c) => {
+    const result = await checkReadiness(c.var.rt);
+    const headers = { "Cache-Control": "no-store" };
+    return result.status === "ready" ? c.json(result, 200, headers) : c.json(result, 503, { ...headers, "Retry-After": "5" });
+  });

@@ -1,0 +1,28 @@
+import { errorMessage, log } from "../lib/log.ts";
+import { createRuntime } from "../runtime.ts";
+import { consumeDeadLetters } from "./dead-letter.ts";
+import { QUEUES } from "./names.ts";
+
+/** Entry for every queue this Worker consumes; one log line per batch. */
+export async function handleQueue(batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext): Promise<void> {
+  const started = performance.now();
+  const rt = createRuntime(env);
+  const fields: Record<string, unknown> = { queue: batch.queue, messages: batch.messages.length };
+  try {
+    switch (batch.queue) {
+      case QUEUES.deadLetters:
+        Object.assign(fields, await consumeDeadLetters(batch, rt));
+        break;
+      default:
+        // A queue bound in wrangler.toml without a consumer here is a deployment mistake: retry so
+        // nothing is lost while it gets fixed.
+        batch.retryAll({ delaySeconds: 60 });
+        throw new Error(`no consumer for queue ${batch.queue}`);
+    }
+    log("info", "queue_batch", { ...fields, outcome: "ok", ms: Math.round(performance.now() - started) });
+  } catch (err) {
+    log("error", "queue_batch", { ...fields, outcome: "error", error: errorMessage(err), ms: Math.round(performance.now() - started) });
+  } finally {
+    ctx.waitUntil(rt.dispose());
+  }
+}

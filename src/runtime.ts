@@ -1,0 +1,42 @@
+import { createStore } from "./cache/index.ts";
+import type { Store } from "./cache/store.ts";
+import { getConfig } from "./config/index.ts";
+import type { Config } from "./config/index.ts";
+import { createDb } from "./db/client.ts";
+import type { Database, DbHandle } from "./db/client.ts";
+
+/**
+ * What services need for one invocation (request, queue batch or cron run), free of Hono types.
+ * The database pool is opened on first use, so a cache hit never opens a connection.
+ */
+export interface Runtime {
+  readonly config: Config;
+  readonly env: Env;
+  readonly cache: Store;
+  db(): Database;
+  /** True once db() was called in this invocation (used by logs and tests). */
+  readonly dbUsed: boolean;
+  dispose(): Promise<void>;
+}
+
+export function createRuntime(env: Env): Runtime {
+  const config = getConfig(env);
+  let handle: DbHandle | undefined;
+  return {
+    config,
+    env,
+    cache: createStore(config, env),
+    db() {
+      handle ??= createDb(config);
+      return handle.db;
+    },
+    get dbUsed() {
+      return handle !== undefined;
+    },
+    async dispose() {
+      const h = handle;
+      handle = undefined;
+      await h?.close().catch(() => {});
+    },
+  };
+}
