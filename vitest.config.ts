@@ -1,0 +1,26 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest(({ inject }) => ({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        bindings: {
+          ENVIRONMENT: "test",
+          LOG_LEVEL: "warn",
+          DATABASE_URL: inject("databaseUrl"),
+          DATABASE_WS_PROXY: inject("wsProxy"),
+          PROVIDER_URL: inject("providerUrl"),
+          TEST_CONTROL_URL: inject("controlUrl"),
+        },
+      },
+    })),
+  ],
+  test: {
+    globalSetup: ["./test/setup/global.ts"],
+    include: ["test/**/*.test.ts", "src/**/*.test.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+  },
+});
