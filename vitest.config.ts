@@ -20,6 +20,8 @@ export default defineConfig({
   test: {
     globalSetup: ["./test/setup/global.ts"],
     include: ["test/**/*.test.ts", "src/**/*.test.ts"],
+    // Some tests take the database relay down for a moment; files share it, so they run one at a time.
+    fileParallelism: false,
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

@@ -2,6 +2,9 @@ import { env, exports } from "cloudflare:workers";
 import { getConfig } from "../src/config/index.ts";
 import { createDb } from "../src/db/client.ts";
 import type { DbHandle } from "../src/db/client.ts";
+import { apiKeys } from "../src/db/schema.ts";
+import { sha256Hex } from "../src/lib/crypto.ts";
+import type { Scope } from "../src/auth/principal.ts";
 
 /** Calls the Worker's fetch handler exactly as the runtime would. */
 export function call(path: string, init?: RequestInit): Promise<Response> {
@@ -36,3 +39,21 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | null | fal
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+
+/** Creates an API key row directly (as `npm run keys:create` would) and returns the key. */
+export async function createTestKey(db: DbHandle, scopes: Scope[], name = "test"): Promise<string> {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  const key = `sk_test_${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  await db.db.insert(apiKeys).values({ id: crypto.randomUUID(), name, prefix: key.slice(0, 10), keyHash: await sha256Hex(key), scopes });
+  return key;
+}
+
+export const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
+
+export function postJson(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return call(path, { method: "POST", headers: { "Content-Type": "application/json", ...headers }, body: JSON.stringify(body) });
+}
+
+/** A unique email domain per test, so tests sharing one database never see each other's rows. */
+export const uniqueDomain = () => `t${crypto.randomUUID().slice(0, 8)}.example.com`;

@@ -55,7 +55,7 @@ export async function startPostgres(opts: {
     persistent: opts.persistent ?? true,
     createPostgresUser: isRoot,
     // Listen on loopback only; fsync off is a local-dev speed choice (data is disposable).
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=200"],
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=400"],
     onLog: (m) => (opts.quiet ? logs.push(String(m)) : console.log(`[postgres] ${String(m).trimEnd()}`)),
     onError: (m) => logs.push(String(m)),
   });

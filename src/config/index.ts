@@ -8,6 +8,7 @@ const ConfigSchema = z.object({
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
   DATABASE_WS_PROXY: z.preprocess(emptyToUndefined, z.string().min(1).optional()),
   PROVIDER_URL: z.url({ protocol: /^https?$/ }),
+  QUEUE_RETRY_BASE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
   UPSTASH_REDIS_REST_URL: z.preprocess(emptyToUndefined, z.url().optional()),
   UPSTASH_REDIS_REST_TOKEN: z.preprocess(emptyToUndefined, z.string().min(1).optional()),
 });
@@ -19,6 +20,8 @@ export type Config = Readonly<{
   /** Local only: host:port/path of the WebSocket->TCP relay in front of a plain Postgres. */
   databaseWsProxy: string | undefined;
   providerUrl: string;
+  /** First retry delay of a failed queue message; doubles per attempt, capped at 300 s. */
+  queueRetryBaseSeconds: number;
   upstash: { url: string; token: string } | undefined;
 }>;
 
@@ -45,6 +48,7 @@ export function getConfig(env: Env): Config {
     databaseUrl: v.DATABASE_URL,
     databaseWsProxy: v.DATABASE_WS_PROXY,
     providerUrl: v.PROVIDER_URL,
+    queueRetryBaseSeconds: v.QUEUE_RETRY_BASE_SECONDS,
     upstash:
       v.UPSTASH_REDIS_REST_URL && v.UPSTASH_REDIS_REST_TOKEN
         ? { url: v.UPSTASH_REDIS_REST_URL, token: v.UPSTASH_REDIS_REST_TOKEN }

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import {
   bigserial,
+  pgEnum,
   index,
   integer,
   jsonb,
@@ -50,3 +51,42 @@ export const deadLetters = pgTable(
     index("dead_letters_pending_idx").on(t.receivedAt).where(sql`${t.replayedAt} is null`),
   ],
 );
+
+export const SUBSCRIBER_STATUSES = ["active", "unsubscribed", "unconfirmed", "bounced", "junk"] as const;
+export const subscriberStatus = pgEnum("subscriber_status", SUBSCRIBER_STATUSES);
+
+export const subscribers = pgTable(
+  "subscribers",
+  {
+    /** UUIDv7 generated at the edge when the write is accepted. */
+    id: uuid("id").primaryKey(),
+    /** As given by the client; uniqueness is case-insensitive (see the lower(email) index). */
+    email: text("email").notNull(),
+    name: text("name").notNull(),
+    lastName: text("last_name").notNull(),
+    status: subscriberStatus("status").notNull(),
+    // Millisecond precision, like a JS Date, so the keyset cursor round-trips exactly.
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date", precision: 3 }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date", precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("subscribers_email_lower_uq").on(sql`lower(${t.email})`),
+    // Keyset pagination, newest first, with and without a status filter.
+    index("subscribers_created_id_idx").on(t.createdAt.desc(), t.id.desc()),
+    index("subscribers_status_created_id_idx").on(t.status, t.createdAt.desc(), t.id.desc()),
+  ],
+);
+
+export const OPERATION_OUTCOMES = ["succeeded", "failed"] as const;
+export const operationStatus = pgEnum("operation_status", OPERATION_OUTCOMES);
+
+/** Outcome of an accepted asynchronous write; "pending" lives only in the edge cache. */
+export const operations = pgTable("operations", {
+  id: uuid("id").primaryKey(),
+  kind: text("kind").notNull(),
+  status: operationStatus("status").notNull(),
+  subscriberId: uuid("subscriber_id").notNull(),
+  errorCode: text("error_code"),
+  ...timestamps,
+  completedAt: timestamp("completed_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+}, (t) => [index("operations_completed_at_idx").on(t.completedAt)]);

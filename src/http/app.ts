@@ -4,6 +4,7 @@ import { AppError } from "./errors.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { notFound, onError } from "./on-error.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { subscriberRoutes } from "./routes/subscribers.ts";
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({
@@ -13,7 +14,8 @@ export function createApp() {
       if (!result.success) {
         throw new AppError("validation_failed", "The request has invalid fields.", {
           errors: result.error.issues.map((i) => ({
-            field: [result.target, ...i.path].join("."),
+            // Body fields are named as sent ("email"); other inputs by where they came from.
+            field: result.target === "json" ? i.path.join(".") || "body" : [result.target, ...i.path].join("."),
             message: i.message,
           })),
         });
@@ -23,7 +25,7 @@ export function createApp() {
   app.use("*", requestContext());
   app.onError(onError);
   app.notFound(notFound);
-  return app.route("/", healthRoutes);
+  return app.route("/", healthRoutes).route("/", subscriberRoutes);
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -1,3 +1,4 @@
+import type { Principal } from "../auth/principal.ts";
 import type { Runtime } from "../runtime.ts";
 
 export type CacheOutcome = "hit" | "miss" | "bypass" | "error";
@@ -7,6 +8,8 @@ export interface AppVariables {
   rt: Runtime;
   /** Set by handlers that read through the cache; logged and exposed in Server-Timing. */
   cacheOutcome?: CacheOutcome;
+  /** Set by requireScope once the API key is verified. */
+  principal?: Principal;
 }
 
 export interface AppEnv {

@@ -1,6 +1,7 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { ConfigError } from "../config/index.ts";
+import { isDatabaseUnavailable } from "../db/errors.ts";
 import { errorMessage, log } from "../lib/log.ts";
 import type { AppEnv } from "./context.ts";
 import { AppError, problemBody } from "./errors.ts";
@@ -19,6 +20,9 @@ function toAppError(err: unknown): AppError {
       default:
         if (err.status < 500) return new AppError("bad_request", err.message || "Bad request.");
     }
+  }
+  if (isDatabaseUnavailable(err)) {
+    return new AppError("service_unavailable", "The database is unavailable; retry shortly.", { retryAfterSeconds: 5, cause: err });
   }
   if (err instanceof ConfigError) {
     return new AppError("service_unavailable", "The service is misconfigured.", { retryAfterSeconds: 60, cause: err });
@@ -43,13 +47,16 @@ export function problemResponse(c: Context<AppEnv>, err: AppError): Response {
 /** The single place where anything thrown becomes an HTTP response. Internals never leak. */
 export const onError: ErrorHandler<AppEnv> = (err, c) => {
   const appErr = toAppError(err);
-  if (appErr.status >= 500) {
+  if (appErr.status >= 500 && appErr.status !== 503) {
     log("error", "unhandled_error", {
       request_id: c.get("requestId"),
       route: c.req.routePath,
       code: appErr.code,
       error: errorMessage(appErr.cause ?? err),
     });
+  }
+  if (appErr.status === 503) {
+    log("warn", "dependency_unavailable", { request_id: c.get("requestId"), route: c.req.routePath, error: errorMessage(appErr.cause ?? err) });
   }
   return problemResponse(c, appErr);
 };

@@ -23,5 +23,8 @@ export function maskEmail(email: string): string {
 }
 
 export function errorMessage(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  // WebSocket failures from the database driver arrive as ErrorEvent, not Error.
+  const message = (err as { message?: unknown } | null)?.message;
+  return typeof message === "string" && message ? message : String(err);
 }

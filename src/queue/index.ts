@@ -2,6 +2,7 @@ import { errorMessage, log } from "../lib/log.ts";
 import { createRuntime } from "../runtime.ts";
 import { consumeDeadLetters } from "./dead-letter.ts";
 import { QUEUES } from "./names.ts";
+import { consumeSubscriberWrites } from "./subscriber-writes.ts";
 
 /** Entry for every queue this Worker consumes; one log line per batch. */
 export async function handleQueue(batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext): Promise<void> {
@@ -10,6 +11,9 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env, ctx: E
   const fields: Record<string, unknown> = { queue: batch.queue, messages: batch.messages.length };
   try {
     switch (batch.queue) {
+      case QUEUES.subscriberWrites:
+        Object.assign(fields, await consumeSubscriberWrites(batch, rt));
+        break;
       case QUEUES.deadLetters:
         Object.assign(fields, await consumeDeadLetters(batch, rt));
         break;

@@ -1,0 +1,51 @@
+import { readThrough } from "../cache/read-through.ts";
+import { findActiveApiKeyByHash } from "../db/repositories/api-keys.ts";
+import { AppError } from "../http/errors.ts";
+import { sha256Hex, timingSafeEqualStr } from "../lib/crypto.ts";
+import type { Runtime } from "../runtime.ts";
+import { SCOPES } from "./principal.ts";
+import type { Principal, Scope } from "./principal.ts";
+
+/**
+ * How long a key lookup is cached at the edge: a revoked key stops working within this bound (plus
+ * KV's own propagation delay of up to 60 s across locations).
+ */
+export const API_KEY_CACHE_SECONDS = 60;
+
+interface CachedKey extends Principal {
+  keyHash: string;
+}
+
+export async function authenticate(rt: Runtime, authorization: string | undefined): Promise<Principal> {
+  const match = authorization?.match(/^Bearer\s+(\S{16,256})$/i);
+  if (!match?.[1]) {
+    throw new AppError("unauthorized", "Send an API key as `Authorization: Bearer <key>`.", {
+      headers: { "WWW-Authenticate": 'Bearer realm="edge-api"' },
+    });
+  }
+  const keyHash = await sha256Hex(match[1]);
+  const { value } = await readThrough<CachedKey>(
+    rt.cache,
+    `apikey:v1:${keyHash}`,
+    async () => {
+      const row = await findActiveApiKeyByHash(rt.db(), keyHash);
+      if (!row) return undefined;
+      return {
+        keyId: row.id,
+        name: row.name,
+        keyHash: row.keyHash,
+        scopes: row.scopes.filter((s): s is Scope => (SCOPES as readonly string[]).includes(s)),
+        rateLimit: row.rateLimit && row.ratePeriodSeconds ? { limit: row.rateLimit, periodSeconds: row.ratePeriodSeconds } : null,
+      };
+    },
+    // Unknown keys are not cached: random keys must not turn into KV writes.
+    { hitSeconds: API_KEY_CACHE_SECONDS, missingSeconds: 0 },
+  );
+  if (!value || !timingSafeEqualStr(value.keyHash, keyHash)) {
+    throw new AppError("unauthorized", "The API key is not valid.", {
+      headers: { "WWW-Authenticate": 'Bearer realm="edge-api", error="invalid_token"' },
+    });
+  }
+  const { keyHash: _omit, ...principal } = value;
+  return principal;
+}

@@ -1,0 +1,70 @@
+import { errorMessage, log } from "../lib/log.ts";
+import type { Store } from "./store.ts";
+
+export type CacheOutcome = "hit" | "miss" | "error";
+
+/** Cached envelope: `m` marks a cached "not found" so misses for absent keys stay cheap. */
+type Entry<T> = { v: T } | { m: 1 };
+
+export interface ReadResult<T> {
+  value: T | undefined;
+  cache: CacheOutcome;
+}
+
+/**
+ * Cache-aside: answer from the cache when it has the key (including a cached absence), otherwise load
+ * from the source of truth and fill the cache. A failing cache is logged and treated as a miss, so
+ * it can slow a read down but never fail it.
+ */
+export async function readThrough<T>(
+  cache: Store,
+  key: string,
+  load: () => Promise<T | undefined>,
+  ttl: { hitSeconds: number; missingSeconds: number },
+): Promise<ReadResult<T>> {
+  let outcome: CacheOutcome = "miss";
+  try {
+    const entry = await cache.get<Entry<T>>(key);
+    if (entry) return { value: "v" in entry ? entry.v : undefined, cache: "hit" };
+  } catch (err) {
+    outcome = "error";
+    log("warn", "cache_error", { op: "get", backend: cache.kind, error: errorMessage(err) });
+  }
+  const value = await load();
+  if (outcome !== "error" && (value !== undefined || ttl.missingSeconds > 0)) {
+    const entry: Entry<T> = value === undefined ? { m: 1 } : { v: value };
+    await safePut(cache, key, entry, value === undefined ? ttl.missingSeconds : ttl.hitSeconds);
+  }
+  return { value, cache: outcome };
+}
+
+/** Reads a cached value directly written by safePut/write-through (no envelope handling). */
+export async function safeGet<T>(cache: Store, key: string): Promise<T | null> {
+  try {
+    return await cache.get<T>(key);
+  } catch (err) {
+    log("warn", "cache_error", { op: "get", backend: cache.kind, error: errorMessage(err) });
+    return null;
+  }
+}
+
+export async function safePut(cache: Store, key: string, value: unknown, ttlSeconds?: number): Promise<boolean> {
+  try {
+    await cache.put(key, value, ttlSeconds ? { ttlSeconds } : undefined);
+    return true;
+  } catch (err) {
+    log("warn", "cache_error", { op: "put", backend: cache.kind, error: errorMessage(err) });
+    return false;
+  }
+}
+
+export async function safeDelete(cache: Store, key: string): Promise<void> {
+  try {
+    await cache.delete(key);
+  } catch (err) {
+    log("warn", "cache_error", { op: "delete", backend: cache.kind, error: errorMessage(err) });
+  }
+}
+
+/** Wraps a value the way readThrough stores it, for write-through from the consumer. */
+export const cached = <T>(v: T): Entry<T> => ({ v });

@@ -1,0 +1,36 @@
+import { z } from "@hono/zod-openapi";
+
+export const Problem = z
+  .object({
+    type: z.string().openapi({ example: "/problems/validation_failed" }),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string(),
+    request_id: z.string(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  })
+  .passthrough()
+  .openapi("Problem", { description: "RFC 9457 problem details" });
+
+const problem = (description: string) => ({ description, content: { "application/problem+json": { schema: Problem } } });
+
+/** The error responses every authenticated /v1 route can give. */
+export const authProblems = {
+  401: problem("Missing or invalid API key"),
+  403: problem("The API key lacks the required scope"),
+  429: problem("Rate limit exceeded"),
+  503: problem("A dependency is unavailable; retry after Retry-After seconds"),
+} as const;
+
+export const problems = {
+  400: problem("Malformed request"),
+  404: problem("Not found"),
+  409: problem("Conflict"),
+  413: problem("Body too large"),
+  415: problem("Body is not JSON"),
+  422: problem("Invalid fields; `errors` names each one"),
+} as const;
+
+export const envelope = <T extends z.ZodType>(data: T, name: string) =>
+  z.object({ data, meta: z.record(z.string(), z.unknown()) }).openapi(name);

@@ -1,0 +1,22 @@
+import { z } from "zod";
+import { AppError } from "../http/errors.ts";
+
+const CursorSchema = z.object({ c: z.iso.datetime({ offset: true }), i: z.uuid() });
+
+/** Opaque to clients: base64url of the last row's keyset position. */
+export function encodeCursor(pos: { createdAt: Date; id: string }): string {
+  const json = JSON.stringify({ c: pos.createdAt.toISOString(), i: pos.id });
+  return btoa(json).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+}
+
+export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  try {
+    const json = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
+    const parsed = CursorSchema.parse(JSON.parse(json));
+    return { createdAt: new Date(parsed.c), id: parsed.i };
+  } catch {
+    throw new AppError("validation_failed", "The cursor is not valid; use meta.next_cursor from a previous page.", {
+      errors: [{ field: "cursor", message: "invalid cursor" }],
+    });
+  }
+}

@@ -1,0 +1,183 @@
+import { uuidv7 } from "uuidv7";
+import { readThrough, safeGet, safePut } from "../cache/read-through.ts";
+import type { CacheOutcome } from "../cache/read-through.ts";
+import { findOperation } from "../db/repositories/operations.ts";
+import { countSubscribersByStatus, findSubscriberByEmail, findSubscriberById, listSubscribers } from "../db/repositories/subscribers.ts";
+import { AppError } from "../http/errors.ts";
+import { canonicalJson, sha256Hex } from "../lib/crypto.ts";
+import { errorMessage, log, maskEmail } from "../lib/log.ts";
+import type { SubscriberCreateMessage } from "../queue/messages.ts";
+import type { Runtime } from "../runtime.ts";
+import { decodeCursor, encodeCursor } from "./cursor.ts";
+import { SUBSCRIBER_STATUSES, TTL, cacheKeys, toOperationView, toSubscriberView } from "./model.ts";
+import type { OperationView, SubscriberInput, SubscriberStatus, SubscriberView } from "./model.ts";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface Read<T> {
+  value: T;
+  cache: CacheOutcome;
+}
+
+/** By id or by email (anything containing "@"), cache-aside. */
+export async function getSubscriber(rt: Runtime, idOrEmail: string): Promise<Read<SubscriberView>> {
+  const byEmail = idOrEmail.includes("@");
+  if (!byEmail && !UUID.test(idOrEmail)) {
+    throw new AppError("validation_failed", "Give a subscriber id (UUID) or an email address.", {
+      errors: [{ field: "id_or_email", message: "must be a UUID or an email address" }],
+    });
+  }
+  const key = byEmail ? cacheKeys.byEmail(idOrEmail) : cacheKeys.byId(idOrEmail.toLowerCase());
+  const { value, cache } = await readThrough(
+    rt.cache,
+    key,
+    async () => {
+      const row = byEmail ? await findSubscriberByEmail(rt.db(), idOrEmail.trim()) : await findSubscriberById(rt.db(), idOrEmail);
+      return row ? toSubscriberView(row) : undefined;
+    },
+    { hitSeconds: TTL.subscriber, missingSeconds: TTL.missing },
+  );
+  if (!value) throw new AppError("not_found", "No subscriber has this id or email.");
+  return { value, cache };
+}
+
+export interface CreateResult {
+  operation: OperationView;
+  replayed: boolean;
+}
+
+interface IdempotencyRecord {
+  bodyHash: string;
+  operation: OperationView;
+}
+
+/**
+ * Accepts a subscriber for asynchronous creation: the edge answers from what it knows (cache) and
+ * enqueues; the consumer makes the decision against Postgres. Nothing is reported as accepted that
+ * was not enqueued.
+ */
+export async function createSubscriber(
+  rt: Runtime,
+  keyId: string,
+  input: SubscriberInput,
+  idempotencyKey: string | undefined,
+): Promise<CreateResult> {
+  let idemCacheKey: string | undefined;
+  let bodyHash = "";
+  if (idempotencyKey !== undefined) {
+    idemCacheKey = cacheKeys.idempotency(keyId, await sha256Hex(idempotencyKey));
+    bodyHash = await sha256Hex(canonicalJson({ ...input, email: input.email.toLowerCase() }));
+    const previous = await safeGet<IdempotencyRecord>(rt.cache, idemCacheKey);
+    if (previous) {
+      if (previous.bodyHash !== bodyHash) {
+        throw new AppError("validation_failed", "This Idempotency-Key was already used with a different request body.", {
+          errors: [{ field: "Idempotency-Key", message: "reused with a different body" }],
+        });
+      }
+      return { operation: (await findOperationView(rt, previous.operation.id)) ?? previous.operation, replayed: true };
+    }
+  }
+
+  // A positive cache entry is authoritative enough to answer 409 at once; an absence never is.
+  const known = await safeGet<{ v?: SubscriberView }>(rt.cache, cacheKeys.byEmail(input.email));
+  if (known?.v) {
+    throw new AppError("conflict", "A subscriber with this email already exists.", { extra: { existing_id: known.v.id } });
+  }
+
+  const message: SubscriberCreateMessage = {
+    type: "subscriber.create",
+    v: 1,
+    operation_id: uuidv7(),
+    requested_at: new Date().toISOString(),
+    subscriber: { id: uuidv7(), email: input.email, name: input.name, last_name: input.last_name, status: input.status },
+  };
+  try {
+    await rt.env.SUBSCRIBER_QUEUE.send(message, { contentType: "json" });
+  } catch (err) {
+    log("error", "queue_send_failed", { queue: "subscriber-writes", email: maskEmail(input.email), error: errorMessage(err) });
+    throw new AppError("service_unavailable", "The write queue is not accepting requests right now; nothing was stored.", {
+      retryAfterSeconds: 5,
+      cause: err,
+    });
+  }
+
+  const operation: OperationView = {
+    id: message.operation_id,
+    kind: "subscriber.create",
+    status: "pending",
+    subscriber_id: message.subscriber.id,
+    error: null,
+    completed_at: null,
+  };
+  await Promise.all([
+    safePut(rt.cache, cacheKeys.operation(operation.id), { v: operation }, TTL.operation),
+    idemCacheKey ? safePut(rt.cache, idemCacheKey, { bodyHash, operation } satisfies IdempotencyRecord, TTL.idempotency) : undefined,
+  ]);
+  return { operation, replayed: false };
+}
+
+async function findOperationView(rt: Runtime, id: string): Promise<OperationView | undefined> {
+  const cachedOp = await safeGet<{ v?: OperationView }>(rt.cache, cacheKeys.operation(id));
+  if (cachedOp?.v && cachedOp.v.status !== "pending") return cachedOp.v;
+  const row = await findOperation(rt.db(), id);
+  return row ? toOperationView(row) : cachedOp?.v;
+}
+
+/** Pending operations live in the cache; outcomes are in Postgres (and written through to cache). */
+export async function getOperation(rt: Runtime, id: string): Promise<OperationView> {
+  const op = await findOperationView(rt, id);
+  if (!op) throw new AppError("not_found", "No operation has this id.");
+  return op;
+}
+
+export interface Page {
+  data: SubscriberView[];
+  nextCursor: string | null;
+}
+
+export async function listSubscriberPage(
+  rt: Runtime,
+  q: { status?: SubscriberStatus | undefined; limit: number; cursor?: string | undefined },
+): Promise<Read<Page>> {
+  const after = q.cursor ? decodeCursor(q.cursor) : undefined;
+  const version = (await safeGet<string>(rt.cache, cacheKeys.listVersion)) ?? "0";
+  const key = cacheKeys.list(version, q.status ?? "all", q.limit, q.cursor ?? "");
+  const { value, cache } = await readThrough<Page>(
+    rt.cache,
+    key,
+    async () => {
+      const rows = await listSubscribers(rt.db(), { status: q.status, limit: q.limit, after });
+      const page = rows.slice(0, q.limit);
+      const last = page.at(-1);
+      return {
+        data: page.map(toSubscriberView),
+        nextCursor: rows.length > q.limit && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
+      };
+    },
+    { hitSeconds: TTL.list, missingSeconds: 0 },
+  );
+  return { value: value ?? { data: [], nextCursor: null }, cache };
+}
+
+export interface Stats {
+  subscribers: { total: number; by_status: Record<SubscriberStatus, number> };
+  generated_at: string;
+}
+
+export async function getStats(rt: Runtime): Promise<Read<Stats>> {
+  const { value, cache } = await readThrough<Stats>(
+    rt.cache,
+    cacheKeys.stats,
+    async () => {
+      const counts = await countSubscribersByStatus(rt.db());
+      const byStatus = Object.fromEntries(SUBSCRIBER_STATUSES.map((s) => [s, counts[s] ?? 0])) as Record<SubscriberStatus, number>;
+      return {
+        subscribers: { total: Object.values(byStatus).reduce((a, b) => a + b, 0), by_status: byStatus },
+        generated_at: new Date().toISOString(),
+      };
+    },
+    { hitSeconds: TTL.stats, missingSeconds: 0 },
+  );
+  if (!value) throw new AppError("internal", "stats unavailable");
+  return { value, cache };
+}
