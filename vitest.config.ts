@@ -13,6 +13,9 @@ export default defineConfig({
           DATABASE_WS_PROXY: inject("wsProxy"),
           PROVIDER_URL: inject("providerUrl"),
           TEST_CONTROL_URL: inject("controlUrl"),
+          // Not UPSTASH_*: tests opt into the Upstash store per request, KV stays the default.
+          TEST_UPSTASH_URL: inject("upstashUrl"),
+          TEST_UPSTASH_TOKEN: inject("upstashToken"),
         },
       },
     })),

@@ -2,5 +2,8 @@ declare namespace Cloudflare {
   interface Env {
     /** Node-side control server from test/setup/global.ts. */
     TEST_CONTROL_URL: string;
+    /** Upstash REST bridge to a real redis-server; empty when redis-server is not installed. */
+    TEST_UPSTASH_URL: string;
+    TEST_UPSTASH_TOKEN: string;
   }
 }

@@ -12,6 +12,7 @@ import { startPostgres } from "../../scripts/lib/postgres.ts";
 import type { FaultMode } from "../../scripts/lib/provider-standin.ts";
 import { startProviderStandin } from "../../scripts/lib/provider-standin.ts";
 import { startWsRelay } from "../../scripts/lib/ws-relay.ts";
+import { redisServerAvailable, startUpstashBridge } from "./upstash-bridge.ts";
 import type { WsRelay } from "../../scripts/lib/ws-relay.ts";
 
 declare module "vitest" {
@@ -20,6 +21,9 @@ declare module "vitest" {
     wsProxy: string;
     providerUrl: string;
     controlUrl: string;
+    /** Empty when no redis-server is installed: Upstash tests then skip and say why. */
+    upstashUrl: string;
+    upstashToken: string;
   }
 }
 
@@ -38,6 +42,7 @@ export default async function setup(project: TestProject) {
   const relayPort = await freePort();
   let relay: WsRelay | undefined = await startWsRelay({ port: relayPort, pgPort: pg.port });
   const provider = await startProviderStandin();
+  const upstash = redisServerAvailable() ? await startUpstashBridge(await freePort()) : undefined;
 
   // POST /relay/down and /relay/up simulate Postgres becoming unreachable from the Worker.
   const control = createServer(async (req, res) => {
@@ -64,10 +69,13 @@ export default async function setup(project: TestProject) {
   project.provide("databaseUrl", pg.url);
   project.provide("wsProxy", `127.0.0.1:${relayPort}/v1`);
   project.provide("providerUrl", provider.url);
+  project.provide("upstashUrl", upstash?.url ?? "");
+  project.provide("upstashToken", upstash?.token ?? "");
   project.provide("controlUrl", `http://127.0.0.1:${(control.address() as AddressInfo).port}`);
 
   return async () => {
     control.close();
+    await upstash?.close();
     await provider.close();
     await relay?.close();
     await pg.stop();

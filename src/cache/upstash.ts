@@ -1,0 +1,21 @@
+import { Redis } from "@upstash/redis/cloudflare";
+import type { Store } from "./store.ts";
+
+/**
+ * Upstash Redis over its REST API. Values go in as JSON and come back parsed. One quick retry at
+ * most: a read falls back to Postgres when the cache fails, so retrying for seconds would only make
+ * the request slower than not caching at all.
+ */
+export function upstashStore(opts: { url: string; token: string }): Store {
+  const redis = new Redis({ url: opts.url, token: opts.token, retry: { retries: 1, backoff: () => 50 } });
+  return {
+    kind: "upstash",
+    get: <T>(key: string) => redis.get<T>(key),
+    put: async (key, value, o) => {
+      await (o?.ttlSeconds ? redis.set(key, value, { ex: o.ttlSeconds }) : redis.set(key, value));
+    },
+    delete: async (key) => {
+      await redis.del(key);
+    },
+  };
+}
