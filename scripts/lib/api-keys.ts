@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import pg from "pg";
-import { uuidv7 } from "uuidv7";
+import { v7 as uuidv7 } from "uuid";
 
 export const ALL_SCOPES = ["subscribers:read", "subscribers:write", "plans:read", "admin"] as const;
 

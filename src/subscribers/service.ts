@@ -1,4 +1,4 @@
-import { uuidv7 } from "uuidv7";
+import { v7 as uuidv7 } from "uuid";
 import { readThrough, safeGet, safePut } from "../cache/read-through.ts";
 import type { CacheOutcome } from "../cache/read-through.ts";
 import { findOperation } from "../db/repositories/operations.ts";
