@@ -12,6 +12,13 @@ export default defineConfig({
           DATABASE_URL: inject("databaseUrl"),
           DATABASE_WS_PROXY: inject("wsProxy"),
           PROVIDER_URL: inject("providerUrl"),
+          // Fast resilience settings so fault tests take seconds, not minutes.
+          PROVIDER_TIMEOUT_MS: "1000",
+          PROVIDER_BODY_TIMEOUT_MS: "2000",
+          PROVIDER_RETRY_BASE_MS: "20",
+          PROVIDER_MAX_ATTEMPTS: "3",
+          PROVIDER_BREAKER_THRESHOLD: "5",
+          PROVIDER_BREAKER_HALF_OPEN_SECONDS: "2",
           TEST_CONTROL_URL: inject("controlUrl"),
           // Not UPSTASH_*: tests opt into the Upstash store per request, KV stays the default.
           TEST_UPSTASH_URL: inject("upstashUrl"),

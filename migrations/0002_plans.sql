@@ -29,6 +29,7 @@ CREATE TABLE "plans" (
 	"sell_from" timestamp,
 	"sell_to" timestamp,
 	"sold_out" boolean NOT NULL,
+	"ever_online" boolean NOT NULL,
 	"min_price" numeric(12, 2) NOT NULL,
 	"max_price" numeric(12, 2) NOT NULL,
 	"zone_count" integer NOT NULL,
@@ -53,4 +54,4 @@ ALTER TABLE "plans" ADD CONSTRAINT "plans_base_plan_id_base_plans_base_plan_id_f
 ALTER TABLE "zones" ADD CONSTRAINT "zones_plan_id_plans_id_fk" FOREIGN KEY ("plan_id") REFERENCES "public"."plans"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "plan_sync_runs_finished_idx" ON "plan_sync_runs" USING btree ("finished_at" DESC NULLS LAST);--> statement-breakpoint
 CREATE UNIQUE INDEX "plans_base_plan_plan_uq" ON "plans" USING btree ("base_plan_id","plan_id");--> statement-breakpoint
-CREATE INDEX "plans_starts_ends_idx" ON "plans" USING btree ("starts_at","ends_at");
+CREATE INDEX "plans_search_idx" ON "plans" USING btree ("starts_at","id") WHERE "plans"."ever_online";

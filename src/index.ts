@@ -1,5 +1,7 @@
-import { handleScheduled } from "./cron/index.ts";
+// The HTTP app first: it loads @hono/zod-openapi, which must extend zod before any module builds
+// the schemas that routes later annotate with .openapi().
 import { createApp } from "./http/app.ts";
+import { handleScheduled } from "./cron/index.ts";
 import { handleQueue } from "./queue/index.ts";
 
 const app = createApp();

@@ -7,3 +7,9 @@ declare namespace Cloudflare {
     TEST_UPSTASH_TOKEN: string;
   }
 }
+
+/** Vite's raw imports (test fixtures as text). */
+declare module "*?raw" {
+  const text: string;
+  export default text;
+}

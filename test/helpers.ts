@@ -57,3 +57,11 @@ export function postJson(path: string, body: unknown, headers: Record<string, st
 
 /** A unique email domain per test, so tests sharing one database never see each other's rows. */
 export const uniqueDomain = () => `t${crypto.randomUUID().slice(0, 8)}.example.com`;
+
+/** Makes the provider stand-in serve these documents, in rotation, from its next call. */
+export async function setProviderDocuments(docs: string[]): Promise<void> {
+  const res = await fetch(`${env.TEST_CONTROL_URL}/provider/documents`, { method: "POST", body: JSON.stringify(docs) });
+  if (!res.ok) throw new Error(`provider documents: ${res.status}`);
+}
+
+export const providerFault = (mode: string) => control(`/provider/fault?mode=${encodeURIComponent(mode)}`);

@@ -9,9 +9,30 @@ const ConfigSchema = z.object({
   DATABASE_WS_PROXY: z.preprocess(emptyToUndefined, z.string().min(1).optional()),
   PROVIDER_URL: z.url({ protocol: /^https?$/ }),
   QUEUE_RETRY_BASE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
+  PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(8_000),
+  PROVIDER_BODY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(60_000),
+  PROVIDER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+  PROVIDER_RETRY_BASE_MS: z.coerce.number().int().min(0).max(30_000).default(500),
+  PROVIDER_MAX_BYTES: z.coerce.number().int().min(1_024).max(1_073_741_824).default(134_217_728),
+  PROVIDER_BREAKER_THRESHOLD: z.coerce.number().int().min(1).max(100).default(5),
+  PROVIDER_BREAKER_HALF_OPEN_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
   UPSTASH_REDIS_REST_URL: z.preprocess(emptyToUndefined, z.url().optional()),
   UPSTASH_REDIS_REST_TOKEN: z.preprocess(emptyToUndefined, z.string().min(1).optional()),
 });
+
+export type ProviderSettings = Readonly<{
+  /** Per attempt, until the response headers arrive. The real provider sometimes takes 4+ s. */
+  timeoutMs: number;
+  /** For the whole body once headers arrived. */
+  bodyTimeoutMs: number;
+  maxAttempts: number;
+  /** First backoff delay; grows exponentially with jitter, capped at 8x. */
+  retryBaseMs: number;
+  maxBytes: number;
+  /** Consecutive failed attempts that open the breaker. */
+  breakerThreshold: number;
+  breakerHalfOpenMs: number;
+}>;
 
 export type Config = Readonly<{
   environment: "development" | "test" | "production";
@@ -20,6 +41,7 @@ export type Config = Readonly<{
   /** Local only: host:port/path of the WebSocket->TCP relay in front of a plain Postgres. */
   databaseWsProxy: string | undefined;
   providerUrl: string;
+  provider: ProviderSettings;
   /** First retry delay of a failed queue message; doubles per attempt, capped at 300 s. */
   queueRetryBaseSeconds: number;
   upstash: { url: string; token: string } | undefined;
@@ -48,6 +70,15 @@ export function getConfig(env: Env): Config {
     databaseUrl: v.DATABASE_URL,
     databaseWsProxy: v.DATABASE_WS_PROXY,
     providerUrl: v.PROVIDER_URL,
+    provider: Object.freeze({
+      timeoutMs: v.PROVIDER_TIMEOUT_MS,
+      bodyTimeoutMs: v.PROVIDER_BODY_TIMEOUT_MS,
+      maxAttempts: v.PROVIDER_MAX_ATTEMPTS,
+      retryBaseMs: v.PROVIDER_RETRY_BASE_MS,
+      maxBytes: v.PROVIDER_MAX_BYTES,
+      breakerThreshold: v.PROVIDER_BREAKER_THRESHOLD,
+      breakerHalfOpenMs: v.PROVIDER_BREAKER_HALF_OPEN_SECONDS * 1000,
+    }),
     queueRetryBaseSeconds: v.QUEUE_RETRY_BASE_SECONDS,
     upstash:
       v.UPSTASH_REDIS_REST_URL && v.UPSTASH_REDIS_REST_TOKEN

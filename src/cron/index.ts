@@ -1,12 +1,15 @@
 import { errorMessage, log } from "../lib/log.ts";
 import { createRuntime } from "../runtime.ts";
 import type { Runtime } from "../runtime.ts";
+import { flattenReport } from "../plans/service.ts";
+import { syncPlans } from "../plans/sync.ts";
 import { runMaintenance } from "./maintenance.ts";
 
 type CronTask = (rt: Runtime, now: Date) => Promise<Record<string, unknown>>;
 
 /** Keys are the cron expressions in wrangler.toml [triggers]. */
 export const CRON_TASKS: Record<string, { name: string; run: CronTask }> = {
+  "* * * * *": { name: "plan_sync", run: async (rt) => flattenReport(await syncPlans(rt, "cron")) },
   "17 * * * *": { name: "maintenance", run: runMaintenance },
 };
 

@@ -123,6 +123,8 @@ export const plans = pgTable(
     sellFrom: providerTime("sell_from"),
     sellTo: providerTime("sell_to"),
     soldOut: boolean("sold_out").notNull(),
+    /** Seen at least once while its base plan sold online: only these are ever searchable. */
+    everOnline: boolean("ever_online").notNull(),
     minPrice: numeric("min_price", { precision: 12, scale: 2, mode: "number" }).notNull(),
     maxPrice: numeric("max_price", { precision: 12, scale: 2, mode: "number" }).notNull(),
     zoneCount: integer("zone_count").notNull(),
@@ -133,8 +135,9 @@ export const plans = pgTable(
   },
   (t) => [
     uniqueIndex("plans_base_plan_plan_uq").on(t.basePlanId, t.planId),
-    // Containment search: starts_at >= $from and ends_at <= $to, ordered by start.
-    index("plans_starts_ends_idx").on(t.startsAt, t.endsAt),
+    // Containment search (starts_at >= $from and ends_at <= $to) and keyset pages ordered by
+    // (starts_at, id); only ever-online plans are ever asked for.
+    index("plans_search_idx").on(t.startsAt, t.id).where(sql`${t.everOnline}`),
   ],
 );
 

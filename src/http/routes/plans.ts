@@ -1,0 +1,172 @@
+import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import type { Context, TypedResponse } from "hono";
+import { errorMessage, log } from "../../lib/log.ts";
+import { getPlan, listPlans } from "../../plans/service.ts";
+import { parseBound, searchEvents } from "../../plans/search.ts";
+import type { SearchRange } from "../../plans/search.ts";
+import type { AppEnv } from "../context.ts";
+import { AppError } from "../errors.ts";
+import { envelope, problems } from "../openapi-schemas.ts";
+
+const EventSummary = z
+  .object({
+    id: z.uuid(),
+    title: z.string(),
+    start_date: z.iso.date(),
+    start_time: z.string().openapi({ example: "21:00:00", description: "HH:MM:SS" }),
+    end_date: z.iso.date(),
+    end_time: z.string().openapi({ example: "21:30:00" }),
+    min_price: z.number(),
+    max_price: z.number(),
+  })
+  .openapi("EventSummary");
+
+const SearchOk = z
+  .object({ data: z.object({ events: z.array(EventSummary) }), error: z.null() })
+  .openapi("SearchResponse");
+
+const SearchError = z
+  .object({ error: z.object({ code: z.string(), message: z.string() }), data: z.null() })
+  .openapi("SearchError");
+
+const bound = (side: string) =>
+  z.string().optional().openapi({
+    description: `ISO 8601 date-time; no offset means UTC. Omitted: unbounded ${side}.`,
+    example: side === "below" ? "2021-06-30T00:00:00Z" : "2021-07-31T23:59:59Z",
+  });
+
+const search = createRoute({
+  method: "get",
+  path: "/search",
+  tags: ["Plans"],
+  summary: "Plans that start and end within a time range (Fever Providers API)",
+  description:
+    "Containment, inclusive at both ends: starts_at <= start and end <= ends_at. Plan times carry no zone and are compared as UTC. " +
+    "Only plans that were ever sold online; plans that vanished from the provider are still returned. Answers from the edge index, never from the provider.",
+  request: { query: z.object({ starts_at: bound("below"), ends_at: bound("above") }) },
+  responses: {
+    200: { description: "Matching plans", content: { "application/json": { schema: SearchOk } } },
+    400: { description: "Invalid parameter", content: { "application/json": { schema: SearchError } } },
+    500: { description: "Temporarily unable to answer (Retry-After)", content: { "application/json": { schema: SearchError } } },
+  },
+});
+
+function searchError(c: Context<AppEnv>, status: 400 | 500, code: string, message: string) {
+  if (status === 500) c.header("Retry-After", "5");
+  return c.json({ error: { code, message }, data: null }, status);
+}
+
+function rangeOrError(q: { starts_at?: string | undefined; ends_at?: string | undefined }): SearchRange | { code: string; message: string } {
+  const example = "e.g. 2021-06-30T21:00:00Z";
+  const from = q.starts_at === undefined ? null : parseBound(q.starts_at, "from");
+  if (q.starts_at !== undefined && from === null) return { code: "invalid_starts_at", message: `starts_at must be an ISO 8601 date-time, ${example}` };
+  const to = q.ends_at === undefined ? null : parseBound(q.ends_at, "to");
+  if (q.ends_at !== undefined && to === null) return { code: "invalid_ends_at", message: `ends_at must be an ISO 8601 date-time, ${example}` };
+  if (from !== null && to !== null && from > to) return { code: "invalid_range", message: "starts_at must not be after ends_at" };
+  return { from, to };
+}
+
+const PlanView = z
+  .object({
+    id: z.uuid(),
+    base_plan_id: z.string(),
+    plan_id: z.string(),
+    title: z.string(),
+    organizer_company_id: z.string().nullable(),
+    starts_at: z.string().openapi({ example: "2021-06-30T21:00:00", description: "Provider time, no zone (compared as UTC)" }),
+    ends_at: z.string(),
+    sell_from: z.string().nullable(),
+    sell_to: z.string().nullable(),
+    sold_out: z.boolean(),
+    min_price: z.number(),
+    max_price: z.number(),
+    zones: z.array(z.object({ zone_id: z.string(), name: z.string(), capacity: z.number().int(), price: z.number(), numbered: z.boolean() })),
+    first_seen_at: z.iso.datetime(),
+    last_seen_at: z.iso.datetime(),
+    updated_at: z.iso.datetime(),
+  })
+  .openapi("Plan");
+
+const PlanList = z
+  .object({
+    data: z.array(PlanView),
+    meta: z.object({ limit: z.number().int(), next_cursor: z.string().nullable() }),
+    links: z.object({ next: z.string().nullable() }),
+  })
+  .openapi("PlanList");
+
+const list = createRoute({
+  method: "get",
+  path: "/v1/plans",
+  tags: ["Plans"],
+  summary: "Plans in start order with zones, sell window and sighting times (keyset cursors)",
+  description: "Same range semantics as /search (containment, inclusive, UTC); both bounds optional.",
+  request: {
+    query: z.strictObject({
+      starts_at: bound("below"),
+      ends_at: bound("above"),
+      limit: z.coerce.number().int().min(1).max(100).default(25),
+      cursor: z.string().min(1).max(512).optional(),
+    }),
+  },
+  responses: {
+    200: { description: "A page of plans", content: { "application/json": { schema: PlanList } } },
+    422: problems[422],
+  },
+});
+
+const getOne = createRoute({
+  method: "get",
+  path: "/v1/plans/{id}",
+  tags: ["Plans"],
+  summary: "One plan with its zones",
+  request: { params: z.object({ id: z.uuid() }) },
+  responses: {
+    200: { description: "The plan", content: { "application/json": { schema: envelope(PlanView, "PlanEnvelope") } } },
+    404: problems[404],
+    422: problems[422],
+  },
+});
+
+export const planRoutes = new OpenAPIHono<AppEnv>()
+  .openapi(
+    search,
+    async (c) => {
+      const range = rangeOrError(c.req.valid("query"));
+      if ("code" in range) return searchError(c, 400, range.code, range.message);
+      try {
+        const { body, source } = await searchEvents(c.var.rt, range);
+        c.set("cacheOutcome", source === "database" ? "miss" : "hit");
+        // Pre-serialised by the search index (memoised per range); typed as the JSON it is.
+        return c.body(body, 200, { "Content-Type": "application/json; charset=utf-8" }) as unknown as TypedResponse<z.infer<typeof SearchOk>, 200, "json">;
+      } catch (err) {
+        // /search keeps the Fever envelope even when the database is unreachable on a cold cache.
+        log("warn", "search_unavailable", { request_id: c.var.requestId, error: errorMessage(err) });
+        return searchError(c, 500, "unavailable", "Search is temporarily unavailable; retry after Retry-After seconds.");
+      }
+    },
+    (result, c) => {
+      if (!result.success) return searchError(c, 400, "invalid_parameter", "starts_at and ends_at must each be given at most once");
+    },
+  )
+  .openapi(list, async (c) => {
+    const q = c.req.valid("query");
+    const range = rangeOrError(q);
+    if ("code" in range) {
+      throw new AppError("validation_failed", range.message, { errors: [{ field: range.code === "invalid_ends_at" ? "query.ends_at" : "query.starts_at", message: range.message }] });
+    }
+    const { value, cache } = await listPlans(c.var.rt, { ...range, limit: q.limit, cursor: q.cursor });
+    c.set("cacheOutcome", cache);
+    let next: string | null = null;
+    if (value.nextCursor) {
+      const url = new URL(c.req.url);
+      url.searchParams.set("cursor", value.nextCursor);
+      next = `${url.pathname}${url.search}`;
+    }
+    return c.json({ data: value.data, meta: { limit: q.limit, next_cursor: value.nextCursor }, links: { next } }, 200);
+  })
+  .openapi(getOne, async (c) => {
+    const { value, cache } = await getPlan(c.var.rt, c.req.valid("param").id);
+    c.set("cacheOutcome", cache);
+    return c.json({ data: value, meta: {} }, 200);
+  });

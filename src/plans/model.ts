@@ -1,0 +1,97 @@
+import { v5 as uuidv5 } from "uuid";
+import type { PlanDetailRow, PlanSummaryRow, ZoneRow } from "../db/repositories/plans.ts";
+
+/** Fixed namespace: a plan's id depends only on its two provider ids, in every environment. */
+const PLAN_NAMESPACE = "6f1c8a52-3d4e-4b7a-9c2f-1e5d7a9b0c3d";
+
+export function planUuid(basePlanId: string, planId: string): string {
+  return uuidv5(`${basePlanId}:${planId}`, PLAN_NAMESPACE);
+}
+
+/** The Fever Providers API's EventSummary: all 8 keys, always present. */
+export interface EventSummary {
+  id: string;
+  title: string;
+  start_date: string;
+  start_time: string;
+  end_date: string;
+  end_time: string;
+  min_price: number;
+  max_price: number;
+}
+
+/** Postgres renders `timestamp` as "2021-06-30 21:00:00"; the API speaks ISO "2021-06-30T21:00:00". */
+export const isoLocal = (pgTime: string): string => pgTime.replace(" ", "T").slice(0, 19);
+
+export function toEventSummary(row: PlanSummaryRow): EventSummary {
+  const starts = isoLocal(row.startsAt);
+  const ends = isoLocal(row.endsAt);
+  return {
+    id: row.id,
+    title: row.title,
+    start_date: starts.slice(0, 10),
+    start_time: starts.slice(11, 19),
+    end_date: ends.slice(0, 10),
+    end_time: ends.slice(11, 19),
+    min_price: Number(row.minPrice),
+    max_price: Number(row.maxPrice),
+  };
+}
+
+export interface ZoneView {
+  zone_id: string;
+  name: string;
+  capacity: number;
+  price: number;
+  numbered: boolean;
+}
+
+/** The richer /v1 view of a plan. Provider times carry no zone and are shown without one. */
+export interface PlanView {
+  id: string;
+  base_plan_id: string;
+  plan_id: string;
+  title: string;
+  organizer_company_id: string | null;
+  starts_at: string;
+  ends_at: string;
+  sell_from: string | null;
+  sell_to: string | null;
+  sold_out: boolean;
+  min_price: number;
+  max_price: number;
+  zones: ZoneView[];
+  first_seen_at: string;
+  last_seen_at: string;
+  updated_at: string;
+}
+
+export function toPlanView(row: PlanDetailRow, zones: ZoneRow[]): PlanView {
+  return {
+    id: row.id,
+    base_plan_id: row.basePlanId,
+    plan_id: row.planId,
+    title: row.title,
+    organizer_company_id: row.organizerCompanyId,
+    starts_at: isoLocal(row.startsAt),
+    ends_at: isoLocal(row.endsAt),
+    sell_from: row.sellFrom === null ? null : isoLocal(row.sellFrom),
+    sell_to: row.sellTo === null ? null : isoLocal(row.sellTo),
+    sold_out: row.soldOut,
+    min_price: Number(row.minPrice),
+    max_price: Number(row.maxPrice),
+    zones: zones.map((z) => ({ zone_id: z.zoneId, name: z.name, capacity: z.capacity, price: Number(z.price), numbered: z.numbered })),
+    first_seen_at: row.firstSeenAt.toISOString(),
+    last_seen_at: row.lastSeenAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}
+
+export const planCacheKeys = {
+  /** The whole search index: every searchable plan as an EventSummary, in start order. */
+  index: "plans:index:v1",
+  /** Small marker of the index's generation, checked without fetching the index itself. */
+  indexGeneration: "plans:index:v1:gen",
+  plan: (generation: string, id: string) => `plans:${generation}:one:${id}`,
+  page: (generation: string, queryHash: string) => `plans:${generation}:page:${queryHash}`,
+};

@@ -1,0 +1,111 @@
+import { safeGet, safePut } from "../cache/read-through.ts";
+import { allSearchablePlans } from "../db/repositories/plans.ts";
+import type { Runtime } from "../runtime.ts";
+import { planCacheKeys, toEventSummary } from "./model.ts";
+import type { EventSummary } from "./model.ts";
+
+/** What the sync writes to the edge cache and /search reads: no database on a warm path. */
+export interface SearchIndex {
+  /** Id of the sync run that built it; also namespaces the /v1/plans cache entries. */
+  generation: string;
+  built_at: string;
+  events: EventSummary[];
+}
+
+interface Memo {
+  index: SearchIndex;
+  /** "YYYY-MM-DDTHH:MM:SS" per event, same order as events (sorted by start). */
+  starts: string[];
+  ends: string[];
+  loadedAt: number;
+  /** Serialised /search bodies by range, so a repeated query costs one map lookup. */
+  bodies: Map<string, string>;
+}
+
+/**
+ * Isolate-level copy of the index. KV is already eventually consistent (up to ~60 s between
+ * locations), so holding it a few seconds more per isolate costs no extra staleness worth
+ * mentioning and saves a KV read and a JSON parse per request.
+ */
+const MEMO_MS = 5_000;
+const MAX_MEMO_BODIES = 256;
+let memo: Memo | null = null;
+
+function remember(index: SearchIndex): Memo {
+  memo = {
+    index,
+    starts: index.events.map((e) => `${e.start_date}T${e.start_time}`),
+    ends: index.events.map((e) => `${e.end_date}T${e.end_time}`),
+    loadedAt: Date.now(),
+    bodies: new Map(),
+  };
+  return memo;
+}
+
+export type IndexSource = "memory" | "cache";
+
+/** The index from this isolate or the edge cache; null when the cache has none (cold or failing). */
+export async function loadSearchIndex(rt: Runtime): Promise<{ memo: Memo; source: IndexSource } | null> {
+  if (memo && Date.now() - memo.loadedAt < MEMO_MS) return { memo, source: "memory" };
+  const index = await safeGet<SearchIndex>(rt.cache, planCacheKeys.index);
+  if (!index) return null;
+  if (memo && memo.index.generation === index.generation) {
+    memo.loadedAt = Date.now();
+    return { memo, source: "cache" };
+  }
+  return { memo: remember(index), source: "cache" };
+}
+
+/** Rebuilds the index from Postgres and publishes it; returns its size for the sync report. */
+export async function rebuildSearchIndex(rt: Runtime, generation: string): Promise<{ plans: number; bytes: number; stored: boolean }> {
+  const rows = await allSearchablePlans(rt.db());
+  const index: SearchIndex = { generation, built_at: new Date().toISOString(), events: rows.map(toEventSummary) };
+  const bytes = JSON.stringify(index).length;
+  // Index first, marker second: a reader that sees the new marker always finds the new index.
+  const stored = (await safePut(rt.cache, planCacheKeys.index, index)) && (await safePut(rt.cache, planCacheKeys.indexGeneration, generation));
+  remember(index);
+  return { plans: rows.length, bytes, stored };
+}
+
+/** Whether the edge cache holds an index at all (without fetching it). */
+export async function searchIndexGeneration(rt: Runtime): Promise<string | null> {
+  return safeGet<string>(rt.cache, planCacheKeys.indexGeneration);
+}
+
+/** First position whose start is >= from (events are sorted by start). */
+function lowerBound(starts: string[], from: string): number {
+  let lo = 0;
+  let hi = starts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((starts[mid] as string) < from) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Containment, inclusive at both ends. Bounds are "YYYY-MM-DDTHH:MM:SS" or null for unbounded. */
+export function eventsInRange(m: Memo, from: string | null, to: string | null): EventSummary[] {
+  const out: EventSummary[] = [];
+  for (let i = from === null ? 0 : lowerBound(m.starts, from); i < m.starts.length; i++) {
+    // start <= end, so once a start passes `to` no later event can fit.
+    if (to !== null && (m.starts[i] as string) > to) break;
+    if (to === null || (m.ends[i] as string) <= to) out.push(m.index.events[i] as EventSummary);
+  }
+  return out;
+}
+
+export function memoisedBody(m: Memo, key: string, build: () => string): string {
+  let body = m.bodies.get(key);
+  if (body === undefined) {
+    body = build();
+    if (m.bodies.size >= MAX_MEMO_BODIES) m.bodies.clear();
+    m.bodies.set(key, body);
+  }
+  return body;
+}
+
+/** Tests only: forget the isolate copy so the next read goes to the cache. */
+export function forgetSearchIndexMemo(): void {
+  memo = null;
+}

@@ -1,0 +1,60 @@
+import { searchPlansInRange } from "../db/repositories/plans.ts";
+import type { Runtime } from "../runtime.ts";
+import { toEventSummary } from "./model.ts";
+import { eventsInRange, loadSearchIndex, memoisedBody } from "./search-index.ts";
+
+/** Inclusive bounds in provider time ("YYYY-MM-DDTHH:MM:SS", read as UTC); null = unbounded. */
+export interface SearchRange {
+  from: string | null;
+  to: string | null;
+}
+
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * Reads an ISO 8601 date-time bound. With no offset it is UTC, like the provider's times. A bound
+ * with fractions of a second is rounded inwards (a start up, an end down) because plan times are
+ * whole seconds: the result is the same set of plans and a fixed-width string compares correctly.
+ * Returns null when the value is not a real date-time.
+ */
+export function parseBound(value: string, side: "from" | "to"): string | null {
+  const m = ISO_DATE_TIME.exec(value.trim());
+  if (!m) return null;
+  const [, y, mo, d, h, mi, s = "00", frac, zone] = m as unknown as [string, string, string, string, string, string, string | undefined, string | undefined, string | undefined];
+  const parts = [y, mo, d, h, mi, s].map(Number) as [number, number, number, number, number, number];
+  if (parts[3] > 23 || parts[4] > 59 || parts[5] > 59) return null;
+  let ms = Date.UTC(parts[0], parts[1] - 1, parts[2], parts[3], parts[4], parts[5]);
+  const check = new Date(ms);
+  if (check.getUTCMonth() !== parts[1] - 1 || check.getUTCDate() !== parts[2]) return null;
+  if (zone && zone.toUpperCase() !== "Z") {
+    const sign = zone.startsWith("-") ? -1 : 1;
+    const digits = zone.slice(1).replace(":", "");
+    const offset = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4));
+    if (Number(digits.slice(0, 2)) > 23 || Number(digits.slice(2, 4)) > 59) return null;
+    ms -= sign * offset * 60_000;
+  }
+  if (frac && Number(frac) > 0 && side === "from") ms += 1_000;
+  const iso = new Date(ms).toISOString();
+  // Years outside 0000-9999 would break the fixed-width comparison.
+  if (iso.length !== 24) return null;
+  return iso.slice(0, 19);
+}
+
+export type SearchSource = "memory" | "cache" | "database";
+
+/**
+ * /search's answer as a serialised body. Served from the edge index (this isolate's copy, else the
+ * cache); only a cold or failing cache sends it to Postgres. Never calls the provider.
+ */
+export async function searchEvents(rt: Runtime, range: SearchRange): Promise<{ body: string; source: SearchSource }> {
+  const loaded = await loadSearchIndex(rt);
+  if (loaded) {
+    const body = memoisedBody(loaded.memo, `${range.from}|${range.to}`, () =>
+      JSON.stringify({ data: { events: eventsInRange(loaded.memo, range.from, range.to) }, error: null }),
+    );
+    return { body, source: loaded.source };
+  }
+  const rows = await searchPlansInRange(rt.db(), range);
+  const events = rows.map(toEventSummary);
+  return { body: JSON.stringify({ data: { events }, error: null }), source: "database" };
+}
