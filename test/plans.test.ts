@@ -92,6 +92,13 @@ describe("plan sync over our sample documents", () => {
     ]);
     expect((await call(`/v1/plans/${ids.winter}`)).status).toBe(404);
 
+    const keyDb = testDb();
+    const reader = await createTestKey(keyDb, ["subscribers:read"], "stats-reader");
+    await keyDb.close();
+    const stats = ((await (await call("/v1/stats", { headers: bearer(reader) })).json()) as any).data;
+    expect(stats.plans.searchable).toBeGreaterThanOrEqual(4);
+    expect(stats.plans.total).toBeGreaterThanOrEqual(stats.plans.searchable);
+
     const db = testDb();
     const rows = await db.db.execute<{ n: number }>(`select count(*)::int as n from plans where base_plan_id in ('501','502','503','504')` as never);
     await db.close();
@@ -118,6 +125,33 @@ describe("plan sync over our sample documents", () => {
     const cold = await databaseDown(() => search(ALL));
     expect(cold.status).toBe(200);
     expect(cold.body.data.events).toHaveLength(before);
+  });
+});
+
+describe("GET /v1/plans", () => {
+  it("pages through plans in start order with keyset cursors, zones included", async () => {
+    const seen: any[] = [];
+    let next: string | null = "/v1/plans?starts_at=2022-01-01T00:00:00Z&ends_at=2022-12-31T23:59:59Z&limit=2";
+    while (next) {
+      const res = await call(next);
+      expect(res.status).toBe(200);
+      const page = (await res.json()) as any;
+      expect(page.data.length).toBeLessThanOrEqual(2);
+      seen.push(...page.data);
+      next = page.links.next;
+      if (next) expect(page.meta.next_cursor).toEqual(expect.any(String));
+    }
+    const search = ((await (await call("/search?starts_at=2022-01-01T00:00:00Z&ends_at=2022-12-31T23:59:59Z")).json()) as any).data.events;
+    expect(seen.map((p) => p.id)).toEqual(search.map((e: Event) => e.id));
+    expect(seen.every((p) => p.zones.length > 0 && p.min_price <= p.max_price)).toBe(true);
+  });
+
+  it("rejects a forged cursor and a bad bound with a 422 problem", async () => {
+    for (const q of ["cursor=bm90LWEtY3Vyc29y", "starts_at=2021-02-30T00:00:00Z", "limit=500"]) {
+      const res = await call(`/v1/plans?${q}`);
+      expect(res.status, q).toBe(422);
+      expect(res.headers.get("content-type")).toBe("application/problem+json");
+    }
   });
 });
 

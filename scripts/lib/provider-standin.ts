@@ -3,6 +3,8 @@ import { readFileSync, readdirSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
+import { generatePlanDocument } from "./generate-plans.ts";
+import type { GenerateOptions } from "./generate-plans.ts";
 
 export const FAULT_MODES = ["none", "503", "503-empty", "slow", "hang", "truncated", "garbage", "billion-laughs"] as const;
 export type FaultMode = (typeof FAULT_MODES)[number];
@@ -13,6 +15,8 @@ export interface ProviderStandin {
   setFault(mode: FaultMode): void;
   /** Serve these documents (in rotation) instead of the bundled samples. */
   setDocuments(docs: string[]): void;
+  /** Serve a generated document (streamed, never held whole in memory) until documents are set again. */
+  setGenerated(opts: GenerateOptions | null): void;
   calls(): number;
   close(): Promise<void>;
 }
@@ -41,6 +45,7 @@ export async function startProviderStandin(opts: { port?: number; documents?: st
   let docs = opts.documents ?? loadSampleDocuments();
   let fault: FaultMode = opts.fault ?? "none";
   let calls = 0;
+  let generated: GenerateOptions | null = null;
   const hanging = new Set<import("node:http").ServerResponse>();
 
   const server = createServer((req, res) => {
@@ -57,6 +62,20 @@ export async function startProviderStandin(opts: { port?: number; documents?: st
     }
     if (req.method !== "GET" || url.pathname !== "/api/events") {
       res.writeHead(404).end();
+      return;
+    }
+    if (generated && fault === "none") {
+      calls++;
+      res.writeHead(200, { "content-type": "application/xml; charset=utf-8" });
+      const chunks = generatePlanDocument(generated);
+      // Respect backpressure so a 100 MB document streams without piling up in memory.
+      const pump = () => {
+        for (let next = chunks.next(); !next.done; next = chunks.next()) {
+          if (!res.write(next.value)) return void res.once("drain", pump);
+        }
+        res.end();
+      };
+      pump();
       return;
     }
     const doc = docs[calls % docs.length] ?? "";
@@ -103,7 +122,11 @@ export async function startProviderStandin(opts: { port?: number; documents?: st
     port,
     url: `http://127.0.0.1:${port}/api/events`,
     setFault: (mode) => (fault = mode),
+    setGenerated: (opts) => {
+      generated = opts;
+    },
     setDocuments: (d) => {
+      generated = null;
       docs = d;
       calls = 0;
     },

@@ -267,8 +267,15 @@ async function ingestStream(tx: Executor, body: ReadableStream<Uint8Array>, repo
   const reader = body.getReader();
   try {
     for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
+      let next: ReadableStreamReadResult<Uint8Array>;
+      try {
+        next = await reader.read();
+      } catch (err) {
+        // Dropped connection, body deadline, size cap: the document cannot be had in full.
+        throw err instanceof ProviderError ? err : new ProviderError("unavailable", `reading the provider's document failed: ${errorMessage(err)}`, 60);
+      }
+      if (next.done) break;
+      const value = next.value;
       report.document.bytes += value.byteLength;
       await digestWriter.write(value);
       let text: string;
@@ -283,11 +290,6 @@ async function ingestStream(tx: Executor, body: ReadableStream<Uint8Array>, repo
     await accept(parser.end());
   } catch (err) {
     await reader.cancel().catch(() => {});
-    if (err instanceof ProviderError || err instanceof PlanDocumentError) throw err;
-    // A dropped connection mid-body.
-    if (err instanceof Error && (err.name === "AbortError" || err.name === "TypeError" || /abort|network|connection|disconnect/i.test(err.message))) {
-      throw new ProviderError("unavailable", `reading the provider's document failed: ${err.message}`, 60);
-    }
     throw err;
   } finally {
     report.counts.base_plans = parser.counters.basePlans;

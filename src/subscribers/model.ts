@@ -69,7 +69,8 @@ export const cacheKeys = {
   operation: (id: string) => `op:v1:${id}`,
   listVersion: "subs:v1:listver",
   list: (version: string, status: string, limit: number, cursor: string) => `subs:v1:list:${version}:${status}:${limit}:${cursor}`,
-  stats: "stats:v1",
+  /** Subscriber and plan counts; dropped by the consumer and by a plan sync that changed anything. */
+  stats: "stats:v2",
   idempotency: (keyId: string, keyHash: string) => `idem:v1:${keyId}:${keyHash}`,
 };
 

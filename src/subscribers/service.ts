@@ -2,6 +2,7 @@ import { v7 as uuidv7 } from "uuid";
 import { readThrough, safeGet, safePut } from "../cache/read-through.ts";
 import type { CacheOutcome } from "../cache/read-through.ts";
 import { findOperation } from "../db/repositories/operations.ts";
+import { countPlans } from "../db/repositories/plans.ts";
 import { countSubscribersByStatus, findSubscriberByEmail, findSubscriberById, listSubscribers } from "../db/repositories/subscribers.ts";
 import { AppError } from "../http/errors.ts";
 import { canonicalJson, sha256Hex } from "../lib/crypto.ts";
@@ -161,6 +162,8 @@ export async function listSubscriberPage(
 
 export interface Stats {
   subscribers: { total: number; by_status: Record<SubscriberStatus, number> };
+  /** searchable: ever sold online, so returned by /search. */
+  plans: { total: number; searchable: number };
   generated_at: string;
 }
 
@@ -169,10 +172,11 @@ export async function getStats(rt: Runtime): Promise<Read<Stats>> {
     rt.cache,
     cacheKeys.stats,
     async () => {
-      const counts = await countSubscribersByStatus(rt.db());
+      const [counts, plans] = await Promise.all([countSubscribersByStatus(rt.db()), countPlans(rt.db())]);
       const byStatus = Object.fromEntries(SUBSCRIBER_STATUSES.map((s) => [s, counts[s] ?? 0])) as Record<SubscriberStatus, number>;
       return {
         subscribers: { total: Object.values(byStatus).reduce((a, b) => a + b, 0), by_status: byStatus },
+        plans,
         generated_at: new Date().toISOString(),
       };
     },

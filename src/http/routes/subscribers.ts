@@ -40,6 +40,7 @@ const SubscriberList = z
 const Stats = z
   .object({
     subscribers: z.object({ total: z.number().int(), by_status: z.record(z.enum(SUBSCRIBER_STATUSES), z.number().int()) }),
+    plans: z.object({ total: z.number().int(), searchable: z.number().int() }),
     generated_at: z.iso.datetime(),
   })
   .openapi("Stats");
@@ -132,7 +133,7 @@ const stats = createRoute({
   method: "get",
   path: "/v1/stats",
   tags: ["Subscribers"],
-  summary: "Subscriber counts by status",
+  summary: "Subscriber counts by status and plan counts",
   security,
   middleware: [requireScope("subscribers:read")] as const,
   responses: {
