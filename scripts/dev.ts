@@ -104,10 +104,23 @@ try {
     if (Date.now() > deadline) throw new Error("the Worker did not become ready within 90 s");
     await new Promise((r) => setTimeout(r, 500));
   }
+  // wrangler dev runs scheduled() only when asked (/__scheduled); fire the every-minute plan sync the
+  // way Cron Triggers would, starting now so /search has data at once. DEV_CRON=off turns it off.
+  if (process.env.DEV_CRON !== "off") {
+    const tick = () =>
+      void fetch(`${base}/__scheduled?cron=*+*+*+*+*`).then(
+        (r) => r.body?.cancel(),
+        () => {},
+      );
+    tick();
+    const timer = setInterval(tick, 60_000);
+    stops.push(async () => clearInterval(timer));
+  }
   console.log(`
 [dev] ready at ${base}
       GET  ${base}/ready
-      cron ${base}/__scheduled?cron=*+*+*+*+*
+      GET  ${base}/search?starts_at=2022-01-01T00:00:00Z&ends_at=2022-12-31T23:59:59Z
+      cron ${base}/__scheduled?cron=*+*+*+*+*   (plan sync; also fired every minute by this script)
       admin key: ${ADMIN_KEY === DEV_ADMIN_KEY ? `${DEV_ADMIN_KEY} (dev default; set BOOTSTRAP_ADMIN_KEY to change)` : "from BOOTSTRAP_ADMIN_KEY"}
       Ctrl-C to stop everything.
 `);
