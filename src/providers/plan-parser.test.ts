@@ -3,7 +3,7 @@ import { generatePlanDocument, generatePlanDocumentText } from "../../scripts/li
 import sample2 from "../../test/fixtures/provider/sample_2.xml?raw";
 import { PlanDocumentError, PlanStreamParser, parsePlanChunks } from "./plan-parser.ts";
 import type { ProviderPlan } from "./plan-schema.ts";
-import { isValidProviderTime } from "./plan-schema.ts";
+import { ZoneAttributes, isValidProviderTime, parseZone } from "./plan-schema.ts";
 
 async function parseAll(text: string, pieceSize = 7) {
   const pieces: string[] = [];
@@ -20,6 +20,25 @@ describe("provider times", () => {
     expect(isValidProviderTime("2024-02-29T00:00:00")).toBe(true);
     for (const bad of ["2021-09-31T20:00:00", "2023-02-29T00:00:00", "2021-06-30T24:00:00", "2021-06-30 21:00:00", "2021-06-30T21:00", ""]) {
       expect(isValidProviderTime(bad), bad).toBe(false);
+    }
+  });
+});
+
+describe("parseZone (the fast path) agrees with the ZoneAttributes zod schema", () => {
+  const base = { zone_id: "40", capacity: "243", price: "20.00", name: "Platea", numbered: "true" };
+  const variants: Record<string, string | undefined>[] = [
+    {}, { zone_id: " 7 " }, { zone_id: "" }, { zone_id: "   " }, { zone_id: "x".repeat(64) }, { zone_id: "x".repeat(65) }, { zone_id: undefined },
+    { capacity: "0" }, { capacity: "-1" }, { capacity: "1.5" }, { capacity: "1234567890" }, { capacity: "" },
+    { price: "0" }, { price: "9.5" }, { price: "9.555" }, { price: "-1.00" }, { price: "1e3" }, { price: "abc" }, { price: "12345678901" },
+    { numbered: "false" }, { numbered: "TRUE" }, { numbered: "1" }, { name: "" }, { name: "n".repeat(256) }, { name: undefined },
+  ];
+  it.each(variants)("%o", (patch) => {
+    const attrs = Object.fromEntries(Object.entries({ ...base, ...patch }).filter(([, v]) => v !== undefined)) as Record<string, string>;
+    const reference = ZoneAttributes.safeParse(attrs);
+    const fast = parseZone(attrs);
+    expect(fast.ok).toBe(reference.success);
+    if (fast.ok && reference.success) {
+      expect(fast.zone).toEqual({ zoneId: reference.data.zone_id, name: reference.data.name, capacity: reference.data.capacity, price: reference.data.price, numbered: reference.data.numbered });
     }
   });
 });

@@ -3,9 +3,9 @@ import type { SaxesTagPlain } from "saxes";
 import {
   BasePlanAttributes,
   PlanAttributes,
-  ZoneAttributes,
   describeIssues,
   normaliseAttributes,
+  parseZone,
 } from "./plan-schema.ts";
 import type { BasePlanFields, ProviderPlan, ProviderZone } from "./plan-schema.ts";
 
@@ -141,12 +141,12 @@ export class PlanStreamParser {
       plan.zones = [];
       return;
     }
-    const z = ZoneAttributes.safeParse(attrs);
-    if (!z.success) {
-      plan.invalid = `zone ${attrs.zone_id ?? "?"}: ${describeIssues(z.error)}`;
+    const z = parseZone(attrs);
+    if (!z.ok) {
+      plan.invalid = `zone ${attrs.zone_id ?? "?"}: ${z.reason}`;
       return;
     }
-    plan.zones.push({ zoneId: z.data.zone_id, name: z.data.name, capacity: z.data.capacity, price: z.data.price, numbered: z.data.numbered });
+    plan.zones.push(z.zone);
   }
 
   private closePlan(): void {
