@@ -283,7 +283,8 @@ describe("cron trigger", () => {
     await worker.scheduled(createScheduledController({ cron: "* * * * *", scheduledTime: Date.now() }), env, ctx);
     await waitOnExecutionContext(ctx);
     const last = ((await (await call("/v1/admin/plans/sync", { headers: bearer(admin) })).json()) as any).data;
-    expect(last).toMatchObject({ trigger: "cron", outcome: "ok", counts: { plans_seen: 5, upserted: 5 } });
+    expect(last).toMatchObject({ trigger: "cron", outcome: "ok", counts: { plans_seen: 5, upserted: 5 }, index: { stored: true } });
+    expect(last.index.plans).toBeGreaterThanOrEqual(5);
     const { body } = await search("?starts_at=2022-01-01T00:00:00Z&ends_at=2022-12-31T23:59:59Z");
     expect(body.data.events.map((e: Event) => e.id)).toContain(planUuid("80000", "0"));
   });

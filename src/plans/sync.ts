@@ -2,16 +2,18 @@ import { safeDelete } from "../cache/read-through.ts";
 import {
   insertSyncRun,
   knownPlanHashes,
+  lastChangingSyncRunId,
   lastAppliedSyncRun,
   replaceZones,
   touchPlans,
   tryLockPlanSync,
   upsertBasePlans,
+  updateSyncRunReport,
   upsertPlans,
 } from "../db/repositories/plans.ts";
 import type { Executor, NewBasePlanRow, NewPlanRow, ZoneColumns } from "../db/repositories/plans.ts";
 import { canonicalJson, sha256Hex } from "../lib/crypto.ts";
-import { errorMessage } from "../lib/log.ts";
+import { errorMessage, log } from "../lib/log.ts";
 import { fetchPlanDocument } from "../providers/client.ts";
 import { ProviderError } from "../providers/errors.ts";
 import type { ProviderFailure } from "../providers/errors.ts";
@@ -211,10 +213,20 @@ export async function syncPlans(rt: Runtime, trigger: SyncTrigger): Promise<Sync
   }
 
   if (failure === undefined) {
-    // Publish after commit, so the index never shows data a rollback took back.
-    const marker = await searchIndexGeneration(rt);
-    if (report.outcome === "ok" || marker === null) report.index = await rebuildSearchIndex(rt, report.id);
-    if (report.outcome === "ok") await safeDelete(rt.cache, subscriberCacheKeys.stats);
+    // Publish after commit, so the index never shows data a rollback took back. Comparing the
+    // published generation with the last changing run also heals an index that failed to publish.
+    try {
+      const want = report.outcome === "ok" ? report.id : await lastChangingSyncRunId(db);
+      if (want !== null && (await searchIndexGeneration(rt)) !== want) {
+        report.index = await rebuildSearchIndex(rt, want);
+        await updateSyncRunReport(db, report.id, report);
+      }
+      if (report.outcome === "ok") await safeDelete(rt.cache, subscriberCacheKeys.stats);
+    } catch (err) {
+      // The plans are stored; /search falls back to Postgres and the next run publishes again.
+      report.index = { plans: 0, bytes: 0, stored: false };
+      log("warn", "plan_index_publish_failed", { run_id: report.id, error: errorMessage(err) });
+    }
     return report;
   }
 

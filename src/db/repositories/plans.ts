@@ -105,6 +105,22 @@ export async function insertSyncRun(db: Executor, row: typeof planSyncRuns.$infe
   await db.insert(planSyncRuns).values(row);
 }
 
+/** Completes a stored report with what happened after commit (the index publication). */
+export async function updateSyncRunReport(db: Executor, id: string, report: unknown): Promise<void> {
+  await db.update(planSyncRuns).set({ report }).where(eq(planSyncRuns.id, id));
+}
+
+/** Id of the last run that changed stored plans: the generation the search index should show. */
+export async function lastChangingSyncRunId(db: Executor): Promise<string | null> {
+  const [row] = await db
+    .select({ id: planSyncRuns.id })
+    .from(planSyncRuns)
+    .where(eq(planSyncRuns.outcome, "ok"))
+    .orderBy(desc(planSyncRuns.finishedAt))
+    .limit(1);
+  return row?.id ?? null;
+}
+
 export async function latestSyncRun(db: Database): Promise<SyncRunRow | undefined> {
   const [row] = await db.select().from(planSyncRuns).orderBy(desc(planSyncRuns.finishedAt)).limit(1);
   return row;
