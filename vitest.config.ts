@@ -23,6 +23,10 @@ export default defineConfig({
           // Not UPSTASH_*: tests opt into the Upstash store per request, KV stays the default.
           TEST_UPSTASH_URL: inject("upstashUrl"),
           TEST_UPSTASH_TOKEN: inject("upstashToken"),
+          // Quick retries so the fault tests see a failed batch come back within seconds.
+          QUEUE_RETRY_BASE_SECONDS: "1",
+          // "long" (npm run test:reliability) runs the full-size reliability variants.
+          RELIABILITY: process.env.RELIABILITY === "long" ? "long" : "short",
         },
       },
     })),

@@ -5,6 +5,8 @@ declare namespace Cloudflare {
     /** Upstash REST bridge to a real redis-server; empty when redis-server is not installed. */
     TEST_UPSTASH_URL: string;
     TEST_UPSTASH_TOKEN: string;
+    /** "long" under npm run test:reliability: full-size reliability variants. */
+    RELIABILITY: "short" | "long";
   }
 }
 

@@ -1,4 +1,5 @@
 import { errorMessage, log } from "../lib/log.ts";
+import { hot } from "./hot.ts";
 import type { Store } from "./store.ts";
 
 export type CacheOutcome = "hit" | "miss" | "error";
@@ -15,22 +16,36 @@ export interface ReadResult<T> {
  * Cache-aside: answer from the cache when it has the key (including a cached absence), otherwise load
  * from the source of truth and fill the cache. A failing cache is logged and treated as a miss, so
  * it can slow a read down but never fail it.
+ *
+ * With `hotSeconds`, found values are also kept in isolate memory (src/cache/hot.ts) for that long
+ * and served from there first: only for entries that may be that stale (immutable subscribers, API
+ * key lookups), never for absences.
  */
 export async function readThrough<T>(
   cache: Store,
   key: string,
   load: () => Promise<T | undefined>,
-  ttl: { hitSeconds: number; missingSeconds: number },
+  ttl: { hitSeconds: number; missingSeconds: number; hotSeconds?: number },
 ): Promise<ReadResult<T>> {
+  const hotKey = `${cache.kind}:${key}`;
+  if (ttl.hotSeconds) {
+    const remembered = hot.get<T>(hotKey);
+    if (remembered !== undefined) return { value: remembered, cache: "hit" };
+  }
   let outcome: CacheOutcome = "miss";
   try {
     const entry = await cache.get<Entry<T>>(key);
-    if (entry) return { value: "v" in entry ? entry.v : undefined, cache: "hit" };
+    if (entry) {
+      if (!("v" in entry)) return { value: undefined, cache: "hit" };
+      if (ttl.hotSeconds) hot.set(hotKey, entry.v, ttl.hotSeconds);
+      return { value: entry.v, cache: "hit" };
+    }
   } catch (err) {
     outcome = "error";
     log("warn", "cache_error", { op: "get", backend: cache.kind, error: errorMessage(err) });
   }
   const value = await load();
+  if (value !== undefined && ttl.hotSeconds) hot.set(hotKey, value, ttl.hotSeconds);
   if (outcome !== "error" && (value !== undefined || ttl.missingSeconds > 0)) {
     const entry: Entry<T> = value === undefined ? { m: 1 } : { v: value };
     await safePut(cache, key, entry, value === undefined ? ttl.missingSeconds : ttl.hitSeconds);

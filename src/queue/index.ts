@@ -23,7 +23,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env, ctx: E
         batch.retryAll({ delaySeconds: 60 });
         throw new Error(`no consumer for queue ${batch.queue}`);
     }
-    log("info", "queue_batch", { ...fields, outcome: "ok", ms: Math.round(performance.now() - started) });
+    log("info", "queue_batch", { ...fields, outcome: "ok", ms: Math.round(performance.now() - started) }, rt.config.logLevel);
   } catch (err) {
     log("error", "queue_batch", { ...fields, outcome: "error", error: errorMessage(err), ms: Math.round(performance.now() - started) });
   } finally {

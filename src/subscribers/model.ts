@@ -82,4 +82,6 @@ export const TTL = {
   list: 60,
   stats: 300,
   idempotency: 86_400,
+  /** In isolate memory (src/cache/hot.ts): subscribers are never updated in place, so a minute is safe. */
+  subscriberHot: 60,
 };

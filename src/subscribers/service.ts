@@ -36,7 +36,7 @@ export async function getSubscriber(rt: Runtime, idOrEmail: string): Promise<Rea
       const row = byEmail ? await findSubscriberByEmail(rt.db(), idOrEmail.trim()) : await findSubscriberById(rt.db(), idOrEmail);
       return row ? toSubscriberView(row) : undefined;
     },
-    { hitSeconds: TTL.subscriber, missingSeconds: TTL.missing },
+    { hitSeconds: TTL.subscriber, missingSeconds: TTL.missing, hotSeconds: TTL.subscriberHot },
   );
   if (!value) throw new AppError("not_found", "No subscriber has this id or email.");
   return { value, cache };

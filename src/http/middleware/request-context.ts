@@ -31,6 +31,9 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     } finally {
       const ms = Math.round((performance.now() - started) * 10) / 10;
       c.header("X-Request-Id", requestId);
+      const cache = c.get("cacheOutcome");
+      // The cache outcome is visible to clients and load tests (the bench checks its misses are misses).
+      if (cache) c.header("Server-Timing", `cache;desc="${cache}"`);
       log(
         c.res.status >= 500 ? "error" : "info",
         "http_request",

@@ -1,0 +1,144 @@
+// The bench's runtime: the real embedded Postgres (data in .data/bench), the WS relay in its own
+// process, the Worker built exactly as deployed (wrangler deploy --dry-run) and run in workerd through
+// the Miniflare API — no wrangler dev proxy, LOG_LEVEL=warn — with Miniflare's real KV and Queues,
+// configured from wrangler.toml. Plus a trivial "ok" Worker in the same runtime configuration.
+import { spawn, execFileSync } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { Log, LogLevel, Miniflare, convertV4MiniflareOptions } from "miniflare";
+import type { V4WorkerOptions } from "miniflare";
+import pg from "pg";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { insertApiKey, generateApiKey } from "../api-keys.ts";
+import { migrateDatabase } from "../migrate.ts";
+import { startPostgres } from "../postgres.ts";
+
+export const BENCH_DIR = ".data/bench";
+
+export interface Stack {
+  pgUrl: string;
+  pool: pg.Pool;
+  app: Miniflare;
+  appUrl: URL;
+  baseline: Miniflare;
+  baselineUrl: URL;
+  readKey: string;
+  writeKey: string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((ok) => srv.listen(0, "127.0.0.1", ok));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise((ok) => srv.close(ok));
+  return port;
+}
+
+/** The same bundle `npm run build` deploys. */
+export function buildWorker(outdir: string): string {
+  execFileSync(process.execPath, ["node_modules/wrangler/bin/wrangler.js", "deploy", "--dry-run", "--outdir", outdir], {
+    stdio: ["ignore", "ignore", "inherit"],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_LOG: "error" },
+  });
+  return resolve(outdir, "index.js");
+}
+
+async function startRelayProcess(pgPort: number): Promise<{ proxy: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ["scripts/lib/bench/relay-process.ts", String(pgPort)], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const port = await new Promise<number>((ok, fail) => {
+    child.once("exit", (code) => fail(new Error(`relay exited (${code})`)));
+    lines.on("line", (l) => {
+      const m = /^relay (\d+)$/.exec(l);
+      if (m) ok(Number(m[1]));
+    });
+  });
+  return { proxy: `127.0.0.1:${port}/v1`, child };
+}
+
+/** Everything but the rows the migrations own: each run starts from empty tables. */
+async function resetTables(pool: pg.Pool): Promise<void> {
+  const { rows } = await pool.query<{ t: string }>("select quote_ident(tablename) as t from pg_tables where schemaname = 'public'");
+  if (rows.length) await pool.query(`truncate ${rows.map((r) => r.t).join(", ")} restart identity cascade`);
+}
+
+export async function startStack(opts: { log?: (m: string) => void } = {}): Promise<Stack> {
+  const say = opts.log ?? (() => {});
+  const stops: Array<() => Promise<unknown>> = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => {});
+  };
+  try {
+    mkdirSync(BENCH_DIR, { recursive: true });
+    const pgServer = await startPostgres({ dataDir: `${BENCH_DIR}/pg/db`, port: await freePort(), database: "bench", quiet: true });
+    stops.push(pgServer.stop);
+    await migrateDatabase(pgServer.url);
+    const pool = new pg.Pool({ connectionString: pgServer.url, max: 4 });
+    pool.on("error", () => {}); // idle clients cut by a Postgres stop; the next query reports it
+    stops.push(() => pool.end());
+    await resetTables(pool);
+    say(`postgres ${pgServer.url.replace(/:[^:@/]+@/, ":***@")} (data ${BENCH_DIR}/pg)`);
+
+    const relay = await startRelayProcess(pgServer.port);
+    stops.push(async () => {
+      relay.child.kill("SIGTERM");
+    });
+
+    const readKey = generateApiKey();
+    const writeKey = generateApiKey();
+    await insertApiKey(pgServer.url, readKey, "bench-reader", ["subscribers:read"]);
+    await insertApiKey(pgServer.url, writeKey, "bench-writer", ["subscribers:write", "subscribers:read"]);
+
+    const script = buildWorker(`${BENCH_DIR}/dist`);
+    say(`worker built: ${script}`);
+    // KV, queues (with the consumer's batch size, timeout, retries, DLQ), vars and compatibility
+    // settings exactly as wrangler.toml declares them.
+    process.env.DATABASE_URL = pgServer.url; // the one secret wrangler.toml requires
+    // wrangler types these loosely; they are Miniflare worker options by construction.
+    const w = unstable_getMiniflareWorkerOptions("wrangler.toml").workerOptions as unknown as V4WorkerOptions;
+    const compat = { compatibilityDate: w.compatibilityDate, compatibilityFlags: w.compatibilityFlags };
+    const runtime = { host: "127.0.0.1", log: new Log(LogLevel.WARN), logRequests: false, cf: false };
+    const app = new Miniflare(convertV4MiniflareOptions({
+      ...runtime,
+      port: await freePort(),
+      workers: [{
+      name: "app",
+      ...compat,
+      modules: true,
+      scriptPath: script,
+      bindings: {
+        ...w.bindings,
+        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
+        DATABASE_URL: pgServer.url,
+        DATABASE_WS_PROXY: relay.proxy,
+        // Retries come back quickly in the fault scenarios; production keeps wrangler.toml's value.
+        QUEUE_RETRY_BASE_SECONDS: "1",
+      },
+      kvNamespaces: Object.keys(w.kvNamespaces ?? {}),
+      queueProducers: w.queueProducers,
+      queueConsumers: w.queueConsumers,
+      }],
+    }));
+    stops.push(() => app.dispose());
+    const baseline = new Miniflare(convertV4MiniflareOptions({
+      ...runtime,
+      port: await freePort(),
+      workers: [{ name: "baseline", ...compat, modules: true, script: `export default { fetch() { return new Response("ok"); } };` }],
+    }));
+    stops.push(() => baseline.dispose());
+    const [appUrl, baselineUrl] = await Promise.all([app.ready, baseline.ready]);
+    say(`workerd: app ${appUrl.origin}, baseline ${baselineUrl.origin}`);
+    return { pgUrl: pgServer.url, pool, app, appUrl, baseline, baselineUrl, readKey, writeKey, stop };
+  } catch (err) {
+    console.error("[bench] could not start the stack:", err);
+    await stop();
+    throw err;
+  }
+}
