@@ -38,6 +38,8 @@ export interface Scenario {
   id: string;
   label: string;
   target?: Target;
+  /** false for a stub whose feature does not exist yet: reported as "not yet available". */
+  available?: boolean;
   run(stack: Stack, opts: BenchOptions, runId: string): Promise<Measurement | null>;
 }
 
@@ -252,6 +254,7 @@ const searchWarm: Scenario = {
   id: "search",
   label: "GET /search warm",
   target: { of: "baseline", min: 0.5 },
+  available: false,
   async run(_stack, opts) {
     opts.log(`search: ${NOT_YET}`);
     return null;
@@ -261,6 +264,7 @@ const searchWarm: Scenario = {
 const planIngest: Scenario = {
   id: "ingest",
   label: "plan ingest, 5,000 plans × 200 zones",
+  available: false,
   async run(_stack, opts) {
     opts.log(`ingest: ${NOT_YET}`);
     // When implemented: { rate: wall ms, unit: "ms", extra: { ingest_cpu_ms, ingest_peak_mb } }.
