@@ -63,10 +63,19 @@ async function startRelayProcess(pgPort: number): Promise<{ proxy: string; child
   return { proxy: `127.0.0.1:${port}/v1`, child };
 }
 
-/** Everything but the rows the migrations own: each run starts from empty tables. */
-async function resetTables(pool: pg.Pool): Promise<void> {
-  const { rows } = await pool.query<{ t: string }>("select quote_ident(tablename) as t from pg_tables where schemaname = 'public'");
-  if (rows.length) await pool.query(`truncate ${rows.map((r) => r.t).join(", ")} restart identity cascade`);
+/** Each run gets a fresh database (the server's data directory is kept, so start-up stays quick). */
+async function freshDatabase(adminUrl: string, name: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`drop database if exists "${name}" with (force)`);
+    await admin.query(`create database "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
 }
 
 export async function startStack(opts: { log?: (m: string) => void } = {}): Promise<Stack> {
@@ -77,13 +86,13 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
   };
   try {
     mkdirSync(BENCH_DIR, { recursive: true });
-    const pgServer = await startPostgres({ dataDir: `${BENCH_DIR}/pg/db`, port: await freePort(), database: "bench", quiet: true });
-    stops.push(pgServer.stop);
+    const server = await startPostgres({ dataDir: `${BENCH_DIR}/pg/db`, port: await freePort(), database: "postgres", quiet: true });
+    stops.push(server.stop);
+    const pgServer = { port: server.port, url: await freshDatabase(server.url, "bench") };
     await migrateDatabase(pgServer.url);
     const pool = new pg.Pool({ connectionString: pgServer.url, max: 4 });
     pool.on("error", () => {}); // idle clients cut by a Postgres stop; the next query reports it
     stops.push(() => pool.end());
-    await resetTables(pool);
     say(`postgres ${pgServer.url.replace(/:[^:@/]+@/, ":***@")} (data ${BENCH_DIR}/pg)`);
 
     const relay = await startRelayProcess(pgServer.port);
