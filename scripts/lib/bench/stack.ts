@@ -16,6 +16,8 @@ import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { insertApiKey, generateApiKey } from "../api-keys.ts";
 import { migrateDatabase } from "../migrate.ts";
 import { startPostgres } from "../postgres.ts";
+import { startProviderStandin } from "../provider-standin.ts";
+import type { ProviderStandin } from "../provider-standin.ts";
 
 export const BENCH_DIR = ".data/bench";
 
@@ -28,7 +30,21 @@ export interface Stack {
   baselineUrl: URL;
   readKey: string;
   writeKey: string;
+  adminKey: string;
+  provider: ProviderStandin;
+  /** Another instance of the app in its own workerd process (for per-process CPU/memory readings). */
+  startAppWorker(): Promise<{ mf: Miniflare; url: URL; pid: number }>;
   stop(): Promise<void>;
+}
+
+/** workerd processes that are children of this Node process (Miniflare does not expose the pid). */
+function workerdPids(): Set<number> {
+  const out = new Set<number>();
+  for (const line of execFileSync("ps", ["-o", "pid=,ppid=,comm=", "--ppid", String(process.pid)], { encoding: "utf8" }).split("\n")) {
+    const [pid, , comm] = line.trim().split(/\s+/);
+    if (comm?.startsWith("workerd")) out.add(Number(pid));
+  }
+  return out;
 }
 
 export async function freePort(): Promise<number> {
@@ -100,8 +116,12 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
       relay.child.kill("SIGTERM");
     });
 
+    const provider = await startProviderStandin();
+    stops.push(() => provider.close());
     const readKey = generateApiKey();
     const writeKey = generateApiKey();
+    const adminKey = generateApiKey();
+    await insertApiKey(pgServer.url, adminKey, "bench-admin", ["admin"]);
     await insertApiKey(pgServer.url, readKey, "bench-reader", ["subscribers:read"]);
     await insertApiKey(pgServer.url, writeKey, "bench-writer", ["subscribers:write", "subscribers:read"]);
 
@@ -114,7 +134,7 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
     const w = unstable_getMiniflareWorkerOptions("wrangler.toml").workerOptions as unknown as V4WorkerOptions;
     const compat = { compatibilityDate: w.compatibilityDate, compatibilityFlags: w.compatibilityFlags };
     const runtime = { host: "127.0.0.1", log: new Log(LogLevel.WARN), logRequests: false, cf: false };
-    const app = new Miniflare(convertV4MiniflareOptions({
+    const appOptions = async () => convertV4MiniflareOptions({
       ...runtime,
       port: await freePort(),
       workers: [{
@@ -129,13 +149,24 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
         DATABASE_WS_PROXY: relay.proxy,
         // Retries come back quickly in the fault scenarios; production keeps wrangler.toml's value.
         QUEUE_RETRY_BASE_SECONDS: "1",
+        PROVIDER_URL: provider.url,
       },
       kvNamespaces: Object.keys(w.kvNamespaces ?? {}),
       queueProducers: w.queueProducers,
       queueConsumers: w.queueConsumers,
       }],
-    }));
+    });
+    const app = new Miniflare(await appOptions());
     stops.push(() => app.dispose());
+    const startAppWorker = async () => {
+      const before = workerdPids();
+      const mf = new Miniflare(await appOptions());
+      stops.push(() => mf.dispose());
+      const url = await mf.ready;
+      const pid = [...workerdPids()].find((p) => !before.has(p));
+      if (pid === undefined) throw new Error("could not find the new workerd process");
+      return { mf, url, pid };
+    };
     const baseline = new Miniflare(convertV4MiniflareOptions({
       ...runtime,
       port: await freePort(),
@@ -144,7 +175,7 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
     stops.push(() => baseline.dispose());
     const [appUrl, baselineUrl] = await Promise.all([app.ready, baseline.ready]);
     say(`workerd: app ${appUrl.origin}, baseline ${baselineUrl.origin}`);
-    return { pgUrl: pgServer.url, pool, app, appUrl, baseline, baselineUrl, readKey, writeKey, stop };
+    return { pgUrl: pgServer.url, pool, app, appUrl, baseline, baselineUrl, readKey, writeKey, adminKey, provider, startAppWorker, stop };
   } catch (err) {
     console.error("[bench] could not start the stack:", err);
     await stop();
