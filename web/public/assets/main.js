@@ -1,5 +1,5 @@
 // @ts-check
-import { apiKey } from "./api.js";
+import { apiKey, describeFailure } from "./api.js";
 import { byId } from "./dom.js";
 import { setupPlans } from "./plans.js";
 import { setupAddForm, setupList, setupLookup } from "./subscribers.js";
@@ -15,6 +15,10 @@ const shell = {
   alert(message) {
     alertBox.textContent = message;
     alertBox.hidden = false;
+  },
+  fail(status, problem, retryAfter) {
+    shell.alert(describeFailure(status, problem, retryAfter));
+    if (status === 401) keyStatus.textContent = "The API rejected this key: enter another one.";
   },
   clearAlert() {
     alertBox.hidden = true;

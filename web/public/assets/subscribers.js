@@ -7,7 +7,7 @@ import { byId, el, formatDateTime, setDisabled, subscriberLink } from "./dom.js"
  * @typedef {import("./api.js").Operation} Operation
  * @typedef {import("./api.js").SubscriberPage} SubscriberPage
  * @typedef {import("./api.js").Problem} Problem
- * @typedef {{ alert(message: string): void, clearAlert(): void, requireKey(): boolean }} Shell
+ * @typedef {{ alert(message: string): void, fail(status: number, problem: Problem, retryAfter: number | null): void, clearAlert(): void, requireKey(): boolean }} Shell
  */
 
 const PAGE_SIZE = 25;
@@ -114,11 +114,11 @@ export function setupAddForm(shell, hooks) {
     } else if (res.status === 409 && typeof res.problem.existing_id === "string") {
       say("Already exists: a subscriber has this email. ", "warn", [subscriberLink(res.problem.existing_id, "View the existing subscriber")]);
     } else if (res.status === 422) {
-      say("Not added: fix the fields marked below.", "error");
+      say("Not added: fix the marked fields.", "error");
       showFieldErrors(res.problem);
     } else {
       say("Not added.", "error");
-      shell.alert(describeFailure(res.status, res.problem, res.retryAfter));
+      shell.fail(res.status, res.problem, res.retryAfter);
     }
   });
 }
@@ -163,7 +163,7 @@ export function setupList(shell) {
     if (mine !== loading) return;
     table.removeAttribute("aria-busy");
     if (!res.ok) {
-      shell.alert(describeFailure(res.status, res.problem, res.retryAfter));
+      shell.fail(res.status, res.problem, res.retryAfter);
       return;
     }
     shell.clearAlert();
@@ -245,7 +245,7 @@ export function setupLookup(shell) {
     } else if (res.status === 422) {
       show([el("p", { text: "Enter an email address or a subscriber id (UUID)." })]);
     } else {
-      shell.alert(describeFailure(res.status, res.problem, res.retryAfter));
+      shell.fail(res.status, res.problem, res.retryAfter);
     }
   }
 
