@@ -203,6 +203,26 @@ describe.skipIf(!chromiumPath)("subscriber page in headless Chromium", () => {
     await page.screenshot({ path: `${ARTIFACTS}/desktop-401.png` });
   });
 
+  it("searches plans by date range over the public /search", async () => {
+    // One sync from the provider stand-in (its bundled samples), as the cron would do.
+    expect((await api("POST", "/v1/admin/plans/sync")).status).toBe(200);
+    const page = await open(DESKTOP);
+    // No key: /search is public.
+    await page.getByLabel("Starts at or after").fill("2022-01-01T00:00:00");
+    await page.getByLabel("Ends at or before").fill("2022-12-31T23:59:59");
+    await page.getByRole("button", { name: "Search plans" }).click();
+    const plans = page.getByRole("table", { name: "Plans" });
+    await plans.getByRole("cell", { name: "Jazz en el Retiro" }).waitFor();
+    expect(await page.locator("#plans-status").textContent()).toMatch(/^\d+ plans? in that range/);
+    await page.locator("section", { has: page.getByRole("heading", { name: "Search plans" }) }).screenshot({ path: `${ARTIFACTS}/desktop-plans.png` });
+
+    // The contract's own error shape is shown as it comes: an inverted range is a 400.
+    await page.getByLabel("Starts at or after").fill("2023-01-01T00:00:00");
+    await page.getByRole("button", { name: "Search plans" }).click();
+    await page.locator("#plans-status", { hasText: "Search failed (400)" }).waitFor();
+    expect(await plans.isHidden()).toBe(true);
+  });
+
   it("is readable at phone width: no sideways scrolling, list and errors visible", async () => {
     const page = await open(PHONE);
     await useKey(page, adminKey);
