@@ -34,6 +34,8 @@ export default defineConfig({
   test: {
     globalSetup: ["./test/setup/global.ts"],
     include: ["test/**/*.test.ts", "src/**/*.test.ts"],
+    // Browser tests run on Node, not in workerd: vitest.browser.config.ts.
+    exclude: ["test/browser/**", "node_modules/**"],
     // Some tests take the database relay down for a moment; files share it, so they run one at a time.
     fileParallelism: false,
     testTimeout: 30_000,

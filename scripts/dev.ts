@@ -118,6 +118,7 @@ try {
   }
   console.log(`
 [dev] ready at ${base}
+      page ${base}/  (paste the admin key into "API key")
       GET  ${base}/ready
       GET  ${base}/search?starts_at=2022-01-01T00:00:00Z&ends_at=2022-12-31T23:59:59Z
       cron ${base}/__scheduled?cron=*+*+*+*+*   (plan sync; also fired every minute by this script)

@@ -7,6 +7,7 @@ import { adminPlanRoutes } from "./routes/admin-plans.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { planRoutes } from "./routes/plans.ts";
 import { subscriberRoutes } from "./routes/subscribers.ts";
+import { webRoutes } from "./routes/web.ts";
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({
@@ -27,7 +28,7 @@ export function createApp() {
   app.use("*", requestContext());
   app.onError(onError);
   app.notFound(notFound);
-  return app.route("/", healthRoutes).route("/", subscriberRoutes).route("/", planRoutes).route("/", adminPlanRoutes);
+  return app.route("/", healthRoutes).route("/", subscriberRoutes).route("/", planRoutes).route("/", adminPlanRoutes).route("/", webRoutes);
 }
 
 export type App = ReturnType<typeof createApp>;
