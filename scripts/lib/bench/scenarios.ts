@@ -262,19 +262,24 @@ function memMb(pid: number, field: "VmRSS" | "VmHWM"): number {
 }
 
 const INGEST = { plans: 5_000, zonesPerPlan: 200 };
+const INGEST_HEAP_CAP_MB = Number(process.env.BENCH_INGEST_HEAP_MB ?? 128);
 
 /**
  * The sync of a generated 5,000 plans × 200 zones document (95 MB, 1,000,000 zones), streamed by the
  * provider stand-in, run by POST /v1/admin/plans/sync in a workerd process of its own so that its CPU
  * time and peak resident memory can be read from /proc around the run. The process figures include
- * workerd itself, so they are upper bounds for the isolate.
+ * workerd itself (sockets, stream buffers, young generation), so they are upper bounds for the
+ * isolate; the memory limit itself is checked by capping V8's heap (BENCH_INGEST_HEAP_MB, default
+ * 128: the Workers isolate limit). Measured here: the run also completes with the cap at 12 MB.
  */
 const planIngest: Scenario = {
   id: "ingest",
   label: `plan ingest, ${INGEST.plans.toLocaleString("en-US")} plans × ${INGEST.zonesPerPlan} zones`,
   async run(stack) {
     stack.provider.setGenerated({ ...INGEST, basePlanIdOffset: 500_000 });
-    const { url, pid } = await stack.startAppWorker();
+    // V8's heap capped at the Workers isolate limit: if the sync needed more, it would fail here
+    // rather than pass on a machine with memory to spare.
+    const { url, pid } = await stack.startAppWorker([`--max-old-space-size=${INGEST_HEAP_CAP_MB}`]);
     // One request first, so start-up costs (script compile, config parse) are not counted.
     await fetch(new URL("/health", url));
     const rssBefore = memMb(pid, "VmRSS");
@@ -295,7 +300,7 @@ const planIngest: Scenario = {
       unit: "ms",
       p50_ms: null,
       p99_ms: null,
-      checks: { ...body.data.counts, bytes: body.data.document.bytes, stored_plans: rows[0]!.plans, stored_zones: rows[0]!.zones, workerd_rss_before_mb: rssBefore, workerd_peak_rss_mb: peak },
+      checks: { v8_max_old_space_mb: INGEST_HEAP_CAP_MB, ...body.data.counts, bytes: body.data.document.bytes, stored_plans: rows[0]!.plans, stored_zones: rows[0]!.zones, workerd_rss_before_mb: rssBefore, workerd_peak_rss_mb: peak },
       extra: { ingest_cpu_ms: cpu, ingest_peak_mb: peak - rssBefore },
     };
   },
@@ -310,6 +315,10 @@ const searchWarm: Scenario = {
   label: "GET /search warm",
   target: { of: "baseline", min: 0.5 },
   async run(stack, opts) {
+    // Each Miniflare instance has its own KV: a sync in this one publishes the index here (the
+    // document is unchanged, so it writes no plans, only the index).
+    const synced = await fetch(new URL("/v1/admin/plans/sync", stack.appUrl), { method: "POST", headers: bearer(stack.adminKey) });
+    if (synced.status !== 200) throw new Error(`search: sync ${synced.status} ${await synced.text()}`);
     const months = Array.from({ length: 12 }, (_, i) => `2022-${String(i + 1).padStart(2, "0")}`);
     const path = (m: string) => `/search?starts_at=${m}-01T00:00:00Z&ends_at=${m}-28T23:59:59Z`;
     const first = await fetch(new URL(path(months[0]!), stack.appUrl));

@@ -33,7 +33,7 @@ export interface Stack {
   adminKey: string;
   provider: ProviderStandin;
   /** Another instance of the app in its own workerd process (for per-process CPU/memory readings). */
-  startAppWorker(): Promise<{ mf: Miniflare; url: URL; pid: number }>;
+  startAppWorker(v8Flags?: string[]): Promise<{ mf: Miniflare; url: URL; pid: number }>;
   stop(): Promise<void>;
 }
 
@@ -158,9 +158,16 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
     });
     const app = new Miniflare(await appOptions());
     stops.push(() => app.dispose());
-    const startAppWorker = async () => {
+    const startAppWorker = async (v8Flags: string[] = []) => {
       const before = workerdPids();
+      // Miniflare reads V8 flags for workerd from this variable when it builds the process config.
+      const saved = process.env.MINIFLARE_WORKERD_V8_FLAGS;
+      process.env.MINIFLARE_WORKERD_V8_FLAGS = v8Flags.join(" ");
       const mf = new Miniflare(await appOptions());
+      await mf.ready.finally(() => {
+        if (saved === undefined) delete process.env.MINIFLARE_WORKERD_V8_FLAGS;
+        else process.env.MINIFLARE_WORKERD_V8_FLAGS = saved;
+      });
       stops.push(() => mf.dispose());
       const url = await mf.ready;
       const pid = [...workerdPids()].find((p) => !before.has(p));
