@@ -12,7 +12,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env, ctx: E
   try {
     switch (batch.queue) {
       case QUEUES.subscriberWrites:
-        Object.assign(fields, await consumeSubscriberWrites(batch, rt));
+        Object.assign(fields, await consumeSubscriberWrites(batch, rt, (work) => ctx.waitUntil(work)));
         break;
       case QUEUES.deadLetters:
         Object.assign(fields, await consumeDeadLetters(batch, rt));
@@ -27,6 +27,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env, ctx: E
   } catch (err) {
     log("error", "queue_batch", { ...fields, outcome: "error", error: errorMessage(err), ms: Math.round(performance.now() - started) });
   } finally {
+    // After deferred cache writes: dispose only closes the database pool, which they do not use.
     ctx.waitUntil(rt.dispose());
   }
 }
