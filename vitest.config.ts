@@ -19,6 +19,7 @@ export default defineConfig({
           PROVIDER_MAX_ATTEMPTS: "3",
           PROVIDER_BREAKER_THRESHOLD: "5",
           PROVIDER_BREAKER_HALF_OPEN_SECONDS: "2",
+          PROVIDER_MAX_BYTES: "4194304",
           TEST_CONTROL_URL: inject("controlUrl"),
           // Not UPSTASH_*: tests opt into the Upstash store per request, KV stays the default.
           TEST_UPSTASH_URL: inject("upstashUrl"),

@@ -9,7 +9,7 @@ import { forgetSearchIndexMemo } from "../src/plans/search-index.ts";
 import sample1 from "./fixtures/provider/sample_1.xml?raw";
 import sample2 from "./fixtures/provider/sample_2.xml?raw";
 import sample3 from "./fixtures/provider/sample_3.xml?raw";
-import { bearer, call, createTestKey, databaseDown, providerFault, setProviderDocuments, testDb } from "./helpers.ts";
+import { bearer, call, control, createTestKey, databaseDown, providerFault, setProviderDocuments, testDb } from "./helpers.ts";
 
 type Event = { id: string; title: string; start_date: string; start_time: string; end_date: string; end_time: string; min_price: number; max_price: number };
 
@@ -238,6 +238,20 @@ describe("provider faults", () => {
     await searchStillServes();
     const last = await call("/v1/admin/plans/sync", { headers: bearer(admin) });
     expect(((await last.json()) as any).data).toMatchObject({ outcome: "failed", error: { failure } });
+  });
+
+  it("cuts off a document over PROVIDER_MAX_BYTES (4 MiB in tests) while streaming: 502, nothing stored", async () => {
+    await control("/provider/generate?plans=2000&zones=30&base=90000");
+    const res = await sync();
+    expect(res.status).toBe(502);
+    expect(res.body.provider_failure).toBe("bad_response");
+    expect(res.body.detail).toMatch(/larger than 4194304 bytes/);
+    const db = testDb();
+    const { rows } = await db.db.execute<{ n: number }>("select count(*)::int as n from plans where base_plan_id::int between 90000 and 99999" as never);
+    await db.close();
+    expect(rows[0]?.n).toBe(0);
+    await searchStillServes();
+    await setProviderDocuments([sample3]);
   });
 
   it("opens the circuit breaker after repeated failures (503 + Retry-After, provider left alone), then recovers", async () => {
