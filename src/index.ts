@@ -13,3 +13,5 @@ export default {
 } satisfies ExportedHandler<Env>;
 
 export type { App } from "./http/app.ts";
+// Durable Object classes must be exported by the entry module (wrangler.toml durable_objects).
+export { RateLimiterObject } from "./ratelimit/durable-object.ts";

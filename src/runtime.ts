@@ -4,6 +4,8 @@ import { getConfig } from "./config/index.ts";
 import type { Config } from "./config/index.ts";
 import { createDb } from "./db/client.ts";
 import type { Database, DbHandle } from "./db/client.ts";
+import { createRateLimiter } from "./ratelimit/index.ts";
+import type { RateLimiter } from "./ratelimit/index.ts";
 
 /**
  * What services need for one invocation (request, queue batch or cron run), free of Hono types.
@@ -13,6 +15,8 @@ export interface Runtime {
   readonly config: Config;
   readonly env: Env;
   readonly cache: Store;
+  /** Per-key and per-IP limits (Upstash when configured, Durable Objects otherwise). */
+  readonly limiter: RateLimiter;
   db(): Database;
   /** True once db() was called in this invocation (used by logs and tests). */
   readonly dbUsed: boolean;
@@ -22,10 +26,15 @@ export interface Runtime {
 export function createRuntime(env: Env): Runtime {
   const config = getConfig(env);
   let handle: DbHandle | undefined;
+  let limiter: RateLimiter | undefined;
   return {
     config,
     env,
     cache: createStore(config, env),
+    get limiter() {
+      limiter ??= createRateLimiter(config, env);
+      return limiter;
+    },
     db() {
       handle ??= createDb(config);
       return handle.db;

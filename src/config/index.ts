@@ -16,6 +16,12 @@ const ConfigSchema = z.object({
   PROVIDER_MAX_BYTES: z.coerce.number().int().min(1_024).max(1_073_741_824).default(134_217_728),
   PROVIDER_BREAKER_THRESHOLD: z.coerce.number().int().min(1).max(100).default(5),
   PROVIDER_BREAKER_HALF_OPEN_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
+  CORS_ORIGINS: z.string().default("*"),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(16 * 1024),
+  DEFAULT_KEY_RATE_LIMIT: z.coerce.number().int().min(1).default(600),
+  DEFAULT_KEY_RATE_PERIOD_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  PUBLIC_IP_RATE_LIMIT: z.coerce.number().int().min(1).default(300),
+  PUBLIC_IP_RATE_PERIOD_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   UPSTASH_REDIS_REST_URL: z.preprocess(emptyToUndefined, z.url().optional()),
   UPSTASH_REDIS_REST_TOKEN: z.preprocess(emptyToUndefined, z.string().min(1).optional()),
 });
@@ -45,7 +51,19 @@ export type Config = Readonly<{
   /** First retry delay of a failed queue message; doubles per attempt, capped at 300 s. */
   queueRetryBaseSeconds: number;
   upstash: { url: string; token: string } | undefined;
+  /** "*" or the exact browser origins CORS allows. */
+  corsOrigins: "*" | readonly string[];
+  maxBodyBytes: number;
+  /** For keys without a rate limit of their own. */
+  defaultKeyRateLimit: RateRule;
+  /** Per client IP on public routes. */
+  publicIpRateLimit: RateRule;
 }>;
+
+export interface RateRule {
+  limit: number;
+  periodSeconds: number;
+}
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -84,6 +102,13 @@ export function getConfig(env: Env): Config {
       v.UPSTASH_REDIS_REST_URL && v.UPSTASH_REDIS_REST_TOKEN
         ? { url: v.UPSTASH_REDIS_REST_URL, token: v.UPSTASH_REDIS_REST_TOKEN }
         : undefined,
+    corsOrigins:
+      v.CORS_ORIGINS.trim() === "*"
+        ? "*"
+        : Object.freeze(v.CORS_ORIGINS.split(",").map((o) => o.trim()).filter(Boolean)),
+    maxBodyBytes: v.MAX_BODY_BYTES,
+    defaultKeyRateLimit: { limit: v.DEFAULT_KEY_RATE_LIMIT, periodSeconds: v.DEFAULT_KEY_RATE_PERIOD_SECONDS },
+    publicIpRateLimit: { limit: v.PUBLIC_IP_RATE_LIMIT, periodSeconds: v.PUBLIC_IP_RATE_PERIOD_SECONDS },
   });
   cache.set(env, config);
   return config;

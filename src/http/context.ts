@@ -1,4 +1,5 @@
 import type { Principal } from "../auth/principal.ts";
+import type { RateDecision } from "../ratelimit/index.ts";
 import type { Runtime } from "../runtime.ts";
 
 export type CacheOutcome = "hit" | "miss" | "bypass" | "error";
@@ -10,6 +11,8 @@ export interface AppVariables {
   cacheOutcome?: CacheOutcome;
   /** Set by requireScope once the API key is verified. */
   principal?: Principal;
+  /** The rate limit decision for this request, echoed as RateLimit-* headers. */
+  rateLimit?: RateDecision;
 }
 
 export interface AppEnv {

@@ -1,18 +1,46 @@
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { authenticate } from "../../auth/api-keys.ts";
 import { hasScope } from "../../auth/principal.ts";
-import type { Scope } from "../../auth/principal.ts";
+import type { Principal, Scope } from "../../auth/principal.ts";
 import type { AppEnv } from "../context.ts";
 import { AppError } from "../errors.ts";
+import { enforceKeyLimit } from "./rate-limit.ts";
 
-/** 401 without a valid key, 403 when the key lacks `scope` (admin implies every scope). */
+/** Verifies the key and takes one token from its rate limit, once per request whatever the chain. */
+async function principalOf(c: Context<AppEnv>): Promise<Principal> {
+  const known = c.get("principal");
+  if (known) return known;
+  const principal = await authenticate(c.var.rt, c.req.header("authorization"));
+  c.set("principal", principal);
+  await enforceKeyLimit(c, principal);
+  return principal;
+}
+
+/** 401 without a valid key, 429 over its rate limit, 403 when the key lacks `scope` (admin implies every scope). */
 export function requireScope(scope: Scope): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const principal = c.get("principal") ?? (await authenticate(c.var.rt, c.req.header("authorization")));
-    c.set("principal", principal);
+    const principal = await principalOf(c);
     if (!hasScope(principal, scope)) {
       throw new AppError("forbidden", `This API key lacks the "${scope}" scope.`, { extra: { required_scope: scope } });
     }
     await next();
+  };
+}
+
+/**
+ * Admin routes answer exactly like an unknown route (404) to callers without a valid key, so they
+ * cannot be discovered by probing; a valid key without the admin scope gets the usual 403.
+ */
+export function requireAdmin(): MiddlewareHandler<AppEnv> {
+  const scoped = requireScope("admin");
+  return async (c, next) => {
+    try {
+      await scoped(c, next);
+    } catch (err) {
+      if (err instanceof AppError && err.code === "unauthorized") {
+        throw new AppError("not_found", `No route matches ${c.req.method} ${new URL(c.req.url).pathname}.`);
+      }
+      throw err;
+    }
   };
 }

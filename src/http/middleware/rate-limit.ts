@@ -1,0 +1,75 @@
+import type { Context, MiddlewareHandler } from "hono";
+import type { Principal } from "../../auth/principal.ts";
+import { errorMessage, log } from "../../lib/log.ts";
+import type { RateDecision, RateRule } from "../../ratelimit/index.ts";
+import type { AppEnv } from "../context.ts";
+import { AppError } from "../errors.ts";
+
+/** Both header styles: the widely used RateLimit-* trio and the IETF draft's RateLimit-Policy. */
+export function rateLimitHeaders(d: RateDecision): Record<string, string> {
+  return {
+    "RateLimit-Limit": String(d.limit),
+    "RateLimit-Remaining": String(d.remaining),
+    "RateLimit-Reset": String(d.resetSeconds),
+    "RateLimit-Policy": `${d.limit};w=${d.periodSeconds}`,
+  };
+}
+
+function tooMany(d: RateDecision, what: string): AppError {
+  return new AppError("rate_limited", `Rate limit exceeded for this ${what}: ${d.limit} requests per ${d.periodSeconds} s.`, {
+    retryAfterSeconds: d.retryAfterSeconds,
+    headers: rateLimitHeaders(d),
+  });
+}
+
+/**
+ * Takes one token for `identifier`. A limiter that fails (Durable Object or Redis unreachable)
+ * lets the request through and logs: losing rate limiting briefly beats refusing all traffic.
+ */
+async function take(c: Context<AppEnv>, identifier: string, rule: RateRule): Promise<RateDecision | undefined> {
+  const rt = c.var.rt;
+  try {
+    return await rt.limiter.take(identifier, rule);
+  } catch (err) {
+    log("warn", "rate_limiter_error", { request_id: c.var.requestId, backend: rt.limiter.backend, error: errorMessage(err) });
+    return undefined;
+  }
+}
+
+/** Per-key limit: the key's own `{limit, period_seconds}` or the configured default. */
+export async function enforceKeyLimit(c: Context<AppEnv>, principal: Principal): Promise<void> {
+  const rule = principal.rateLimit ?? c.var.rt.config.defaultKeyRateLimit;
+  const d = await take(c, `key:${principal.keyId}`, rule);
+  if (!d) return;
+  c.set("rateLimit", d);
+  if (!d.allowed) throw tooMany(d, "API key");
+}
+
+export function clientIp(c: Context<AppEnv>): string {
+  // Set by Cloudflare's edge (and by wrangler dev); anything else in front could forge it.
+  return c.req.header("cf-connecting-ip") ?? "unknown";
+}
+
+/**
+ * Per-client-IP limit for public routes (`/health`, `/ready`, `/openapi.json`, `/docs`; plans routes
+ * add it too). The Workers Rate Limiting binding is a cheap, approximate shield in front; the exact
+ * limiter then counts per IP.
+ */
+export function ipRateLimit(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const ip = clientIp(c);
+    const shield = (c.env as Partial<Pick<Env, "IP_SHIELD">>).IP_SHIELD;
+    if (shield) {
+      const { success } = await shield.limit({ key: ip }).catch(() => ({ success: true }));
+      if (!success) {
+        throw new AppError("rate_limited", "Too many requests from this address.", { retryAfterSeconds: 60 });
+      }
+    }
+    const d = await take(c, `ip:${ip}`, c.var.rt.config.publicIpRateLimit);
+    if (d) {
+      c.set("rateLimit", d);
+      if (!d.allowed) throw tooMany(d, "client address");
+    }
+    await next();
+  };
+}

@@ -1,0 +1,11 @@
+import type { Config } from "../config/index.ts";
+import { durableObjectLimiter } from "./durable-object.ts";
+import type { RateLimiter } from "./types.ts";
+import { upstashLimiter } from "./upstash.ts";
+
+export type { RateDecision, RateLimiter, RateRule } from "./types.ts";
+
+/** Upstash when configured (one Redis for cache and limits), the Durable Object bucket otherwise. */
+export function createRateLimiter(config: Config, env: Env): RateLimiter {
+  return config.upstash ? upstashLimiter(config.upstash) : durableObjectLimiter(env.RATE_LIMITER);
+}
