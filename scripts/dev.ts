@@ -44,7 +44,7 @@ try {
   console.log(`[dev] ws relay     ws://${relay.proxy}`);
 
   await migrateDatabase(pg.url);
-  await insertApiKey(pg.url, ADMIN_KEY, "bootstrap-admin", ALL_SCOPES);
+  await insertApiKey(pg.url, ADMIN_KEY, { name: "bootstrap-admin", scopes: ALL_SCOPES });
   console.log("[dev] migrations applied; bootstrap admin key ready");
 
   let providerUrl = process.env.PROVIDER_URL;

@@ -14,6 +14,9 @@ export const API_KEY_CACHE_SECONDS = 60;
 /** Also memoised in isolate memory this long (no KV read per request for a busy key). */
 export const API_KEY_HOT_SECONDS = 10;
 
+/** Where a key's lookup is cached; revocation deletes it there. */
+export const apiKeyCacheKey = (keyHash: string) => `apikey:v1:${keyHash}`;
+
 interface CachedKey extends Principal {
   keyHash: string;
 }
@@ -28,7 +31,7 @@ export async function authenticate(rt: Runtime, authorization: string | undefine
   const keyHash = await sha256Hex(match[1]);
   const { value } = await readThrough<CachedKey>(
     rt.cache,
-    `apikey:v1:${keyHash}`,
+    apiKeyCacheKey(keyHash),
     async () => {
       const row = await findActiveApiKeyByHash(rt.db(), keyHash);
       if (!row) return undefined;

@@ -1,8 +1,9 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { and, desc, eq, isNull, lt } from "drizzle-orm";
 import type { Database } from "../client.ts";
 import { apiKeys } from "../schema.ts";
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
+export type NewApiKeyRow = typeof apiKeys.$inferInsert;
 
 export async function findActiveApiKeyByHash(db: Database, keyHash: string): Promise<ApiKeyRow | undefined> {
   const [row] = await db
@@ -11,4 +12,32 @@ export async function findActiveApiKeyByHash(db: Database, keyHash: string): Pro
     .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt)))
     .limit(1);
   return row;
+}
+
+export async function insertApiKey(db: Database, row: NewApiKeyRow): Promise<ApiKeyRow> {
+  const [inserted] = await db.insert(apiKeys).values(row).returning();
+  if (!inserted) throw new Error("insert into api_keys returned no row");
+  return inserted;
+}
+
+/** Newest first by id (UUIDv7, so time-ordered); `before` is the last id of the previous page. */
+export async function listApiKeys(db: Database, opts: { limit: number; before?: string | undefined }): Promise<ApiKeyRow[]> {
+  return db
+    .select()
+    .from(apiKeys)
+    .where(opts.before ? lt(apiKeys.id, opts.before) : undefined)
+    .orderBy(desc(apiKeys.id))
+    .limit(opts.limit);
+}
+
+/** Sets revoked_at once; revoking again keeps the first time. Undefined when the id is unknown. */
+export async function revokeApiKey(db: Database, id: string, at: Date): Promise<ApiKeyRow | undefined> {
+  const [updated] = await db
+    .update(apiKeys)
+    .set({ revokedAt: at })
+    .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+    .returning();
+  if (updated) return updated;
+  const [existing] = await db.select().from(apiKeys).where(eq(apiKeys.id, id)).limit(1);
+  return existing;
 }

@@ -1,0 +1,41 @@
+// npm run keys:create -- --name ops --scopes admin [--rate-limit 100/60]
+// Creates an API key directly in the database at DATABASE_URL: the way to mint the very first admin
+// key in production (after that, use POST /v1/admin/api-keys). Prints the key once; only its
+// SHA-256 is stored.
+import { parseArgs } from "node:util";
+import { ALL_SCOPES, generateApiKey, insertApiKey } from "./lib/api-keys.ts";
+
+const { values } = parseArgs({
+  options: {
+    name: { type: "string" },
+    scopes: { type: "string", default: "admin" },
+    "rate-limit": { type: "string" },
+  },
+});
+
+function fail(message: string): never {
+  console.error(`keys:create: ${message}`);
+  console.error("usage: DATABASE_URL=postgres://… npm run keys:create -- --name NAME [--scopes admin,plans:read] [--rate-limit LIMIT/SECONDS]");
+  process.exit(2);
+}
+
+const url = process.env.DATABASE_URL;
+if (!url) fail("set DATABASE_URL");
+if (!values.name) fail("--name is required");
+const scopes = values.scopes.split(",").map((s) => s.trim()).filter(Boolean);
+const unknown = scopes.filter((s) => !(ALL_SCOPES as readonly string[]).includes(s));
+if (scopes.length === 0 || unknown.length > 0) fail(`unknown scopes: ${unknown.join(", ") || "(none given)"}; choose from ${ALL_SCOPES.join(", ")}`);
+
+let rateLimit: { limit: number; periodSeconds: number } | undefined;
+if (values["rate-limit"]) {
+  const m = /^(\d+)\/(\d+)$/.exec(values["rate-limit"]);
+  if (!m) fail("--rate-limit is LIMIT/SECONDS, e.g. 100/60");
+  rateLimit = { limit: Number(m[1]), periodSeconds: Number(m[2]) };
+  if (rateLimit.limit < 1 || rateLimit.periodSeconds < 1 || rateLimit.periodSeconds > 86_400) fail("--rate-limit out of range");
+}
+
+const key = generateApiKey(!/localhost|127\.0\.0\.1/.test(url));
+const id = await insertApiKey(url, key, { name: values.name, scopes, rateLimit });
+console.log(`created API key ${id} (${values.name}; scopes: ${scopes.join(", ")}${rateLimit ? `; ${rateLimit.limit}/${rateLimit.periodSeconds}s` : ""})`);
+console.log("store it now, it is not shown again:");
+console.log(key);
