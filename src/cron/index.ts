@@ -1,4 +1,5 @@
 import { errorMessage, log } from "../lib/log.ts";
+import { writeMetric } from "../lib/metrics.ts";
 import { createRuntime } from "../runtime.ts";
 import type { Runtime } from "../runtime.ts";
 import { flattenReport } from "../plans/service.ts";
@@ -22,13 +23,16 @@ export async function handleScheduled(controller: ScheduledController, env: Env,
     throw new Error(`no task for cron "${controller.cron}"`);
   }
   const rt = createRuntime(env);
+  let outcome = "error";
   try {
     const report = await task.run(rt, new Date(controller.scheduledTime));
+    outcome = "ok";
     log("info", "cron_run", { cron: controller.cron, task: task.name, outcome: "ok", ms: Math.round(performance.now() - started), ...report });
   } catch (err) {
     log("error", "cron_run", { cron: controller.cron, task: task.name, outcome: "error", error: errorMessage(err), ms: Math.round(performance.now() - started) });
     throw err;
   } finally {
+    writeMetric(env, { kind: "cron_run", name: task.name, outcome, ms: performance.now() - started });
     ctx.waitUntil(rt.dispose());
   }
 }

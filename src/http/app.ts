@@ -1,13 +1,43 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { secureHeaders } from "hono/secure-headers";
+import { timing } from "hono/timing";
+import type { Runtime } from "../runtime.ts";
 import type { AppEnv } from "./context.ts";
 import { AppError } from "./errors.ts";
+import { allowedMethodsFor } from "./method-not-allowed.ts";
+import { ipRateLimit } from "./middleware/rate-limit.ts";
 import { requestContext } from "./middleware/request-context.ts";
-import { notFound, onError } from "./on-error.ts";
+import { notFound, onError, problemResponse } from "./on-error.ts";
 import { adminPlanRoutes } from "./routes/admin-plans.ts";
+import { apiKeyRoutes } from "./routes/api-keys.ts";
+import { docsPage } from "./routes/docs.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { planRoutes } from "./routes/plans.ts";
 import { subscriberRoutes } from "./routes/subscribers.ts";
 import { webRoutes } from "./routes/web.ts";
+
+export const OPENAPI_PATH = "/openapi.json";
+
+/**
+ * Routes anyone may call without a key. Each is rate limited per client IP instead. Plans routes
+ * (`/search`, `/v1/plans*`) use the same `ipRateLimit()` on their own route definitions.
+ */
+export const PUBLIC_PATHS = ["/health", "/ready", OPENAPI_PATH, "/docs"] as const;
+
+const CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"];
+const CORS_EXPOSE_HEADERS = [
+  "X-Request-Id",
+  "Location",
+  "Retry-After",
+  "Idempotent-Replayed",
+  "Server-Timing",
+  "RateLimit-Limit",
+  "RateLimit-Remaining",
+  "RateLimit-Reset",
+  "RateLimit-Policy",
+];
 
 export function createApp() {
   const app = new OpenAPIHono<AppEnv>({
@@ -25,10 +55,79 @@ export function createApp() {
       }
     },
   });
+
+  // The fixed order, outermost first: request id + the one log line + metrics, secure headers, CORS,
+  // body limit, Server-Timing. Auth, per-key and per-IP limits belong to each route.
   app.use("*", requestContext());
+  app.use("*", secureHeaders());
+  app.use(
+    "*",
+    cors({
+      origin: (origin, c) => {
+        const rt: Runtime = c.var.rt;
+        const allowed = rt.config.corsOrigins;
+        if (allowed === "*") return "*";
+        return allowed.includes(origin) ? origin : null;
+      },
+      allowMethods: ["GET", "HEAD", "POST", "DELETE", "OPTIONS"],
+      allowHeaders: CORS_ALLOW_HEADERS,
+      exposeHeaders: CORS_EXPOSE_HEADERS,
+      maxAge: 600,
+    }),
+  );
+  app.use("*", (c, next) =>
+    bodyLimit({
+      maxSize: c.var.rt.config.maxBodyBytes,
+      onError: () => {
+        throw new AppError("payload_too_large", `The request body is larger than ${c.var.rt.config.maxBodyBytes} bytes.`);
+      },
+    })(c, next),
+  );
+  // `total` here; request-context appends the cache outcome (`cache;desc="hit"`).
+  app.use("*", timing({ crossOrigin: true }));
+  for (const path of PUBLIC_PATHS) app.use(path, ipRateLimit());
+
   app.onError(onError);
-  app.notFound(notFound);
-  return app.route("/", healthRoutes).route("/", subscriberRoutes).route("/", planRoutes).route("/", adminPlanRoutes).route("/", webRoutes);
+
+  const routed = app
+    .route("/", healthRoutes)
+    .route("/", subscriberRoutes)
+    .route("/", planRoutes)
+    .route("/", adminPlanRoutes)
+    .route("/", apiKeyRoutes)
+    .route("/", webRoutes);
+
+  routed.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    description: "An API key: `Authorization: Bearer sk_live_…`. Keys carry scopes; see each operation.",
+  });
+  routed.doc31(OPENAPI_PATH, (c) => ({
+    openapi: "3.1.0",
+    info: {
+      title: "Edge API: subscribers and plans",
+      version: "1.0.0",
+      description:
+        "Errors are RFC 9457 `application/problem+json` with `request_id`. Authenticated routes are rate limited per API key, public routes per client IP; both send `RateLimit-*` headers and a 429 with `Retry-After`.",
+    },
+    servers: [{ url: new URL(c.req.url).origin }],
+  }));
+  routed.get("/docs", docsPage);
+
+  const allowed = allowedMethodsFor(routed.routes);
+  routed.notFound((c) => {
+    const path = new URL(c.req.url).pathname;
+    // Admin paths stay hidden: a wrong method there is the same 404 as a path that does not exist.
+    const methods = path.startsWith("/v1/admin/") ? [] : allowed(path);
+    if (methods.length === 0) return notFound(c);
+    return problemResponse(
+      c,
+      new AppError("method_not_allowed", `${c.req.method} is not allowed on ${path}; use ${methods.join(", ")}.`, {
+        headers: { Allow: methods.join(", ") },
+      }),
+    );
+  });
+  return routed;
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -1,4 +1,5 @@
 import { errorMessage, log } from "../lib/log.ts";
+import { writeMetric } from "../lib/metrics.ts";
 import { createRuntime } from "../runtime.ts";
 import { consumeDeadLetters } from "./dead-letter.ts";
 import { QUEUES } from "./names.ts";
@@ -9,6 +10,7 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env, ctx: E
   const started = performance.now();
   const rt = createRuntime(env);
   const fields: Record<string, unknown> = { queue: batch.queue, messages: batch.messages.length };
+  let outcome = "error";
   try {
     switch (batch.queue) {
       case QUEUES.subscriberWrites:
@@ -23,11 +25,13 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env, ctx: E
         batch.retryAll({ delaySeconds: 60 });
         throw new Error(`no consumer for queue ${batch.queue}`);
     }
+    outcome = "ok";
     log("info", "queue_batch", { ...fields, outcome: "ok", ms: Math.round(performance.now() - started) }, rt.config.logLevel);
   } catch (err) {
     log("error", "queue_batch", { ...fields, outcome: "error", error: errorMessage(err), ms: Math.round(performance.now() - started) });
   } finally {
     // After deferred cache writes: dispose only closes the database pool, which they do not use.
+    writeMetric(env, { kind: "queue_batch", name: batch.queue, outcome, ms: performance.now() - started, items: batch.messages.length });
     ctx.waitUntil(rt.dispose());
   }
 }

@@ -54,7 +54,7 @@ export default async function setup(project: TestProject) {
     stops.push(pg.stop);
     await migrateDatabase(pg.url);
     const adminKey = generateApiKey();
-    await insertApiKey(pg.url, adminKey, "browser-tests", ALL_SCOPES);
+    await insertApiKey(pg.url, adminKey, { name: "browser-tests", scopes: ALL_SCOPES });
     const relay = await startWsRelay({ port: await freePort(), pgPort: pg.port });
     stops.push(relay.close);
     const provider = await startProviderStandin();
@@ -71,6 +71,9 @@ export default async function setup(project: TestProject) {
         PROVIDER_URL: provider.url,
         // Queue retries stay short, as in the workerd tests.
         QUEUE_RETRY_BASE_SECONDS: "1",
+        // Every page load comes from 127.0.0.1 with one key; the rate limit tests live in the workerd suite.
+        DEFAULT_KEY_RATE_LIMIT: "1000000",
+        PUBLIC_IP_RATE_LIMIT: "1000000",
       },
     });
     stops.push(worker.stop);

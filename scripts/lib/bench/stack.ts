@@ -121,9 +121,11 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
     const readKey = generateApiKey();
     const writeKey = generateApiKey();
     const adminKey = generateApiKey();
-    await insertApiKey(pgServer.url, adminKey, "bench-admin", ["admin"]);
-    await insertApiKey(pgServer.url, readKey, "bench-reader", ["subscribers:read"]);
-    await insertApiKey(pgServer.url, writeKey, "bench-writer", ["subscribers:write", "subscribers:read"]);
+    // Limits far above any load the bench makes: it measures the limiter's cost, not its refusals.
+    const rateLimit = { limit: 1_000_000, periodSeconds: 60 };
+    await insertApiKey(pgServer.url, adminKey, { name: "bench-admin", scopes: ["admin"], rateLimit });
+    await insertApiKey(pgServer.url, readKey, { name: "bench-reader", scopes: ["subscribers:read"], rateLimit });
+    await insertApiKey(pgServer.url, writeKey, { name: "bench-writer", scopes: ["subscribers:write", "subscribers:read"], rateLimit });
 
     const script = buildWorker(`${BENCH_DIR}/dist`);
     say(`worker built: ${script}`);
@@ -150,7 +152,10 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
         // Retries come back quickly in the fault scenarios; production keeps wrangler.toml's value.
         QUEUE_RETRY_BASE_SECONDS: "1",
         PROVIDER_URL: provider.url,
+        // Public routes come from one address here; per-IP limits would refuse the load itself.
+        PUBLIC_IP_RATE_LIMIT: "100000000",
       },
+      durableObjects: w.durableObjects,
       kvNamespaces: Object.keys(w.kvNamespaces ?? {}),
       queueProducers: w.queueProducers,
       queueConsumers: w.queueConsumers,

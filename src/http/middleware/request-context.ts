@@ -1,6 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import { createRuntime } from "../../runtime.ts";
 import { log } from "../../lib/log.ts";
+import { writeMetric } from "../../lib/metrics.ts";
+import { rateLimitHeaders } from "./rate-limit.ts";
 import type { AppEnv } from "../context.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -16,7 +18,8 @@ function waitUntil(c: Parameters<MiddlewareHandler<AppEnv>>[0], p: Promise<unkno
 
 /**
  * First in the chain: request id (an incoming well-formed X-Request-Id is kept), the per-request
- * runtime, and the one structured log line per request, written after the response is known.
+ * runtime, and the one structured log line and metrics data point per request, written after the
+ * response is known. Never logs the key (only its id), the client address or an email.
  */
 export function requestContext(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -31,9 +34,17 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     } finally {
       const ms = Math.round((performance.now() - started) * 10) / 10;
       c.header("X-Request-Id", requestId);
-      const cache = c.get("cacheOutcome");
-      // The cache outcome is visible to clients and load tests (the bench checks its misses are misses).
-      if (cache) c.header("Server-Timing", `cache;desc="${cache}"`);
+      const limit = c.get("rateLimit");
+      // A 429 already carries these from the error; successes show what is left.
+      if (limit && !c.res.headers.has("RateLimit-Limit")) {
+        for (const [name, value] of Object.entries(rateLimitHeaders(limit))) c.header(name, value);
+      }
+      const keyId = c.get("principal")?.keyId ?? null;
+      const cache = c.get("cacheOutcome") ?? null;
+      // The cache outcome is visible to clients and load tests (the bench checks its misses are misses);
+      // appended to the timing middleware's `total`.
+      if (cache) c.header("Server-Timing", `cache;desc="${cache}"`, { append: true });
+      writeMetric(c.env, { kind: "request", name: c.req.routePath, method: c.req.method, status: c.res.status, ms, cache, keyId });
       log(
         c.res.status >= 500 ? "error" : "info",
         "http_request",
@@ -43,7 +54,8 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
           route: c.req.routePath,
           status: c.res.status,
           ms,
-          cache: c.get("cacheOutcome") ?? null,
+          cache,
+          key_id: keyId,
           db: rt.dbUsed,
         },
         rt.config.logLevel,

@@ -1,0 +1,40 @@
+import { Scalar } from "@scalar/hono-api-reference";
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../context.ts";
+
+/**
+ * Served from Workers Static Assets by the web routes (web/public/assets/vendor/, where
+ * scripts/docs-assets.ts copies it on install).
+ */
+export const DOCS_SCRIPT_PATH = "/assets/vendor/scalar.js";
+
+/**
+ * The browser may load nothing but this origin: the Scalar bundle otherwise reaches for web fonts,
+ * telemetry and a request proxy on other hosts.
+ */
+const DOCS_CSP = [
+  "default-src 'self'",
+  "script-src 'self' 'unsafe-inline'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join("; ");
+
+const page = Scalar<AppEnv>({
+  url: "/openapi.json",
+  cdn: DOCS_SCRIPT_PATH,
+  pageTitle: "Edge API reference",
+  withDefaultFonts: false,
+  telemetry: false,
+  hideClientButton: true,
+});
+
+export const docsPage: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const res = await page(c, next);
+  c.header("Content-Security-Policy", DOCS_CSP);
+  c.header("Cache-Control", "public, max-age=300");
+  return res;
+};

@@ -1,0 +1,41 @@
+/**
+ * Workers Analytics Engine: one data point per request, queue batch and cron run. Column layout
+ * (query it with SQL as blob1…, double1…):
+ *   index1  = kind:name (sampling key)
+ *   blob1   = kind ("request" | "queue_batch" | "cron_run")
+ *   blob2   = name (route pattern, queue name or cron task)
+ *   blob3   = method (requests) or ""
+ *   blob4   = outcome: HTTP status class ("2xx"…), or "ok" / "error"
+ *   blob5   = cache outcome ("hit" | "miss" | "error" | "bypass" | "")
+ *   blob6   = API key id or ""
+ *   double1 = latency in ms
+ *   double2 = HTTP status (0 for batches and cron runs)
+ *   double3 = items (queue messages; 1 otherwise)
+ */
+export interface MetricPoint {
+  kind: "request" | "queue_batch" | "cron_run";
+  name: string;
+  ms: number;
+  method?: string;
+  status?: number;
+  outcome?: string;
+  cache?: string | null;
+  keyId?: string | null;
+  items?: number;
+}
+
+/** Harmless when the binding is absent (tests, a deploy without the dataset) or the write fails. */
+export function writeMetric(env: Env, p: MetricPoint): void {
+  const dataset = (env as Partial<Pick<Env, "METRICS">>).METRICS;
+  if (!dataset) return;
+  const outcome = p.outcome ?? (p.status !== undefined ? `${Math.floor(p.status / 100)}xx` : "");
+  try {
+    dataset.writeDataPoint({
+      indexes: [`${p.kind}:${p.name}`.slice(0, 96)],
+      blobs: [p.kind, p.name, p.method ?? "", outcome, p.cache ?? "", p.keyId ?? ""],
+      doubles: [p.ms, p.status ?? 0, p.items ?? 1],
+    });
+  } catch {
+    // Metrics must never fail the work they describe.
+  }
+}
