@@ -6,6 +6,7 @@ export interface CheckResult {
   ok: boolean;
   ms: number;
   error?: string;
+  [detail: string]: unknown;
 }
 
 export interface Readiness {
@@ -15,17 +16,23 @@ export interface Readiness {
 
 const CHECK_TIMEOUT_MS = 3_000;
 
-async function timed(fn: () => Promise<unknown>): Promise<CheckResult> {
+/**
+ * One named dependency check. It throws when the dependency is not usable and may return details
+ * for the body (e.g. `{ backend: "kv" }`, `{ age_seconds: 42 }`, `{ state: "open" }`).
+ */
+export type ReadinessProbe = (rt: Runtime) => Promise<Record<string, unknown> | void>;
+
+async function timed(rt: Runtime, probe: ReadinessProbe): Promise<CheckResult> {
   const started = performance.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    await Promise.race([
-      fn(),
-      new Promise((_, reject) => {
+    const details = await Promise.race([
+      probe(rt),
+      new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`timed out after ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
       }),
     ]);
-    return { ok: true, ms: Math.round(performance.now() - started) };
+    return { ...details, ok: true, ms: Math.round(performance.now() - started) };
   } catch (err) {
     return { ok: false, ms: Math.round(performance.now() - started), error: errorMessage(err) };
   } finally {
@@ -33,15 +40,25 @@ async function timed(fn: () => Promise<unknown>): Promise<CheckResult> {
   }
 }
 
+/**
+ * The checks /ready runs, by the name they have in the body. Capabilities add theirs here (the plan
+ * sync's last success age, the provider breaker's state) rather than editing checkReadiness.
+ */
+export const readinessProbes: Record<string, ReadinessProbe> = {
+  postgres: (rt) => pingDatabase(rt.db()),
+  cache: async (rt) => {
+    await rt.cache.get("ready:probe");
+    return { backend: rt.cache.kind };
+  },
+  queue: async (rt) => {
+    if (typeof rt.env.SUBSCRIBER_QUEUE?.send !== "function") throw new Error("SUBSCRIBER_QUEUE binding missing");
+  },
+};
+
 /** Ready means every dependency a request may need answers now; each check is named in the body. */
-export async function checkReadiness(rt: Runtime): Promise<Readiness> {
-  const [postgres, cache, queue] = await Promise.all([
-    timed(() => pingDatabase(rt.db())),
-    timed(() => rt.cache.get("ready:probe")),
-    timed(async () => {
-      if (typeof rt.env.SUBSCRIBER_QUEUE?.send !== "function") throw new Error("SUBSCRIBER_QUEUE binding missing");
-    }),
-  ]);
-  const checks = { postgres, cache: { ...cache, backend: rt.cache.kind }, queue };
-  return { status: Object.values(checks).every((c) => c.ok) ? "ready" : "not_ready", checks };
+export async function checkReadiness(rt: Runtime, probes: Record<string, ReadinessProbe> = readinessProbes): Promise<Readiness> {
+  const names = Object.keys(probes);
+  const results = await Promise.all(names.map((name) => timed(rt, probes[name]!)));
+  const checks = Object.fromEntries(names.map((name, i) => [name, results[i]!]));
+  return { status: results.every((c) => c.ok) ? "ready" : "not_ready", checks };
 }

@@ -31,12 +31,21 @@ function encode(value: Reply, base64: boolean): unknown {
   return value;
 }
 
+/**
+ * @upstash/ratelimit's Lua scripts declare `#!lua flags=allow-key-locking`, a flag Upstash accepts
+ * and Redis 7.0 does not know; it changes nothing about what the script computes, so it is dropped.
+ */
+const localScript = (arg: string) => arg.replace(/^#!lua flags=allow-key-locking\b/, "#!lua");
+
 export async function startUpstashBridge(redisPort: number): Promise<UpstashBridge & { redis: ChildProcess }> {
   const redis = spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
   const client = createClient({ socket: { host: "127.0.0.1", port: redisPort, reconnectStrategy: (n) => (n > 50 ? false : 100) } });
   for (let i = 0; ; i++) {
     try {
-      await client.connect();
+      // A failed first connect keeps reconnecting on its own; calling connect() again would throw
+      // "Socket already opened", so wait for that socket instead.
+      if (!client.isOpen) await client.connect();
+      else if (!client.isReady) throw new Error("redis not ready yet");
       break;
     } catch (err) {
       if (i > 50) throw err;
@@ -46,7 +55,7 @@ export async function startUpstashBridge(redisPort: number): Promise<UpstashBrid
   const token = `test-token-${Math.random().toString(36).slice(2)}`;
   const run = async (cmd: unknown[]) => {
     try {
-      return { result: (await client.sendCommand(cmd.map(String))) as Reply };
+      return { result: (await client.sendCommand(cmd.map(String).map(localScript))) as Reply };
     } catch (err) {
       return { error: err instanceof Error ? err.message : String(err) };
     }

@@ -30,6 +30,12 @@ const page = Scalar<AppEnv>({
   withDefaultFonts: false,
   telemetry: false,
   hideClientButton: true,
+  // The "Ask AI" agent talks to Scalar's servers; this page talks to no one but this origin.
+  agent: { disabled: true },
+  defaultOpenAllTags: true,
+  favicon: "data:,",
+  showDeveloperTools: "never",
+  authentication: { preferredSecurityScheme: "bearerAuth" },
 });
 
 export const docsPage: MiddlewareHandler<AppEnv> = async (c, next) => {

@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import { OPENAPI_PATH, createApp } from "../src/http/app.ts";
+import { call } from "./helpers.ts";
+
+type Operation = {
+  security?: Array<Record<string, string[]>>;
+  responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>;
+};
+type OpenApiDoc = {
+  openapi: string;
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, unknown>; securitySchemes: Record<string, { type: string; scheme: string }> };
+};
+
+/** Routes that serve the documentation itself rather than the API. */
+const NOT_API = new Set([OPENAPI_PATH, "/docs"]);
+const HTTP_METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE"]);
+
+/** Every route the app answers, read from its own route table (Hono `:param` → OpenAPI `{param}`). */
+function appRoutes(): string[] {
+  const routes = createApp()
+    .routes.filter((r) => HTTP_METHODS.has(r.method) && !NOT_API.has(r.path))
+    .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, "{$1}")}`);
+  return [...new Set(routes)].sort();
+}
+
+async function getDoc(): Promise<OpenApiDoc> {
+  const res = await call(OPENAPI_PATH);
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+  return res.json<OpenApiDoc>();
+}
+
+describe("OpenAPI document", () => {
+  it("is OpenAPI 3.1 and lists exactly the app's routes", async () => {
+    const doc = await getDoc();
+    expect(doc.openapi).toBe("3.1.0");
+    const documented = Object.entries(doc.paths)
+      .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`))
+      .sort();
+    const routes = appRoutes();
+    expect(routes.length).toBeGreaterThanOrEqual(9);
+    expect(routes).toContain("post /v1/admin/api-keys");
+    expect(documented).toEqual(routes);
+  });
+
+  it("declares the bearer scheme; every secured operation documents 401, 403 and 429 as problems", async () => {
+    const doc = await getDoc();
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
+    expect(doc.components.schemas.Problem).toBeTruthy();
+    let secured = 0;
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const where = `${method} ${path}`;
+        for (const [status, response] of Object.entries(op.responses)) {
+          if (Number(status) >= 400 && !path.startsWith("/ready")) {
+            expect(response.content?.["application/problem+json"]?.schema?.$ref, `${where} ${status}`).toBe("#/components/schemas/Problem");
+          }
+        }
+        if (!op.security) continue;
+        secured++;
+        expect(op.security, where).toEqual([{ bearerAuth: [] }]);
+        for (const status of ["401", "403", "429"]) expect(op.responses[status], `${where} ${status}`).toBeTruthy();
+      }
+    }
+    expect(secured).toBeGreaterThanOrEqual(8);
+  });
+});
+
+describe("/docs", () => {
+  it("serves the Scalar page that loads its script from this origin only, under a self-only CSP", async () => {
+    const res = await call("/docs");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    const html = await res.text();
+    expect(html).toContain('<script src="/docs/assets/scalar.js">');
+    expect(html).toContain('"url": "/openapi.json"');
+    expect(html).not.toMatch(/https?:\/\//);
+    const csp = res.headers.get("content-security-policy") ?? "";
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("connect-src 'self'");
+  });
+});
