@@ -4,7 +4,12 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { apiKeyCacheKey } from "../src/auth/api-keys.ts";
 import { apiKeys } from "../src/db/schema.ts";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { OPENAPI_PATH, createApp } from "../src/http/app.ts";
+import type { AppEnv } from "../src/http/context.ts";
+import { ipRateLimit } from "../src/http/middleware/rate-limit.ts";
+import { requestContext } from "../src/http/middleware/request-context.ts";
+import { onError } from "../src/http/on-error.ts";
 import worker from "../src/index.ts";
 import { sha256Hex } from "../src/lib/crypto.ts";
 import { checkReadiness, readinessProbes } from "../src/ops/readiness.ts";
@@ -218,6 +223,36 @@ describe.skipIf(!env.TEST_UPSTASH_URL)("rate limits on Upstash", () => {
     await expectProblem(limited, 429, "rate_limited");
     expect(limited.headers.get("ratelimit-limit")).toBe("1");
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("the per-IP shield and routes with their own envelope", () => {
+  it("the Workers Rate Limiting binding refuses before the exact limiter is asked", async () => {
+    const fetch = appWith({ IP_SHIELD: { limit: async () => ({ success: false }) } });
+    const res = await fetch("/health", { headers: { "CF-Connecting-IP": uniqueIp() } });
+    await expectProblem(res, 429, "rate_limited");
+    expect(res.headers.get("retry-after")).toBe("60");
+  });
+
+  it("ipRateLimit({ onLimited }) lets a route answer 429 in its own envelope, with the same headers", async () => {
+    const app = new OpenAPIHono<AppEnv>();
+    app.use("*", requestContext());
+    app.onError(onError);
+    app.get(
+      "/search",
+      ipRateLimit({ onLimited: (c) => c.json({ data: null, error: { code: "rate_limited", message: "slow down" } }) }),
+      (c) => c.json({ data: { events: [] }, error: null }),
+    );
+    const e = { ...env, PUBLIC_IP_RATE_LIMIT: "1" } as Env;
+    const ip = uniqueIp();
+    const get = () => app.fetch(new Request("http://edge.test/search", { headers: { "CF-Connecting-IP": ip } }), e, createExecutionContext());
+    expect((await get()).status).toBe(200);
+    const limited = await get();
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(await limited.json()).toEqual({ data: null, error: { code: "rate_limited", message: "slow down" } });
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(limited.headers.get("ratelimit-policy")).toBe("1;w=60");
   });
 });
 

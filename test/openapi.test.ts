@@ -57,6 +57,8 @@ describe("OpenAPI document", () => {
             expect(response.content?.["application/problem+json"]?.schema?.$ref, `${where} ${status}`).toBe("#/components/schemas/Problem");
           }
         }
+        // Public operations are limited per client IP, so they can answer 429 too.
+        expect(op.responses["429"], `${where} 429`).toBeTruthy();
         if (!op.security) continue;
         secured++;
         expect(op.security, where).toEqual([{ bearerAuth: [] }]);

@@ -23,6 +23,11 @@ export const authProblems = {
   503: problem("A dependency is unavailable; retry after Retry-After seconds"),
 } as const;
 
+/** Public routes are limited per client IP instead of per key. */
+export const publicProblems = {
+  429: problem("Too many requests from this client address; retry after Retry-After seconds"),
+} as const;
+
 export const problems = {
   400: problem("Malformed request"),
   404: problem("Not found"),

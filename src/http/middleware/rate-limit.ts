@@ -50,25 +50,42 @@ export function clientIp(c: Context<AppEnv>): string {
   return c.req.header("cf-connecting-ip") ?? "unknown";
 }
 
+export interface IpRateLimitOptions {
+  /**
+   * Renders the 429 for routes with their own error envelope (`/search`); the default is the
+   * problem+json of every other route. Headers (Retry-After, RateLimit-*) are added either way.
+   */
+  onLimited?: (c: Context<AppEnv>, retryAfterSeconds: number) => Response;
+}
+
 /**
  * Per-client-IP limit for public routes (`/health`, `/ready`, `/openapi.json`, `/docs`; plans routes
  * add it too). The Workers Rate Limiting binding is a cheap, approximate shield in front; the exact
  * limiter then counts per IP.
  */
-export function ipRateLimit(): MiddlewareHandler<AppEnv> {
+export function ipRateLimit(opts: IpRateLimitOptions = {}): MiddlewareHandler<AppEnv> {
+  const refuse = (c: Context<AppEnv>, err: AppError): Response => {
+    if (!opts.onLimited) throw err;
+    const res = opts.onLimited(c, err.retryAfterSeconds ?? 60);
+    const headers = new Headers(res.headers);
+    headers.set("Retry-After", String(err.retryAfterSeconds ?? 60));
+    for (const [name, value] of Object.entries(err.headers ?? {})) headers.set(name, value);
+    return new Response(res.body, { status: 429, headers });
+  };
   return async (c, next) => {
     const ip = clientIp(c);
     const shield = (c.env as Partial<Pick<Env, "IP_SHIELD">>).IP_SHIELD;
     if (shield) {
       const { success } = await shield.limit({ key: ip }).catch(() => ({ success: true }));
       if (!success) {
-        throw new AppError("rate_limited", "Too many requests from this address.", { retryAfterSeconds: 60 });
+        // The binding counts in fixed 60 s windows and says nothing more precise.
+        return refuse(c, new AppError("rate_limited", "Too many requests from this address.", { retryAfterSeconds: 60 }));
       }
     }
     const d = await take(c, `ip:${ip}`, c.var.rt.config.publicIpRateLimit);
     if (d) {
       c.set("rateLimit", d);
-      if (!d.allowed) throw tooMany(d, "client address");
+      if (!d.allowed) return refuse(c, tooMany(d, "client address"));
     }
     await next();
   };

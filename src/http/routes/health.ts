@@ -1,6 +1,7 @@
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { checkReadiness } from "../../ops/readiness.ts";
 import type { AppEnv } from "../context.ts";
+import { publicProblems } from "../openapi-schemas.ts";
 
 const Check = z
   .object({ ok: z.boolean(), ms: z.number(), error: z.string().optional() })
@@ -18,6 +19,7 @@ const health = createRoute({
   summary: "Liveness: the Worker runs",
   responses: {
     200: { description: "Alive", content: { "application/json": { schema: z.object({ status: z.literal("ok") }) } } },
+    ...publicProblems,
   },
 });
 
@@ -29,6 +31,7 @@ const ready = createRoute({
   responses: {
     200: { description: "Every dependency answers", content: { "application/json": { schema: ReadinessBody } } },
     503: { description: "At least one dependency fails", content: { "application/json": { schema: ReadinessBody } } },
+    429: publicProblems[429],
   },
 });
 
