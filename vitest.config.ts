@@ -26,6 +26,10 @@ export default defineConfig({
           TEST_UPSTASH_TOKEN: inject("upstashToken"),
           // Quick retries so the fault tests see a failed batch come back within seconds.
           QUEUE_RETRY_BASE_SECONDS: "1",
+          // The suite sends thousands of requests per key and from one (absent) client address; the
+          // rate limit tests set their own small limits.
+          DEFAULT_KEY_RATE_LIMIT: "1000000",
+          PUBLIC_IP_RATE_LIMIT: "1000000",
           // "long" (npm run test:reliability) runs the full-size reliability variants.
           RELIABILITY: process.env.RELIABILITY === "long" ? "long" : "short",
         },

@@ -27,7 +27,7 @@ describe("health and readiness", () => {
     const body = await res.json<{ status: string; checks: Record<string, { ok: boolean }> }>();
     expect(res.status).toBe(200);
     expect(body.status).toBe("ready");
-    expect(Object.keys(body.checks).sort()).toEqual(["cache", "postgres", "queue"]);
+    expect(Object.keys(body.checks).sort()).toEqual(["cache", "plan_sync", "postgres", "provider_breaker", "queue"]);
     expect(Object.values(body.checks).every((c) => c.ok)).toBe(true);
   });
 

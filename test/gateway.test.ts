@@ -2,7 +2,8 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { apiKeyCacheKey } from "../src/auth/api-keys.ts";
+import { API_KEY_CACHE_SECONDS, API_KEY_HOT_SECONDS, apiKeyCacheKey } from "../src/auth/api-keys.ts";
+import { hot } from "../src/cache/hot.ts";
 import { apiKeys } from "../src/db/schema.ts";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { OPENAPI_PATH, createApp } from "../src/http/app.ts";
@@ -79,6 +80,7 @@ describe("authentication and scopes", () => {
       await expectProblem(await call("/v1/admin/api-keys", { headers }), 404, "not_found");
       await expectProblem(await postJson("/v1/admin/api-keys", { name: "x", scopes: ["admin"] }, headers), 404, "not_found");
       await expectProblem(await call(`/v1/admin/api-keys/${crypto.randomUUID()}`, { method: "DELETE", headers }), 404, "not_found");
+      await expectProblem(await call("/v1/admin/plans/sync", { method: "POST", headers }), 404, "not_found");
       // Not even a 405 gives the path away.
       await expectProblem(await call("/v1/admin/api-keys", { method: "PUT", headers }), 404, "not_found");
     }
@@ -134,7 +136,7 @@ describe("API keys: creation and revocation", () => {
     await expectProblem(await call(`/v1/admin/api-keys/${crypto.randomUUID()}`, { method: "DELETE", headers: bearer(admin) }), 404, "not_found");
   });
 
-  it("a key revoked elsewhere (only in Postgres) works until its cached lookup expires, at most 60 s later", async () => {
+  it("a key revoked elsewhere (only in Postgres) works until its cached lookups expire: 60 s in KV, 10 s in isolate memory", async () => {
     const created = await newKey({ name: "revoked-elsewhere", scopes: ["subscribers:read"] });
     expect((await call("/v1/stats", { headers: bearer(created.key) })).status).toBe(200);
     await db.db.update(apiKeys).set({ revokedAt: new Date() }).where(eq(apiKeys.id, created.id));
@@ -143,9 +145,11 @@ describe("API keys: creation and revocation", () => {
     const { keys } = await env.CACHE.list({ prefix: apiKeyCacheKey(await sha256Hex(created.key)) });
     expect(keys).toHaveLength(1);
     const expiresIn = (keys[0]!.expiration ?? Infinity) - Date.now() / 1000;
-    expect(expiresIn).toBeLessThanOrEqual(61);
-    // Once the entry is gone (as it will be by then), the revocation is seen.
+    expect(expiresIn).toBeLessThanOrEqual(API_KEY_CACHE_SECONDS + 1);
+    expect(API_KEY_HOT_SECONDS).toBeLessThanOrEqual(10);
+    // Once the entries are gone (as they will be by then), the revocation is seen.
     await env.CACHE.delete(keys[0]!.name);
+    hot.delete(`kv:${keys[0]!.name}`);
     await expectProblem(await call("/v1/stats", { headers: bearer(created.key) }), 401, "unauthorized");
   });
 });
@@ -189,7 +193,7 @@ describe("rate limits", () => {
   it("public routes are limited per client IP", async () => {
     const fetch = appWith({ PUBLIC_IP_RATE_LIMIT: "2" });
     const ip = uniqueIp();
-    for (const path of ["/health", OPENAPI_PATH]) {
+    for (const path of ["/health", "/v1/plans"]) {
       const res = await fetch(path, { headers: { "CF-Connecting-IP": ip } });
       expect(res.status).toBe(200);
       expect(res.headers.get("ratelimit-limit")).toBe("2");
@@ -197,6 +201,14 @@ describe("rate limits", () => {
     const limited = await fetch("/docs", { headers: { "CF-Connecting-IP": ip } });
     await expectProblem(limited, 429, "rate_limited");
     expect(limited.headers.get("retry-after")).toBeTruthy();
+    await expectProblem(await fetch(OPENAPI_PATH, { headers: { "CF-Connecting-IP": ip } }), 429, "rate_limited");
+    await expectProblem(await fetch(`/v1/plans/${crypto.randomUUID()}`, { headers: { "CF-Connecting-IP": ip } }), 429, "rate_limited");
+    // /search keeps its own envelope for the 429 too.
+    const search = await fetch("/search", { headers: { "CF-Connecting-IP": ip } });
+    expect(search.status).toBe(429);
+    expect(await search.json()).toMatchObject({ data: null, error: { code: "rate_limited" } });
+    expect(search.headers.get("ratelimit-limit")).toBe("2");
+    expect(Number(search.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     // Another address has its own allowance.
     expect((await fetch("/health", { headers: { "CF-Connecting-IP": uniqueIp() } })).status).toBe(200);
   });
@@ -394,6 +406,15 @@ describe("metrics (Analytics Engine)", () => {
 });
 
 describe("readiness", () => {
+  it("reports the last successful plan sync's age and the provider breaker's state", async () => {
+    const res = await call("/ready");
+    const body = await res.json<{ checks: Record<string, Record<string, unknown>> }>();
+    expect(body.checks.provider_breaker).toMatchObject({ ok: true, state: expect.stringMatching(/^(closed|open|half_open|isolated)$/) });
+    expect(body.checks.plan_sync).toMatchObject({ ok: true, stale: expect.any(Boolean) });
+    expect(body.checks.plan_sync).toHaveProperty("age_seconds");
+    expect(body.checks.plan_sync).toHaveProperty("last_success_at");
+  });
+
   it("names every check, and takes extra checks (plan sync age, breaker state) without code changes here", async () => {
     const rt = createRuntime(env);
     try {
@@ -405,7 +426,7 @@ describe("readiness", () => {
         },
       });
       expect(result.status).toBe("not_ready");
-      expect(Object.keys(result.checks).sort()).toEqual(["breaker", "cache", "plan_sync", "postgres", "queue"]);
+      expect(Object.keys(result.checks).sort()).toEqual(["breaker", "cache", "plan_sync", "postgres", "provider_breaker", "queue"]);
       expect(result.checks.plan_sync).toMatchObject({ ok: true, age_seconds: 12 });
       expect(result.checks.breaker).toMatchObject({ ok: false, error: "Error: open" });
       expect(result.checks.cache).toMatchObject({ ok: true, backend: "kv" });

@@ -75,8 +75,9 @@ export async function listApiKeyPage(
 }
 
 /**
- * Revoked in Postgres, and its cached lookup dropped from this cache store, so it stops working
- * here at once; other KV locations keep their copy for at most API_KEY_CACHE_SECONDS.
+ * Revoked in Postgres, and its cached lookup dropped from this cache store and this isolate's memory,
+ * so it stops working here at once; other KV locations and isolates keep their copy for at most
+ * API_KEY_CACHE_SECONDS + API_KEY_HOT_SECONDS.
  */
 export async function revokeKey(rt: Runtime, id: string): Promise<ApiKeyView> {
   const row = await revokeApiKey(rt.db(), id, new Date());

@@ -73,7 +73,9 @@ export async function safePut(cache: Store, key: string, value: unknown, ttlSeco
   }
 }
 
+/** Deletes from the store and from this isolate's hot memory, so a revocation is seen here at once. */
 export async function safeDelete(cache: Store, key: string): Promise<void> {
+  hot.delete(`${cache.kind}:${key}`);
   try {
     await cache.delete(key);
   } catch (err) {

@@ -14,17 +14,18 @@ import { adminPlanRoutes } from "./routes/admin-plans.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
 import { docsPage } from "./routes/docs.ts";
 import { healthRoutes } from "./routes/health.ts";
-import { planRoutes } from "./routes/plans.ts";
+import { planRoutes, searchRateLimited } from "./routes/plans.ts";
 import { subscriberRoutes } from "./routes/subscribers.ts";
 import { webRoutes } from "./routes/web.ts";
 
 export const OPENAPI_PATH = "/openapi.json";
 
 /**
- * Routes anyone may call without a key. Each is rate limited per client IP instead. Plans routes
- * (`/search`, `/v1/plans*`) use the same `ipRateLimit()` on their own route definitions.
+ * Routes anyone may call without a key; each is rate limited per client IP instead. `/search` is
+ * limited too, separately, so that its 429 keeps the Fever envelope.
  */
-export const PUBLIC_PATHS = ["/health", "/ready", OPENAPI_PATH, "/docs"] as const;
+// Hono's "/v1/plans/*" matches "/v1/plans" itself too.
+export const PUBLIC_PATHS = ["/health", "/ready", OPENAPI_PATH, "/docs", "/v1/plans/*"] as const;
 
 const CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"];
 const CORS_EXPOSE_HEADERS = [
@@ -86,6 +87,7 @@ export function createApp() {
   // `total` here; request-context appends the cache outcome (`cache;desc="hit"`).
   app.use("*", timing({ crossOrigin: true }));
   for (const path of PUBLIC_PATHS) app.use(path, ipRateLimit());
+  app.use("/search", ipRateLimit({ onLimited: searchRateLimited }));
 
   app.onError(onError);
 

@@ -1,4 +1,6 @@
 import { pingDatabase } from "../db/repositories/health.ts";
+import { lastAppliedSyncRun } from "../db/repositories/plans.ts";
+import { readBreakerState } from "../providers/client.ts";
 import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
 
@@ -40,6 +42,9 @@ async function timed(rt: Runtime, probe: ReadinessProbe): Promise<CheckResult> {
   }
 }
 
+/** The cron syncs every minute; this long without a successful sync is reported as stale. */
+export const PLAN_SYNC_STALE_SECONDS = 15 * 60;
+
 /**
  * The checks /ready runs, by the name they have in the body. Capabilities add theirs here (the plan
  * sync's last success age, the provider breaker's state) rather than editing checkReadiness.
@@ -53,6 +58,15 @@ export const readinessProbes: Record<string, ReadinessProbe> = {
   queue: async (rt) => {
     if (typeof rt.env.SUBSCRIBER_QUEUE?.send !== "function") throw new Error("SUBSCRIBER_QUEUE binding missing");
   },
+  // Informational: /search answers from the stored index whatever the provider does, so a stale
+  // sync or an open breaker is reported (`stale`, `state`) without taking the Worker out of service.
+  plan_sync: async (rt) => {
+    const run = await lastAppliedSyncRun(rt.db());
+    if (!run) return { last_success_at: null, age_seconds: null, stale: true };
+    const age = Math.max(0, Math.round((Date.now() - run.finishedAt.getTime()) / 1000));
+    return { last_success_at: run.finishedAt.toISOString(), age_seconds: age, stale: age > PLAN_SYNC_STALE_SECONDS };
+  },
+  provider_breaker: async (rt) => ({ state: await readBreakerState(rt.cache, rt.config.provider) }),
 };
 
 /** Ready means every dependency a request may need answers now; each check is named in the body. */

@@ -73,6 +73,8 @@ export function ipRateLimit(opts: IpRateLimitOptions = {}): MiddlewareHandler<Ap
     return new Response(res.body, { status: 429, headers });
   };
   return async (c, next) => {
+    // One token per request, however many patterns of the chain apply this middleware.
+    if (c.get("rateLimit")) return next();
     const ip = clientIp(c);
     const shield = (c.env as Partial<Pick<Env, "IP_SHIELD">>).IP_SHIELD;
     if (shield) {

@@ -1,7 +1,7 @@
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { lastSyncReport, runPlanSync } from "../../plans/service.ts";
 import type { AppEnv } from "../context.ts";
-import { requireScope } from "../middleware/auth.ts";
+import { requireAdmin } from "../middleware/auth.ts";
 import { authProblems, envelope, problems, Problem } from "../openapi-schemas.ts";
 
 const SyncReport = z
@@ -39,10 +39,11 @@ const runNow = createRoute({
   summary: "Run one plan sync now and return its report",
   description: "Same sync as the Cron Trigger. A sync already running makes this one report `skipped`.",
   security,
-  middleware: [requireScope("admin")] as const,
+  middleware: [requireAdmin()] as const,
   responses: {
     200: { description: "The run's report", content: { "application/json": { schema: envelope(SyncReport, "PlanSyncReportEnvelope") } } },
     ...authProblems,
+    404: problems[404],
     502: providerProblem("The provider could not be read after retries, or sent an unusable document (Retry-After)"),
     503: providerProblem("The provider's circuit breaker is open, or the database is unavailable (Retry-After)"),
   },
@@ -54,7 +55,7 @@ const last = createRoute({
   tags: ["Admin"],
   summary: "The last plan sync's report (cron or admin)",
   security,
-  middleware: [requireScope("admin")] as const,
+  middleware: [requireAdmin()] as const,
   responses: {
     200: { description: "The last run's report", content: { "application/json": { schema: envelope(SyncReport, "PlanSyncLastReport") } } },
     ...authProblems,

@@ -6,7 +6,7 @@ import { parseBound, searchEvents } from "../../plans/search.ts";
 import type { SearchRange } from "../../plans/search.ts";
 import type { AppEnv } from "../context.ts";
 import { AppError } from "../errors.ts";
-import { envelope, problems } from "../openapi-schemas.ts";
+import { envelope, problems, publicProblems } from "../openapi-schemas.ts";
 
 const EventSummary = z
   .object({
@@ -47,14 +47,19 @@ const search = createRoute({
   responses: {
     200: { description: "Matching plans", content: { "application/json": { schema: SearchOk } } },
     400: { description: "Invalid parameter", content: { "application/json": { schema: SearchError } } },
+    429: { description: "Too many requests from this client address (Retry-After, RateLimit-*)", content: { "application/json": { schema: SearchError } } },
     500: { description: "Temporarily unable to answer (Retry-After)", content: { "application/json": { schema: SearchError } } },
   },
 });
 
-function searchError(c: Context<AppEnv>, status: 400 | 500, code: string, message: string) {
+function searchError(c: Context<AppEnv>, status: 400 | 429 | 500, code: string, message: string) {
   if (status === 500) c.header("Retry-After", "5");
   return c.json({ error: { code, message }, data: null }, status);
 }
+
+/** /search's 429 in its own envelope; ipRateLimit adds Retry-After and the RateLimit headers. */
+export const searchRateLimited = (c: Context<AppEnv>): Response =>
+  searchError(c, 429, "rate_limited", "Too many requests from this address; retry after Retry-After seconds.");
 
 function rangeOrError(q: { starts_at?: string | undefined; ends_at?: string | undefined }): SearchRange | { code: string; message: string } {
   const example = "e.g. 2021-06-30T21:00:00Z";
@@ -112,6 +117,7 @@ const list = createRoute({
   responses: {
     200: { description: "A page of plans", content: { "application/json": { schema: PlanList } } },
     422: problems[422],
+    ...publicProblems,
   },
 });
 
@@ -125,6 +131,7 @@ const getOne = createRoute({
     200: { description: "The plan", content: { "application/json": { schema: envelope(PlanView, "PlanEnvelope") } } },
     404: problems[404],
     422: problems[422],
+    ...publicProblems,
   },
 });
 
