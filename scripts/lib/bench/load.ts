@@ -49,7 +49,9 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
         onResponse: (status: number, _body: string, _ctx: unknown, headers: Record<string, string | string[]>) => {
           statuses[status] = (statuses[status] ?? 0) + 1;
           const key = Object.keys(headers).find((k) => k.toLowerCase() === "server-timing");
-          const timing = key ? headers[key] : undefined;
+          const raw = key ? headers[key] : undefined;
+          // Repeated header lines arrive as a list.
+          const timing = Array.isArray(raw) ? raw.join(", ") : raw;
           const m = typeof timing === "string" ? /cache;desc="?(\w+)/.exec(timing) : null;
           const outcome = m?.[1] ?? "none";
           cache[outcome] = (cache[outcome] ?? 0) + 1;

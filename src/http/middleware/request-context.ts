@@ -41,9 +41,13 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
       }
       const keyId = c.get("principal")?.keyId ?? null;
       const cache = c.get("cacheOutcome") ?? null;
-      // The cache outcome is visible to clients and load tests (the bench checks its misses are misses);
-      // appended to the timing middleware's `total`.
-      if (cache) c.header("Server-Timing", `cache;desc="${cache}"`, { append: true });
+      // The cache outcome is visible to clients and load tests (the bench checks its misses are misses).
+      // Joined with the timing middleware's `total` into one header line: appending would send two
+      // lines, which some clients read as a list.
+      if (cache) {
+        const timing = c.res.headers.get("Server-Timing");
+        c.header("Server-Timing", timing ? `${timing}, cache;desc="${cache}"` : `cache;desc="${cache}"`);
+      }
       writeMetric(c.env, { kind: "request", name: c.req.routePath, method: c.req.method, status: c.res.status, ms, cache, keyId });
       log(
         c.res.status >= 500 ? "error" : "info",
