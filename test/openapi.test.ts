@@ -12,8 +12,8 @@ type OpenApiDoc = {
   components: { schemas: Record<string, unknown>; securitySchemes: Record<string, { type: string; scheme: string }> };
 };
 
-/** Routes that serve the documentation itself rather than the API. */
-const NOT_API = new Set([OPENAPI_PATH, "/docs"]);
+/** Routes that serve pages and files rather than the API: the docs themselves and the web page. */
+const NOT_API = new Set([OPENAPI_PATH, "/docs", "/", "/assets/*"]);
 const HTTP_METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE"]);
 
 /** Every route the app answers, read from its own route table (Hono `:param` → OpenAPI `{param}`). */
@@ -76,7 +76,7 @@ describe("/docs", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^text\/html/);
     const html = await res.text();
-    expect(html).toContain('<script src="/docs/assets/scalar.js">');
+    expect(html).toContain('<script src="/assets/vendor/scalar.js">');
     expect(html).toContain('"url": "/openapi.json"');
     expect(html).not.toMatch(/https?:\/\//);
     const csp = res.headers.get("content-security-policy") ?? "";

@@ -52,7 +52,12 @@ describe.skipIf(!chromiumPath)("GET /docs in headless Chromium", () => {
       const res = await page.goto(`${baseUrl}/docs`, { waitUntil: "networkidle", timeout: 45_000 });
       expect(res?.status()).toBe(200);
       // Scalar renders every operation of the document; wait for ones we know.
-      await page.waitForFunction(() => document.body.innerText.includes("Create an API key"), null, { timeout: 30_000 });
+      // The sidebar comes first, the document's own text after it.
+      await page.waitForFunction(
+        () => document.body.innerText.includes("Create an API key") && document.body.innerText.includes("Edge API: subscribers and plans"),
+        null,
+        { timeout: 30_000 },
+      );
       const text = await page.evaluate(() => document.body.innerText);
       expect(text).toContain("Edge API: subscribers and plans");
       expect(text).toContain("Read a subscriber by id or email");

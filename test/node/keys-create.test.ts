@@ -1,28 +1,20 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../scripts/lib/free-port.ts";
 import { migrateDatabase } from "../../scripts/lib/migrate.ts";
 import { startPostgres } from "../../scripts/lib/postgres.ts";
 import type { LocalPostgres } from "../../scripts/lib/postgres.ts";
 
+// In the Node-side suite because it needs Node: the script itself and a real Postgres.
 const run = promisify(execFile);
 let root: string;
 let db: LocalPostgres;
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((ok) => srv.listen(0, "127.0.0.1", ok));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((ok) => srv.close(ok));
-  return port;
-}
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), "keys-create-"));
