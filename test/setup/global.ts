@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
+import { freePort } from "../../scripts/lib/free-port.ts";
 import { migrateDatabase } from "../../scripts/lib/migrate.ts";
 import { startPostgres } from "../../scripts/lib/postgres.ts";
 import type { FaultMode } from "../../scripts/lib/provider-standin.ts";
@@ -27,14 +28,6 @@ declare module "vitest" {
     /** ../shared/fixtures/provider/*.xml in name order, or empty when that folder is absent. */
     sharedProviderFixtures: string[];
   }
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((ok) => srv.listen(0, "127.0.0.1", ok));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((ok) => srv.close(ok));
-  return port;
 }
 
 export default async function setup(project: TestProject) {

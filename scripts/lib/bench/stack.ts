@@ -5,8 +5,6 @@
 import { spawn, execFileSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { mkdirSync } from "node:fs";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { Log, LogLevel, Miniflare, convertV4MiniflareOptions } from "miniflare";
@@ -15,6 +13,7 @@ import pg from "pg";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { insertApiKey, generateApiKey } from "../api-keys.ts";
 import { migrateDatabase } from "../migrate.ts";
+import { freePort } from "../free-port.ts";
 import { startPostgres } from "../postgres.ts";
 import { startProviderStandin } from "../provider-standin.ts";
 import type { ProviderStandin } from "../provider-standin.ts";
@@ -45,14 +44,6 @@ function workerdPids(): Set<number> {
     if (comm?.startsWith("workerd")) out.add(Number(pid));
   }
   return out;
-}
-
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((ok) => srv.listen(0, "127.0.0.1", ok));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((ok) => srv.close(ok));
-  return port;
 }
 
 /** The same bundle `npm run build` deploys. */
