@@ -14,6 +14,7 @@ import { onError } from "../src/http/on-error.ts";
 import worker from "../src/index.ts";
 import { sha256Hex } from "../src/lib/crypto.ts";
 import { checkReadiness, readinessProbes } from "../src/ops/readiness.ts";
+import { durableObjectLimiter } from "../src/ratelimit/durable-object.ts";
 import { upstashLimiter } from "../src/ratelimit/upstash.ts";
 import { createRuntime } from "../src/runtime.ts";
 import { bearer, call, createTestKey, postJson, testDb } from "./helpers.ts";
@@ -214,6 +215,24 @@ describe("rate limits", () => {
   });
 });
 
+describe("token leases from the Durable Object bucket", () => {
+  it("isolates serving one busy key never let more through than its limit", async () => {
+    // Three lease tables stand for three isolates, all taking from the one real object.
+    const isolates = [new Map(), new Map(), new Map()].map((leases) => durableObjectLimiter(env.RATE_LIMITER, leases));
+    const rule = { limit: 400, periodSeconds: 3600 };
+    const id = `key:lease-${crypto.randomUUID()}`;
+    const burst = () => Promise.all(isolates.flatMap((l) => Array.from({ length: 100 }, () => l.take(id, rule))));
+    const decisions = [...(await burst()), ...(await burst())];
+    const allowed = decisions.filter((d) => d.allowed).length;
+    expect(allowed).toBeLessThanOrEqual(400);
+    // At 2 % of 400, each isolate may still hold up to 8 leased tokens it has not handed out.
+    expect(allowed).toBeGreaterThanOrEqual(400 - 3 * 8);
+    const refused = decisions.find((d) => !d.allowed)!;
+    expect(refused).toMatchObject({ limit: 400, remaining: 0, periodSeconds: 3600 });
+    expect(refused.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+  });
+});
+
 // @upstash/ratelimit against a real redis-server behind the local Upstash REST bridge.
 describe.skipIf(!env.TEST_UPSTASH_URL)("rate limits on Upstash", () => {
   it("the limiter counts per identifier with the rule given at call time", async () => {
@@ -349,8 +368,14 @@ describe("middleware chain", () => {
     const fetch = appWith({ CORS_ORIGINS: "https://a.example, https://b.example" });
     const ok = await fetch("/health", { headers: { Origin: "https://b.example" } });
     expect(ok.headers.get("access-control-allow-origin")).toBe("https://b.example");
+    expect(ok.headers.get("vary")).toMatch(/origin/i);
     const other = await fetch("/health", { headers: { Origin: "https://evil.example" } });
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
+    // Without Origin (not a browser) no CORS headers, but the answer still varies by Origin.
+    const server = await fetch("/health");
+    expect(server.status).toBe(200);
+    expect(server.headers.get("access-control-allow-origin")).toBeNull();
+    expect(server.headers.get("vary")).toMatch(/origin/i);
   });
 
   it("one JSON log line per request with route, status, ms, cache and key id, never the key", async () => {

@@ -49,6 +49,23 @@ async function sharedLookup(keyHash: string, own: () => Promise<CachedKey | unde
   return mine;
 }
 
+/**
+ * key → SHA-256, the one digest every authenticated request would otherwise compute (6 % of a
+ * cache hit's CPU in the bench profile). A pure function of the key, so it never outlives a
+ * revocation: that is decided by the lookup below. Bounded, and emptied when full.
+ */
+const keyHashes = new Map<string, string>();
+const KEY_HASHES_MAX = 1_000;
+
+async function hashOfKey(key: string): Promise<string> {
+  const known = keyHashes.get(key);
+  if (known) return known;
+  const hash = await sha256Hex(key);
+  if (keyHashes.size >= KEY_HASHES_MAX) keyHashes.clear();
+  keyHashes.set(key, hash);
+  return hash;
+}
+
 export async function authenticate(rt: Runtime, authorization: string | undefined): Promise<Principal> {
   const match = authorization?.match(/^Bearer\s+(\S{16,256})$/i);
   if (!match?.[1]) {
@@ -56,7 +73,7 @@ export async function authenticate(rt: Runtime, authorization: string | undefine
       headers: { "WWW-Authenticate": 'Bearer realm="edge-api"' },
     });
   }
-  const keyHash = await sha256Hex(match[1]);
+  const keyHash = await hashOfKey(match[1]);
   const { value } = await readThrough<CachedKey>(
     rt.cache,
     apiKeyCacheKey(keyHash),

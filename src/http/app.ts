@@ -61,21 +61,27 @@ export function createApp() {
   // body limit, Server-Timing. Auth, per-key and per-IP limits belong to each route.
   app.use("*", requestContext());
   app.use("*", secureHeaders());
-  app.use(
-    "*",
-    cors({
-      origin: (origin, c) => {
-        const rt: Runtime = c.var.rt;
-        const allowed = rt.config.corsOrigins;
-        if (allowed === "*") return "*";
-        return allowed.includes(origin) ? origin : null;
-      },
-      allowMethods: ["GET", "HEAD", "POST", "DELETE", "OPTIONS"],
-      allowHeaders: CORS_ALLOW_HEADERS,
-      exposeHeaders: CORS_EXPOSE_HEADERS,
-      maxAge: 600,
-    }),
-  );
+  const corsHeaders = cors({
+    origin: (origin, c) => {
+      const rt: Runtime = c.var.rt;
+      const allowed = rt.config.corsOrigins;
+      if (allowed === "*") return "*";
+      return allowed.includes(origin) ? origin : null;
+    },
+    allowMethods: ["GET", "HEAD", "POST", "DELETE", "OPTIONS"],
+    allowHeaders: CORS_ALLOW_HEADERS,
+    exposeHeaders: CORS_EXPOSE_HEADERS,
+    maxAge: 600,
+  });
+  // Only browsers send Origin, and only their requests need CORS headers. Servers, CLIs and load
+  // generators skip the middleware: Hono's cors touches c.res before the handler and appends Vary
+  // after it, three extra Response copies per request (a tenth of a cache hit's CPU in the bench).
+  // Vary: Origin still goes out, so a shared cache never hands a CORS-less answer to a browser.
+  app.use("*", async (c, next) => {
+    if (c.req.header("origin") !== undefined) return corsHeaders(c, next);
+    await next();
+    if (c.var.rt.config.corsOrigins !== "*") c.res.headers.append("Vary", "Origin");
+  });
   app.use("*", (c, next) =>
     bodyLimit({
       maxSize: c.var.rt.config.maxBodyBytes,

@@ -1,15 +1,28 @@
-const hex = (buf: ArrayBuffer) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
+// On every authenticated request and for every plan of a sync: a table lookup instead of an
+// array spread, 32 toString calls and a join (8–12 % of a cache hit's CPU in the bench profile).
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+const encoder = new TextEncoder();
 
-export async function sha256Hex(input: string): Promise<string> {
-  return hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(input)));
+function hex(buf: ArrayBuffer): string {
+  const bytes = new Uint8Array(buf);
+  let out = "";
+  for (const b of bytes) out += HEX[b]!;
+  return out;
 }
 
-/** Constant-time comparison of two equal-length strings (hashes), so timing reveals nothing. */
+export async function sha256Hex(input: string): Promise<string> {
+  return hex(await crypto.subtle.digest("SHA-256", encoder.encode(input)));
+}
+
+/**
+ * Constant-time comparison of two strings of equal length (hashes), so timing reveals nothing.
+ * Plain JS over char codes: no encoding and no native call on every authenticated request.
+ */
 export function timingSafeEqualStr(a: string, b: string): boolean {
-  const x = new TextEncoder().encode(a);
-  const y = new TextEncoder().encode(b);
-  if (x.byteLength !== y.byteLength) return false;
-  return crypto.subtle.timingSafeEqual(x, y);
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }
 
 /** JSON with object keys sorted, so equal values hash equally whatever the key order. */

@@ -1,7 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
-import { takeToken } from "./bucket.ts";
+import { takeTokens } from "./bucket.ts";
 import type { BucketState } from "./bucket.ts";
-import type { RateDecision, RateLimiter, RateRule } from "./types.ts";
+import { leasingLimiter } from "./lease.ts";
+import type { LeaseGrant, LeaseTable } from "./lease.ts";
+import type { RateLimiter, RateRule } from "./types.ts";
 
 const STATE_KEY = "bucket";
 
@@ -14,18 +16,19 @@ export class RateLimiterObject extends DurableObject<Env> {
   private state: BucketState | undefined;
   private loaded = false;
 
-  async take(limit: number, periodSeconds: number): Promise<RateDecision> {
+  /** Takes up to `want` tokens (a lease for the calling isolate) after returning `giveBack` unused ones. */
+  async take(limit: number, periodSeconds: number, want = 1, giveBack = 0): Promise<LeaseGrant> {
     if (!this.loaded) {
       this.state = await this.ctx.storage.get<BucketState>(STATE_KEY);
       this.loaded = true;
     }
-    const { state, decision } = takeToken(this.state, { limit, periodSeconds }, Date.now());
+    const { state, decision, granted } = takeTokens(this.state, { limit, periodSeconds }, Date.now(), { want, giveBack });
     this.state = state;
     // Not awaited: the output gate holds the reply until the write is durable, without a round trip here.
     void this.ctx.storage.put(STATE_KEY, state);
     // An idle bucket is full again after one period; drop it then so storage does not grow.
     void this.ctx.storage.setAlarm(Date.now() + periodSeconds * 1000 + 1000);
-    return decision;
+    return { decision, granted };
   }
 
   override async alarm(): Promise<void> {
@@ -34,9 +37,12 @@ export class RateLimiterObject extends DurableObject<Env> {
   }
 }
 
-export function durableObjectLimiter(ns: DurableObjectNamespace<RateLimiterObject>): RateLimiter {
-  return {
-    backend: "durable_object",
-    take: (identifier: string, rule: RateRule) => ns.getByName(identifier).take(rule.limit, rule.periodSeconds),
-  };
+/** The bucket per identity, reached through this isolate's leases (one object call per lease, not per request). */
+export function durableObjectLimiter(ns: DurableObjectNamespace<RateLimiterObject>, leases?: LeaseTable): RateLimiter {
+  return leasingLimiter(
+    "durable_object",
+    (identifier: string, rule: RateRule, want: number, giveBack: number) => ns.getByName(identifier).take(rule.limit, rule.periodSeconds, want, giveBack),
+    {},
+    leases,
+  );
 }

@@ -127,8 +127,11 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
     const w = unstable_getMiniflareWorkerOptions("wrangler.toml").workerOptions as unknown as V4WorkerOptions;
     const compat = { compatibilityDate: w.compatibilityDate, compatibilityFlags: w.compatibilityFlags };
     const runtime = { host: "127.0.0.1", log: new Log(LogLevel.WARN), logRequests: false, cf: false };
+    // For CPU profiles (scripts/profile.ts): the app's isolate answers the DevTools protocol there.
+    const inspector = process.env.BENCH_INSPECTOR_PORT ? { inspectorPort: Number(process.env.BENCH_INSPECTOR_PORT) } : {};
     const appOptions = async () => convertV4MiniflareOptions({
       ...runtime,
+      ...inspector,
       port: await freePort(),
       workers: [{
       name: "app",

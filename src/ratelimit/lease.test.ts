@@ -1,0 +1,104 @@
+import { describe, expect, it } from "vitest";
+import { takeTokens } from "./bucket.ts";
+import type { BucketState } from "./bucket.ts";
+import { leasingLimiter } from "./lease.ts";
+import type { LeaseTable, TakeFromBucket } from "./lease.ts";
+
+/** The same bucket arithmetic the Durable Object runs, in memory, with a clock the test moves. */
+function sharedBucket() {
+  const clock = { ms: 1_000_000 };
+  let state: BucketState | undefined;
+  const calls: Array<{ want: number; giveBack: number; granted: number }> = [];
+  const take: TakeFromBucket = async (_id, rule, want, giveBack) => {
+    // A round trip: concurrent callers really interleave.
+    await new Promise((r) => setTimeout(r, 0));
+    const out = takeTokens(state, rule, clock.ms, { want, giveBack });
+    state = out.state;
+    calls.push({ want, giveBack, granted: out.granted });
+    return { decision: out.decision, granted: out.granted };
+  };
+  return { clock, take, calls, tokens: () => state?.tokens };
+}
+
+const isolate = (b: ReturnType<typeof sharedBucket>, leases: LeaseTable = new Map()) =>
+  leasingLimiter("durable_object", b.take, { now: () => b.clock.ms }, leases);
+
+describe("isolate token leases", () => {
+  it("small limits stay exact: one bucket call per request, exact remaining", async () => {
+    const b = sharedBucket();
+    const limiter = isolate(b);
+    const rule = { limit: 3, periodSeconds: 60 };
+    const d = [];
+    for (let i = 0; i < 4; i++) d.push(await limiter.take("k", rule));
+    expect(d.map((x) => [x.allowed, x.remaining])).toEqual([[true, 2], [true, 1], [true, 0], [false, 0]]);
+    expect(b.calls.map((c) => c.want)).toEqual([1, 1, 1, 1]);
+  });
+
+  it("sustained traffic grows the lease, so the bucket is asked far less than once per request", async () => {
+    const b = sharedBucket();
+    const limiter = isolate(b);
+    const rule = { limit: 1_000_000, periodSeconds: 60 };
+    for (let i = 0; i < 5_000; i++) expect((await limiter.take("k", rule)).allowed).toBe(true);
+    // 1, 2, 4 … 256 and then 256 per call.
+    expect(b.calls.length).toBeLessThan(40);
+    expect(Math.max(...b.calls.map((c) => c.want))).toBe(256);
+    expect(1_000_000 - b.tokens()!).toBeLessThanOrEqual(5_000 + 256);
+  });
+
+  it("never lets more through than the limit, across isolates and concurrent requests", async () => {
+    const b = sharedBucket();
+    const rule = { limit: 500, periodSeconds: 3600 };
+    const isolates = [isolate(b), isolate(b), isolate(b)];
+    // Warm each isolate up to a full-size lease first.
+    const warm = await Promise.all(isolates.flatMap((l) => Array.from({ length: 30 }, () => l.take("k", rule))));
+    const results = [...warm, ...(await Promise.all(isolates.flatMap((l) => Array.from({ length: 300 }, () => l.take("k", rule)))))];
+    const allowed = results.filter((d) => d.allowed).length;
+    expect(allowed).toBeLessThanOrEqual(500);
+    // Only tokens still leased to an isolate (at most 10 each at 2% of 500) can be missing.
+    expect(allowed).toBeGreaterThanOrEqual(500 - 3 * 10);
+    expect(b.calls.length).toBeLessThan(results.length / 3);
+  });
+
+  it("unused leased tokens go back to the bucket with the next call after the lease expires", async () => {
+    const b = sharedBucket();
+    const limiter = isolate(b);
+    const rule = { limit: 1000, periodSeconds: 3600 };
+    for (let i = 0; i < 4; i++) await limiter.take("k", rule); // leases 1, 2, then 4 with 3 left
+    expect(b.calls.map((c) => c.granted)).toEqual([1, 2, 4]);
+    expect(b.tokens()).toBe(1000 - 7);
+    b.clock.ms += 1_500; // the lease expired; the refill of 1.5 s at 1000/h adds less than one token
+    const d = await limiter.take("k", rule);
+    expect(b.calls.at(-1)).toEqual({ want: 1, giveBack: 3, granted: 1 });
+    expect(Math.floor(b.tokens()!)).toBe(1000 - 5);
+    expect(d.remaining).toBe(1000 - 5);
+  });
+
+  it("remembers a refusal until a token can exist, without asking the bucket again", async () => {
+    const b = sharedBucket();
+    const limiter = isolate(b);
+    const rule = { limit: 2, periodSeconds: 60 }; // a token every 30 s
+    await limiter.take("k", rule);
+    await limiter.take("k", rule);
+    const refused = await limiter.take("k", rule);
+    expect(refused).toMatchObject({ allowed: false, retryAfterSeconds: 30 });
+    const calls = b.calls.length;
+    b.clock.ms += 500;
+    expect((await limiter.take("k", rule)).allowed).toBe(false);
+    expect(b.calls.length).toBe(calls);
+    // After the lease TTL (1 s) the bucket is asked again; it still refuses, 29 s to go.
+    b.clock.ms += 600;
+    const again = await limiter.take("k", rule);
+    expect(again).toMatchObject({ allowed: false });
+    expect(again.retryAfterSeconds).toBe(29);
+    expect(b.calls.length).toBe(calls + 1);
+  });
+
+  it("a failing bucket fails every waiting request (the middleware then lets them through)", async () => {
+    const limiter = leasingLimiter("durable_object", async () => {
+      throw new Error("object unreachable");
+    }, {}, new Map());
+    const rule = { limit: 100, periodSeconds: 60 };
+    const out = await Promise.allSettled([limiter.take("x", rule), limiter.take("x", rule)]);
+    expect(out.map((o) => o.status)).toEqual(["rejected", "rejected"]);
+  });
+});

@@ -1,0 +1,132 @@
+import type { RateDecision, RateLimiter, RateRule } from "./types.ts";
+
+/** What the shared bucket answers to a lease request. */
+export interface LeaseGrant {
+  /** The bucket after the grant (remaining excludes the granted tokens). */
+  decision: RateDecision;
+  /** Tokens that left the bucket for this isolate; 0 when refused. */
+  granted: number;
+}
+
+/** Takes up to `want` tokens from the shared bucket of `identifier`, after returning `giveBack` unused ones. */
+export type TakeFromBucket = (identifier: string, rule: RateRule, want: number, giveBack: number) => Promise<LeaseGrant>;
+
+export interface LeaseOptions {
+  /** The largest lease as a share of the limit: bounds what one isolate can hold back from the others. */
+  maxShare: number;
+  maxTokens: number;
+  /** Unused leased tokens go back to the bucket after this long (with the isolate's next call). */
+  ttlMs: number;
+  /** Leases kept per isolate before expired ones are dropped (their tokens simply refill). */
+  maxEntries: number;
+  now: () => number;
+}
+
+const DEFAULTS: LeaseOptions = { maxShare: 0.02, maxTokens: 256, ttlMs: 1000, maxEntries: 10_000, now: () => Date.now() };
+
+interface Lease {
+  /** Tokens this isolate may still hand out without asking the bucket. */
+  tokens: number;
+  /** Size of the last grant; the next one doubles when this one ran out before expiring. */
+  size: number;
+  expiresAtMs: number;
+  /** The bucket's answer at the last grant or refusal. */
+  remote: RateDecision | undefined;
+  /** A refusal is remembered until a token can exist again (or the lease TTL, if sooner). */
+  deniedUntilMs: number;
+  /** When the bucket said the next token exists (for Retry-After while the refusal is remembered). */
+  retryAtMs: number;
+  /** Requests of this isolate waiting for the refill in flight: the next lease covers them. */
+  waiting: number;
+  refill: Promise<void> | undefined;
+}
+
+export type LeaseTable = Map<string, Lease>;
+
+/** Module scope is per isolate: every request served by this isolate shares its leases. */
+const isolateLeases: LeaseTable = new Map();
+
+/**
+ * A limiter whose isolate takes tokens from the shared bucket in leases: one bucket call per lease,
+ * not per request. Every token handed out left the bucket first, so a limit is never exceeded; the
+ * price is that tokens leased to one isolate and not used within `ttlMs` are unavailable to others
+ * until then, so a client spread over many isolates can be refused slightly early. Leases start at
+ * one token and double only while an identity keeps using them up (slow start) or cover the requests
+ * already waiting, so light traffic and small limits (below 1 / maxShare) stay exact, one bucket
+ * call per request as before.
+ */
+export function leasingLimiter(
+  backend: RateLimiter["backend"],
+  takeFromBucket: TakeFromBucket,
+  options: Partial<LeaseOptions> = {},
+  leases: LeaseTable = isolateLeases,
+): RateLimiter {
+  const o = { ...DEFAULTS, ...options };
+  const maxLease = (rule: RateRule) => Math.max(1, Math.min(o.maxTokens, Math.floor(rule.limit * o.maxShare)));
+
+  async function refill(lease: Lease, identifier: string, rule: RateRule): Promise<void> {
+    const now = o.now();
+    const expired = now >= lease.expiresAtMs;
+    const demand = Math.max(lease.waiting, lease.tokens === 0 && !expired ? lease.size * 2 : 1);
+    const want = Math.min(maxLease(rule), demand);
+    const giveBack = lease.tokens;
+    lease.tokens = 0;
+    const { decision, granted } = await takeFromBucket(identifier, rule, want, giveBack);
+    const at = o.now();
+    lease.remote = decision;
+    if (granted > 0) {
+      lease.tokens = granted;
+      lease.size = granted;
+      lease.expiresAtMs = at + o.ttlMs;
+      lease.deniedUntilMs = 0;
+    } else {
+      lease.size = 0;
+      lease.retryAtMs = at + decision.retryAfterSeconds * 1000;
+      lease.deniedUntilMs = at + Math.min(o.ttlMs, decision.retryAfterSeconds * 1000);
+    }
+  }
+
+  function sweep(): void {
+    const now = o.now();
+    for (const [key, lease] of leases) {
+      if (!lease.refill && now >= lease.expiresAtMs && now >= lease.deniedUntilMs) leases.delete(key);
+    }
+  }
+
+  return {
+    backend,
+    async take(identifier: string, rule: RateRule): Promise<RateDecision> {
+      const key = `${identifier}|${rule.limit}/${rule.periodSeconds}`;
+      let lease = leases.get(key);
+      if (!lease) {
+        if (leases.size >= o.maxEntries) sweep();
+        lease = { tokens: 0, size: 0, expiresAtMs: 0, remote: undefined, deniedUntilMs: 0, retryAtMs: 0, waiting: 0, refill: undefined };
+        leases.set(key, lease);
+      }
+      // Ends: every refill either hands out at least one token (someone here takes it) or is a
+      // refusal (everyone returns it) or throws (everyone fails the same way).
+      for (;;) {
+        const now = o.now();
+        if (lease.remote && now < lease.deniedUntilMs) {
+          return { ...lease.remote, retryAfterSeconds: Math.max(1, Math.ceil((lease.retryAtMs - now) / 1000)) };
+        }
+        if (lease.tokens > 0 && now < lease.expiresAtMs && lease.remote) {
+          lease.tokens -= 1;
+          // What this client could still do: the bucket's remainder plus what is leased here.
+          return { ...lease.remote, allowed: true, remaining: lease.remote.remaining + lease.tokens, retryAfterSeconds: 0 };
+        }
+        const l = lease;
+        l.waiting += 1;
+        try {
+          // Started a microtask later, so requests resumed by the same event are counted in `waiting`.
+          l.refill ??= Promise.resolve().then(() => refill(l, identifier, rule)).finally(() => {
+            l.refill = undefined;
+          });
+          await l.refill;
+        } finally {
+          l.waiting -= 1;
+        }
+      }
+    },
+  };
+}
