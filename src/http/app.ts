@@ -63,7 +63,7 @@ export function createApp() {
   app.use("*", secureHeaders());
   const corsHeaders = cors({
     origin: (origin, c) => {
-      const rt: Runtime = c.var.rt;
+      const rt: Runtime = c.get("rt");
       const allowed = rt.config.corsOrigins;
       if (allowed === "*") return "*";
       return allowed.includes(origin) ? origin : null;
@@ -80,13 +80,13 @@ export function createApp() {
   app.use("*", async (c, next) => {
     if (c.req.header("origin") !== undefined) return corsHeaders(c, next);
     await next();
-    if (c.var.rt.config.corsOrigins !== "*") c.res.headers.append("Vary", "Origin");
+    if (c.get("rt").config.corsOrigins !== "*") c.res.headers.append("Vary", "Origin");
   });
   app.use("*", (c, next) =>
     bodyLimit({
-      maxSize: c.var.rt.config.maxBodyBytes,
+      maxSize: c.get("rt").config.maxBodyBytes,
       onError: () => {
-        throw new AppError("payload_too_large", `The request body is larger than ${c.var.rt.config.maxBodyBytes} bytes.`);
+        throw new AppError("payload_too_large", `The request body is larger than ${c.get("rt").config.maxBodyBytes} bytes.`);
       },
     })(c, next),
   );

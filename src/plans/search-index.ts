@@ -47,6 +47,15 @@ export type IndexSource = "memory" | "cache";
 /** The index from this isolate or the edge cache; null when the cache has none (cold or failing). */
 export async function loadSearchIndex(rt: Runtime): Promise<{ memo: Memo; source: IndexSource } | null> {
   if (memo && Date.now() - memo.loadedAt < MEMO_MS) return { memo, source: "memory" };
+  if (memo) {
+    // The small generation marker first: the index itself (about 1 MB at 5,000 plans) is fetched
+    // and parsed again only when a sync published a new one.
+    const generation = await safeGet<string>(rt.cache, planCacheKeys.indexGeneration);
+    if (generation === memo.index.generation) {
+      memo.loadedAt = Date.now();
+      return { memo, source: "cache" };
+    }
+  }
   const index = await safeGet<SearchIndex>(rt.cache, planCacheKeys.index);
   if (!index) return null;
   if (memo && memo.index.generation === index.generation) {

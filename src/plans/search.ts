@@ -11,6 +11,23 @@ export interface SearchRange {
 
 const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/i;
 
+// Clients repeat the same bounds (UIs, pollers): a remembered parse skips a regex and two Dates,
+// 7 % of a warm /search in the bench profile. Bounded, and emptied when full.
+const parsedBounds = new Map<string, string | null>();
+const PARSED_BOUNDS_MAX = 1_024;
+
+/** parseBound, remembered per isolate. */
+export function parseBoundCached(value: string, side: "from" | "to"): string | null {
+  const key = `${side}|${value}`;
+  let parsed = parsedBounds.get(key);
+  if (parsed === undefined) {
+    parsed = parseBound(value, side);
+    if (parsedBounds.size >= PARSED_BOUNDS_MAX) parsedBounds.clear();
+    parsedBounds.set(key, parsed);
+  }
+  return parsed;
+}
+
 /**
  * Reads an ISO 8601 date-time bound. With no offset it is UTC, like the provider's times. A bound
  * with fractions of a second is rounded inwards (a start up, an end down) because plan times are

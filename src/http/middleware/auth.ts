@@ -10,7 +10,7 @@ import { enforceKeyLimit } from "./rate-limit.ts";
 async function principalOf(c: Context<AppEnv>): Promise<Principal> {
   const known = c.get("principal");
   if (known) return known;
-  const principal = await authenticate(c.var.rt, c.req.header("authorization"));
+  const principal = await authenticate(c.get("rt"), c.req.header("authorization"));
   c.set("principal", principal);
   await enforceKeyLimit(c, principal);
   return principal;

@@ -27,18 +27,18 @@ function tooMany(d: RateDecision, what: string): AppError {
  * lets the request through and logs: losing rate limiting briefly beats refusing all traffic.
  */
 async function take(c: Context<AppEnv>, identifier: string, rule: RateRule): Promise<RateDecision | undefined> {
-  const rt = c.var.rt;
+  const rt = c.get("rt");
   try {
     return await rt.limiter.take(identifier, rule);
   } catch (err) {
-    log("warn", "rate_limiter_error", { request_id: c.var.requestId, backend: rt.limiter.backend, error: errorMessage(err) });
+    log("warn", "rate_limiter_error", { request_id: c.get("requestId"), backend: rt.limiter.backend, error: errorMessage(err) });
     return undefined;
   }
 }
 
 /** Per-key limit: the key's own `{limit, period_seconds}` or the configured default. */
 export async function enforceKeyLimit(c: Context<AppEnv>, principal: Principal): Promise<void> {
-  const rule = principal.rateLimit ?? c.var.rt.config.defaultKeyRateLimit;
+  const rule = principal.rateLimit ?? c.get("rt").config.defaultKeyRateLimit;
   const d = await take(c, `key:${principal.keyId}`, rule);
   if (!d) return;
   c.set("rateLimit", d);
@@ -84,7 +84,7 @@ export function ipRateLimit(opts: IpRateLimitOptions = {}): MiddlewareHandler<Ap
         return refuse(c, new AppError("rate_limited", "Too many requests from this address.", { retryAfterSeconds: 60 }));
       }
     }
-    const d = await take(c, `ip:${ip}`, c.var.rt.config.publicIpRateLimit);
+    const d = await take(c, `ip:${ip}`, c.get("rt").config.publicIpRateLimit);
     if (d) {
       c.set("rateLimit", d);
       if (!d.allowed) return refuse(c, tooMany(d, "client address"));

@@ -64,5 +64,5 @@ const last = createRoute({
 });
 
 export const adminPlanRoutes = new OpenAPIHono<AppEnv>()
-  .openapi(runNow, async (c) => c.json({ data: await runPlanSync(c.var.rt, "admin"), meta: {} }, 200))
-  .openapi(last, async (c) => c.json({ data: await lastSyncReport(c.var.rt), meta: {} }, 200));
+  .openapi(runNow, async (c) => c.json({ data: await runPlanSync(c.get("rt"), "admin"), meta: {} }, 200))
+  .openapi(last, async (c) => c.json({ data: await lastSyncReport(c.get("rt")), meta: {} }, 200));

@@ -114,12 +114,12 @@ const revoke = createRoute({
 
 export const apiKeyRoutes = new OpenAPIHono<AppEnv>()
   .openapi(create, async (c) => {
-    const created = await createApiKey(c.var.rt, c.req.valid("json"));
+    const created = await createApiKey(c.get("rt"), c.req.valid("json"));
     return c.json({ data: created, meta: {} }, 201, { Location: `/v1/admin/api-keys/${created.id}`, "Cache-Control": "no-store" });
   })
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
-    const page = await listApiKeyPage(c.var.rt, q);
+    const page = await listApiKeyPage(c.get("rt"), q);
     let next: string | null = null;
     if (page.nextCursor) {
       const url = new URL(c.req.url);
@@ -128,4 +128,4 @@ export const apiKeyRoutes = new OpenAPIHono<AppEnv>()
     }
     return c.json({ data: page.data, meta: { limit: q.limit, next_cursor: page.nextCursor }, links: { next } }, 200);
   })
-  .openapi(revoke, async (c) => c.json({ data: await revokeKey(c.var.rt, c.req.valid("param").id), meta: {} }, 200));
+  .openapi(revoke, async (c) => c.json({ data: await revokeKey(c.get("rt"), c.req.valid("param").id), meta: {} }, 200));

@@ -38,7 +38,7 @@ const ready = createRoute({
 export const healthRoutes = new OpenAPIHono<AppEnv>()
   .openapi(health, (c) => c.json({ status: "ok" as const }, 200, { "Cache-Control": "no-store" }))
   .openapi(ready, async (c) => {
-    const result = await checkReadiness(c.var.rt);
+    const result = await checkReadiness(c.get("rt"));
     const headers = { "Cache-Control": "no-store" };
     return result.status === "ready" ? c.json(result, 200, headers) : c.json(result, 503, { ...headers, "Retry-After": "5" });
   });

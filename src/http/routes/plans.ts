@@ -2,7 +2,7 @@ import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import type { Context, TypedResponse } from "hono";
 import { errorMessage, log } from "../../lib/log.ts";
 import { getPlan, listPlans } from "../../plans/service.ts";
-import { parseBound, searchEvents } from "../../plans/search.ts";
+import { parseBoundCached, searchEvents } from "../../plans/search.ts";
 import type { SearchRange } from "../../plans/search.ts";
 import type { AppEnv } from "../context.ts";
 import { AppError } from "../errors.ts";
@@ -63,9 +63,9 @@ export const searchRateLimited = (c: Context<AppEnv>): Response =>
 
 function rangeOrError(q: { starts_at?: string | undefined; ends_at?: string | undefined }): SearchRange | { code: string; message: string } {
   const example = "e.g. 2021-06-30T21:00:00Z";
-  const from = q.starts_at === undefined ? null : parseBound(q.starts_at, "from");
+  const from = q.starts_at === undefined ? null : parseBoundCached(q.starts_at, "from");
   if (q.starts_at !== undefined && from === null) return { code: "invalid_starts_at", message: `starts_at must be an ISO 8601 date-time, ${example}` };
-  const to = q.ends_at === undefined ? null : parseBound(q.ends_at, "to");
+  const to = q.ends_at === undefined ? null : parseBoundCached(q.ends_at, "to");
   if (q.ends_at !== undefined && to === null) return { code: "invalid_ends_at", message: `ends_at must be an ISO 8601 date-time, ${example}` };
   if (from !== null && to !== null && from > to) return { code: "invalid_range", message: "starts_at must not be after ends_at" };
   return { from, to };
@@ -142,13 +142,13 @@ export const planRoutes = new OpenAPIHono<AppEnv>()
       const range = rangeOrError(c.req.valid("query"));
       if ("code" in range) return searchError(c, 400, range.code, range.message);
       try {
-        const { body, source } = await searchEvents(c.var.rt, range);
+        const { body, source } = await searchEvents(c.get("rt"), range);
         c.set("cacheOutcome", source === "database" ? "miss" : "hit");
         // Pre-serialised by the search index (memoised per range); typed as the JSON it is.
         return c.body(body, 200, { "Content-Type": "application/json; charset=utf-8" }) as unknown as TypedResponse<z.infer<typeof SearchOk>, 200, "json">;
       } catch (err) {
         // /search keeps the Fever envelope even when the database is unreachable on a cold cache.
-        log("warn", "search_unavailable", { request_id: c.var.requestId, error: errorMessage(err) });
+        log("warn", "search_unavailable", { request_id: c.get("requestId"), error: errorMessage(err) });
         return searchError(c, 500, "unavailable", "Search is temporarily unavailable; retry after Retry-After seconds.");
       }
     },
@@ -162,7 +162,7 @@ export const planRoutes = new OpenAPIHono<AppEnv>()
     if ("code" in range) {
       throw new AppError("validation_failed", range.message, { errors: [{ field: range.code === "invalid_ends_at" ? "query.ends_at" : "query.starts_at", message: range.message }] });
     }
-    const { value, cache } = await listPlans(c.var.rt, { ...range, limit: q.limit, cursor: q.cursor });
+    const { value, cache } = await listPlans(c.get("rt"), { ...range, limit: q.limit, cursor: q.cursor });
     c.set("cacheOutcome", cache);
     let next: string | null = null;
     if (value.nextCursor) {
@@ -173,7 +173,7 @@ export const planRoutes = new OpenAPIHono<AppEnv>()
     return c.json({ data: value.data, meta: { limit: q.limit, next_cursor: value.nextCursor }, links: { next } }, 200);
   })
   .openapi(getOne, async (c) => {
-    const { value, cache } = await getPlan(c.var.rt, c.req.valid("param").id);
+    const { value, cache } = await getPlan(c.get("rt"), c.req.valid("param").id);
     c.set("cacheOutcome", cache);
     return c.json({ data: value, meta: {} }, 200);
   });

@@ -145,8 +145,8 @@ const stats = createRoute({
 export const subscriberRoutes = new OpenAPIHono<AppEnv>()
   .openapi(create, async (c) => {
     const { operation: op, replayed } = await createSubscriber(
-      c.var.rt,
-      c.var.principal!.keyId,
+      c.get("rt"),
+      c.get("principal")!.keyId,
       c.req.valid("json"),
       c.req.valid("header")["idempotency-key"],
     );
@@ -155,13 +155,13 @@ export const subscriberRoutes = new OpenAPIHono<AppEnv>()
     return c.json({ data: op, meta: {} }, 202, headers);
   })
   .openapi(getOne, async (c) => {
-    const { value, cache } = await getSubscriber(c.var.rt, c.req.valid("param").id_or_email);
+    const { value, cache } = await getSubscriber(c.get("rt"), c.req.valid("param").id_or_email);
     c.set("cacheOutcome", cache);
     return c.json({ data: value, meta: {} }, 200);
   })
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
-    const { value, cache } = await listSubscriberPage(c.var.rt, q);
+    const { value, cache } = await listSubscriberPage(c.get("rt"), q);
     c.set("cacheOutcome", cache);
     let next: string | null = null;
     if (value.nextCursor) {
@@ -171,9 +171,9 @@ export const subscriberRoutes = new OpenAPIHono<AppEnv>()
     }
     return c.json({ data: value.data, meta: { limit: q.limit, next_cursor: value.nextCursor }, links: { next } }, 200);
   })
-  .openapi(operation, async (c) => c.json({ data: await getOperation(c.var.rt, c.req.valid("param").id), meta: {} }, 200))
+  .openapi(operation, async (c) => c.json({ data: await getOperation(c.get("rt"), c.req.valid("param").id), meta: {} }, 200))
   .openapi(stats, async (c) => {
-    const { value, cache } = await getStats(c.var.rt);
+    const { value, cache } = await getStats(c.get("rt"));
     c.set("cacheOutcome", cache);
     return c.json({ data: value, meta: {} }, 200);
   });
