@@ -138,6 +138,8 @@ const report = {
   search_p99_ms: p99("search"),
   post_rps: rate("post"),
   post_p99_ms: p99("post"),
+  probe_kv_put_rps: rate("probe_kv_put"),
+  probe_post_io_rps: rate("probe_post_io"),
   consumer_rows_per_s: rate("consumer"),
   raw_insert_rows_per_s: rate("raw_insert"),
   ingest_ms: rate("ingest"),

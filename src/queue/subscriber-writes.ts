@@ -2,7 +2,6 @@ import { cached, safeDelete, safePut } from "../cache/read-through.ts";
 import { errorMessage, log } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
 import { TTL, cacheKeys, toSubscriberView } from "../subscribers/model.ts";
-import type { OperationView } from "../subscribers/model.ts";
 import { storeSubscriberCreates } from "../subscribers/writes.ts";
 import type { StoreResult } from "../subscribers/writes.ts";
 import { deadLetter } from "./dead-letter.ts";
@@ -82,25 +81,18 @@ export async function consumeSubscriberWrites(
   return report;
 }
 
-/** After commit: the cache learns the new subscribers and every outcome; failures here only log. */
+/**
+ * After commit: the cache learns the new subscribers (replacing any cached absence, and arming the
+ * edge's 409 for a known address); failures here only log. Outcomes of operations are not written:
+ * they are in Postgres, and the first read of a finished operation caches it (src/subscribers/service.ts),
+ * which saves a KV write for every message nobody polls.
+ */
 async function writeThrough(rt: Runtime, result: StoreResult): Promise<void> {
-  const now = new Date().toISOString();
   const writes: Promise<unknown>[] = [];
   for (const row of result.inserted) {
     const view = cached(toSubscriberView(row));
     writes.push(safePut(rt.cache, cacheKeys.byId(row.id), view, TTL.subscriber));
     writes.push(safePut(rt.cache, cacheKeys.byEmail(row.email), view, TTL.subscriber));
-  }
-  for (const o of result.outcomes) {
-    const op: OperationView = {
-      id: o.operationId,
-      kind: "subscriber.create",
-      status: o.status,
-      subscriber_id: o.subscriberId,
-      error: o.status === "failed" ? { code: "already_exists", message: "A subscriber with this email already exists." } : null,
-      completed_at: now,
-    };
-    writes.push(safePut(rt.cache, cacheKeys.operation(o.operationId), cached(op), TTL.operation));
   }
   if (result.inserted.length > 0) {
     writes.push(safePut(rt.cache, cacheKeys.listVersion, Date.now().toString(36)));

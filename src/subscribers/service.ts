@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from "uuid";
-import { readThrough, safeGet, safePut } from "../cache/read-through.ts";
+import { cached, readThrough, safeGet, safePut } from "../cache/read-through.ts";
 import type { CacheOutcome } from "../cache/read-through.ts";
 import { findOperation } from "../db/repositories/operations.ts";
 import { countPlans } from "../db/repositories/plans.ts";
@@ -117,11 +117,18 @@ export async function createSubscriber(
   return { operation, replayed: false };
 }
 
+/**
+ * A finished operation is final: once read from Postgres it is cached for good. A pending one lives
+ * only in the cache (written by the POST) and is re-checked in Postgres on every read.
+ */
 async function findOperationView(rt: Runtime, id: string): Promise<OperationView | undefined> {
   const cachedOp = await safeGet<{ v?: OperationView }>(rt.cache, cacheKeys.operation(id));
   if (cachedOp?.v && cachedOp.v.status !== "pending") return cachedOp.v;
   const row = await findOperation(rt.db(), id);
-  return row ? toOperationView(row) : cachedOp?.v;
+  if (!row) return cachedOp?.v;
+  const view = toOperationView(row);
+  if (view.status !== "pending") await safePut(rt.cache, cacheKeys.operation(id), cached(view), TTL.operation);
+  return view;
 }
 
 /** Pending operations live in the cache; outcomes are in Postgres (and written through to cache). */

@@ -179,6 +179,28 @@ const post: Scenario = {
   },
 };
 
+/**
+ * What Miniflare's KV and Queues simulators cost on their own: the trivial Worker doing a POST's I/O
+ * (KV get, queue send, KV put) and nothing else. No target: it is the ceiling any POST handler
+ * with that I/O can reach in this harness.
+ */
+function probe(id: string, label: string, path: string): Scenario {
+  return {
+    id,
+    label,
+    async run(stack, opts) {
+      const spec = { url: stack.baselineUrl, method: "POST" as const, path, seconds: opts.seconds, connections: opts.connections };
+      await warm(stack, opts, spec);
+      const r = await runLoad(spec);
+      assertOnly(r, [202], id);
+      return http(r);
+    },
+  };
+}
+
+const probeKvPut = probe("probe_kv_put", "harness: trivial Worker + 1 KV put", "/kv-put");
+const probePostIo = probe("probe_post_io", "harness: trivial Worker + KV get, send, KV put", "/post-io");
+
 /** The same rows for both sides of the consumer comparison. */
 function consumerMessages(count: number, prefix: string) {
   return Array.from({ length: count }, (_, i) => ({
@@ -333,5 +355,5 @@ const searchWarm: Scenario = {
   },
 };
 
-/** In run order: the ceiling first, then reads, writes, the consumer and its reference, then plans. */
-export const SCENARIOS: Scenario[] = [baseline, getHit, getMiss, post, consumer, rawInsert, planIngest, searchWarm];
+/** In run order: the ceiling first, then reads, writes and their harness ceilings, the consumer and its reference, then plans. */
+export const SCENARIOS: Scenario[] = [baseline, getHit, getMiss, post, probeKvPut, probePostIo, consumer, rawInsert, planIngest, searchWarm];

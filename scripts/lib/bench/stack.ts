@@ -85,6 +85,24 @@ async function freshDatabase(adminUrl: string, name: string): Promise<string> {
   return url.toString();
 }
 
+const PROBE_SCRIPT = `
+const body = JSON.stringify({ id: "0190a3b4-0000-7000-8000-000000000000", status: "pending" });
+export default {
+  async fetch(req, env) {
+    const path = new URL(req.url).pathname;
+    if (path === "/") return new Response("ok");
+    const key = "op:" + crypto.randomUUID();
+    if (path === "/kv-put") await env.KV.put(key, body, { expirationTtl: 86400 });
+    else if (path === "/post-io") {
+      await env.KV.get("sub:" + key);
+      await env.Q.send({ body }, { contentType: "json" });
+      await env.KV.put(key, body, { expirationTtl: 86400 });
+    } else return new Response("not found", { status: 404 });
+    return new Response(body, { status: 202, headers: { "content-type": "application/json" } });
+  },
+  async queue(batch) { batch.ackAll(); },
+};`;
+
 export async function startStack(opts: { log?: (m: string) => void } = {}): Promise<Stack> {
   const say = opts.log ?? (() => {});
   const stops: Array<() => Promise<unknown>> = [];
@@ -173,10 +191,21 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
       if (pid === undefined) throw new Error("could not find the new workerd process");
       return { mf, url, pid };
     };
+    // The baseline answers "ok" at /; its other paths do only what the POST handler does against
+    // Miniflare's KV and Queues simulators (which run on workerd's thread, unlike production's), so
+    // the table can show what that I/O alone costs in this harness.
     const baseline = new Miniflare(convertV4MiniflareOptions({
       ...runtime,
       port: await freePort(),
-      workers: [{ name: "baseline", ...compat, modules: true, script: `export default { fetch() { return new Response("ok"); } };` }],
+      workers: [{
+        name: "baseline",
+        ...compat,
+        modules: true,
+        script: PROBE_SCRIPT,
+        kvNamespaces: ["KV"],
+        queueProducers: { Q: "bench-probe" },
+        queueConsumers: { "bench-probe": { maxBatchSize: 100, maxBatchTimeout: 1 } },
+      }],
     }));
     stops.push(() => baseline.dispose());
     const [appUrl, baselineUrl] = await Promise.all([app.ready, baseline.ready]);

@@ -42,7 +42,7 @@ export const docsPage: MiddlewareHandler<AppEnv> = async (c, next) => {
   const res = await page(c, next);
   // On the returned Response itself: c.header() here would only reach it if something had already
   // created c.res (Hono does not merge headers prepared before a handler returns its own Response).
-  res.headers.set("Content-Security-Policy", DOCS_CSP);
-  res.headers.set("Cache-Control", "public, max-age=300");
+  res?.headers.set("Content-Security-Policy", DOCS_CSP);
+  res?.headers.set("Cache-Control", "public, max-age=300");
   return res;
 };
