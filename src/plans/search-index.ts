@@ -18,9 +18,12 @@ interface Memo {
   starts: string[];
   ends: string[];
   loadedAt: number;
-  /** Serialised /search bodies by range, so a repeated query costs one map lookup. */
-  bodies: Map<string, string>;
+  /** Serialised /search bodies (UTF-8) by range, so a repeated query costs one map lookup. */
+  bodies: Map<string, Body>;
+  bodyBytes: number;
 }
+
+type Body = Uint8Array<ArrayBuffer>;
 
 /**
  * Isolate-level copy of the index. KV is already eventually consistent (up to ~60 s between
@@ -28,7 +31,9 @@ interface Memo {
  * mentioning and saves a KV read and a JSON parse per request.
  */
 const MEMO_MS = 5_000;
-const MAX_MEMO_BODIES = 256;
+// By size, not count: an unbounded range is the whole index (about 1 MB at 5,000 plans), and an
+// isolate has 128 MB for everything.
+const MAX_MEMO_BODY_BYTES = 16 * 1024 * 1024;
 let memo: Memo | null = null;
 
 function remember(index: SearchIndex): Memo {
@@ -38,6 +43,7 @@ function remember(index: SearchIndex): Memo {
     ends: index.events.map((e) => `${e.end_date}T${e.end_time}`),
     loadedAt: Date.now(),
     bodies: new Map(),
+    bodyBytes: 0,
   };
   return memo;
 }
@@ -104,12 +110,16 @@ export function eventsInRange(m: Memo, from: string | null, to: string | null): 
   return out;
 }
 
-export function memoisedBody(m: Memo, key: string, build: () => string): string {
+export function memoisedBody(m: Memo, key: string, build: () => Body): Body {
   let body = m.bodies.get(key);
   if (body === undefined) {
     body = build();
-    if (m.bodies.size >= MAX_MEMO_BODIES) m.bodies.clear();
+    if (m.bodyBytes + body.byteLength > MAX_MEMO_BODY_BYTES) {
+      m.bodies.clear();
+      m.bodyBytes = 0;
+    }
     m.bodies.set(key, body);
+    m.bodyBytes += body.byteLength;
   }
   return body;
 }
