@@ -181,6 +181,18 @@ describe("rate limits", () => {
     expect((await call("/v1/stats", { headers: bearer(reader) })).status).toBe(200);
   });
 
+  it("a burst of first uses of a new key, and a busy key on leases, all answer from their own request", async () => {
+    // Requests that waited on another request's lookup or refill used to build their response in
+    // that request's context: workerd then failed them with "Cannot perform I/O on behalf of a
+    // different request".
+    const key = await createTestKey(db, ["subscribers:read"], "burst");
+    const statuses = await Promise.all(Array.from({ length: 64 }, () => call("/v1/stats", { headers: bearer(key) }).then(async (r) => (await r.text(), r.status))));
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+    const fetch = appWith({ DEFAULT_KEY_RATE_LIMIT: "100000" });
+    const again = await Promise.all(Array.from({ length: 200 }, () => fetch("/v1/stats", { headers: bearer(key) }).then(async (r) => (await r.text(), r.status))));
+    expect(again.filter((s) => s !== 200)).toEqual([]);
+  });
+
   it("keys without their own limit get the configured default", async () => {
     const key = await createTestKey(db, ["subscribers:read"], "default-limit");
     const fetch = appWith({ DEFAULT_KEY_RATE_LIMIT: "2", DEFAULT_KEY_RATE_PERIOD_SECONDS: "30" });
@@ -221,12 +233,17 @@ describe("token leases from the Durable Object bucket", () => {
     const isolates = [new Map(), new Map(), new Map()].map((leases) => durableObjectLimiter(env.RATE_LIMITER, leases));
     const rule = { limit: 400, periodSeconds: 3600 };
     const id = `key:lease-${crypto.randomUUID()}`;
-    const burst = () => Promise.all(isolates.flatMap((l) => Array.from({ length: 100 }, () => l.take(id, rule))));
-    const decisions = [...(await burst()), ...(await burst())];
+    // Ten connections per isolate, each sending requests one after another, 600 in all.
+    const connection = async (l: (typeof isolates)[number]) => {
+      const out = [];
+      for (let i = 0; i < 20; i++) out.push(await l.take(id, rule));
+      return out;
+    };
+    const decisions = (await Promise.all(isolates.flatMap((l) => Array.from({ length: 10 }, () => connection(l))))).flat();
     const allowed = decisions.filter((d) => d.allowed).length;
     expect(allowed).toBeLessThanOrEqual(400);
-    // At 2 % of 400, each isolate may still hold up to 8 leased tokens it has not handed out.
-    expect(allowed).toBeGreaterThanOrEqual(400 - 3 * 8);
+    // Only tokens still leased to an isolate when its connections stop can be missing (a few).
+    expect(allowed).toBeGreaterThanOrEqual(370);
     const refused = decisions.find((d) => !d.allowed)!;
     expect(refused).toMatchObject({ limit: 400, remaining: 0, periodSeconds: 3600 });
     expect(refused.retryAfterSeconds).toBeGreaterThanOrEqual(1);

@@ -24,29 +24,39 @@ interface CachedKey extends Principal {
 /**
  * Concurrent first uses of one key in an isolate share one database lookup: a burst of 64 requests
  * with a key not yet cached otherwise opened 64 connections at once (seen as 18 s stalls and 503s
- * under load). A waiter whose shared lookup fails, or takes too long, does its own.
+ * under load). The others wait for its result by polling plain data, never by awaiting the first
+ * request's promise: in workerd the code after an `await` runs in the context of the request whose
+ * I/O settled it, so a waiter would build its response inside the first request (500s, "Cannot
+ * perform I/O on behalf of a different request"). A waiter whose shared lookup fails, or takes too
+ * long, does its own.
  */
-const inflight = new Map<string, Promise<CachedKey | undefined>>();
+interface Lookup {
+  done: boolean;
+  ok: boolean;
+  value: CachedKey | undefined;
+}
+const inflight = new Map<string, Lookup>();
 const SHARED_LOOKUP_WAIT_MS = 2_000;
+const SHARED_LOOKUP_POLL_MS = 5;
 
 async function sharedLookup(keyHash: string, own: () => Promise<CachedKey | undefined>): Promise<CachedKey | undefined> {
   const pending = inflight.get(keyHash);
   if (pending) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const gaveUp = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), SHARED_LOOKUP_WAIT_MS)));
-    try {
-      const shared = await Promise.race([pending, gaveUp]);
-      if (shared !== "timeout") return shared;
-    } catch {
-      // fall through to our own lookup
-    } finally {
-      if (timer !== undefined) clearTimeout(timer);
-    }
+    const deadline = Date.now() + SHARED_LOOKUP_WAIT_MS;
+    while (!pending.done && Date.now() < deadline) await new Promise((r) => setTimeout(r, SHARED_LOOKUP_POLL_MS));
+    if (pending.done && pending.ok) return pending.value;
     return own();
   }
-  const mine = own().finally(() => inflight.delete(keyHash));
+  const mine: Lookup = { done: false, ok: false, value: undefined };
   inflight.set(keyHash, mine);
-  return mine;
+  try {
+    mine.value = await own();
+    mine.ok = true;
+    return mine.value;
+  } finally {
+    mine.done = true;
+    inflight.delete(keyHash);
+  }
 }
 
 /**

@@ -27,7 +27,7 @@ const DEFAULTS: LeaseOptions = { maxShare: 0.02, maxTokens: 256, ttlMs: 1000, ma
 interface Lease {
   /** Tokens this isolate may still hand out without asking the bucket. */
   tokens: number;
-  /** Size of the last grant; the next one doubles when this one ran out before expiring. */
+  /** Size of the last grant; the next one doubles while leases keep being used within their TTL. */
   size: number;
   expiresAtMs: number;
   /** The bucket's answer at the last grant or refusal. */
@@ -36,9 +36,6 @@ interface Lease {
   deniedUntilMs: number;
   /** When the bucket said the next token exists (for Retry-After while the refusal is remembered). */
   retryAtMs: number;
-  /** Requests of this isolate waiting for the refill in flight: the next lease covers them. */
-  waiting: number;
-  refill: Promise<void> | undefined;
 }
 
 export type LeaseTable = Map<string, Lease>;
@@ -51,9 +48,14 @@ const isolateLeases: LeaseTable = new Map();
  * not per request. Every token handed out left the bucket first, so a limit is never exceeded; the
  * price is that tokens leased to one isolate and not used within `ttlMs` are unavailable to others
  * until then, so a client spread over many isolates can be refused slightly early. Leases start at
- * one token and double only while an identity keeps using them up (slow start) or cover the requests
- * already waiting, so light traffic and small limits (below 1 / maxShare) stay exact, one bucket
- * call per request as before.
+ * one token and double only while an identity keeps using them within their TTL (slow start), so
+ * light traffic and small limits (below 1 / maxShare) stay exact, one bucket call per request.
+ *
+ * Only plain numbers are shared between requests, never a promise: in workerd the code after an
+ * `await` runs in the context of the request whose I/O settled the promise, so a request waiting on
+ * another's refill would build its response in that other request (seen as "Cannot perform I/O on
+ * behalf of a different request" 500s under load). A request that finds no tokens asks the bucket
+ * itself; concurrent refills simply add their grants to the pool.
  */
 export function leasingLimiter(
   backend: RateLimiter["backend"],
@@ -64,32 +66,10 @@ export function leasingLimiter(
   const o = { ...DEFAULTS, ...options };
   const maxLease = (rule: RateRule) => Math.max(1, Math.min(o.maxTokens, Math.floor(rule.limit * o.maxShare)));
 
-  async function refill(lease: Lease, identifier: string, rule: RateRule): Promise<void> {
-    const now = o.now();
-    const expired = now >= lease.expiresAtMs;
-    const demand = Math.max(lease.waiting, lease.tokens === 0 && !expired ? lease.size * 2 : 1);
-    const want = Math.min(maxLease(rule), demand);
-    const giveBack = lease.tokens;
-    lease.tokens = 0;
-    const { decision, granted } = await takeFromBucket(identifier, rule, want, giveBack);
-    const at = o.now();
-    lease.remote = decision;
-    if (granted > 0) {
-      lease.tokens = granted;
-      lease.size = granted;
-      lease.expiresAtMs = at + o.ttlMs;
-      lease.deniedUntilMs = 0;
-    } else {
-      lease.size = 0;
-      lease.retryAtMs = at + decision.retryAfterSeconds * 1000;
-      lease.deniedUntilMs = at + Math.min(o.ttlMs, decision.retryAfterSeconds * 1000);
-    }
-  }
-
   function sweep(): void {
     const now = o.now();
     for (const [key, lease] of leases) {
-      if (!lease.refill && now >= lease.expiresAtMs && now >= lease.deniedUntilMs) leases.delete(key);
+      if (now >= lease.expiresAtMs && now >= lease.deniedUntilMs) leases.delete(key);
     }
   }
 
@@ -100,33 +80,39 @@ export function leasingLimiter(
       let lease = leases.get(key);
       if (!lease) {
         if (leases.size >= o.maxEntries) sweep();
-        lease = { tokens: 0, size: 0, expiresAtMs: 0, remote: undefined, deniedUntilMs: 0, retryAtMs: 0, waiting: 0, refill: undefined };
+        lease = { tokens: 0, size: 0, expiresAtMs: 0, remote: undefined, deniedUntilMs: 0, retryAtMs: 0 };
         leases.set(key, lease);
       }
-      // Ends: every refill either hands out at least one token (someone here takes it) or is a
-      // refusal (everyone returns it) or throws (everyone fails the same way).
-      for (;;) {
-        const now = o.now();
-        if (lease.remote && now < lease.deniedUntilMs) {
-          return { ...lease.remote, retryAfterSeconds: Math.max(1, Math.ceil((lease.retryAtMs - now) / 1000)) };
-        }
-        if (lease.tokens > 0 && now < lease.expiresAtMs && lease.remote) {
-          lease.tokens -= 1;
-          // What this client could still do: the bucket's remainder plus what is leased here.
-          return { ...lease.remote, allowed: true, remaining: lease.remote.remaining + lease.tokens, retryAfterSeconds: 0 };
-        }
-        const l = lease;
-        l.waiting += 1;
-        try {
-          // Started a microtask later, so requests resumed by the same event are counted in `waiting`.
-          l.refill ??= Promise.resolve().then(() => refill(l, identifier, rule)).finally(() => {
-            l.refill = undefined;
-          });
-          await l.refill;
-        } finally {
-          l.waiting -= 1;
-        }
+      const now = o.now();
+      const live = now < lease.expiresAtMs;
+      // Tokens first: a concurrent refill may have been granted while another was refused.
+      if (lease.tokens > 0 && live && lease.remote) {
+        lease.tokens -= 1;
+        // What this client could still do: the bucket's remainder plus what is leased here.
+        return { ...lease.remote, allowed: true, remaining: lease.remote.remaining + lease.tokens, retryAfterSeconds: 0 };
       }
+      if (lease.remote && now < lease.deniedUntilMs) {
+        return { ...lease.remote, retryAfterSeconds: Math.max(1, Math.ceil((lease.retryAtMs - now) / 1000)) };
+      }
+      const want = live && lease.size > 0 ? Math.min(maxLease(rule), lease.size * 2) : 1;
+      // Expired tokens go back with this call (and leave the pool first, so no one returns them twice).
+      const giveBack = live ? 0 : lease.tokens;
+      lease.tokens -= giveBack;
+      const { decision, granted } = await takeFromBucket(identifier, rule, want, giveBack);
+      const at = o.now();
+      lease.remote = decision;
+      if (granted === 0) {
+        lease.size = 0;
+        lease.retryAtMs = at + decision.retryAfterSeconds * 1000;
+        lease.deniedUntilMs = at + Math.min(o.ttlMs, decision.retryAfterSeconds * 1000);
+        return decision;
+      }
+      // One token is this request's; the rest join whatever concurrent refills already added.
+      lease.tokens += granted - 1;
+      lease.size = granted;
+      lease.expiresAtMs = at + o.ttlMs;
+      lease.deniedUntilMs = 0;
+      return { ...decision, allowed: true, remaining: decision.remaining + lease.tokens, retryAfterSeconds: 0 };
     },
   };
 }
