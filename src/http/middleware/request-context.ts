@@ -51,23 +51,17 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
         const timing = headers.get("Server-Timing");
         headers.set("Server-Timing", timing ? `${timing}, cache;desc="${cache}"` : `cache;desc="${cache}"`);
       }
-      writeMetric(c.env, { kind: "request", name: c.req.routePath, method: c.req.method, status: c.res.status, ms, cache, keyId });
+      const route = c.req.routePath;
+      const status = c.res.status;
+      writeMetric(c.env, { kind: "request", name: route, method: c.req.method, status, ms, cache, keyId });
       log(
-        c.res.status >= 500 ? "error" : "info",
+        status >= 500 ? "error" : "info",
         "http_request",
-        {
-          request_id: requestId,
-          method: c.req.method,
-          route: c.req.routePath,
-          status: c.res.status,
-          ms,
-          cache,
-          key_id: keyId,
-          db: rt.dbUsed,
-        },
+        { request_id: requestId, method: c.req.method, route, status, ms, cache, key_id: keyId, db: rt.dbUsed },
         rt.config.logLevel,
       );
-      waitUntil(c, rt.dispose());
+      // Only a request that opened the database has a pool to close.
+      if (rt.dbUsed) waitUntil(c, rt.dispose());
     }
   };
 }
