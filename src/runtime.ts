@@ -32,19 +32,15 @@ const shared = new WeakMap<object, { cache: Store; limiter?: RateLimiter }>();
 export function createRuntime(env: Env): Runtime {
   const config = getConfig(env);
   let handle: DbHandle | undefined;
-  let parts = shared.get(env);
-  if (!parts) {
-    parts = { cache: createStore(config, env) };
-    shared.set(env, parts);
-  }
-  const memo = parts;
+  const parts = shared.get(env) ?? { cache: createStore(config, env) };
+  shared.set(env, parts);
   return {
     config,
     env,
-    cache: memo.cache,
+    cache: parts.cache,
     get limiter() {
-      memo.limiter ??= createRateLimiter(config, env);
-      return memo.limiter;
+      parts.limiter ??= createRateLimiter(config, env);
+      return parts.limiter;
     },
     db() {
       handle ??= createDb(config);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { takeToken } from "./bucket.ts";
+import { takeTokens } from "./bucket.ts";
 import type { BucketState } from "./bucket.ts";
 
 const rule = { limit: 3, periodSeconds: 60 };
@@ -7,7 +7,7 @@ const rule = { limit: 3, periodSeconds: 60 };
 function run(times: number[], r = rule) {
   let state: BucketState | undefined;
   return times.map((t) => {
-    const out = takeToken(state, r, t);
+    const out = takeTokens(state, r, t);
     state = out.state;
     return out.decision;
   });
@@ -30,8 +30,8 @@ describe("token bucket", () => {
   });
 
   it("a smaller new limit caps what is left", () => {
-    let { state } = takeToken(undefined, { limit: 100, periodSeconds: 60 }, 0);
-    const out = takeToken(state, { limit: 2, periodSeconds: 60 }, 0);
+    let { state } = takeTokens(undefined, { limit: 100, periodSeconds: 60 }, 0);
+    const out = takeTokens(state, { limit: 2, periodSeconds: 60 }, 0);
     state = out.state;
     expect(out.decision).toMatchObject({ allowed: true, remaining: 1, limit: 2 });
   });

@@ -46,8 +46,3 @@ export function takeTokens(
   return { state: { tokens, updatedMs: nowMs, limit: rule.limit, periodSeconds: rule.periodSeconds }, decision, granted };
 }
 
-/** One token, one request. */
-export function takeToken(prev: BucketState | undefined, rule: RateRule, nowMs: number): { state: BucketState; decision: RateDecision } {
-  const { state, decision } = takeTokens(prev, rule, nowMs);
-  return { state, decision };
-}

@@ -131,7 +131,7 @@ async function findOperationView(rt: Runtime, id: string): Promise<OperationView
   return view;
 }
 
-/** Pending operations live in the cache; outcomes are in Postgres (and written through to cache). */
+/** Pending operations live in the cache; outcomes are in Postgres (and cached by their first read). */
 export async function getOperation(rt: Runtime, id: string): Promise<OperationView> {
   const op = await findOperationView(rt, id);
   if (!op) throw new AppError("not_found", "No operation has this id.");
