@@ -3,11 +3,11 @@
 // (the DevTools protocol): writes .data/bench/<scenario>.cpuprofile (open it in Chrome DevTools or
 // speedscope) and prints the functions with the most self time. The profiler slows the Worker
 // down, so read shares, not req/s; the bench's figures come from `npm run bench` alone.
-import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import { writeFileSync } from "node:fs";
 import { runLoad } from "./lib/bench/load.ts";
 import type { LoadSpec } from "./lib/bench/load.ts";
+import { hotReadSpec, postSpec, searchSpec } from "./lib/bench/scenarios.ts";
 import { BENCH_DIR, startStack } from "./lib/bench/stack.ts";
 import { freePort } from "./lib/free-port.ts";
 
@@ -28,26 +28,17 @@ if (!["get_hit", "search", "post"].includes(scenario)) {
 process.env.BENCH_INSPECTOR_PORT = String(await freePort());
 const stack = await startStack({ log: (m) => console.log(`[profile] ${m}`) });
 
+/** The bench's own load for the scenario (scripts/lib/bench/scenarios.ts). */
 async function specFor(name: string): Promise<LoadSpec> {
-  const base = { url: stack.appUrl, seconds: 5, connections: 32 };
-  let n = 0;
-  if (name === "search") {
-    stack.provider.setGenerated({ plans: 5_000, zonesPerPlan: 2, basePlanIdOffset: 500_000 });
-    const res = await fetch(new URL("/v1/admin/plans/sync", stack.appUrl), { method: "POST", headers: { Authorization: `Bearer ${stack.adminKey}` } });
-    if (res.status !== 200) throw new Error(`sync: ${res.status} ${await res.text()}`);
-    const path = (i: number) => `/search?starts_at=2022-${String((i % 12) + 1).padStart(2, "0")}-01T00:00:00Z&ends_at=2022-${String((i % 12) + 1).padStart(2, "0")}-28T23:59:59Z`;
-    return { ...base, path: path(0), next: () => ({ path: path(n++) }) };
-  }
-  if (name === "post") {
-    const body = () => JSON.stringify({ email: `profile${n++}-${randomUUID()}@bench.example.com`, name: "P", last_name: "Q", status: "active" });
-    return { ...base, method: "POST", path: "/v1/subscribers", headers: { "Content-Type": "application/json", Authorization: `Bearer ${stack.writeKey}` }, next: () => ({ body: body() }) };
-  }
-  const ids = Array.from({ length: 100 }, () => randomUUID());
-  await stack.pool.query(
-    "insert into subscribers (id, email, name, last_name, status) select id, 'profile-' || id || '@bench.example.com', 'P', 'Q', 'active' from unnest($1::uuid[]) as t(id)",
-    [ids],
-  );
-  return { ...base, path: `/v1/subscribers/${ids[0]}`, headers: { Authorization: `Bearer ${stack.readKey}` }, next: () => ({ path: `/v1/subscribers/${ids[n++ % ids.length]}` }) };
+  const opts = { seconds: 5, connections: 32 };
+  const runId = `profile-${Date.now().toString(36)}`;
+  if (name === "post") return postSpec(stack, opts, runId);
+  if (name === "get_hit") return hotReadSpec(stack, opts, runId);
+  // An index of 5,000 plans, as after the bench's ingest, without its 1,000,000 zones.
+  stack.provider.setGenerated({ plans: 5_000, zonesPerPlan: 2, basePlanIdOffset: 500_000 });
+  const res = await fetch(new URL("/v1/admin/plans/sync", stack.appUrl), { method: "POST", headers: { Authorization: `Bearer ${stack.adminKey}` } });
+  if (res.status !== 200) throw new Error(`sync: ${res.status} ${await res.text()}`);
+  return searchSpec(stack, opts);
 }
 
 async function devtools(): Promise<(method: string, params?: object) => Promise<Record<string, unknown>>> {

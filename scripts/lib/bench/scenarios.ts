@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import pg from "pg";
 import { runLoad } from "./load.ts";
-import type { LoadResult } from "./load.ts";
+import type { LoadResult, LoadSpec } from "./load.ts";
 import type { Stack } from "./stack.ts";
 
 export interface BenchOptions {
@@ -87,25 +87,58 @@ const baseline: Scenario = {
 
 const HOT_SET = 100;
 
+/** Load specs, shared with scripts/profile.ts so a profile runs exactly the bench's load. */
+type SpecOptions = Pick<BenchOptions, "seconds" | "connections">;
+
+/** GETs cycling over HOT_SET subscribers seeded straight into Postgres (cache hits once warm). */
+export async function hotReadSpec(stack: Stack, opts: SpecOptions, runId: string): Promise<LoadSpec & { ids: string[] }> {
+  const ids = await seedSubscribers(stack.pool, Array.from({ length: HOT_SET }, (_, i) => `hot${i}-${runId}@bench.example.com`));
+  let n = 0;
+  return {
+    url: stack.appUrl,
+    path: `/v1/subscribers/${ids[0]}`,
+    headers: bearer(stack.readKey),
+    next: () => ({ path: `/v1/subscribers/${ids[n++ % ids.length]}` }),
+    seconds: opts.seconds,
+    connections: opts.connections,
+    ids,
+  };
+}
+
+/** POSTs of distinct emails `post<n>-<runId>@…`; `sent()` is how many bodies were handed out. */
+export function postSpec(stack: Stack, opts: SpecOptions, runId: string): LoadSpec & { sent: () => number } {
+  let n = 0;
+  return {
+    url: stack.appUrl,
+    method: "POST",
+    path: "/v1/subscribers",
+    headers: { ...json, ...bearer(stack.writeKey) },
+    next: () => ({ body: JSON.stringify({ email: `post${n++}-${runId}@bench.example.com`, name: "Bench", last_name: "Post", status: "active" }) }),
+    seconds: opts.seconds,
+    connections: opts.connections,
+    sent: () => n,
+  };
+}
+
+const MONTHS = Array.from({ length: 12 }, (_, i) => `2022-${String(i + 1).padStart(2, "0")}`);
+const searchPath = (month: string) => `/search?starts_at=${month}-01T00:00:00Z&ends_at=${month}-28T23:59:59Z`;
+
+/** /search over month-long ranges of 2022, cycling, so answers differ and are not all one body. */
+export function searchSpec(stack: Stack, opts: SpecOptions): LoadSpec {
+  let n = 0;
+  return { url: stack.appUrl, path: searchPath(MONTHS[0]!), next: () => ({ path: searchPath(MONTHS[n++ % MONTHS.length]!) }), seconds: opts.seconds, connections: opts.connections };
+}
+
 const getHit: Scenario = {
   id: "get_hit",
   label: "GET /v1/subscribers/{id} cache hit",
   target: { of: "baseline", min: 0.5 },
   async run(stack, opts, runId) {
-    const ids = await seedSubscribers(stack.pool, Array.from({ length: HOT_SET }, (_, i) => `hot${i}-${runId}@bench.example.com`));
-    let n = 0;
-    const spec = {
-      url: stack.appUrl,
-      path: `/v1/subscribers/${ids[0]}`,
-      headers: bearer(stack.readKey),
-      next: () => ({ path: `/v1/subscribers/${ids[n++ % ids.length]}` }),
-      seconds: opts.seconds,
-      connections: opts.connections,
-    };
+    const spec = await hotReadSpec(stack, opts, runId);
     await warm(stack, opts, { ...spec, seconds: Math.max(1, opts.warmupSeconds) });
     const r = await runLoad(spec);
     assertOnly(r, [200], "get_hit");
-    return http(r, { hot_ids: ids.length });
+    return http(r, { hot_ids: spec.ids.length });
   },
 };
 
@@ -153,17 +186,7 @@ const post: Scenario = {
   label: "POST /v1/subscribers (202, enqueued)",
   target: { of: "baseline", min: 0.25 },
   async run(stack, opts, runId) {
-    let n = 0;
-    const body = () => JSON.stringify({ email: `post${n++}-${runId}@bench.example.com`, name: "Bench", last_name: "Post", status: "active" });
-    const spec = {
-      url: stack.appUrl,
-      method: "POST" as const,
-      path: "/v1/subscribers",
-      headers: { ...json, ...bearer(stack.writeKey) },
-      next: () => ({ body: body() }),
-      seconds: opts.seconds,
-      connections: opts.connections,
-    };
+    const spec = postSpec(stack, opts, runId);
     await warm(stack, opts, spec);
     const r = await runLoad(spec);
     assertOnly(r, [202], "post");
@@ -172,10 +195,10 @@ const post: Scenario = {
       stack.pool,
       "select count(*)::int as n from subscribers where email like $1",
       [`post%-${runId}@bench.example.com`],
-      n,
+      spec.sent(),
       180_000,
     );
-    return http(r, { accepted_total: n, stored_total: drained.count, drain_ms: Math.round(drained.ms) });
+    return http(r, { accepted_total: spec.sent(), stored_total: drained.count, drain_ms: Math.round(drained.ms) });
   },
 };
 
@@ -341,13 +364,10 @@ const searchWarm: Scenario = {
     // document is unchanged, so it writes no plans, only the index).
     const synced = await fetch(new URL("/v1/admin/plans/sync", stack.appUrl), { method: "POST", headers: bearer(stack.adminKey) });
     if (synced.status !== 200) throw new Error(`search: sync ${synced.status} ${await synced.text()}`);
-    const months = Array.from({ length: 12 }, (_, i) => `2022-${String(i + 1).padStart(2, "0")}`);
-    const path = (m: string) => `/search?starts_at=${m}-01T00:00:00Z&ends_at=${m}-28T23:59:59Z`;
-    const first = await fetch(new URL(path(months[0]!), stack.appUrl));
+    const spec = searchSpec(stack, opts);
+    const first = await fetch(new URL(spec.path, stack.appUrl));
     const events = ((await first.json()) as { data: { events: unknown[] } }).data.events.length;
     if (first.status !== 200 || events === 0) throw new Error(`search: index not warm (${first.status}, ${events} events)`);
-    let n = 0;
-    const spec = { url: stack.appUrl, path: path(months[0]!), next: () => ({ path: path(months[n++ % months.length]!) }), seconds: opts.seconds, connections: opts.connections };
     await warm(stack, opts, spec);
     const r = await runLoad(spec);
     assertOnly(r, [200], "search");
