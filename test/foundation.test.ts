@@ -81,7 +81,7 @@ describe("queues", () => {
       const [r] = await db.db.select().from(deadLetters).where(eq(deadLetters.messageId, marker));
       return r;
     }, 15_000, "the dead letter row");
-    expect(row).toMatchObject({ queue: "subscriber-writes-dlq", reason: "poison: test", attempts: 1, body: { marker } });
+    expect(row).toMatchObject({ queue: "subscriber-writes-dlq", reason: "poison: test", attempts: 1, body: JSON.stringify({ marker }), bodyFormat: "json" });
   });
 });
 
@@ -91,8 +91,8 @@ describe("scheduled handler", () => {
     const recent = crypto.randomUUID();
     const now = Date.parse("2030-01-10T00:17:00Z");
     await db.db.insert(deadLetters).values([
-      { queue: "q", messageId: old, body: {}, reason: "r", attempts: 1, replayedAt: new Date(now - 8 * 86_400_000) },
-      { queue: "q", messageId: recent, body: {}, reason: "r", attempts: 1, replayedAt: new Date(now - 1 * 86_400_000) },
+      { queue: "q", messageId: old, body: "{}", reason: "r", attempts: 1, replayedAt: new Date(now - 8 * 86_400_000) },
+      { queue: "q", messageId: recent, body: "{}", reason: "r", attempts: 1, replayedAt: new Date(now - 1 * 86_400_000) },
     ]);
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ cron: "17 * * * *", scheduledTime: now }), env, ctx);

@@ -190,8 +190,8 @@ describe("the queue consumer", () => {
     expect((await storedIn(domain)).map((s) => s.email)).toEqual([`p1@${domain}`, `p2@${domain}`]);
     const poisonId = batch.messages[1]!.id;
     const row = await waitFor(async () => (await db.db.select().from(deadLetters).where(sql`${deadLetters.messageId} = ${poisonId}`))[0]);
-    expect(row.reason).toMatch(/^invalid message: .*operation_id/);
-    expect(row.body).toEqual(poison);
+    expect(row.reason).toMatch(/^invalid_message: .*operation_id/);
+    expect(JSON.parse(row.body)).toEqual(poison);
   });
 
   it("with the database down, retries every message with backoff; stores them once it is back", async () => {

@@ -75,6 +75,20 @@ async function hashOfKey(key: string): Promise<string> {
   return hash;
 }
 
+/**
+ * Key hashes that matched no active key, remembered in isolate memory for a minute: repeating an
+ * unknown (or revoked) key costs neither a KV read nor a query. Memory only, never KV, so random keys
+ * cannot turn into writes; bounded, so a flood of them only evicts older entries.
+ */
+const unknownKeys = hotCache(10_000);
+const UNKNOWN_KEY_SECONDS = 60;
+
+function invalidKey(): AppError {
+  return new AppError("unauthorized", "The API key is not valid.", {
+    headers: { "WWW-Authenticate": 'Bearer realm="edge-api", error="invalid_token"' },
+  });
+}
+
 export async function authenticate(rt: Runtime, authorization: string | undefined): Promise<Principal> {
   const match = authorization?.match(/^Bearer\s+(\S{16,256})$/i);
   if (!match?.[1]) {
@@ -83,6 +97,7 @@ export async function authenticate(rt: Runtime, authorization: string | undefine
     });
   }
   const keyHash = await hashOfKey(match[1]);
+  if (unknownKeys.get(keyHash)) throw invalidKey();
   const { value } = await readThrough<CachedKey>(
     rt.cache,
     apiKeyCacheKey(keyHash),
@@ -102,9 +117,8 @@ export async function authenticate(rt: Runtime, authorization: string | undefine
     { hitSeconds: API_KEY_CACHE_SECONDS, missingSeconds: 0, hotSeconds: API_KEY_HOT_SECONDS },
   );
   if (!value || !timingSafeEqualStr(value.keyHash, keyHash)) {
-    throw new AppError("unauthorized", "The API key is not valid.", {
-      headers: { "WWW-Authenticate": 'Bearer realm="edge-api", error="invalid_token"' },
-    });
+    unknownKeys.set(keyHash, true, UNKNOWN_KEY_SECONDS);
+    throw invalidKey();
   }
   const { keyHash: _omit, ...principal } = value;
   return principal;

@@ -9,6 +9,11 @@ const ConfigSchema = z.object({
   DATABASE_WS_PROXY: z.preprocess(emptyToUndefined, z.string().min(1).optional()),
   PROVIDER_URL: z.url({ protocol: /^https?$/ }),
   QUEUE_RETRY_BASE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
+  // Cloudflare Queues: a retry may be delayed by at most 12 hours, and a consumer retries at most 100 times.
+  QUEUE_RETRY_MAX_DELAY_SECONDS: z.coerce.number().int().min(1).max(43_200).default(1_800),
+  QUEUE_MAX_RETRIES: z.coerce.number().int().min(0).max(100).default(100),
+  AUTH_FAILURE_IP_LIMIT: z.coerce.number().int().min(1).default(100),
+  AUTH_FAILURE_IP_PERIOD_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(8_000),
   PROVIDER_BODY_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(60_000),
   PROVIDER_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
@@ -48,8 +53,10 @@ export type Config = Readonly<{
   databaseWsProxy: string | undefined;
   providerUrl: string;
   provider: ProviderSettings;
-  /** First retry delay of a failed queue message; doubles per attempt, capped at 300 s. */
-  queueRetryBaseSeconds: number;
+  /** How the consumer retries a write that failed transiently (src/queue/retry.ts). */
+  queueRetry: RetryPolicy;
+  /** Failed authentications allowed per client IP before 429. */
+  authFailureIpLimit: RateRule;
   upstash: { url: string; token: string } | undefined;
   /** "*" or the exact browser origins CORS allows. */
   corsOrigins: "*" | readonly string[];
@@ -59,6 +66,15 @@ export type Config = Readonly<{
   /** Per client IP on public routes. */
   publicIpRateLimit: RateRule;
 }>;
+
+export interface RetryPolicy {
+  /** First delay; doubles per delivery attempt. */
+  baseSeconds: number;
+  /** No single delay is longer than this. */
+  maxDelaySeconds: number;
+  /** Retries before the message is dead-lettered; at most the consumer's max_retries in wrangler.toml. */
+  maxRetries: number;
+}
 
 export interface RateRule {
   limit: number;
@@ -97,7 +113,12 @@ export function getConfig(env: Env): Config {
       breakerThreshold: v.PROVIDER_BREAKER_THRESHOLD,
       breakerHalfOpenMs: v.PROVIDER_BREAKER_HALF_OPEN_SECONDS * 1000,
     }),
-    queueRetryBaseSeconds: v.QUEUE_RETRY_BASE_SECONDS,
+    queueRetry: Object.freeze({
+      baseSeconds: v.QUEUE_RETRY_BASE_SECONDS,
+      maxDelaySeconds: v.QUEUE_RETRY_MAX_DELAY_SECONDS,
+      maxRetries: v.QUEUE_MAX_RETRIES,
+    }),
+    authFailureIpLimit: { limit: v.AUTH_FAILURE_IP_LIMIT, periodSeconds: v.AUTH_FAILURE_IP_PERIOD_SECONDS },
     upstash:
       v.UPSTASH_REDIS_REST_URL && v.UPSTASH_REDIS_REST_TOKEN
         ? { url: v.UPSTASH_REDIS_REST_URL, token: v.UPSTASH_REDIS_REST_TOKEN }

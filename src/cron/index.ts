@@ -4,35 +4,50 @@ import { createRuntime } from "../runtime.ts";
 import type { Runtime } from "../runtime.ts";
 import { flattenReport } from "../plans/service.ts";
 import { syncPlans } from "../plans/sync.ts";
+import { redriveDeadLetters } from "../queue/redrive.ts";
 import { runMaintenance } from "./maintenance.ts";
 
 type CronTask = (rt: Runtime, now: Date) => Promise<Record<string, unknown>>;
 
-/** Keys are the cron expressions in wrangler.toml [triggers]. */
-export const CRON_TASKS: Record<string, { name: string; run: CronTask }> = {
-  "* * * * *": { name: "plan_sync", run: async (rt) => flattenReport(await syncPlans(rt, "cron")) },
-  "17 * * * *": { name: "maintenance", run: runMaintenance },
+/**
+ * Keys are the cron expressions in wrangler.toml [triggers]; each runs its tasks in order, and one
+ * task failing does not keep the next from running.
+ */
+export const CRON_TASKS: Record<string, Array<{ name: string; run: CronTask }>> = {
+  "* * * * *": [
+    { name: "plan_sync", run: async (rt) => flattenReport(await syncPlans(rt, "cron")) },
+    { name: "dead_letter_redrive", run: (rt) => redriveDeadLetters(rt) },
+  ],
+  "17 * * * *": [{ name: "maintenance", run: runMaintenance }],
 };
 
-/** One log line per run. A failed run rethrows so Cloudflare records the invocation as failed. */
+/** One log line per task run. A failed task rethrows (after the others ran) so Cloudflare records the invocation as failed. */
 export async function handleScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
-  const started = performance.now();
-  const task = CRON_TASKS[controller.cron];
-  if (!task) {
+  const tasks = CRON_TASKS[controller.cron];
+  if (!tasks) {
     log("error", "cron_run", { cron: controller.cron, outcome: "unknown_schedule" });
     throw new Error(`no task for cron "${controller.cron}"`);
   }
   const rt = createRuntime(env);
-  let outcome = "error";
+  const failures: unknown[] = [];
   try {
-    const report = await task.run(rt, new Date(controller.scheduledTime));
-    outcome = "ok";
-    log("info", "cron_run", { cron: controller.cron, task: task.name, outcome: "ok", ms: Math.round(performance.now() - started), ...report });
-  } catch (err) {
-    log("error", "cron_run", { cron: controller.cron, task: task.name, outcome: "error", error: errorMessage(err), ms: Math.round(performance.now() - started) });
-    throw err;
+    for (const task of tasks) {
+      const started = performance.now();
+      let outcome = "error";
+      try {
+        const report = await task.run(rt, new Date(controller.scheduledTime));
+        outcome = "ok";
+        log("info", "cron_run", { cron: controller.cron, task: task.name, outcome: "ok", ms: Math.round(performance.now() - started), ...report }, rt.config.logLevel);
+      } catch (err) {
+        failures.push(err);
+        log("error", "cron_run", { cron: controller.cron, task: task.name, outcome: "error", error: errorMessage(err), ms: Math.round(performance.now() - started) });
+      } finally {
+        writeMetric(env, { kind: "cron_run", name: task.name, outcome, ms: performance.now() - started });
+      }
+    }
   } finally {
-    writeMetric(env, { kind: "cron_run", name: task.name, outcome, ms: performance.now() - started });
     ctx.waitUntil(rt.dispose());
   }
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) throw new AggregateError(failures, `${failures.length} cron tasks failed`);
 }

@@ -22,3 +22,18 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   if (code) return /^(08|53|57)/.test(code);
   return err instanceof DrizzleQueryError;
 }
+
+/**
+ * Whether a failed write can ever succeed as it is. Permanent: Postgres answered and refused the
+ * data itself. SQLSTATE class 22 (data exception: NUL or an invalid byte sequence in text, a value
+ * out of range), class 23 (a CHECK, NOT NULL or foreign key) and 54 (a value too large for an index).
+ * A unique violation (23505) is not among them: the check-then-insert re-checks and resolves it.
+ * Everything else is transient: no answer at all (socket, timeout), connection and resource classes,
+ * serialization failures and deadlocks (40), locks (55), shutdowns (57), and errors we cannot place,
+ * which are retried rather than blamed on the data.
+ */
+export function isPermanentDataError(err: unknown): boolean {
+  const code = pgErrorCode(err);
+  if (!code || code === "23505") return false;
+  return /^(22|23|54)/.test(code);
+}

@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import {
   bigserial,
   boolean,
+  check,
   numeric,
   pgEnum,
   primaryKey,
@@ -43,7 +44,13 @@ export const deadLetters = pgTable(
     id: bigserial("id", { mode: "number" }).primaryKey(),
     queue: text("queue").notNull(),
     messageId: text("message_id").notNull(),
-    body: jsonb("body").notNull(),
+    /**
+     * The message body exactly as it arrived, as text: JSON for JSON bodies (JSON.stringify escapes
+     * NUL and lone surrogates, which jsonb and text would refuse raw), base64 for bytes. Never jsonb,
+     * so no body can make its own dead letter unstorable.
+     */
+    body: text("body").notNull(),
+    bodyFormat: text("body_format", { enum: ["json", "base64", "text"] }).notNull().default("json"),
     reason: text("reason").notNull(),
     attempts: integer("attempts").notNull(),
     receivedAt: timestamp("received_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
@@ -54,6 +61,9 @@ export const deadLetters = pgTable(
     index("dead_letters_pending_idx").on(t.receivedAt).where(sql`${t.replayedAt} is null`),
   ],
 );
+
+/** A Postgres regular expression (ARE escapes) for the characters no name may hold. NUL cannot be in text at all. */
+const NAME_FORBIDDEN = "[\\x01-\\x1f\\x7f-\\x9f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069]";
 
 export const SUBSCRIBER_STATUSES = ["active", "unsubscribed", "unconfirmed", "bounced", "junk"] as const;
 export const subscriberStatus = pgEnum("subscriber_status", SUBSCRIBER_STATUSES);
@@ -77,6 +87,10 @@ export const subscribers = pgTable(
     // Keyset pagination, newest first, with and without a status filter.
     index("subscribers_created_id_idx").on(t.createdAt.desc(), t.id.desc()),
     index("subscribers_status_created_id_idx").on(t.status, t.createdAt.desc(), t.id.desc()),
+    // The name policy's control and bidi rules (src/subscribers/model.ts), enforced where the data
+    // lands too: a write that bypassed the edge fails here and the consumer isolates it.
+    check("subscribers_name_chars", sql`${t.name} !~ ${sql.raw(`'${NAME_FORBIDDEN}'`)}`),
+    check("subscribers_last_name_chars", sql`${t.lastName} !~ ${sql.raw(`'${NAME_FORBIDDEN}'`)}`),
   ],
 );
 
@@ -88,7 +102,8 @@ export const operations = pgTable("operations", {
   id: uuid("id").primaryKey(),
   kind: text("kind").notNull(),
   status: operationStatus("status").notNull(),
-  subscriberId: uuid("subscriber_id").notNull(),
+  /** Null only for a message too malformed to name its subscriber. */
+  subscriberId: uuid("subscriber_id"),
   errorCode: text("error_code"),
   ...timestamps,
   completedAt: timestamp("completed_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),

@@ -10,6 +10,7 @@ import { allowedMethodsFor } from "./method-not-allowed.ts";
 import { ipRateLimit } from "./middleware/rate-limit.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { notFound, onError, problemResponse } from "./on-error.ts";
+import { adminDeadLetterRoutes } from "./routes/admin-dead-letters.ts";
 import { adminPlanRoutes } from "./routes/admin-plans.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
 import { docsPage } from "./routes/docs.ts";
@@ -115,6 +116,7 @@ export function createApp() {
     .route("/", subscriberRoutes)
     .route("/", planRoutes)
     .route("/", adminPlanRoutes)
+    .route("/", adminDeadLetterRoutes)
     .route("/", apiKeyRoutes)
     .route("/", webRoutes);
 

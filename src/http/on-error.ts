@@ -35,6 +35,8 @@ export function problemResponse(c: Context<AppEnv>, err: AppError): Response {
   const headers: Record<string, string> = {
     "Content-Type": "application/problem+json",
     "X-Request-Id": requestId,
+    // A problem describes one request at one moment (and may name a caller's key or subscriber).
+    "Cache-Control": "no-store",
     ...err.headers,
   };
   if (err.retryAfterSeconds !== undefined) headers["Retry-After"] = String(Math.max(1, Math.ceil(err.retryAfterSeconds)));

@@ -15,20 +15,34 @@ export function log(level: LogLevel, event: string, fields: LogFields = {}, minL
   else console.log(line);
 }
 
-/** Keeps enough of an address to correlate log lines without writing it out in full. */
-export function maskEmail(email: string): string {
-  const at = email.lastIndexOf("@");
-  if (at < 1) return "***";
-  return `${email[0]}***@${email.slice(at + 1)}`;
+const EMAIL = /[^\s"'<>()[\]{},;:]+@[^\s"'<>()[\]{},;:]+/g;
+const QUOTED = /"[^"]*"|'[^']*'/g;
+const MAX_MESSAGE = 300;
+
+/**
+ * Error messages may quote the data that caused them: drizzle appends every SQL parameter
+ * ("params: mallory@…,Mallory,…"), Postgres quotes the offending value ("invalid input syntax for
+ * type uuid: \"…\""), JSON.parse quotes the input. So a message is cut before any parameter list,
+ * quoted parts and anything shaped like an email are replaced, and it is truncated. The SQLSTATE,
+ * when there is one, says more than the text anyway.
+ */
+function redact(message: string): string {
+  const params = message.search(/\n\s*params:/);
+  const kept = params >= 0 ? message.slice(0, params) : message;
+  const clean = kept.replace(EMAIL, "<email>").replace(QUOTED, "<value>").replace(/\s+/g, " ").trim();
+  return clean.length > MAX_MESSAGE ? `${clean.slice(0, MAX_MESSAGE)}…` : clean;
 }
 
-export function errorMessage(err: unknown): string {
+/** A log-safe description of any thrown value: name, SQLSTATE if any, redacted message, cause chain. */
+export function errorMessage(err: unknown, depth = 0): string {
   if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    const sqlstate = typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? ` [${code}]` : "";
     // Drizzle wraps driver errors ("Failed query: …"); the cause says what actually went wrong.
-    const cause = err.cause === undefined || err.cause === err ? "" : ` (cause: ${errorMessage(err.cause)})`;
-    return `${err.name}: ${err.message}${cause}`;
+    const cause = err.cause === undefined || err.cause === err || depth >= 3 ? "" : ` (cause: ${errorMessage(err.cause, depth + 1)})`;
+    return `${err.name}${sqlstate}: ${redact(err.message)}${cause}`;
   }
   // WebSocket failures from the database driver arrive as ErrorEvent, not Error.
   const message = (err as { message?: unknown } | null)?.message;
-  return typeof message === "string" && message ? message : String(err);
+  return redact(typeof message === "string" && message ? message : String(err));
 }

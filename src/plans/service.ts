@@ -46,6 +46,9 @@ const encodeCursor = (startsAt: string, id: string) =>
 function decodeCursor(cursor: string): { startsAt: string; id: string } {
   try {
     const [startsAt, id] = CursorSchema.parse(JSON.parse(atob(cursor.replaceAll("-", "+").replaceAll("_", "/"))));
+    // A real calendar instant (2021-02-30 has the shape but not the date): Date would roll it over,
+    // Postgres would refuse it.
+    if (new Date(`${startsAt}Z`).toISOString().slice(0, 19) !== startsAt) throw new Error("not a calendar date-time");
     return { startsAt, id };
   } catch {
     throw new AppError("validation_failed", "The cursor is not valid; use meta.next_cursor from a previous page.", {

@@ -1,9 +1,21 @@
 import { z } from "zod";
 import { insertDeadLetters } from "../db/repositories/dead-letters.ts";
 import type { DeadLetterInput } from "../db/repositories/dead-letters.ts";
+import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
+import { retryDelaySeconds } from "./retry.ts";
 
-/** What the main consumer sends for a poison message; exhausted retries arrive as the bare body. */
+/** Why a message was dead-lettered; the reason text starts with one of these. */
+export const DEAD_LETTER_REASONS = {
+  /** The database refused the message's data: kept for an operator, replayed only by hand. */
+  invalidData: "invalid_data",
+  /** Not a message this consumer understands. */
+  invalidMessage: "invalid_message",
+  /** The retry budget ran out while the database was unreachable: replayed automatically once it is back. */
+  retriesExhausted: "retries_exhausted",
+} as const;
+
+/** What the main consumer sends; a message the runtime dead-letters by itself arrives as the bare body. */
 export const DeadLetterEnvelope = z.object({
   kind: z.literal("dead_letter"),
   reason: z.string(),
@@ -17,26 +29,63 @@ export function deadLetter(message: Message<unknown>, reason: string): DeadLette
   return { kind: "dead_letter", reason, message_id: message.id, attempts: message.attempts, body: message.body };
 }
 
-function toRow(queue: string, message: Message<unknown>): DeadLetterInput {
+/**
+ * The body as text, whatever it holds. JSON.stringify escapes NUL and lone surrogates, so the text
+ * is always storable; bytes are kept as base64; anything JSON cannot express (a cycle, a BigInt) as
+ * its string form rather than not at all.
+ */
+export function serializeBody(body: unknown): Pick<DeadLetterInput, "body" | "bodyFormat"> {
+  if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) {
+    const bytes = body instanceof ArrayBuffer ? new Uint8Array(body) : new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+    let binary = "";
+    for (const b of bytes) binary += String.fromCharCode(b);
+    return { body: btoa(binary), bodyFormat: "base64" };
+  }
+  try {
+    return { body: JSON.stringify(body) ?? "null", bodyFormat: "json" };
+  } catch {
+    return { body: JSON.stringify(String(body)), bodyFormat: "text" };
+  }
+}
+
+export function toDeadLetterRow(queue: string, message: Message<unknown>): DeadLetterInput {
   const env = DeadLetterEnvelope.safeParse(message.body);
   if (env.success) {
-    return { queue, messageId: env.data.message_id, body: env.data.body ?? null, reason: env.data.reason, attempts: env.data.attempts };
+    return { queue, messageId: env.data.message_id, ...serializeBody(env.data.body), reason: env.data.reason, attempts: env.data.attempts };
   }
-  return { queue, messageId: message.id, body: message.body ?? null, reason: "retries_exhausted", attempts: message.attempts };
+  return { queue, messageId: message.id, ...serializeBody(message.body), reason: DEAD_LETTER_REASONS.retriesExhausted, attempts: message.attempts };
 }
 
 /**
- * The DLQ consumer: keeps every dead letter in Postgres, where `npm run dlq` lists and replays them.
- * If Postgres is down the whole batch is retried; nothing is acked before it is stored.
+ * Dead letters wait here, in KV, while Postgres cannot take them: KV needs nothing from Postgres and
+ * keeps a value until it is deleted. The every-minute cron moves them into Postgres (src/queue/redrive.ts).
  */
-export async function consumeDeadLetters(batch: MessageBatch<unknown>, rt: Runtime): Promise<{ stored: number }> {
-  const rows = batch.messages.map((m) => toRow(batch.queue, m));
+export const PARKED_PREFIX = "deadletter:v1:";
+
+async function park(kv: KVNamespace, rows: DeadLetterInput[]): Promise<void> {
+  await Promise.all(rows.map((row) => kv.put(`${PARKED_PREFIX}${row.messageId}`, JSON.stringify(row))));
+}
+
+/**
+ * The DLQ consumer. Every dead letter is kept: in Postgres (table dead_letters) when it answers,
+ * otherwise parked in KV; a batch is acked only once one of the two has it. Only if both fail is it
+ * retried, with the subscriber queue's backoff.
+ */
+export async function consumeDeadLetters(batch: MessageBatch<unknown>, rt: Runtime): Promise<{ stored: number; parked: number; db_error?: string }> {
+  const rows = batch.messages.map((m) => toDeadLetterRow(batch.queue, m));
   try {
     const stored = await insertDeadLetters(rt.db(), rows);
     batch.ackAll();
-    return { stored };
-  } catch (err) {
-    batch.retryAll({ delaySeconds: 30 });
-    throw err;
+    return { stored, parked: 0 };
+  } catch (dbErr) {
+    try {
+      await park(rt.env.CACHE, rows);
+    } catch (kvErr) {
+      const attempts = Math.max(...batch.messages.map((m) => m.attempts));
+      batch.retryAll({ delaySeconds: retryDelaySeconds(attempts, rt.config.queueRetry) });
+      throw new Error(`dead letters neither stored nor parked: ${errorMessage(dbErr)}; ${errorMessage(kvErr)}`);
+    }
+    batch.ackAll();
+    return { stored: 0, parked: rows.length, db_error: errorMessage(dbErr) };
   }
 }

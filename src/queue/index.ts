@@ -26,7 +26,9 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env, ctx: E
         throw new Error(`no consumer for queue ${batch.queue}`);
     }
     outcome = "ok";
-    log("info", "queue_batch", { ...fields, outcome: "ok", ms: Math.round(performance.now() - started) }, rt.config.logLevel);
+    // A batch that retried, parked or dead-lettered anything is worth seeing at LOG_LEVEL=warn.
+    const eventful = ["retried", "exhausted", "poison", "parked"].some((k) => Number(fields[k] ?? 0) > 0);
+    log(eventful ? "warn" : "info", "queue_batch", { ...fields, outcome: "ok", ms: Math.round(performance.now() - started) }, rt.config.logLevel);
   } catch (err) {
     log("error", "queue_batch", { ...fields, outcome: "error", error: errorMessage(err), ms: Math.round(performance.now() - started) });
   } finally {

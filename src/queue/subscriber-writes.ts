@@ -4,28 +4,45 @@ import type { Runtime } from "../runtime.ts";
 import { TTL, cacheKeys, toSubscriberView } from "../subscribers/model.ts";
 import { storeSubscriberCreates } from "../subscribers/writes.ts";
 import type { StoreResult } from "../subscribers/writes.ts";
-import { deadLetter } from "./dead-letter.ts";
+import { z } from "zod";
+import { recordOperationOutcomes } from "../db/repositories/operations.ts";
+import { DEAD_LETTER_REASONS, deadLetter } from "./dead-letter.ts";
 import { SubscriberCreateMessage } from "./messages.ts";
+import { QUEUES } from "./names.ts";
+import { mayRetry, retryDelaySeconds } from "./retry.ts";
 
 export interface BatchReport {
   valid: number;
+  /** Dead-lettered: not a message we understand, or data the database refused. */
   poison: number;
   inserted: number;
   already_existed: number;
   retried: number;
-  /** Time in the check-then-insert transaction (the cache write-through runs after the batch). */
+  /** Dead-lettered after the retry budget ran out (the database stayed unreachable). */
+  exhausted: number;
+  /** Transactions used; above 1 when a poison message was isolated by bisection. */
+  transactions: number;
+  /** Time in the check-then-insert transactions (the cache write-through runs after the batch). */
   db_ms: number;
+  /** Log-safe description of a transient failure, when the batch had one. */
+  db_error?: string;
 }
 
-/** Exponential backoff for transient failures, from the message's delivery count. */
-export function retryDelaySeconds(attempts: number, baseSeconds: number): number {
-  return Math.min(300, baseSeconds * 2 ** Math.max(0, attempts - 1));
+interface Poison {
+  msg: Message<unknown>;
+  reason: string;
+  /** The operation to record as failed, when the message names one. */
+  operationId?: string;
 }
+
+const OperationIdOnly = z.object({ operation_id: z.uuid() });
 
 /**
- * Consumer of subscriber-writes. Poison messages go to the DLQ at once (acked only once the DLQ has
- * them); the rest are stored as one set. A message is acked only after its transaction committed;
- * any failure before that retries it with backoff, and after max_retries the queue dead-letters it.
+ * Consumer of subscriber-writes. Every message ends one of three ways, and is acked only once that
+ * is durable: stored (its outcome recorded in the same transaction), dead-lettered with its
+ * operation recorded failed (poison), or retried with backoff (the database is unreachable). A
+ * poison message never fails its neighbours (see storeSubscriberCreates); a write that outlives the
+ * retry budget is dead-lettered as retries_exhausted and replayed once the database is back.
  */
 export async function consumeSubscriberWrites(
   batch: MessageBatch<unknown>,
@@ -34,26 +51,38 @@ export async function consumeSubscriberWrites(
   defer?: (work: Promise<unknown>) => void,
 ): Promise<BatchReport> {
   const valid: Array<{ msg: Message<unknown>; body: SubscriberCreateMessage }> = [];
-  const poison: Array<{ msg: Message<unknown>; reason: string }> = [];
+  const poison: Poison[] = [];
   for (const msg of batch.messages) {
     const parsed = SubscriberCreateMessage.safeParse(msg.body);
     if (parsed.success) valid.push({ msg, body: parsed.data });
-    else poison.push({ msg, reason: `invalid message: ${parsed.error.issues.map((i) => `${i.path.join(".") || "body"} ${i.message}`).join("; ")}` });
+    else
+      poison.push({
+        msg,
+        // Paths and issue codes only: zod's messages can quote the input.
+        reason: `${DEAD_LETTER_REASONS.invalidMessage}: ${parsed.error.issues.map((i) => `${i.path.join(".") || "body"} ${i.code}`).join("; ")}`,
+        operationId: OperationIdOnly.safeParse(msg.body).data?.operation_id,
+      });
   }
 
-  const report: BatchReport = { valid: valid.length, poison: poison.length, inserted: 0, already_existed: 0, retried: 0, db_ms: 0 };
+  const report: BatchReport = { valid: valid.length, poison: 0, inserted: 0, already_existed: 0, retried: 0, exhausted: 0, transactions: 0, db_ms: 0 };
+  const policy = rt.config.queueRetry;
+  const retryOrExhaust = async (failed: Message<unknown>[], err: unknown) => {
+    report.db_error = errorMessage(err);
+    const exhausted = failed.filter((m) => !mayRetry(m.attempts, policy));
+    for (const m of failed) if (mayRetry(m.attempts, policy)) m.retry({ delaySeconds: retryDelaySeconds(m.attempts, policy) });
+    report.retried += failed.length - exhausted.length;
+    report.exhausted += await sendToDeadLetters(rt, exhausted.map((msg) => ({ msg, reason: `${DEAD_LETTER_REASONS.retriesExhausted}: ${report.db_error}` })));
+  };
 
   if (poison.length > 0) {
     try {
-      await rt.env.DEAD_LETTER_QUEUE.sendBatch(poison.map(({ msg, reason }) => ({ body: deadLetter(msg, reason), contentType: "json" as const })));
-      for (const { msg, reason } of poison) {
-        log("warn", "queue_poison_message", { queue: batch.queue, message_id: msg.id, attempts: msg.attempts, reason });
-        msg.ack();
-      }
+      await recordOperationOutcomes(
+        rt.db(),
+        poison.flatMap(({ operationId: id }) => (id ? [{ id, kind: "subscriber.create", status: "failed" as const, subscriberId: null, errorCode: "invalid_data" }] : [])),
+      );
+      report.poison += await sendToDeadLetters(rt, poison);
     } catch (err) {
-      log("error", "dead_letter_send_failed", { queue: batch.queue, error: errorMessage(err) });
-      for (const { msg } of poison) msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts, rt.config.queueRetryBaseSeconds) });
-      report.retried += poison.length;
+      await retryOrExhaust(poison.map((p) => p.msg), err);
     }
   }
 
@@ -63,13 +92,19 @@ export async function consumeSubscriberWrites(
   try {
     result = await storeSubscriberCreates(rt.db(), valid.map((v) => v.body));
   } catch (err) {
-    log("error", "subscriber_batch_failed", { queue: batch.queue, messages: valid.length, error: errorMessage(err) });
-    for (const { msg } of valid) msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts, rt.config.queueRetryBaseSeconds) });
-    report.retried += valid.length;
+    await retryOrExhaust(valid.map((v) => v.msg), err);
     return report;
   }
-  for (const { msg } of valid) msg.ack();
   report.db_ms = Math.round(performance.now() - dbStarted);
+  report.transactions = result.transactions;
+  const rejected = new Map(result.rejected.map((r) => [r.message.operation_id, r.reason]));
+  const culprits: Poison[] = [];
+  for (const { msg, body } of valid) {
+    const reason = rejected.get(body.operation_id);
+    if (reason) culprits.push({ msg, reason: `${DEAD_LETTER_REASONS.invalidData}: ${reason}` });
+    else msg.ack();
+  }
+  report.poison += await sendToDeadLetters(rt, culprits);
 
   report.inserted = result.inserted.length;
   report.already_existed = result.outcomes.filter((o) => o.status === "failed").length;
@@ -79,6 +114,23 @@ export async function consumeSubscriberWrites(
   if (defer) defer(filled);
   else await filled;
   return report;
+}
+
+/**
+ * Hands messages to the dead-letter queue and acks them once it has them. If the DLQ refuses, they
+ * are retried instead (their outcome, if recorded, stays recorded), so nothing is acked unkept.
+ */
+async function sendToDeadLetters(rt: Runtime, items: Poison[]): Promise<number> {
+  if (items.length === 0) return 0;
+  try {
+    await rt.env.DEAD_LETTER_QUEUE.sendBatch(items.map(({ msg, reason }) => ({ body: deadLetter(msg, reason), contentType: "json" as const })));
+  } catch (err) {
+    log("error", "dead_letter_send_failed", { queue: QUEUES.deadLetters, messages: items.length, error: errorMessage(err) });
+    for (const { msg } of items) msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts, rt.config.queueRetry) });
+    return 0;
+  }
+  for (const { msg } of items) msg.ack();
+  return items.length;
 }
 
 /**

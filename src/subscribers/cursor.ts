@@ -13,7 +13,10 @@ export function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   try {
     const json = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
     const parsed = CursorSchema.parse(JSON.parse(json));
-    return { createdAt: new Date(parsed.c), id: parsed.i };
+    const createdAt = new Date(parsed.c);
+    // Only the form encodeCursor writes: a real instant, in a year Postgres and Date agree on.
+    if (createdAt.toISOString() !== parsed.c) throw new Error("not a canonical cursor");
+    return { createdAt, id: parsed.i };
   } catch {
     throw new AppError("validation_failed", "The cursor is not valid; use meta.next_cursor from a previous page.", {
       errors: [{ field: "cursor", message: "invalid cursor" }],

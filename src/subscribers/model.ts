@@ -6,13 +6,53 @@ import type { SubscriberRow } from "../db/repositories/subscribers.ts";
 export { SUBSCRIBER_STATUSES };
 export type SubscriberStatus = (typeof SUBSCRIBER_STATUSES)[number];
 
-const text = (max: number) => z.string().trim().min(1, "must not be empty").max(max, `must be at most ${max} characters`);
+/**
+ * What a name may contain (README "Name policy"). Checked after NFC normalisation and trimming:
+ * - well-formed Unicode (no lone surrogates);
+ * - no control characters: C0 (U+0000–U+001F, so no NUL, tab, CR or LF), DEL, C1 (U+0080–U+009F),
+ *   and no line or paragraph separators (U+2028, U+2029);
+ * - no bidirectional embeddings, overrides or isolates (U+202A–U+202E, U+2066–U+2069), which can make
+ *   text display in an order other than the one stored; the marks LRM, RLM and ALM are allowed;
+ * - at least one visible character: a letter, number, punctuation or symbol that is not default-
+ *   ignorable, so names made only of spaces, zero-width characters or fillers (U+3164) are refused.
+ * Postgres enforces the control and bidi rules too (migration 0003), so a message that bypassed the
+ * edge is rejected there and isolated by the consumer.
+ */
+const CONTROL = /[\p{Cc}\u2028\u2029]/u;
+const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/u;
+const VISIBLE = /(?![\p{Default_Ignorable_Code_Point}])[\p{L}\p{N}\p{P}\p{S}]/u;
+
+export function namePolicyViolation(name: string): string | undefined {
+  if (!name.isWellFormed()) return "must be well-formed Unicode (no lone surrogates)";
+  if (CONTROL.test(name)) return "must not contain control characters (U+0000–U+001F, U+007F–U+009F, U+2028, U+2029)";
+  if (BIDI_CONTROL.test(name)) return "must not contain bidirectional overrides, embeddings or isolates (U+202A–U+202E, U+2066–U+2069)";
+  if (!VISIBLE.test(name)) return "must contain at least one visible character";
+  return undefined;
+}
+
+const personName = (max: number) =>
+  z
+    .string()
+    .transform((s) => s.normalize("NFC").trim())
+    .pipe(
+      z
+        .string()
+        .min(1, "must not be empty")
+        .max(max, `must be at most ${max} characters`)
+        .check((ctx) => {
+          const problem = namePolicyViolation(ctx.value);
+          if (problem) ctx.issues.push({ code: "custom", message: problem, input: ctx.value });
+        }),
+    );
+
+/** Emails are ASCII in this API (zod's email format), so they cannot carry controls or NUL. */
+const EmailAddress = z.string().trim().max(254, "must be at most 254 characters").pipe(z.email("must be a valid email address"));
 
 /** What a client may send: unknown fields are rejected, the email is trimmed and checked. */
 export const SubscriberInput = z.strictObject({
-  email: z.string().trim().max(254, "must be at most 254 characters").pipe(z.email("must be a valid email address")),
-  name: text(255),
-  last_name: text(255),
+  email: EmailAddress,
+  name: personName(255),
+  last_name: personName(255),
   status: z.enum(SUBSCRIBER_STATUSES).default("unconfirmed"),
 });
 export type SubscriberInput = z.infer<typeof SubscriberInput>;
@@ -42,23 +82,32 @@ export function toSubscriberView(row: SubscriberRow): SubscriberView {
   };
 }
 
+export const OPERATION_ERROR_CODES = ["already_exists", "invalid_data"] as const;
+export type OperationErrorCode = (typeof OPERATION_ERROR_CODES)[number];
+
+const operationErrorMessages: Record<OperationErrorCode, string> = {
+  already_exists: "A subscriber with this email already exists.",
+  invalid_data: "The database refused this write's data; it was kept as a dead letter for an operator.",
+};
+
 export interface OperationView {
   id: string;
   kind: "subscriber.create";
   status: "pending" | "succeeded" | "failed";
   /** For a failure "already exists", the id of the subscriber that already has the email. */
-  subscriber_id: string;
-  error: { code: "already_exists"; message: string } | null;
+  subscriber_id: string | null;
+  error: { code: OperationErrorCode; message: string } | null;
   completed_at: string | null;
 }
 
 export function toOperationView(row: OperationRow): OperationView {
+  const code = OPERATION_ERROR_CODES.find((c) => c === row.errorCode);
   return {
     id: row.id,
     kind: "subscriber.create",
     status: row.status,
     subscriber_id: row.subscriberId,
-    error: row.errorCode === "already_exists" ? { code: "already_exists", message: "A subscriber with this email already exists." } : null,
+    error: row.status === "failed" && code ? { code, message: operationErrorMessages[code] } : null,
     completed_at: row.completedAt.toISOString(),
   };
 }
@@ -78,7 +127,8 @@ export const TTL = {
   subscriber: 86_400,
   /** Absent subscribers: short, and never used to reject a create. */
   missing: 60,
-  operation: 86_400,
+  /** Pending operations live only here until their outcome is in Postgres: as long as a queue keeps a message (14 days). */
+  operation: 14 * 86_400,
   list: 60,
   stats: 300,
   idempotency: 86_400,

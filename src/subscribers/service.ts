@@ -4,15 +4,22 @@ import type { CacheOutcome } from "../cache/read-through.ts";
 import { findOperation } from "../db/repositories/operations.ts";
 import { countPlans } from "../db/repositories/plans.ts";
 import { countSubscribersByStatus, findSubscriberByEmail, findSubscriberById, listSubscribers } from "../db/repositories/subscribers.ts";
+import { hasScope } from "../auth/principal.ts";
+import type { Principal } from "../auth/principal.ts";
 import { AppError } from "../http/errors.ts";
 import { canonicalJson, sha256Hex } from "../lib/crypto.ts";
-import { errorMessage, log, maskEmail } from "../lib/log.ts";
+import { errorMessage, log } from "../lib/log.ts";
 import type { SubscriberCreateMessage } from "../queue/messages.ts";
 import type { Runtime } from "../runtime.ts";
 import { decodeCursor, encodeCursor } from "./cursor.ts";
 import { SUBSCRIBER_STATUSES, TTL, cacheKeys, toOperationView, toSubscriberView } from "./model.ts";
 import type { OperationView, SubscriberInput, SubscriberStatus, SubscriberView } from "./model.ts";
 
+/**
+ * Stored emails are printable ASCII (the create schema's email format), so a lookup holding anything
+ * else (a NUL, a control, a lone surrogate) cannot match and would only make Postgres fail: 422.
+ */
+const LOOKUP_EMAIL = /^[\x21-\x7e]{1,254}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface Read<T> {
@@ -23,7 +30,7 @@ export interface Read<T> {
 /** By id or by email (anything containing "@"), cache-aside. */
 export async function getSubscriber(rt: Runtime, idOrEmail: string): Promise<Read<SubscriberView>> {
   const byEmail = idOrEmail.includes("@");
-  if (!byEmail && !UUID.test(idOrEmail)) {
+  if (byEmail ? !LOOKUP_EMAIL.test(idOrEmail.trim()) : !UUID.test(idOrEmail)) {
     throw new AppError("validation_failed", "Give a subscriber id (UUID) or an email address.", {
       errors: [{ field: "id_or_email", message: "must be a UUID or an email address" }],
     });
@@ -59,14 +66,14 @@ interface IdempotencyRecord {
  */
 export async function createSubscriber(
   rt: Runtime,
-  keyId: string,
+  principal: Principal,
   input: SubscriberInput,
   idempotencyKey: string | undefined,
 ): Promise<CreateResult> {
   let idemCacheKey: string | undefined;
   let bodyHash = "";
   if (idempotencyKey !== undefined) {
-    idemCacheKey = cacheKeys.idempotency(keyId, await sha256Hex(idempotencyKey));
+    idemCacheKey = cacheKeys.idempotency(principal.keyId, await sha256Hex(idempotencyKey));
     bodyHash = await sha256Hex(canonicalJson({ ...input, email: input.email.toLowerCase() }));
     const previous = await safeGet<IdempotencyRecord>(rt.cache, idemCacheKey);
     if (previous) {
@@ -82,7 +89,9 @@ export async function createSubscriber(
   // A positive cache entry is authoritative enough to answer 409 at once; an absence never is.
   const known = await safeGet<{ v?: SubscriberView }>(rt.cache, cacheKeys.byEmail(input.email));
   if (known?.v) {
-    throw new AppError("conflict", "A subscriber with this email already exists.", { extra: { existing_id: known.v.id } });
+    // Only a key that may read subscribers learns whose the address is.
+    const extra = hasScope(principal, "subscribers:read") ? { existing_id: known.v.id } : undefined;
+    throw new AppError("conflict", "A subscriber with this email already exists.", extra ? { extra } : {});
   }
 
   const message: SubscriberCreateMessage = {
@@ -95,7 +104,7 @@ export async function createSubscriber(
   try {
     await rt.env.SUBSCRIBER_QUEUE.send(message, { contentType: "json" });
   } catch (err) {
-    log("error", "queue_send_failed", { queue: "subscriber-writes", email: maskEmail(input.email), error: errorMessage(err) });
+    log("error", "queue_send_failed", { queue: "subscriber-writes", error: errorMessage(err) });
     throw new AppError("service_unavailable", "The write queue is not accepting requests right now; nothing was stored.", {
       retryAfterSeconds: 5,
       cause: err,

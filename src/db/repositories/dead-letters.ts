@@ -1,14 +1,9 @@
-import { and, isNull, lt } from "drizzle-orm";
+import { and, asc, inArray, isNull, like, lt } from "drizzle-orm";
 import type { Database } from "../client.ts";
 import { deadLetters } from "../schema.ts";
 
-export interface DeadLetterInput {
-  queue: string;
-  messageId: string;
-  body: unknown;
-  reason: string;
-  attempts: number;
-}
+export type DeadLetterRow = typeof deadLetters.$inferSelect;
+export type DeadLetterInput = Pick<typeof deadLetters.$inferInsert, "queue" | "messageId" | "body" | "bodyFormat" | "reason" | "attempts">;
 
 /** Redelivery of the same dead letter must not store it twice, hence the unique message id. */
 export async function insertDeadLetters(db: Database, rows: DeadLetterInput[]): Promise<number> {
@@ -21,15 +16,29 @@ export async function insertDeadLetters(db: Database, rows: DeadLetterInput[]): 
   return inserted.length;
 }
 
-export async function listDeadLetters(db: Database, limit = 100) {
-  return db.select().from(deadLetters).where(isNull(deadLetters.replayedAt)).orderBy(deadLetters.receivedAt).limit(limit);
+/** Not yet replayed, oldest first; `reasonPrefix` narrows to one kind of failure. */
+export async function listDeadLetters(db: Database, q: { limit: number; reasonPrefix?: string; ids?: number[] }): Promise<DeadLetterRow[]> {
+  return db
+    .select()
+    .from(deadLetters)
+    .where(
+      and(
+        isNull(deadLetters.replayedAt),
+        q.reasonPrefix === undefined ? undefined : like(deadLetters.reason, `${q.reasonPrefix}%`),
+        q.ids === undefined ? undefined : inArray(deadLetters.id, q.ids),
+      ),
+    )
+    .orderBy(asc(deadLetters.receivedAt), asc(deadLetters.id))
+    .limit(q.limit);
+}
+
+export async function markDeadLettersReplayed(db: Database, ids: number[], at: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await db.update(deadLetters).set({ replayedAt: at }).where(inArray(deadLetters.id, ids));
 }
 
 /** Replayed dead letters are kept for a while as an audit trail, then purged. */
 export async function purgeReplayedDeadLetters(db: Database, olderThan: Date): Promise<number> {
-  const deleted = await db
-    .delete(deadLetters)
-    .where(and(lt(deadLetters.replayedAt, olderThan)))
-    .returning({ id: deadLetters.id });
+  const deleted = await db.delete(deadLetters).where(lt(deadLetters.replayedAt, olderThan)).returning({ id: deadLetters.id });
   return deleted.length;
 }

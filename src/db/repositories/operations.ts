@@ -1,14 +1,30 @@
-import { eq, lt } from "drizzle-orm";
+import { eq, lt, sql } from "drizzle-orm";
 import type { Database } from "../client.ts";
 import { operations } from "../schema.ts";
 
 export type OperationRow = typeof operations.$inferSelect;
 export type NewOperationRow = typeof operations.$inferInsert;
 
-/** The first recorded outcome wins: a redelivered message must not rewrite history. */
+/**
+ * The first recorded outcome wins: a redelivered message must not rewrite history. The one exception
+ * is an `invalid_data` failure, which a replayed dead letter may turn into its new outcome (an
+ * operator replays after fixing what made the database refuse it).
+ */
 export async function recordOperationOutcomes(db: Pick<Database, "insert">, rows: NewOperationRow[]): Promise<void> {
   if (rows.length === 0) return;
-  await db.insert(operations).values(rows).onConflictDoNothing({ target: operations.id });
+  await db
+    .insert(operations)
+    .values(rows)
+    .onConflictDoUpdate({
+      target: operations.id,
+      set: {
+        status: sql`excluded.status`,
+        subscriberId: sql`excluded.subscriber_id`,
+        errorCode: sql`excluded.error_code`,
+        completedAt: sql`excluded.completed_at`,
+      },
+      setWhere: sql`${operations.errorCode} = 'invalid_data'`,
+    });
 }
 
 export async function findOperation(db: Database, id: string): Promise<OperationRow | undefined> {

@@ -4,13 +4,20 @@ import { hasScope } from "../../auth/principal.ts";
 import type { Principal, Scope } from "../../auth/principal.ts";
 import type { AppEnv } from "../context.ts";
 import { AppError } from "../errors.ts";
-import { enforceKeyLimit } from "./rate-limit.ts";
+import { countFailedAuthentication, enforceKeyLimit, refuseLockedOutClient } from "./rate-limit.ts";
 
 /** Verifies the key and takes one token from its rate limit, once per request whatever the chain. */
 async function principalOf(c: Context<AppEnv>): Promise<Principal> {
   const known = c.get("principal");
   if (known) return known;
-  const principal = await authenticate(c.get("rt"), c.req.header("authorization"));
+  refuseLockedOutClient(c);
+  let principal: Principal;
+  try {
+    principal = await authenticate(c.get("rt"), c.req.header("authorization"));
+  } catch (err) {
+    if (err instanceof AppError && err.code === "unauthorized") await countFailedAuthentication(c);
+    throw err;
+  }
   c.set("principal", principal);
   await enforceKeyLimit(c, principal);
   return principal;
@@ -23,6 +30,9 @@ export function requireScope(scope: Scope): MiddlewareHandler<AppEnv> {
     if (!hasScope(principal, scope)) {
       throw new AppError("forbidden", `This API key lacks the "${scope}" scope.`, { extra: { required_scope: scope } });
     }
+    // Everything behind a key carries personal data or keys: no shared or browser cache may keep it.
+    // Set before the handler builds its response, so it costs no copy of it.
+    c.header("Cache-Control", "no-store");
     await next();
   };
 }

@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { Principal } from "../../auth/principal.ts";
+import { hotCache } from "../../cache/hot.ts";
 import { errorMessage, log } from "../../lib/log.ts";
 import type { RateDecision, RateRule } from "../../ratelimit/index.ts";
 import type { AppEnv } from "../context.ts";
@@ -43,6 +44,27 @@ export async function enforceKeyLimit(c: Context<AppEnv>, principal: Principal):
   if (!d) return;
   c.set("rateLimit", d);
   if (!d.allowed) throw tooMany(d, "API key");
+}
+
+/**
+ * Failed authentications per client IP. An address over the limit is remembered in isolate memory
+ * until its allowance returns, so its further requests are refused before any KV read, database
+ * query or limiter call; other isolates learn it from the limiter on their next failure.
+ */
+const lockedOut = hotCache(10_000);
+
+export function refuseLockedOutClient(c: Context<AppEnv>): void {
+  const d = lockedOut.get<RateDecision>(clientIp(c));
+  if (d) throw tooMany(d, "client address (failed authentications)");
+}
+
+export async function countFailedAuthentication(c: Context<AppEnv>): Promise<void> {
+  const ip = clientIp(c);
+  const d = await take(c, `authfail:${ip}`, c.get("rt").config.authFailureIpLimit);
+  if (d && !d.allowed) {
+    lockedOut.set(ip, d, Math.max(1, d.retryAfterSeconds));
+    throw tooMany(d, "client address (failed authentications)");
+  }
 }
 
 export function clientIp(c: Context<AppEnv>): string {

@@ -1,5 +1,5 @@
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
-import { SUBSCRIBER_STATUSES, SubscriberInput } from "../../subscribers/model.ts";
+import { OPERATION_ERROR_CODES, SUBSCRIBER_STATUSES, SubscriberInput } from "../../subscribers/model.ts";
 import { createSubscriber, getOperation, getStats, getSubscriber, listSubscriberPage } from "../../subscribers/service.ts";
 import type { AppEnv } from "../context.ts";
 import { requireScope } from "../middleware/auth.ts";
@@ -23,8 +23,8 @@ const Operation = z
     id: z.uuid(),
     kind: z.literal("subscriber.create"),
     status: z.enum(["pending", "succeeded", "failed"]),
-    subscriber_id: z.uuid(),
-    error: z.object({ code: z.literal("already_exists"), message: z.string() }).nullable(),
+    subscriber_id: z.uuid().nullable(),
+    error: z.object({ code: z.enum(OPERATION_ERROR_CODES), message: z.string() }).nullable(),
     completed_at: z.iso.datetime().nullable(),
   })
   .openapi("Operation");
@@ -146,7 +146,7 @@ export const subscriberRoutes = new OpenAPIHono<AppEnv>()
   .openapi(create, async (c) => {
     const { operation: op, replayed } = await createSubscriber(
       c.get("rt"),
-      c.get("principal")!.keyId,
+      c.get("principal")!,
       c.req.valid("json"),
       c.req.valid("header")["idempotency-key"],
     );

@@ -1,0 +1,73 @@
+import { insertDeadLetters, listDeadLetters, markDeadLettersReplayed } from "../db/repositories/dead-letters.ts";
+import type { DeadLetterInput, DeadLetterRow } from "../db/repositories/dead-letters.ts";
+import type { Runtime } from "../runtime.ts";
+import { DEAD_LETTER_REASONS, PARKED_PREFIX } from "./dead-letter.ts";
+import { SubscriberCreateMessage } from "./messages.ts";
+
+/** Bounds one cron run's work; what is left waits for the next minute. */
+const MAX_PER_RUN = 500;
+const SEND_BATCH = 100;
+
+export interface ReplayResult {
+  replayed: number[];
+  skipped: Array<{ id: number; reason: string }>;
+}
+
+/**
+ * Sends dead letters back to the subscriber queue, unchanged, and marks them replayed. Only
+ * subscriber writes can be replayed; anything else is reported and left for an operator. A replay
+ * that is sent but not marked (the database fails in between) is sent again later, which the
+ * consumer's idempotent check-then-insert absorbs.
+ */
+async function replayDeadLetters(rt: Runtime, rows: DeadLetterRow[], now = new Date()): Promise<ReplayResult> {
+  const sendable: Array<{ id: number; body: SubscriberCreateMessage }> = [];
+  const skipped: ReplayResult["skipped"] = [];
+  for (const row of rows) {
+    const body = row.bodyFormat === "json" ? parseJson(row.body) : undefined;
+    const message = SubscriberCreateMessage.safeParse(body);
+    if (message.success) sendable.push({ id: row.id, body: message.data });
+    else skipped.push({ id: row.id, reason: "not a subscriber write this version understands" });
+  }
+  for (let i = 0; i < sendable.length; i += SEND_BATCH) {
+    const chunk = sendable.slice(i, i + SEND_BATCH);
+    await rt.env.SUBSCRIBER_QUEUE.sendBatch(chunk.map((m) => ({ body: m.body, contentType: "json" as const })));
+    await markDeadLettersReplayed(rt.db(), chunk.map((m) => m.id), now);
+  }
+  return { replayed: sendable.map((m) => m.id), skipped };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The every-minute recovery after a database outage: dead letters parked in KV move into Postgres,
+ * then writes that were dead-lettered only because Postgres was unreachable go back to the queue.
+ * Dead letters whose data Postgres refused stay for an operator (POST /v1/admin/dead-letters/replay).
+ * Throws while Postgres is still down; the next run tries again and nothing is lost meanwhile.
+ */
+export async function redriveDeadLetters(rt: Runtime): Promise<Record<string, number>> {
+  const kv = rt.env.CACHE;
+  const { keys } = await kv.list({ prefix: PARKED_PREFIX, limit: MAX_PER_RUN });
+  const parked = (await Promise.all(keys.map((k) => kv.get<DeadLetterInput>(k.name, "json")))).filter((r): r is DeadLetterInput => r !== null);
+  let unparked = 0;
+  for (let i = 0; i < parked.length; i += SEND_BATCH) unparked += await insertDeadLetters(rt.db(), parked.slice(i, i + SEND_BATCH));
+  // Deleted only once Postgres has them (or had them already: insertDeadLetters skips known ids).
+  await Promise.all(keys.map((k) => kv.delete(k.name)));
+
+  const due = await listDeadLetters(rt.db(), { limit: MAX_PER_RUN, reasonPrefix: DEAD_LETTER_REASONS.retriesExhausted });
+  const { replayed, skipped } = await replayDeadLetters(rt, due);
+  return { parked_moved: keys.length, parked_new_rows: unparked, replayed: replayed.length, not_replayable: skipped.length };
+}
+
+/** Admin: dead letters not yet replayed, oldest first. */
+export const pendingDeadLetters = (rt: Runtime, limit: number) => listDeadLetters(rt.db(), { limit });
+
+/** Admin: replay the given dead letters (or the oldest `limit` not yet replayed). */
+export async function replayPending(rt: Runtime, q: { ids?: number[] | undefined; limit: number }): Promise<ReplayResult> {
+  return replayDeadLetters(rt, await listDeadLetters(rt.db(), { limit: q.limit, ids: q.ids }));
+}
