@@ -24,8 +24,15 @@ export default defineConfig({
           // Not UPSTASH_*: tests opt into the Upstash store per request, KV stays the default.
           TEST_UPSTASH_URL: inject("upstashUrl"),
           TEST_UPSTASH_TOKEN: inject("upstashToken"),
-          // Quick retries so the fault tests see a failed batch come back within seconds.
+          // Quick retries so the fault tests see a failed batch come back within seconds: a retry
+          // budget of 1 + 2 + 2 + 2 + 2 + 2 = 11 s, after which a write is dead-lettered (and parked
+          // while the database is down). The outage tests stay below or go beyond it on purpose.
           QUEUE_RETRY_BASE_SECONDS: "1",
+          QUEUE_RETRY_MAX_DELAY_SECONDS: "2",
+          QUEUE_MAX_RETRIES: "6",
+          // Many tests send bad keys from the same (absent) client address; the failed-authentication
+          // test sets its own small limit.
+          AUTH_FAILURE_IP_LIMIT: "1000000",
           // The suite sends thousands of requests per key and from one (absent) client address; the
           // rate limit tests set their own small limits.
           DEFAULT_KEY_RATE_LIMIT: "1000000",

@@ -21,6 +21,12 @@ export async function control(path: string): Promise<void> {
   if (!res.ok) throw new Error(`control ${path}: ${res.status}`);
 }
 
+/** Database connections opened through the relay since the suite started (each request that queries opens one). */
+export async function databaseConnections(): Promise<number> {
+  const res = await fetch(`${env.TEST_CONTROL_URL}/relay/connections`, { method: "POST" });
+  return (await res.json<{ connections: number }>()).connections;
+}
+
 export async function databaseDown<T>(fn: () => Promise<T>): Promise<T> {
   await control("/relay/down");
   try {

@@ -1,12 +1,12 @@
-import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { ilike, inArray, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deadLetters, operations, subscribers } from "../src/db/schema.ts";
 import { createApp } from "../src/http/app.ts";
 import worker from "../src/index.ts";
-import type { SubscriberCreateMessage } from "../src/queue/messages.ts";
 import { bearer, call, createTestKey, databaseDown, postJson, testDb, uniqueDomain, waitFor } from "./helpers.ts";
+import { runBatch, storedIn as storedInDomain, subscriberMessage, waitForOperations as waitForOps } from "./queue-helpers.ts";
 
 const db = testDb();
 let writer: string;
@@ -20,40 +20,9 @@ beforeAll(async () => {
 type Problem = { type: string; status: number; detail: string; request_id: string; errors?: { field: string; message: string }[]; existing_id?: string };
 type OperationBody = { data: { id: string; status: string; subscriber_id: string; error: { code: string } | null } };
 
-const storedIn = (domain: string) =>
-  // ilike: a case variant may be the one stored ("as given"), domain included.
-  db.db.select().from(subscribers).where(ilike(subscribers.email, `%@${domain}`)).orderBy(subscribers.email);
-
-function message(email: string, overrides: Partial<SubscriberCreateMessage["subscriber"]> = {}): SubscriberCreateMessage {
-  return {
-    type: "subscriber.create",
-    v: 1,
-    operation_id: crypto.randomUUID(),
-    requested_at: new Date().toISOString(),
-    subscriber: { id: crypto.randomUUID(), email, name: "Ada", last_name: "Lovelace", status: "active", ...overrides },
-  };
-}
-
-async function runBatch(bodies: unknown[], attempts = 1) {
-  const batch = createMessageBatch(
-    "subscriber-writes",
-    bodies.map((body, i) => ({ id: `m-${crypto.randomUUID()}-${i}`, timestamp: new Date(), attempts, body })),
-  );
-  const ctx = createExecutionContext();
-  await worker.queue(batch, env, ctx);
-  return { batch, result: await getQueueResult(batch, ctx) };
-}
-
-async function waitForOperations(ids: string[]) {
-  return waitFor(
-    async () => {
-      const rows = await db.db.select().from(operations).where(inArray(operations.id, ids));
-      return rows.length === ids.length ? rows : undefined;
-    },
-    30_000,
-    `${ids.length} operation outcomes`,
-  );
-}
+const storedIn = (domain: string) => storedInDomain(db, domain);
+const message = subscriberMessage;
+const waitForOperations = (ids: string[]) => waitForOps(db, ids);
 
 describe("POST /v1/subscribers end to end through the real queue", () => {
   it("200 concurrent POSTs with case variants and identical races store exactly the unique set, once", async () => {
@@ -173,7 +142,7 @@ describe("the queue consumer", () => {
     const opsBefore = await db.db.select().from(operations).where(inArray(operations.id, bodies.map((b) => b.operation_id)));
     expect(before.map((s) => s.email)).toEqual([`a@${domain}`, `b@${domain}`]);
 
-    const again = await runBatch(bodies, 2);
+    const again = await runBatch(bodies, { attempts: 2 });
     expect(again.result.explicitAcks).toHaveLength(3);
     expect(await storedIn(domain)).toEqual(before);
     const opsAfter = await db.db.select().from(operations).where(inArray(operations.id, bodies.map((b) => b.operation_id)));
@@ -203,7 +172,7 @@ describe("the queue consumer", () => {
     expect(down.result.retryMessages.map((m) => m.msgId).sort()).toEqual(down.batch.messages.map((m) => m.id).sort());
     expect(await storedIn(domain)).toHaveLength(0);
 
-    const up = await runBatch(bodies, 2);
+    const up = await runBatch(bodies, { attempts: 2 });
     expect(up.result.explicitAcks).toHaveLength(2);
     expect((await storedIn(domain)).map((s) => s.email)).toEqual([`d1@${domain}`, `d2@${domain}`]);
   });

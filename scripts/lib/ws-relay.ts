@@ -19,9 +19,10 @@ export interface WsRelay {
  * Postgres. The target is fixed here and the `address` the driver asks for is ignored, so this can
  * never be used to reach anything but that one Postgres.
  */
-export async function startWsRelay(opts: { port: number; pgPort: number; host?: string }): Promise<WsRelay> {
+export async function startWsRelay(opts: { port: number; pgPort: number; host?: string; onConnection?: () => void }): Promise<WsRelay> {
   const wss = new WebSocketServer({ host: opts.host ?? "127.0.0.1", port: opts.port, perMessageDeflate: false });
   wss.on("connection", (ws) => {
+    opts.onConnection?.();
     const tcp = createConnection({ host: "127.0.0.1", port: opts.pgPort });
     tcp.setNoDelay(true);
     const pending: Buffer[] = [];

@@ -89,7 +89,32 @@ function invalidKey(): AppError {
   });
 }
 
-export async function authenticate(rt: Runtime, authorization: string | undefined): Promise<Principal> {
+async function findKey(rt: Runtime, keyHash: string): Promise<CachedKey | undefined> {
+  const row = await findActiveApiKeyByHash(rt.db(), keyHash);
+  if (!row) return undefined;
+  return {
+    keyId: row.id,
+    name: row.name,
+    keyHash: row.keyHash,
+    scopes: row.scopes.filter((s): s is Scope => (SCOPES as readonly string[]).includes(s)),
+    rateLimit: row.rateLimit && row.ratePeriodSeconds ? { limit: row.rateLimit, periodSeconds: row.ratePeriodSeconds } : null,
+  };
+}
+
+export interface AuthenticateOptions {
+  /**
+   * Called before a key unknown to memory and the edge cache is looked up in Postgres; it may throw
+   * to refuse (the per-IP limit of lookups, src/http/middleware/rate-limit.ts).
+   */
+  beforeDatabaseLookup?: () => Promise<void>;
+  /**
+   * Answer from memory and the edge cache alone, never from Postgres: for a client address over its
+   * limit, whose known keys keep working while anything else fails without reaching the database.
+   */
+  cachedOnly?: boolean;
+}
+
+export async function authenticate(rt: Runtime, authorization: string | undefined, opts: AuthenticateOptions = {}): Promise<Principal> {
   const match = authorization?.match(/^Bearer\s+(\S{16,256})$/i);
   if (!match?.[1]) {
     throw new AppError("unauthorized", "Send an API key as `Authorization: Bearer <key>`.", {
@@ -101,23 +126,16 @@ export async function authenticate(rt: Runtime, authorization: string | undefine
   const { value } = await readThrough<CachedKey>(
     rt.cache,
     apiKeyCacheKey(keyHash),
-    () =>
-      sharedLookup(keyHash, async () => {
-        const row = await findActiveApiKeyByHash(rt.db(), keyHash);
-        if (!row) return undefined;
-        return {
-          keyId: row.id,
-          name: row.name,
-          keyHash: row.keyHash,
-          scopes: row.scopes.filter((s): s is Scope => (SCOPES as readonly string[]).includes(s)),
-          rateLimit: row.rateLimit && row.ratePeriodSeconds ? { limit: row.rateLimit, periodSeconds: row.ratePeriodSeconds } : null,
-        };
-      }),
+    async () => {
+      if (opts.cachedOnly) return undefined;
+      await opts.beforeDatabaseLookup?.();
+      return sharedLookup(keyHash, () => findKey(rt, keyHash));
+    },
     // Unknown keys are not cached: random keys must not turn into KV writes.
     { hitSeconds: API_KEY_CACHE_SECONDS, missingSeconds: 0, hotSeconds: API_KEY_HOT_SECONDS },
   );
   if (!value || !timingSafeEqualStr(value.keyHash, keyHash)) {
-    unknownKeys.set(keyHash, true, UNKNOWN_KEY_SECONDS);
+    if (!opts.cachedOnly) unknownKeys.set(keyHash, true, UNKNOWN_KEY_SECONDS);
     throw invalidKey();
   }
   const { keyHash: _omit, ...principal } = value;

@@ -27,6 +27,8 @@ const MAX_MESSAGE = 300;
  * when there is one, says more than the text anyway.
  */
 function redact(message: string): string {
+  // Drizzle's "Failed query: <sql>\nparams: <values>": the statement is in the code, the values are data.
+  if (message.startsWith("Failed query:")) return "Failed query";
   const params = message.search(/\n\s*params:/);
   const kept = params >= 0 ? message.slice(0, params) : message;
   const clean = kept.replace(EMAIL, "<email>").replace(QUOTED, "<value>").replace(/\s+/g, " ").trim();

@@ -19,7 +19,7 @@ import type { OperationView, SubscriberInput, SubscriberStatus, SubscriberView }
  * Stored emails are printable ASCII (the create schema's email format), so a lookup holding anything
  * else (a NUL, a control, a lone surrogate) cannot match and would only make Postgres fail: 422.
  */
-const LOOKUP_EMAIL = /^[\x21-\x7e]{1,254}$/;
+const LOOKUP_EMAIL = /^[\x20-\x7e]{1,254}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface Read<T> {

@@ -35,7 +35,10 @@ export default async function setup(project: TestProject) {
   const pg = await startPostgres({ dataDir: join(root, "pg"), port: await freePort(), database: "edge_test", persistent: false, quiet: true });
   await migrateDatabase(pg.url);
   const relayPort = await freePort();
-  let relay: WsRelay | undefined = await startWsRelay({ port: relayPort, pgPort: pg.port });
+  // Every database connection the Worker opens passes the relay: tests count them to bound queries.
+  let relayConnections = 0;
+  const relayOptions = { port: relayPort, pgPort: pg.port, onConnection: () => void relayConnections++ };
+  let relay: WsRelay | undefined = await startWsRelay(relayOptions);
   const provider = await startProviderStandin();
   const upstash = redisServerAvailable() ? await startUpstashBridge(await freePort()) : undefined;
 
@@ -46,7 +49,10 @@ export default async function setup(project: TestProject) {
       await relay?.close();
       relay = undefined;
     } else if (url.pathname === "/relay/up") {
-      relay ??= await startWsRelay({ port: relayPort, pgPort: pg.port });
+      relay ??= await startWsRelay(relayOptions);
+    } else if (url.pathname === "/relay/connections") {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ connections: relayConnections }));
+      return;
     } else if (url.pathname === "/provider/fault") {
       provider.setFault((url.searchParams.get("mode") ?? "none") as FaultMode);
     } else if (url.pathname === "/provider/generate") {

@@ -4,18 +4,21 @@ import { hasScope } from "../../auth/principal.ts";
 import type { Principal, Scope } from "../../auth/principal.ts";
 import type { AppEnv } from "../context.ts";
 import { AppError } from "../errors.ts";
-import { countFailedAuthentication, enforceKeyLimit, refuseLockedOutClient } from "./rate-limit.ts";
+import { enforceKeyLimit, lockout, takeKeyLookupToken } from "./rate-limit.ts";
 
 /** Verifies the key and takes one token from its rate limit, once per request whatever the chain. */
 async function principalOf(c: Context<AppEnv>): Promise<Principal> {
   const known = c.get("principal");
   if (known) return known;
-  refuseLockedOutClient(c);
+  const lockedOut = lockout(c);
   let principal: Principal;
   try {
-    principal = await authenticate(c.get("rt"), c.req.header("authorization"));
+    principal = await authenticate(c.get("rt"), c.req.header("authorization"), {
+      cachedOnly: lockedOut !== undefined,
+      beforeDatabaseLookup: () => takeKeyLookupToken(c),
+    });
   } catch (err) {
-    if (err instanceof AppError && err.code === "unauthorized") await countFailedAuthentication(c);
+    if (lockedOut && err instanceof AppError && err.code === "unauthorized") throw lockedOut;
     throw err;
   }
   c.set("principal", principal);

@@ -47,23 +47,27 @@ export async function enforceKeyLimit(c: Context<AppEnv>, principal: Principal):
 }
 
 /**
- * Failed authentications per client IP. An address over the limit is remembered in isolate memory
- * until its allowance returns, so its further requests are refused before any KV read, database
- * query or limiter call; other isolates learn it from the limiter on their next failure.
+ * Database lookups of API keys per client IP. A key unknown at the edge (memory and KV) costs one
+ * Postgres query, so each such lookup takes a token first: a flood of random keys reaches Postgres at
+ * most `limit` times per period, however concurrent. A legitimate key is looked up once, then cached.
+ * An address over the limit is remembered in isolate memory until its allowance returns; meanwhile
+ * only keys already known at the edge work from it (see authenticate's cachedOnly).
  */
 const lockedOut = hotCache(10_000);
+const LOCKOUT = "client address (API key lookups: too many failed authentications)";
 
-export function refuseLockedOutClient(c: Context<AppEnv>): void {
+/** The 429 for a locked-out address, or undefined. */
+export function lockout(c: Context<AppEnv>): AppError | undefined {
   const d = lockedOut.get<RateDecision>(clientIp(c));
-  if (d) throw tooMany(d, "client address (failed authentications)");
+  return d && tooMany(d, LOCKOUT);
 }
 
-export async function countFailedAuthentication(c: Context<AppEnv>): Promise<void> {
+export async function takeKeyLookupToken(c: Context<AppEnv>): Promise<void> {
   const ip = clientIp(c);
-  const d = await take(c, `authfail:${ip}`, c.get("rt").config.authFailureIpLimit);
+  const d = await take(c, `keylookup:${ip}`, c.get("rt").config.authFailureIpLimit);
   if (d && !d.allowed) {
     lockedOut.set(ip, d, Math.max(1, d.retryAfterSeconds));
-    throw tooMany(d, "client address (failed authentications)");
+    throw tooMany(d, LOCKOUT);
   }
 }
 

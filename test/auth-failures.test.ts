@@ -1,0 +1,63 @@
+// Failed authentication is cheap and limited: unknown key hashes are remembered, and failures are
+// limited per client IP, so a flood of random keys reaches neither Postgres nor legitimate callers.
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../src/http/app.ts";
+import { pool } from "./reliability/support.ts";
+import { bearer, createTestKey, databaseConnections, testDb } from "./helpers.ts";
+
+const LIMIT = 40;
+// Its own env object, so its own parsed config: a small failure limit for this file only.
+const floodEnv = { ...env, AUTH_FAILURE_IP_LIMIT: String(LIMIT), AUTH_FAILURE_IP_PERIOD_SECONDS: "60" } as Env;
+const app = createApp();
+const db = testDb();
+let reader: string;
+beforeAll(async () => {
+  reader = await createTestKey(db, ["subscribers:read"], "auth-failures-reader");
+});
+afterAll(() => db.close());
+
+const randomIp = () => `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
+const randomKey = () => `sk_live_${[...crypto.getRandomValues(new Uint8Array(24))].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+const get = (key: string, ip: string, path = "/v1/stats") =>
+  app.fetch(new Request(`http://edge.test${path}`, { headers: { ...bearer(key), "cf-connecting-ip": ip } }), floodEnv, createExecutionContext());
+
+describe("a flood of unknown keys from one address", () => {
+  it(`reaches Postgres at most ${LIMIT} times, then answers 429 with Retry-After; a known key from the same address keeps working`, async () => {
+    const ip = randomIp();
+    // The legitimate key is known at the edge before the flood.
+    expect((await get(reader, ip)).status).toBe(200);
+
+    const before = await databaseConnections();
+    const statuses: Record<number, number> = {};
+    let retryAfter: string | null = null;
+    await pool(Array.from({ length: 400 }, randomKey), 16, async (key) => {
+      const res = await get(key, ip);
+      statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+      if (res.status === 429) retryAfter = res.headers.get("retry-after");
+      await res.body?.cancel();
+    });
+    const queries = (await databaseConnections()) - before;
+
+    expect(Object.keys(statuses).sort()).toEqual(["401", "429"]);
+    expect(statuses[401]).toBeLessThanOrEqual(LIMIT);
+    expect(statuses[429]).toBeGreaterThanOrEqual(400 - LIMIT);
+    expect(Number(retryAfter)).toBeGreaterThan(0);
+    expect(queries).toBeLessThanOrEqual(LIMIT);
+
+    const legit = await get(reader, ip);
+    expect(legit.status).toBe(200);
+    // Another address is not affected.
+    expect((await get(randomKey(), randomIp())).status).toBe(401);
+    console.log(`[auth] flood: ${JSON.stringify({ requests: 400, statuses, database_connections: queries, limit: LIMIT })}`);
+  });
+
+  it("the same unknown key repeated costs one database lookup, not one per request", async () => {
+    const ip = randomIp();
+    const key = randomKey();
+    const before = await databaseConnections();
+    for (let i = 0; i < 20; i++) expect((await get(key, ip)).status).toBe(401);
+    expect((await databaseConnections()) - before).toBe(1);
+  });
+});

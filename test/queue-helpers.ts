@@ -1,0 +1,45 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { ilike, inArray } from "drizzle-orm";
+import type { DbHandle } from "../src/db/client.ts";
+import { operations, subscribers } from "../src/db/schema.ts";
+import worker from "../src/index.ts";
+import type { SubscriberCreateMessage } from "../src/queue/messages.ts";
+import { waitFor } from "./helpers.ts";
+
+/** A well-formed create message, as the edge would enqueue it. */
+export function subscriberMessage(email: string, overrides: Partial<SubscriberCreateMessage["subscriber"]> = {}): SubscriberCreateMessage {
+  return {
+    type: "subscriber.create",
+    v: 1,
+    operation_id: crypto.randomUUID(),
+    requested_at: new Date().toISOString(),
+    subscriber: { id: crypto.randomUUID(), email, name: "Ada", last_name: "Lovelace", status: "active", ...overrides },
+  };
+}
+
+/** Delivers one batch to the Worker's queue handler, as the runtime would, and returns what it acked and retried. */
+export async function runBatch(bodies: unknown[], opts: { attempts?: number; env?: Env; queue?: string } = {}) {
+  const batch = createMessageBatch(
+    opts.queue ?? "subscriber-writes",
+    bodies.map((body, i) => ({ id: `m-${crypto.randomUUID()}-${i}`, timestamp: new Date(), attempts: opts.attempts ?? 1, body })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch, opts.env ?? env, ctx);
+  return { batch, result: await getQueueResult(batch, ctx) };
+}
+
+/** Subscribers whose email is at `domain`; ilike because a case variant may be the one stored. */
+export const storedIn = (db: DbHandle, domain: string) =>
+  db.db.select().from(subscribers).where(ilike(subscribers.email, `%@${domain}`)).orderBy(subscribers.email);
+
+export async function waitForOperations(db: DbHandle, ids: string[], timeoutMs = 30_000) {
+  return waitFor(
+    async () => {
+      const rows = await db.db.select().from(operations).where(inArray(operations.id, ids));
+      return rows.length === new Set(ids).size ? rows : undefined;
+    },
+    timeoutMs,
+    `${ids.length} operation outcomes`,
+  );
+}
