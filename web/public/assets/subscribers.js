@@ -76,13 +76,17 @@ export function setupAddForm(shell, hooks) {
         return;
       }
       const op = res.body.data;
-      if (op.status === "succeeded") {
+      if (op.status === "succeeded" && op.subscriber_id) {
         say("Stored. ", "ok", [subscriberLink(op.subscriber_id, "View the subscriber")]);
         hooks.onStored();
         return;
       }
-      if (op.status === "failed") {
+      if (op.status === "failed" && op.error?.code === "already_exists" && op.subscriber_id) {
         say("Already exists: a subscriber has this email. ", "warn", [subscriberLink(op.subscriber_id, "View the existing subscriber")]);
+        return;
+      }
+      if (op.status === "failed") {
+        say(`Not stored: ${op.error?.message ?? "the write failed."}`, "error");
         return;
       }
     }
