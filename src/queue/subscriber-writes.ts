@@ -1,11 +1,11 @@
+import { z } from "zod";
 import { cached, safeDelete, safePut } from "../cache/read-through.ts";
+import { recordOperationOutcomes } from "../db/repositories/operations.ts";
 import { errorMessage, log } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
 import { TTL, cacheKeys, toSubscriberView } from "../subscribers/model.ts";
 import { storeSubscriberCreates } from "../subscribers/writes.ts";
 import type { StoreResult } from "../subscribers/writes.ts";
-import { z } from "zod";
-import { recordOperationOutcomes } from "../db/repositories/operations.ts";
 import { DEAD_LETTER_REASONS, deadLetter } from "./dead-letter.ts";
 import { SubscriberCreateMessage } from "./messages.ts";
 import { QUEUES } from "./names.ts";

@@ -40,7 +40,8 @@ const personName = (max: number) =>
         .min(1, "must not be empty")
         .max(max, `must be at most ${max} characters`)
         .check((ctx) => {
-          const problem = namePolicyViolation(ctx.value);
+          // An empty name has its own message (min above); one problem per field.
+          const problem = ctx.value.length > 0 ? namePolicyViolation(ctx.value) : undefined;
           if (problem) ctx.issues.push({ code: "custom", message: problem, input: ctx.value });
         }),
     );
