@@ -15,7 +15,7 @@ const { values } = parseArgs({
 
 function fail(message: string): never {
   console.error(`keys:create: ${message}`);
-  console.error("usage: DATABASE_URL=postgres://… npm run keys:create -- --name NAME [--scopes admin,plans:read] [--rate-limit LIMIT/SECONDS]");
+  console.error("usage: DATABASE_URL=postgres://… npm run keys:create -- --name NAME [--scopes admin,subscribers:read] [--rate-limit LIMIT/SECONDS]");
   process.exit(2);
 }
 

@@ -25,7 +25,7 @@ describe("typed client (hono/client with the exported App type)", () => {
       const body = await stats.json();
       expect(typeof body.data.subscribers.total).toBe("number");
     }
-    const created = await client.v1.admin["api-keys"].$post({ json: { name: "from-client", scopes: ["plans:read"] } });
+    const created = await client.v1.admin["api-keys"].$post({ json: { name: "from-client", scopes: ["subscribers:read"] } });
     expect(created.status).toBe(201);
     if (created.status === 201) {
       const { data } = await created.json();

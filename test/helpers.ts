@@ -3,7 +3,7 @@ import { getConfig } from "../src/config/index.ts";
 import { createDb } from "../src/db/client.ts";
 import type { DbHandle } from "../src/db/client.ts";
 import { apiKeys } from "../src/db/schema.ts";
-import { sha256Hex } from "../src/lib/crypto.ts";
+import { generateApiKey, storedFormOf } from "../src/auth/keys.ts";
 import type { Scope } from "../src/auth/principal.ts";
 
 /** Calls the Worker's fetch handler exactly as the runtime would. */
@@ -49,9 +49,8 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | null | fal
 
 /** Creates an API key row directly (as `npm run keys:create` would) and returns the key. */
 export async function createTestKey(db: DbHandle, scopes: Scope[], name = "test"): Promise<string> {
-  const bytes = crypto.getRandomValues(new Uint8Array(24));
-  const key = `sk_test_${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
-  await db.db.insert(apiKeys).values({ id: crypto.randomUUID(), name, prefix: key.slice(0, 10), keyHash: await sha256Hex(key), scopes });
+  const key = generateApiKey("test");
+  await db.db.insert(apiKeys).values({ id: crypto.randomUUID(), name, ...(await storedFormOf(key)), scopes });
   return key;
 }
 

@@ -1,13 +1,12 @@
-import { createHash, randomBytes } from "node:crypto";
 import pg from "pg";
 import { v7 as uuidv7 } from "uuid";
+import { generateApiKey as mint, storedFormOf } from "../../src/auth/keys.ts";
+import { SCOPES } from "../../src/auth/principal.ts";
 
-export const ALL_SCOPES = ["subscribers:read", "subscribers:write", "plans:read", "admin"] as const;
+export const ALL_SCOPES = SCOPES;
 
-/** Same format the API issues (src/auth/key-admin.ts): a recognisable prefix and 32 random bytes, base64url. */
-export function generateApiKey(live = true): string {
-  return `sk_${live ? "live" : "test"}_${randomBytes(32).toString("base64url")}`;
-}
+/** The API's own key format (src/auth/keys.ts). */
+export const generateApiKey = (live = true): string => mint(live ? "production" : "test");
 
 export interface KeyOptions {
   name: string;
@@ -21,6 +20,7 @@ export async function insertApiKey(url: string, key: string, opts: KeyOptions): 
   await client.connect();
   try {
     const id = uuidv7();
+    const { prefix, keyHash } = await storedFormOf(key);
     await client.query(
       `insert into api_keys (id, name, prefix, key_hash, scopes, rate_limit, rate_period_seconds)
        values ($1, $2, $3, $4, $5, $6, $7)
@@ -28,8 +28,8 @@ export async function insertApiKey(url: string, key: string, opts: KeyOptions): 
       [
         id,
         opts.name,
-        key.slice(0, 12),
-        createHash("sha256").update(key).digest("hex"),
+        prefix,
+        keyHash,
         opts.scopes,
         opts.rateLimit?.limit ?? null,
         opts.rateLimit?.periodSeconds ?? null,

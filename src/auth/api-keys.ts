@@ -1,7 +1,7 @@
 import { hotCache } from "../cache/hot.ts";
 import { readThrough } from "../cache/read-through.ts";
 import { findActiveApiKeyByHash } from "../db/repositories/api-keys.ts";
-import { AppError } from "../http/errors.ts";
+import { DomainError } from "../lib/errors.ts";
 import { sha256Hex, timingSafeEqualStr } from "../lib/crypto.ts";
 import type { Runtime } from "../runtime.ts";
 import { SCOPES } from "./principal.ts";
@@ -83,10 +83,8 @@ async function hashOfKey(key: string): Promise<string> {
 const unknownKeys = hotCache(10_000);
 const UNKNOWN_KEY_SECONDS = 60;
 
-function invalidKey(): AppError {
-  return new AppError("unauthorized", "The API key is not valid.", {
-    headers: { "WWW-Authenticate": 'Bearer realm="edge-api", error="invalid_token"' },
-  });
+function invalidKey(): DomainError {
+  return new DomainError("invalid_credentials", "The API key is not valid.");
 }
 
 async function findKey(rt: Runtime, keyHash: string): Promise<CachedKey | undefined> {
@@ -117,9 +115,7 @@ export interface AuthenticateOptions {
 export async function authenticate(rt: Runtime, authorization: string | undefined, opts: AuthenticateOptions = {}): Promise<Principal> {
   const match = authorization?.match(/^Bearer\s+(\S{16,256})$/i);
   if (!match?.[1]) {
-    throw new AppError("unauthorized", "Send an API key as `Authorization: Bearer <key>`.", {
-      headers: { "WWW-Authenticate": 'Bearer realm="edge-api"' },
-    });
+    throw new DomainError("missing_credentials", "Send an API key as `Authorization: Bearer <key>`.");
   }
   const keyHash = await hashOfKey(match[1]);
   if (unknownKeys.get(keyHash)) throw invalidKey();

@@ -2,43 +2,15 @@ import { v7 as uuidv7 } from "uuid";
 import { safeDelete } from "../cache/read-through.ts";
 import { insertApiKey, listApiKeys, revokeApiKey } from "../db/repositories/api-keys.ts";
 import type { ApiKeyRow } from "../db/repositories/api-keys.ts";
-import { AppError } from "../http/errors.ts";
-import { sha256Hex } from "../lib/crypto.ts";
+import { DomainError } from "../lib/errors.ts";
+import { rowsForPage, toPage } from "../lib/pagination.ts";
+import type { Page } from "../lib/pagination.ts";
 import type { Runtime } from "../runtime.ts";
 import { apiKeyCacheKey } from "./api-keys.ts";
-import type { Scope } from "./principal.ts";
+import { generateApiKey, storedFormOf } from "./keys.ts";
+import type { ApiKey, CreatedApiKey, NewApiKey } from "./schema.ts";
 
-/** What admins see of a key; never the key or its hash. */
-export interface ApiKeyView {
-  id: string;
-  name: string;
-  prefix: string;
-  scopes: string[];
-  rate_limit: { limit: number; period_seconds: number } | null;
-  created_at: string;
-  revoked_at: string | null;
-}
-
-export interface NewApiKeyInput {
-  name: string;
-  scopes: Scope[];
-  rate_limit?: { limit: number; period_seconds: number } | undefined;
-}
-
-/** Shown as the key's recognisable start ("sk_live_…"), enough to tell keys apart in a list. */
-const PREFIX_CHARS = 12;
-
-/**
- * `sk_live_` (production) or `sk_test_` and 32 random bytes in base64url: 256 bits of entropy,
- * so a hash lookup needs no salt or slow KDF.
- */
-export function generateApiKey(environment: string): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  const b64 = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
-  return `sk_${environment === "production" ? "live" : "test"}_${b64}`;
-}
-
-export function toApiKeyView(row: ApiKeyRow): ApiKeyView {
+export function toApiKeyView(row: ApiKeyRow): ApiKey {
   return {
     id: row.id,
     name: row.name,
@@ -51,13 +23,12 @@ export function toApiKeyView(row: ApiKeyRow): ApiKeyView {
 }
 
 /** The key itself is returned here once and exists nowhere else: only its SHA-256 is stored. */
-export async function createApiKey(rt: Runtime, input: NewApiKeyInput): Promise<ApiKeyView & { key: string }> {
+export async function createApiKey(rt: Runtime, input: NewApiKey): Promise<CreatedApiKey> {
   const key = generateApiKey(rt.config.environment);
   const row = await insertApiKey(rt.db(), {
     id: uuidv7(),
     name: input.name,
-    prefix: key.slice(0, PREFIX_CHARS),
-    keyHash: await sha256Hex(key),
+    ...(await storedFormOf(key)),
     scopes: [...new Set(input.scopes)],
     rateLimit: input.rate_limit?.limit ?? null,
     ratePeriodSeconds: input.rate_limit?.period_seconds ?? null,
@@ -65,13 +36,10 @@ export async function createApiKey(rt: Runtime, input: NewApiKeyInput): Promise<
   return { ...toApiKeyView(row), key };
 }
 
-export async function listApiKeyPage(
-  rt: Runtime,
-  q: { limit: number; cursor?: string | undefined },
-): Promise<{ data: ApiKeyView[]; nextCursor: string | null }> {
-  const rows = await listApiKeys(rt.db(), { limit: q.limit + 1, before: q.cursor });
-  const page = rows.slice(0, q.limit);
-  return { data: page.map(toApiKeyView), nextCursor: rows.length > q.limit ? (page.at(-1)?.id ?? null) : null };
+/** Newest first; the cursor is the last key's id (UUIDv7, so time-ordered). */
+export async function listApiKeyPage(rt: Runtime, q: { limit: number; cursor?: string | undefined }): Promise<Page<ApiKey>> {
+  const rows = await listApiKeys(rt.db(), { rows: rowsForPage(q.limit), before: q.cursor });
+  return toPage(rows, q.limit, toApiKeyView, (last) => last.id);
 }
 
 /**
@@ -79,9 +47,9 @@ export async function listApiKeyPage(
  * so it stops working here at once; other KV locations and isolates keep their copy for at most
  * API_KEY_CACHE_SECONDS + API_KEY_HOT_SECONDS.
  */
-export async function revokeKey(rt: Runtime, id: string): Promise<ApiKeyView> {
+export async function revokeKey(rt: Runtime, id: string): Promise<ApiKey> {
   const row = await revokeApiKey(rt.db(), id, new Date());
-  if (!row) throw new AppError("not_found", "No API key has this id.");
+  if (!row) throw new DomainError("not_found", "No API key has this id.");
   await safeDelete(rt.cache, apiKeyCacheKey(row.keyHash));
   return toApiKeyView(row);
 }

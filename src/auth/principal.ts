@@ -1,4 +1,5 @@
-export const SCOPES = ["subscribers:read", "subscribers:write", "plans:read", "admin"] as const;
+/** `admin` implies every other scope. Plan routes are public, so there is no plans scope. */
+export const SCOPES = ["subscribers:read", "subscribers:write", "admin"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** Who is calling: the API key's id (never the key), its scopes and its own rate limit if any. */

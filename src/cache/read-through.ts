@@ -7,8 +7,9 @@ export type CacheOutcome = "hit" | "miss" | "error";
 /** Cached envelope: `m` marks a cached "not found" so misses for absent keys stay cheap. */
 type Entry<T> = { v: T } | { m: 1 };
 
-export interface ReadResult<T> {
-  value: T | undefined;
+/** A value and where it came from (shown to clients in Server-Timing). */
+export interface Read<T> {
+  value: T;
   cache: CacheOutcome;
 }
 
@@ -26,7 +27,7 @@ export async function readThrough<T>(
   key: string,
   load: () => Promise<T | undefined>,
   ttl: { hitSeconds: number; missingSeconds: number; hotSeconds?: number },
-): Promise<ReadResult<T>> {
+): Promise<Read<T | undefined>> {
   const hotKey = `${cache.kind}:${key}`;
   if (ttl.hotSeconds) {
     const remembered = hot.get<T>(hotKey);

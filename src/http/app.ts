@@ -5,7 +5,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { timing } from "hono/timing";
 import type { Runtime } from "../runtime.ts";
 import type { AppEnv } from "./context.ts";
-import { AppError } from "./errors.ts";
+import { DomainError } from "../lib/errors.ts";
 import { allowedMethodsFor } from "./method-not-allowed.ts";
 import { ipRateLimit } from "./middleware/rate-limit.ts";
 import { requestContext } from "./middleware/request-context.ts";
@@ -16,6 +16,7 @@ import { apiKeyRoutes } from "./routes/api-keys.ts";
 import { docsPage } from "./routes/docs.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { planRoutes, searchRateLimited } from "./routes/plans.ts";
+import { statsRoutes } from "./routes/stats.ts";
 import { subscriberRoutes } from "./routes/subscribers.ts";
 import { webRoutes } from "./routes/web.ts";
 
@@ -47,8 +48,8 @@ export function createApp() {
     // each failing field.
     defaultHook: (result) => {
       if (!result.success) {
-        throw new AppError("validation_failed", "The request has invalid fields.", {
-          errors: result.error.issues.map((i) => ({
+        throw new DomainError("validation_failed", "The request has invalid fields.", {
+          fields: result.error.issues.map((i) => ({
             // Body fields are named as sent ("email"); other inputs by where they came from.
             field: result.target === "json" ? i.path.join(".") || "body" : [result.target, ...i.path].join("."),
             message: i.message,
@@ -100,7 +101,7 @@ export function createApp() {
     bodyLimit({
       maxSize: c.get("rt").config.maxBodyBytes,
       onError: () => {
-        throw new AppError("payload_too_large", `The request body is larger than ${c.get("rt").config.maxBodyBytes} bytes.`);
+        throw new DomainError("payload_too_large", `The request body is larger than ${c.get("rt").config.maxBodyBytes} bytes.`);
       },
     })(c, next),
   );
@@ -114,6 +115,7 @@ export function createApp() {
   const routed = app
     .route("/", healthRoutes)
     .route("/", subscriberRoutes)
+    .route("/", statsRoutes)
     .route("/", planRoutes)
     .route("/", adminPlanRoutes)
     .route("/", adminDeadLetterRoutes)
@@ -145,8 +147,8 @@ export function createApp() {
     if (methods.length === 0) return notFound(c);
     return problemResponse(
       c,
-      new AppError("method_not_allowed", `${c.req.method} is not allowed on ${path}; use ${methods.join(", ")}.`, {
-        headers: { Allow: methods.join(", ") },
+      new DomainError("method_not_allowed", `${c.req.method} is not allowed on ${path}; use ${methods.join(", ")}.`, {
+        allowedMethods: methods,
       }),
     );
   });

@@ -1,12 +1,11 @@
 import type { Principal } from "../auth/principal.ts";
+import type { CacheOutcome } from "../cache/read-through.ts";
 import type { RateDecision } from "../ratelimit/index.ts";
 import type { Runtime } from "../runtime.ts";
 
-export type CacheOutcome = "hit" | "miss" | "bypass" | "error";
-
 /**
  * Read these with c.get("…"), not c.var.…: Hono's c.var builds a fresh object from every variable
- * on each access (4 % of a warm /search in the bench profile).
+ * on each access (docs/benchmarks.md has the profile).
  */
 export interface AppVariables {
   requestId: string;

@@ -6,7 +6,7 @@
  *   blob2   = name (route pattern, queue name or cron task)
  *   blob3   = method (requests) or ""
  *   blob4   = outcome: HTTP status class ("2xx"…), or "ok" / "error"
- *   blob5   = cache outcome ("hit" | "miss" | "error" | "bypass" | "")
+ *   blob5   = cache outcome ("hit" | "miss" | "error" | "")
  *   blob6   = API key id or ""
  *   double1 = latency in ms
  *   double2 = HTTP status (0 for batches and cron runs)

@@ -1,23 +1,12 @@
 import { v5 as uuidv5 } from "uuid";
 import type { PlanDetailRow, PlanSummaryRow, ZoneRow } from "../db/repositories/plans.ts";
+import type { EventSummary, Plan } from "./schema.ts";
 
 /** Fixed namespace: a plan's id depends only on its two provider ids, in every environment. */
 const PLAN_NAMESPACE = "6f1c8a52-3d4e-4b7a-9c2f-1e5d7a9b0c3d";
 
 export function planUuid(basePlanId: string, planId: string): string {
   return uuidv5(`${basePlanId}:${planId}`, PLAN_NAMESPACE);
-}
-
-/** The Fever Providers API's EventSummary: all 8 keys, always present. */
-export interface EventSummary {
-  id: string;
-  title: string;
-  start_date: string;
-  start_time: string;
-  end_date: string;
-  end_time: string;
-  min_price: number;
-  max_price: number;
 }
 
 /** Postgres renders `timestamp` as "2021-06-30 21:00:00"; the API speaks ISO "2021-06-30T21:00:00". */
@@ -38,35 +27,7 @@ export function toEventSummary(row: PlanSummaryRow): EventSummary {
   };
 }
 
-export interface ZoneView {
-  zone_id: string;
-  name: string;
-  capacity: number;
-  price: number;
-  numbered: boolean;
-}
-
-/** The richer /v1 view of a plan. Provider times carry no zone and are shown without one. */
-export interface PlanView {
-  id: string;
-  base_plan_id: string;
-  plan_id: string;
-  title: string;
-  organizer_company_id: string | null;
-  starts_at: string;
-  ends_at: string;
-  sell_from: string | null;
-  sell_to: string | null;
-  sold_out: boolean;
-  min_price: number;
-  max_price: number;
-  zones: ZoneView[];
-  first_seen_at: string;
-  last_seen_at: string;
-  updated_at: string;
-}
-
-export function toPlanView(row: PlanDetailRow, zones: ZoneRow[]): PlanView {
+export function toPlanView(row: PlanDetailRow, zones: ZoneRow[]): Plan {
   return {
     id: row.id,
     base_plan_id: row.basePlanId,

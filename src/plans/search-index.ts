@@ -2,7 +2,7 @@ import { safeGet, safePut } from "../cache/read-through.ts";
 import { allSearchablePlans } from "../db/repositories/plans.ts";
 import type { Runtime } from "../runtime.ts";
 import { planCacheKeys, toEventSummary } from "./model.ts";
-import type { EventSummary } from "./model.ts";
+import type { EventSummary } from "./schema.ts";
 
 /** What the sync writes to the edge cache and /search reads: no database on a warm path. */
 export interface SearchIndex {

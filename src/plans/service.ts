@@ -1,18 +1,19 @@
 import { z } from "zod";
 import { readThrough } from "../cache/read-through.ts";
-import type { CacheOutcome } from "../cache/read-through.ts";
+import type { Read } from "../cache/read-through.ts";
 import { findSearchablePlan, latestSyncRun, listPlanPage, zonesOfPlans } from "../db/repositories/plans.ts";
-import { AppError } from "../http/errors.ts";
 import { sha256Hex } from "../lib/crypto.ts";
+import { DomainError } from "../lib/errors.ts";
 import { log } from "../lib/log.ts";
+import { decodeCursor, encodeCursor, rowsForPage, toPage } from "../lib/pagination.ts";
+import type { Page } from "../lib/pagination.ts";
+import { ProviderError } from "../providers/errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { isoLocal, planCacheKeys, toPlanView } from "./model.ts";
-import type { PlanView } from "./model.ts";
+import type { Plan, SyncReport, SyncTrigger } from "./schema.ts";
 import { loadSearchIndex } from "./search-index.ts";
 import type { SearchRange } from "./search.ts";
-import { ProviderError } from "../providers/errors.ts";
 import { syncPlans } from "./sync.ts";
-import type { SyncReport, SyncTrigger } from "./sync.ts";
 
 const TTL = { plan: 300, page: 60 } as const;
 
@@ -24,8 +25,8 @@ async function generation(rt: Runtime): Promise<string> {
   return (await loadSearchIndex(rt))?.memo.index.generation ?? "cold";
 }
 
-export async function getPlan(rt: Runtime, id: string): Promise<{ value: PlanView; cache: CacheOutcome }> {
-  const { value, cache } = await readThrough<PlanView>(
+export async function getPlan(rt: Runtime, id: string): Promise<Read<Plan>> {
+  const { value, cache } = await readThrough<Plan>(
     rt.cache,
     planCacheKeys.plan(await generation(rt), id),
     async () => {
@@ -34,52 +35,42 @@ export async function getPlan(rt: Runtime, id: string): Promise<{ value: PlanVie
     },
     { hitSeconds: TTL.plan, missingSeconds: 60 },
   );
-  if (!value) throw new AppError("not_found", `No plan with id ${id}.`);
+  if (!value) throw new DomainError("not_found", `No plan with id ${id}.`);
   return { value, cache };
 }
 
-const CursorSchema = z.tuple([z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/), z.uuid()]);
+const PlanCursor = z.tuple([z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/), z.uuid()]);
 
-const encodeCursor = (startsAt: string, id: string) =>
-  btoa(JSON.stringify([startsAt, id])).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
-
-function decodeCursor(cursor: string): { startsAt: string; id: string } {
-  try {
-    const [startsAt, id] = CursorSchema.parse(JSON.parse(atob(cursor.replaceAll("-", "+").replaceAll("_", "/"))));
-    // A real calendar instant (2021-02-30 has the shape but not the date): Date would roll it over,
-    // Postgres would refuse it.
-    if (new Date(`${startsAt}Z`).toISOString().slice(0, 19) !== startsAt) throw new Error("not a calendar date-time");
-    return { startsAt, id };
-  } catch {
-    throw new AppError("validation_failed", "The cursor is not valid; use meta.next_cursor from a previous page.", {
-      errors: [{ field: "query.cursor", message: "invalid cursor" }],
+/** The keyset position in a cursor: a real calendar instant (2021-02-30 has the shape, not the date). */
+function cursorPosition(cursor: string): { startsAt: string; id: string } {
+  const pos = decodeCursor(cursor, PlanCursor);
+  const instant = pos ? new Date(`${pos[0]}Z`) : undefined;
+  if (!pos || !instant || Number.isNaN(instant.getTime()) || instant.toISOString().slice(0, 19) !== pos[0]) {
+    throw new DomainError("validation_failed", "The cursor is not valid; use meta.next_cursor from a previous page.", {
+      fields: [{ field: "query.cursor", message: "invalid cursor" }],
     });
   }
-}
-
-export interface PlanPage {
-  data: PlanView[];
-  nextCursor: string | null;
+  return { startsAt: pos[0], id: pos[1] };
 }
 
 /** Keyset pages over searchable plans in start order, with zones; cached per generation and query. */
-export async function listPlans(rt: Runtime, q: SearchRange & { limit: number; cursor: string | undefined }): Promise<{ value: PlanPage; cache: CacheOutcome }> {
-  const after = q.cursor ? decodeCursor(q.cursor) : null;
+export async function listPlans(rt: Runtime, q: SearchRange & { limit: number; cursor: string | undefined }): Promise<Read<Page<Plan>>> {
+  const after = q.cursor ? cursorPosition(q.cursor) : null;
   const key = planCacheKeys.page(await generation(rt), await sha256Hex(JSON.stringify([q.from, q.to, q.limit, q.cursor ?? null])));
-  const { value, cache } = await readThrough<PlanPage>(
+  const { value, cache } = await readThrough<Page<Plan>>(
     rt.cache,
     key,
     async () => {
       const db = rt.db();
-      const rows = await listPlanPage(db, { from: q.from, to: q.to, limit: q.limit + 1, after });
-      const page = rows.slice(0, q.limit);
-      const zones = await zonesOfPlans(db, page.map((r) => r.id));
+      const rows = await listPlanPage(db, { from: q.from, to: q.to, rows: rowsForPage(q.limit), after });
+      const zones = await zonesOfPlans(db, rows.slice(0, q.limit).map((r) => r.id));
       const byPlan = Map.groupBy(zones, (z) => z.planId);
-      const last = page.at(-1);
-      return {
-        data: page.map((r) => toPlanView(r, byPlan.get(r.id) ?? [])),
-        nextCursor: rows.length > q.limit && last ? encodeCursor(isoLocal(last.startsAt), last.id) : null,
-      };
+      return toPage(
+        rows,
+        q.limit,
+        (r) => toPlanView(r, byPlan.get(r.id) ?? []),
+        (last) => encodeCursor([isoLocal(last.startsAt), last.id]),
+      );
     },
     { hitSeconds: TTL.page, missingSeconds: 0 },
   );
@@ -97,8 +88,8 @@ export async function runPlanSync(rt: Runtime, trigger: SyncTrigger): Promise<Sy
     if (!(err instanceof ProviderError)) throw err;
     const opts = { retryAfterSeconds: err.retryAfterSeconds, extra: { provider_failure: err.failure }, cause: err };
     throw err.failure === "circuit_open"
-      ? new AppError("service_unavailable", `The plan provider is not being called right now: ${err.message}.`, opts)
-      : new AppError("bad_gateway", `The plan provider could not be read: ${err.message}.`, opts);
+      ? new DomainError("unavailable", `The plan provider is not being called right now: ${err.message}.`, opts)
+      : new DomainError("provider_failed", `The plan provider could not be read: ${err.message}.`, opts);
   }
 }
 
@@ -108,6 +99,6 @@ export function flattenReport(r: SyncReport): Record<string, unknown> {
 
 export async function lastSyncReport(rt: Runtime): Promise<SyncReport> {
   const row = await latestSyncRun(rt.db());
-  if (!row) throw new AppError("not_found", "No plan sync has run yet.");
+  if (!row) throw new DomainError("not_found", "No plan sync has run yet.");
   return row.report as SyncReport;
 }

@@ -1,4 +1,3 @@
-import { safeDelete } from "../cache/read-through.ts";
 import {
   insertSyncRun,
   knownPlanHashes,
@@ -21,49 +20,10 @@ import { PlanDocumentError, PlanStreamParser } from "../providers/plan-parser.ts
 import type { InvalidPlan } from "../providers/plan-parser.ts";
 import type { ProviderPlan } from "../providers/plan-schema.ts";
 import type { Runtime } from "../runtime.ts";
-import { cacheKeys as subscriberCacheKeys } from "../subscribers/model.ts";
+import { forgetStats } from "../stats/service.ts";
 import { planUuid } from "./model.ts";
+import type { SyncOutcome, SyncReport, SyncTrigger } from "./schema.ts";
 import { rebuildSearchIndex, searchIndexGeneration } from "./search-index.ts";
-
-export type SyncTrigger = "cron" | "admin";
-export type SyncOutcome =
-  /** A new document was stored. */
-  | "ok"
-  /** The document's bytes equal the last applied one: nothing written. */
-  | "unchanged"
-  /** The provider answered 304 to our conditional request. */
-  | "not_modified"
-  /** Another sync held the lock; this one did nothing. */
-  | "skipped"
-  | "failed";
-
-export interface SyncReport {
-  id: string;
-  trigger: SyncTrigger;
-  outcome: SyncOutcome;
-  started_at: string;
-  finished_at: string;
-  ms: number;
-  attempts: number;
-  counts: {
-    base_plans: number;
-    /** Plan elements in the document, valid or not. */
-    plans_seen: number;
-    /** Valid plans whose base plan sells online in this document. */
-    online: number;
-    /** New or changed plans written (with their zones). */
-    upserted: number;
-    /** Valid plans identical to what is stored: not rewritten. */
-    skipped: number;
-    /** Plans skipped for invalid data (bad date, missing attribute, no zones...). */
-    invalid: number;
-    zones_written: number;
-  };
-  invalid_samples: InvalidPlan[];
-  document: { bytes: number; sha256: string | null; etag: string | null; last_modified: string | null };
-  index: { plans: number; bytes: number; stored: boolean } | null;
-  error: { failure: ProviderFailure | "database"; message: string } | null;
-}
 
 /** Bounds memory and statement size: flush after this many zones or plans. */
 const FLUSH_ZONES = 5_000;
@@ -221,7 +181,7 @@ export async function syncPlans(rt: Runtime, trigger: SyncTrigger): Promise<Sync
         report.index = await rebuildSearchIndex(rt, want);
         await updateSyncRunReport(db, report.id, report);
       }
-      if (report.outcome === "ok") await safeDelete(rt.cache, subscriberCacheKeys.stats);
+      if (report.outcome === "ok") await forgetStats(rt);
     } catch (err) {
       // The plans are stored; /search falls back to Postgres and the next run publishes again.
       report.index = { plans: 0, bytes: 0, stored: false };

@@ -1,10 +1,10 @@
-export type ProviderFailure =
-  /** Network error, timeout or 5xx/429 on every attempt. */
-  | "unavailable"
-  /** The circuit breaker is open: the provider failed repeatedly and is being left alone for a while. */
-  | "circuit_open"
-  /** A response arrived but cannot be used: 4xx, too large, not XML, a DTD, cut short. */
-  | "bad_response";
+/**
+ * unavailable: network error, timeout or 5xx/429 on every attempt. circuit_open: the provider failed
+ * repeatedly and is being left alone for a while. bad_response: a response arrived but cannot be
+ * used (4xx, too large, not XML, a DTD, cut short).
+ */
+export const PROVIDER_FAILURES = ["unavailable", "circuit_open", "bad_response"] as const;
+export type ProviderFailure = (typeof PROVIDER_FAILURES)[number];
 
 export class ProviderError extends Error {
   override name = "ProviderError";

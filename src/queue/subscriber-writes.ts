@@ -1,8 +1,9 @@
 import { z } from "zod";
-import { cached, safeDelete, safePut } from "../cache/read-through.ts";
+import { cached, safePut } from "../cache/read-through.ts";
 import { recordOperationOutcomes } from "../db/repositories/operations.ts";
 import { errorMessage, log } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
+import { forgetStats } from "../stats/service.ts";
 import { TTL, cacheKeys, toSubscriberView } from "../subscribers/model.ts";
 import { storeSubscriberCreates } from "../subscribers/writes.ts";
 import type { StoreResult } from "../subscribers/writes.ts";
@@ -148,7 +149,7 @@ async function writeThrough(rt: Runtime, result: StoreResult): Promise<void> {
   }
   if (result.inserted.length > 0) {
     writes.push(safePut(rt.cache, cacheKeys.listVersion, Date.now().toString(36)));
-    writes.push(safeDelete(rt.cache, cacheKeys.stats));
+    writes.push(forgetStats(rt));
   }
   await Promise.all(writes);
 }

@@ -1,19 +1,20 @@
 import { v7 as uuidv7 } from "uuid";
-import { cached, readThrough, safeGet, safePut } from "../cache/read-through.ts";
-import type { CacheOutcome } from "../cache/read-through.ts";
-import { findOperation } from "../db/repositories/operations.ts";
-import { countPlans } from "../db/repositories/plans.ts";
-import { countSubscribersByStatus, findSubscriberByEmail, findSubscriberById, listSubscribers } from "../db/repositories/subscribers.ts";
+import { z } from "zod";
 import { hasScope } from "../auth/principal.ts";
 import type { Principal } from "../auth/principal.ts";
-import { AppError } from "../http/errors.ts";
+import { cached, readThrough, safeGet, safePut } from "../cache/read-through.ts";
+import type { Read } from "../cache/read-through.ts";
+import { findOperation } from "../db/repositories/operations.ts";
+import { findSubscriberByEmail, findSubscriberById, listSubscribers } from "../db/repositories/subscribers.ts";
 import { canonicalJson, sha256Hex } from "../lib/crypto.ts";
+import { DomainError } from "../lib/errors.ts";
 import { errorMessage, log } from "../lib/log.ts";
+import { decodeCursor, encodeCursor, rowsForPage, toPage } from "../lib/pagination.ts";
+import type { Page } from "../lib/pagination.ts";
 import type { SubscriberCreateMessage } from "../queue/messages.ts";
 import type { Runtime } from "../runtime.ts";
-import { decodeCursor, encodeCursor } from "./cursor.ts";
-import { SUBSCRIBER_STATUSES, TTL, cacheKeys, toOperationView, toSubscriberView } from "./model.ts";
-import type { OperationView, SubscriberInput, SubscriberStatus, SubscriberView } from "./model.ts";
+import { TTL, cacheKeys, toOperationView, toSubscriberView } from "./model.ts";
+import type { Operation, Subscriber, SubscriberInput, SubscriberStatus } from "./schema.ts";
 
 /**
  * Stored emails are printable ASCII (the create schema's email format), so a lookup holding anything
@@ -22,17 +23,12 @@ import type { OperationView, SubscriberInput, SubscriberStatus, SubscriberView }
 const LOOKUP_EMAIL = /^[\x20-\x7e]{1,254}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export interface Read<T> {
-  value: T;
-  cache: CacheOutcome;
-}
-
 /** By id or by email (anything containing "@"), cache-aside. */
-export async function getSubscriber(rt: Runtime, idOrEmail: string): Promise<Read<SubscriberView>> {
+export async function getSubscriber(rt: Runtime, idOrEmail: string): Promise<Read<Subscriber>> {
   const byEmail = idOrEmail.includes("@");
   if (byEmail ? !LOOKUP_EMAIL.test(idOrEmail.trim()) : !UUID.test(idOrEmail)) {
-    throw new AppError("validation_failed", "Give a subscriber id (UUID) or an email address.", {
-      errors: [{ field: "id_or_email", message: "must be a UUID or an email address" }],
+    throw new DomainError("validation_failed", "Give a subscriber id (UUID) or an email address.", {
+      fields: [{ field: "id_or_email", message: "must be a UUID or an email address" }],
     });
   }
   const key = byEmail ? cacheKeys.byEmail(idOrEmail) : cacheKeys.byId(idOrEmail.toLowerCase());
@@ -45,18 +41,18 @@ export async function getSubscriber(rt: Runtime, idOrEmail: string): Promise<Rea
     },
     { hitSeconds: TTL.subscriber, missingSeconds: TTL.missing, hotSeconds: TTL.subscriberHot },
   );
-  if (!value) throw new AppError("not_found", "No subscriber has this id or email.");
+  if (!value) throw new DomainError("not_found", "No subscriber has this id or email.");
   return { value, cache };
 }
 
 export interface CreateResult {
-  operation: OperationView;
+  operation: Operation;
   replayed: boolean;
 }
 
 interface IdempotencyRecord {
   bodyHash: string;
-  operation: OperationView;
+  operation: Operation;
 }
 
 /**
@@ -78,8 +74,8 @@ export async function createSubscriber(
     const previous = await safeGet<IdempotencyRecord>(rt.cache, idemCacheKey);
     if (previous) {
       if (previous.bodyHash !== bodyHash) {
-        throw new AppError("validation_failed", "This Idempotency-Key was already used with a different request body.", {
-          errors: [{ field: "Idempotency-Key", message: "reused with a different body" }],
+        throw new DomainError("validation_failed", "This Idempotency-Key was already used with a different request body.", {
+          fields: [{ field: "Idempotency-Key", message: "reused with a different body" }],
         });
       }
       return { operation: (await findOperationView(rt, previous.operation.id)) ?? previous.operation, replayed: true };
@@ -87,11 +83,11 @@ export async function createSubscriber(
   }
 
   // A positive cache entry is authoritative enough to answer 409 at once; an absence never is.
-  const known = await safeGet<{ v?: SubscriberView }>(rt.cache, cacheKeys.byEmail(input.email));
+  const known = await safeGet<{ v?: Subscriber }>(rt.cache, cacheKeys.byEmail(input.email));
   if (known?.v) {
     // Only a key that may read subscribers learns whose the address is.
     const extra = hasScope(principal, "subscribers:read") ? { existing_id: known.v.id } : undefined;
-    throw new AppError("conflict", "A subscriber with this email already exists.", extra ? { extra } : {});
+    throw new DomainError("conflict", "A subscriber with this email already exists.", extra ? { extra } : {});
   }
 
   const message: SubscriberCreateMessage = {
@@ -105,13 +101,13 @@ export async function createSubscriber(
     await rt.env.SUBSCRIBER_QUEUE.send(message, { contentType: "json" });
   } catch (err) {
     log("error", "queue_send_failed", { queue: "subscriber-writes", error: errorMessage(err) });
-    throw new AppError("service_unavailable", "The write queue is not accepting requests right now; nothing was stored.", {
+    throw new DomainError("unavailable", "The write queue is not accepting requests right now; nothing was stored.", {
       retryAfterSeconds: 5,
       cause: err,
     });
   }
 
-  const operation: OperationView = {
+  const operation: Operation = {
     id: message.operation_id,
     kind: "subscriber.create",
     status: "pending",
@@ -130,8 +126,8 @@ export async function createSubscriber(
  * A finished operation is final: once read from Postgres it is cached for good. A pending one lives
  * only in the cache (written by the POST) and is re-checked in Postgres on every read.
  */
-async function findOperationView(rt: Runtime, id: string): Promise<OperationView | undefined> {
-  const cachedOp = await safeGet<{ v?: OperationView }>(rt.cache, cacheKeys.operation(id));
+async function findOperationView(rt: Runtime, id: string): Promise<Operation | undefined> {
+  const cachedOp = await safeGet<{ v?: Operation }>(rt.cache, cacheKeys.operation(id));
   if (cachedOp?.v && cachedOp.v.status !== "pending") return cachedOp.v;
   const row = await findOperation(rt.db(), id);
   if (!row) return cachedOp?.v;
@@ -141,63 +137,41 @@ async function findOperationView(rt: Runtime, id: string): Promise<OperationView
 }
 
 /** Pending operations live in the cache; outcomes are in Postgres (and cached by their first read). */
-export async function getOperation(rt: Runtime, id: string): Promise<OperationView> {
+export async function getOperation(rt: Runtime, id: string): Promise<Operation> {
   const op = await findOperationView(rt, id);
-  if (!op) throw new AppError("not_found", "No operation has this id.");
+  if (!op) throw new DomainError("not_found", "No operation has this id.");
   return op;
 }
 
-export interface Page {
-  data: SubscriberView[];
-  nextCursor: string | null;
+const SubscriberCursor = z.object({ c: z.iso.datetime({ offset: true }), i: z.uuid() });
+
+/** The keyset position in a cursor: only the form `toPage` below writes, a real instant Postgres and Date agree on. */
+function cursorPosition(cursor: string): { createdAt: Date; id: string } {
+  const pos = decodeCursor(cursor, SubscriberCursor);
+  const createdAt = pos ? new Date(pos.c) : undefined;
+  if (!pos || !createdAt || Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== pos.c) {
+    throw new DomainError("validation_failed", "The cursor is not valid; use meta.next_cursor from a previous page.", {
+      fields: [{ field: "cursor", message: "invalid cursor" }],
+    });
+  }
+  return { createdAt, id: pos.i };
 }
 
 export async function listSubscriberPage(
   rt: Runtime,
   q: { status?: SubscriberStatus | undefined; limit: number; cursor?: string | undefined },
-): Promise<Read<Page>> {
-  const after = q.cursor ? decodeCursor(q.cursor) : undefined;
+): Promise<Read<Page<Subscriber>>> {
+  const after = q.cursor ? cursorPosition(q.cursor) : undefined;
   const version = (await safeGet<string>(rt.cache, cacheKeys.listVersion)) ?? "0";
   const key = cacheKeys.list(version, q.status ?? "all", q.limit, q.cursor ?? "");
-  const { value, cache } = await readThrough<Page>(
+  const { value, cache } = await readThrough<Page<Subscriber>>(
     rt.cache,
     key,
     async () => {
-      const rows = await listSubscribers(rt.db(), { status: q.status, limit: q.limit, after });
-      const page = rows.slice(0, q.limit);
-      const last = page.at(-1);
-      return {
-        data: page.map(toSubscriberView),
-        nextCursor: rows.length > q.limit && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
-      };
+      const rows = await listSubscribers(rt.db(), { status: q.status, rows: rowsForPage(q.limit), after });
+      return toPage(rows, q.limit, toSubscriberView, (last) => encodeCursor({ c: last.createdAt.toISOString(), i: last.id }));
     },
     { hitSeconds: TTL.list, missingSeconds: 0 },
   );
   return { value: value ?? { data: [], nextCursor: null }, cache };
-}
-
-export interface Stats {
-  subscribers: { total: number; by_status: Record<SubscriberStatus, number> };
-  /** searchable: ever sold online, so returned by /search. */
-  plans: { total: number; searchable: number };
-  generated_at: string;
-}
-
-export async function getStats(rt: Runtime): Promise<Read<Stats>> {
-  const { value, cache } = await readThrough<Stats>(
-    rt.cache,
-    cacheKeys.stats,
-    async () => {
-      const [counts, plans] = await Promise.all([countSubscribersByStatus(rt.db()), countPlans(rt.db())]);
-      const byStatus = Object.fromEntries(SUBSCRIBER_STATUSES.map((s) => [s, counts[s] ?? 0])) as Record<SubscriberStatus, number>;
-      return {
-        subscribers: { total: Object.values(byStatus).reduce((a, b) => a + b, 0), by_status: byStatus },
-        plans,
-        generated_at: new Date().toISOString(),
-      };
-    },
-    { hitSeconds: TTL.stats, missingSeconds: 0 },
-  );
-  if (!value) throw new AppError("internal", "stats unavailable");
-  return { value, cache };
 }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { subscribers } from "../../src/db/schema.ts";
 // The app first: it installs zod's .openapi() that the route modules call on shared schemas.
 import "../../src/http/app.ts";
-import { SubscriberInput } from "../../src/subscribers/model.ts";
+import { SubscriberInput } from "../../src/subscribers/schema.ts";
 import { bearer, call, createTestKey, testDb, uniqueDomain } from "../helpers.ts";
 import { waitForOperations } from "../queue-helpers.ts";
 import { isProblem, report } from "./support.ts";

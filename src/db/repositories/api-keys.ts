@@ -21,13 +21,13 @@ export async function insertApiKey(db: Database, row: NewApiKeyRow): Promise<Api
 }
 
 /** Newest first by id (UUIDv7, so time-ordered); `before` is the last id of the previous page. */
-export async function listApiKeys(db: Database, opts: { limit: number; before?: string | undefined }): Promise<ApiKeyRow[]> {
+export async function listApiKeys(db: Database, opts: { rows: number; before?: string | undefined }): Promise<ApiKeyRow[]> {
   return db
     .select()
     .from(apiKeys)
     .where(opts.before ? lt(apiKeys.id, opts.before) : undefined)
     .orderBy(desc(apiKeys.id))
-    .limit(opts.limit);
+    .limit(opts.rows);
 }
 
 /** Sets revoked_at once; revoking again keeps the first time. Undefined when the id is unknown. */

@@ -193,7 +193,7 @@ const detailColumns = {
 /** Keyset page ordered by (starts_at, id). */
 export async function listPlanPage(
   db: Database,
-  q: PlanRange & { limit: number; after: { startsAt: string; id: string } | null },
+  q: PlanRange & { rows: number; after: { startsAt: string; id: string } | null },
 ): Promise<PlanDetailRow[]> {
   const after = q.after;
   const rows = await db
@@ -207,7 +207,7 @@ export async function listPlanPage(
       ),
     )
     .orderBy(asc(plans.startsAt), asc(plans.id))
-    .limit(q.limit);
+    .limit(q.rows);
   return rows.map((r) => ({ ...r.plan, title: r.title, organizerCompanyId: r.organizerCompanyId }));
 }
 

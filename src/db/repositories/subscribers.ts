@@ -37,12 +37,13 @@ export async function insertSubscribers(db: Executor, rows: NewSubscriberRow[]):
 
 export interface ListQuery {
   status: SubscriberRow["status"] | undefined;
-  limit: number;
+  /** How many rows to fetch (a page and one more: src/lib/pagination.ts). */
+  rows: number;
   /** Keyset position: rows strictly after (older than) this one. */
   after: { createdAt: Date; id: string } | undefined;
 }
 
-/** Newest first on (created_at, id); fetches limit + 1 to know whether another page exists. */
+/** Newest first on (created_at, id), keyset. */
 export async function listSubscribers(db: Database, q: ListQuery): Promise<SubscriberRow[]> {
   const conditions = [];
   if (q.status) conditions.push(eq(subscribers.status, q.status));
@@ -56,7 +57,7 @@ export async function listSubscribers(db: Database, q: ListQuery): Promise<Subsc
     .from(subscribers)
     .where(conditions.length ? and(...conditions) : undefined)
     .orderBy(desc(subscribers.createdAt), desc(subscribers.id))
-    .limit(q.limit + 1);
+    .limit(q.rows);
 }
 
 export async function countSubscribersByStatus(db: Database): Promise<Record<string, number>> {

@@ -3,8 +3,11 @@ import { authenticate } from "../../auth/api-keys.ts";
 import { hasScope } from "../../auth/principal.ts";
 import type { Principal, Scope } from "../../auth/principal.ts";
 import type { AppEnv } from "../context.ts";
-import { AppError } from "../errors.ts";
+import { DomainError } from "../../lib/errors.ts";
 import { enforceKeyLimit, lockout, takeKeyLookupToken } from "./rate-limit.ts";
+
+const isUnauthenticated = (err: unknown) =>
+  err instanceof DomainError && (err.code === "missing_credentials" || err.code === "invalid_credentials");
 
 /** Verifies the key and takes one token from its rate limit, once per request whatever the chain. */
 async function principalOf(c: Context<AppEnv>): Promise<Principal> {
@@ -18,7 +21,7 @@ async function principalOf(c: Context<AppEnv>): Promise<Principal> {
       beforeDatabaseLookup: () => takeKeyLookupToken(c),
     });
   } catch (err) {
-    if (lockedOut && err instanceof AppError && err.code === "unauthorized") throw lockedOut;
+    if (lockedOut && isUnauthenticated(err)) throw lockedOut;
     throw err;
   }
   c.set("principal", principal);
@@ -31,7 +34,7 @@ export function requireScope(scope: Scope): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const principal = await principalOf(c);
     if (!hasScope(principal, scope)) {
-      throw new AppError("forbidden", `This API key lacks the "${scope}" scope.`, { extra: { required_scope: scope } });
+      throw new DomainError("forbidden", `This API key lacks the "${scope}" scope.`, { extra: { required_scope: scope } });
     }
     // Everything behind a key carries personal data or keys: no shared or browser cache may keep it.
     // Set before the handler builds its response, so it costs no copy of it.
@@ -50,8 +53,8 @@ export function requireAdmin(): MiddlewareHandler<AppEnv> {
     try {
       await scoped(c, next);
     } catch (err) {
-      if (err instanceof AppError && err.code === "unauthorized") {
-        throw new AppError("not_found", `No route matches ${c.req.method} ${new URL(c.req.url).pathname}.`);
+      if (isUnauthenticated(err)) {
+        throw new DomainError("not_found", `No route matches ${c.req.method} ${new URL(c.req.url).pathname}.`);
       }
       throw err;
     }

@@ -4,22 +4,13 @@ import { hotCache } from "../../cache/hot.ts";
 import { errorMessage, log } from "../../lib/log.ts";
 import type { RateDecision, RateRule } from "../../ratelimit/index.ts";
 import type { AppEnv } from "../context.ts";
-import { AppError } from "../errors.ts";
+import { DomainError } from "../../lib/errors.ts";
+import { problemHeaders } from "../problems.ts";
 
-/** Both header styles: the widely used RateLimit-* trio and the IETF draft's RateLimit-Policy. */
-export function rateLimitHeaders(d: RateDecision): Record<string, string> {
-  return {
-    "RateLimit-Limit": String(d.limit),
-    "RateLimit-Remaining": String(d.remaining),
-    "RateLimit-Reset": String(d.resetSeconds),
-    "RateLimit-Policy": `${d.limit};w=${d.periodSeconds}`,
-  };
-}
-
-function tooMany(d: RateDecision, what: string): AppError {
-  return new AppError("rate_limited", `Rate limit exceeded for this ${what}: ${d.limit} requests per ${d.periodSeconds} s.`, {
+function tooMany(d: RateDecision, what: string): DomainError {
+  return new DomainError("rate_limited", `Rate limit exceeded for this ${what}: ${d.limit} requests per ${d.periodSeconds} s.`, {
     retryAfterSeconds: d.retryAfterSeconds,
-    headers: rateLimitHeaders(d),
+    rateLimit: d,
   });
 }
 
@@ -57,7 +48,7 @@ const lockedOut = hotCache(10_000);
 const LOCKOUT = "client address (API key lookups: too many failed authentications)";
 
 /** The 429 for a locked-out address, or undefined. */
-export function lockout(c: Context<AppEnv>): AppError | undefined {
+export function lockout(c: Context<AppEnv>): DomainError | undefined {
   const d = lockedOut.get<RateDecision>(clientIp(c));
   return d && tooMany(d, LOCKOUT);
 }
@@ -90,12 +81,12 @@ export interface IpRateLimitOptions {
  * limiter then counts per IP.
  */
 export function ipRateLimit(opts: IpRateLimitOptions = {}): MiddlewareHandler<AppEnv> {
-  const refuse = (c: Context<AppEnv>, err: AppError): Response => {
+  const refuse = (c: Context<AppEnv>, err: DomainError): Response => {
     if (!opts.onLimited) throw err;
     const res = opts.onLimited(c, err.retryAfterSeconds ?? 60);
     const headers = new Headers(res.headers);
-    headers.set("Retry-After", String(err.retryAfterSeconds ?? 60));
-    for (const [name, value] of Object.entries(err.headers ?? {})) headers.set(name, value);
+    for (const [name, value] of Object.entries(problemHeaders(err))) headers.set(name, value);
+    if (!headers.has("Retry-After")) headers.set("Retry-After", "60");
     return new Response(res.body, { status: 429, headers });
   };
   return async (c, next) => {
@@ -107,7 +98,7 @@ export function ipRateLimit(opts: IpRateLimitOptions = {}): MiddlewareHandler<Ap
       const { success } = await shield.limit({ key: ip }).catch(() => ({ success: true }));
       if (!success) {
         // The binding counts in fixed 60 s windows and says nothing more precise.
-        return refuse(c, new AppError("rate_limited", "Too many requests from this address.", { retryAfterSeconds: 60 }));
+        return refuse(c, new DomainError("rate_limited", "Too many requests from this address.", { retryAfterSeconds: 60 }));
       }
     }
     const d = await take(c, `ip:${ip}`, c.get("rt").config.publicIpRateLimit);

@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { createRuntime } from "../../runtime.ts";
 import { log } from "../../lib/log.ts";
 import { writeMetric } from "../../lib/metrics.ts";
-import { rateLimitHeaders } from "./rate-limit.ts";
+import { rateLimitHeaders } from "../problems.ts";
 import type { AppEnv } from "../context.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

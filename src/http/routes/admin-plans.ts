@@ -1,33 +1,9 @@
-import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
+import { SyncReport } from "../../plans/schema.ts";
 import { lastSyncReport, runPlanSync } from "../../plans/service.ts";
 import type { AppEnv } from "../context.ts";
 import { requireAdmin } from "../middleware/auth.ts";
 import { authProblems, envelope, problems, Problem } from "../openapi-schemas.ts";
-
-const SyncReport = z
-  .object({
-    id: z.uuid(),
-    trigger: z.enum(["cron", "admin"]),
-    outcome: z.enum(["ok", "unchanged", "not_modified", "skipped", "failed"]),
-    started_at: z.iso.datetime(),
-    finished_at: z.iso.datetime(),
-    ms: z.number().int(),
-    attempts: z.number().int(),
-    counts: z.object({
-      base_plans: z.number().int(),
-      plans_seen: z.number().int(),
-      online: z.number().int(),
-      upserted: z.number().int(),
-      skipped: z.number().int(),
-      invalid: z.number().int(),
-      zones_written: z.number().int(),
-    }),
-    invalid_samples: z.array(z.object({ basePlanId: z.string().nullable(), planId: z.string().nullable(), reason: z.string() })),
-    document: z.object({ bytes: z.number().int(), sha256: z.string().nullable(), etag: z.string().nullable(), last_modified: z.string().nullable() }),
-    index: z.object({ plans: z.number().int(), bytes: z.number().int(), stored: z.boolean() }).nullable(),
-    error: z.object({ failure: z.string(), message: z.string() }).nullable(),
-  })
-  .openapi("PlanSyncReport");
 
 const security = [{ bearerAuth: [] }];
 const providerProblem = (description: string) => ({ description, content: { "application/problem+json": { schema: Problem } } });

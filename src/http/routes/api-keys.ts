@@ -1,51 +1,14 @@
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { createApiKey, listApiKeyPage, revokeKey } from "../../auth/key-admin.ts";
-import { SCOPES } from "../../auth/principal.ts";
+import { ApiKey, CreatedApiKey, NewApiKey } from "../../auth/schema.ts";
+import { listBody, pageSchema } from "../../lib/pagination.ts";
 import type { AppEnv } from "../context.ts";
 import { requireAdmin } from "../middleware/auth.ts";
 import { jsonBody } from "../middleware/json-body.ts";
 import { authProblems, envelope, problems } from "../openapi-schemas.ts";
 
-const RateLimitRule = z
-  .strictObject({
-    limit: z.number().int().min(1).max(1_000_000),
-    period_seconds: z.number().int().min(1).max(86_400),
-  })
-  .openapi("RateLimitRule", { description: "At most `limit` requests per `period_seconds` (token bucket / sliding window)" });
-
-const ApiKey = z
-  .object({
-    id: z.uuid(),
-    name: z.string(),
-    prefix: z.string().openapi({ description: "The key's first characters, to tell keys apart", example: "sk_live_AbC1" }),
-    scopes: z.array(z.string()),
-    rate_limit: RateLimitRule.nullable().openapi({ description: "null: the configured default applies" }),
-    created_at: z.iso.datetime(),
-    revoked_at: z.iso.datetime().nullable(),
-  })
-  .openapi("ApiKey");
-
-const NewApiKey = z
-  .strictObject({
-    name: z.string().trim().min(1).max(100),
-    scopes: z.array(z.enum(SCOPES)).min(1),
-    rate_limit: RateLimitRule.optional(),
-  })
-  .openapi("NewApiKey");
-
-const CreatedApiKey = ApiKey.extend({
-  key: z.string().openapi({ description: "The API key. Shown only in this response: store it now." }),
-}).openapi("CreatedApiKey");
-
-const ApiKeyList = z
-  .object({
-    data: z.array(ApiKey),
-    meta: z.object({ limit: z.number().int(), next_cursor: z.string().nullable() }),
-    links: z.object({ next: z.string().nullable() }),
-  })
-  .openapi("ApiKeyList");
-
 const security = [{ bearerAuth: [] }];
+/** A key's name, scopes and rate limit fit in far less than the app-wide body limit. */
 const MAX_BODY_BYTES = 4 * 1024;
 const adminNote = "Requires the `admin` scope. Without a valid key this route answers 404, as if it did not exist.";
 
@@ -88,7 +51,7 @@ const list = createRoute({
     }),
   },
   responses: {
-    200: { description: "A page of keys", content: { "application/json": { schema: ApiKeyList } } },
+    200: { description: "A page of keys", content: { "application/json": { schema: pageSchema(ApiKey, "ApiKeyList") } } },
     ...authProblems,
     404: problems[404],
     422: problems[422],
@@ -119,13 +82,6 @@ export const apiKeyRoutes = new OpenAPIHono<AppEnv>()
   })
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
-    const page = await listApiKeyPage(c.get("rt"), q);
-    let next: string | null = null;
-    if (page.nextCursor) {
-      const url = new URL(c.req.url);
-      url.searchParams.set("cursor", page.nextCursor);
-      next = `${url.pathname}${url.search}`;
-    }
-    return c.json({ data: page.data, meta: { limit: q.limit, next_cursor: page.nextCursor }, links: { next } }, 200);
+    return c.json(listBody(c.req.url, q.limit, await listApiKeyPage(c.get("rt"), q)), 200);
   })
   .openapi(revoke, async (c) => c.json({ data: await revokeKey(c.get("rt"), c.req.valid("param").id), meta: {} }, 200));

@@ -1,25 +1,14 @@
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import type { Context, TypedResponse } from "hono";
 import { errorMessage, log } from "../../lib/log.ts";
+import { listBody, pageSchema } from "../../lib/pagination.ts";
+import { EventSummary, Plan } from "../../plans/schema.ts";
 import { getPlan, listPlans } from "../../plans/service.ts";
 import { parseBoundCached, searchEvents } from "../../plans/search.ts";
 import type { SearchRange } from "../../plans/search.ts";
 import type { AppEnv } from "../context.ts";
-import { AppError } from "../errors.ts";
+import { DomainError } from "../../lib/errors.ts";
 import { envelope, problems, publicProblems } from "../openapi-schemas.ts";
-
-const EventSummary = z
-  .object({
-    id: z.uuid(),
-    title: z.string(),
-    start_date: z.iso.date(),
-    start_time: z.string().openapi({ example: "21:00:00", description: "HH:MM:SS" }),
-    end_date: z.iso.date(),
-    end_time: z.string().openapi({ example: "21:30:00" }),
-    min_price: z.number(),
-    max_price: z.number(),
-  })
-  .openapi("EventSummary");
 
 const SearchOk = z
   .object({ data: z.object({ events: z.array(EventSummary) }), error: z.null() })
@@ -71,35 +60,6 @@ function rangeOrError(q: { starts_at?: string | undefined; ends_at?: string | un
   return { from, to };
 }
 
-const PlanView = z
-  .object({
-    id: z.uuid(),
-    base_plan_id: z.string(),
-    plan_id: z.string(),
-    title: z.string(),
-    organizer_company_id: z.string().nullable(),
-    starts_at: z.string().openapi({ example: "2021-06-30T21:00:00", description: "Provider time, no zone (compared as UTC)" }),
-    ends_at: z.string(),
-    sell_from: z.string().nullable(),
-    sell_to: z.string().nullable(),
-    sold_out: z.boolean(),
-    min_price: z.number(),
-    max_price: z.number(),
-    zones: z.array(z.object({ zone_id: z.string(), name: z.string(), capacity: z.number().int(), price: z.number(), numbered: z.boolean() })),
-    first_seen_at: z.iso.datetime(),
-    last_seen_at: z.iso.datetime(),
-    updated_at: z.iso.datetime(),
-  })
-  .openapi("Plan");
-
-const PlanList = z
-  .object({
-    data: z.array(PlanView),
-    meta: z.object({ limit: z.number().int(), next_cursor: z.string().nullable() }),
-    links: z.object({ next: z.string().nullable() }),
-  })
-  .openapi("PlanList");
-
 const list = createRoute({
   method: "get",
   path: "/v1/plans",
@@ -115,7 +75,7 @@ const list = createRoute({
     }),
   },
   responses: {
-    200: { description: "A page of plans", content: { "application/json": { schema: PlanList } } },
+    200: { description: "A page of plans", content: { "application/json": { schema: pageSchema(Plan, "PlanList") } } },
     422: problems[422],
     ...publicProblems,
   },
@@ -128,7 +88,7 @@ const getOne = createRoute({
   summary: "One plan with its zones",
   request: { params: z.object({ id: z.uuid() }) },
   responses: {
-    200: { description: "The plan", content: { "application/json": { schema: envelope(PlanView, "PlanEnvelope") } } },
+    200: { description: "The plan", content: { "application/json": { schema: envelope(Plan, "PlanEnvelope") } } },
     404: problems[404],
     422: problems[422],
     ...publicProblems,
@@ -160,17 +120,11 @@ export const planRoutes = new OpenAPIHono<AppEnv>()
     const q = c.req.valid("query");
     const range = rangeOrError(q);
     if ("code" in range) {
-      throw new AppError("validation_failed", range.message, { errors: [{ field: range.code === "invalid_ends_at" ? "query.ends_at" : "query.starts_at", message: range.message }] });
+      throw new DomainError("validation_failed", range.message, { fields: [{ field: range.code === "invalid_ends_at" ? "query.ends_at" : "query.starts_at", message: range.message }] });
     }
     const { value, cache } = await listPlans(c.get("rt"), { ...range, limit: q.limit, cursor: q.cursor });
     c.set("cacheOutcome", cache);
-    let next: string | null = null;
-    if (value.nextCursor) {
-      const url = new URL(c.req.url);
-      url.searchParams.set("cursor", value.nextCursor);
-      next = `${url.pathname}${url.search}`;
-    }
-    return c.json({ data: value.data, meta: { limit: q.limit, next_cursor: value.nextCursor }, links: { next } }, 200);
+    return c.json(listBody(c.req.url, q.limit, value), 200);
   })
   .openapi(getOne, async (c) => {
     const { value, cache } = await getPlan(c.get("rt"), c.req.valid("param").id);

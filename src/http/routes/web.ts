@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import type { AppEnv } from "../context.ts";
-import { AppError } from "../errors.ts";
+import { DomainError } from "../../lib/errors.ts";
 
 // The page needs nothing beyond its own origin: no inline script or style, no CDN, fetch only to
 // this Worker. Stated here so the page is locked down even where no gateway header applies.
@@ -23,7 +23,7 @@ const PAGE_CSP = [
  */
 async function serveAsset(c: Context<AppEnv>): Promise<Response> {
   const res = await c.env.ASSETS.fetch(c.req.raw);
-  if (res.status === 404) throw new AppError("not_found", `No file at ${new URL(c.req.url).pathname}.`);
+  if (res.status === 404) throw new DomainError("not_found", `No file at ${new URL(c.req.url).pathname}.`);
   // Asset responses have immutable headers; copy before adding ours.
   const out = new Response(res.body, res);
   if (out.headers.get("content-type")?.startsWith("text/html")) {

@@ -1,0 +1,25 @@
+import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
+import { Stats } from "../../stats/schema.ts";
+import { getStats } from "../../stats/service.ts";
+import type { AppEnv } from "../context.ts";
+import { requireScope } from "../middleware/auth.ts";
+import { authProblems, envelope } from "../openapi-schemas.ts";
+
+const stats = createRoute({
+  method: "get",
+  path: "/v1/stats",
+  tags: ["Subscribers"],
+  summary: "Subscriber counts by status and plan counts",
+  security: [{ bearerAuth: [] }],
+  middleware: [requireScope("subscribers:read")] as const,
+  responses: {
+    200: { description: "Counts", content: { "application/json": { schema: envelope(Stats, "StatsEnvelope") } } },
+    ...authProblems,
+  },
+});
+
+export const statsRoutes = new OpenAPIHono<AppEnv>().openapi(stats, async (c) => {
+  const { value, cache } = await getStats(c.get("rt"));
+  c.set("cacheOutcome", cache);
+  return c.json({ data: value, meta: {} }, 200);
+});

@@ -1,0 +1,87 @@
+import { z } from "zod";
+import { PROVIDER_FAILURES } from "../providers/errors.ts";
+
+/** The plan resource's shapes: the single source of its types, the routes and the OpenAPI document. */
+
+/** The Fever Providers API's EventSummary: all 8 keys, always present. */
+export const EventSummary = z
+  .object({
+    id: z.uuid(),
+    title: z.string(),
+    start_date: z.iso.date(),
+    start_time: z.string().meta({ example: "21:00:00", description: "HH:MM:SS" }),
+    end_date: z.iso.date(),
+    end_time: z.string().meta({ example: "21:30:00" }),
+    min_price: z.number(),
+    max_price: z.number(),
+  })
+  .meta({ id: "EventSummary" });
+export type EventSummary = z.infer<typeof EventSummary>;
+
+export const Zone = z.object({ zone_id: z.string(), name: z.string(), capacity: z.number().int(), price: z.number(), numbered: z.boolean() });
+export type Zone = z.infer<typeof Zone>;
+
+/** The richer /v1 view of a plan. Provider times carry no zone and are shown without one. */
+export const Plan = z
+  .object({
+    id: z.uuid(),
+    base_plan_id: z.string(),
+    plan_id: z.string(),
+    title: z.string(),
+    organizer_company_id: z.string().nullable(),
+    starts_at: z.string().meta({ example: "2021-06-30T21:00:00", description: "Provider time, no zone (compared as UTC)" }),
+    ends_at: z.string(),
+    sell_from: z.string().nullable(),
+    sell_to: z.string().nullable(),
+    sold_out: z.boolean(),
+    min_price: z.number(),
+    max_price: z.number(),
+    zones: z.array(Zone),
+    first_seen_at: z.iso.datetime(),
+    last_seen_at: z.iso.datetime(),
+    updated_at: z.iso.datetime(),
+  })
+  .meta({ id: "Plan" });
+export type Plan = z.infer<typeof Plan>;
+
+export const SYNC_TRIGGERS = ["cron", "admin"] as const;
+export type SyncTrigger = (typeof SYNC_TRIGGERS)[number];
+
+/**
+ * ok: a new document was stored; unchanged: its bytes equal the last applied one (nothing written);
+ * not_modified: the provider answered 304; skipped: another sync held the lock; failed.
+ */
+export const SYNC_OUTCOMES = ["ok", "unchanged", "not_modified", "skipped", "failed"] as const;
+export type SyncOutcome = (typeof SYNC_OUTCOMES)[number];
+
+
+export const SyncReport = z
+  .object({
+    id: z.uuid(),
+    trigger: z.enum(SYNC_TRIGGERS),
+    outcome: z.enum(SYNC_OUTCOMES),
+    started_at: z.iso.datetime(),
+    finished_at: z.iso.datetime(),
+    ms: z.number().int(),
+    attempts: z.number().int(),
+    counts: z.object({
+      base_plans: z.number().int(),
+      /** Plan elements in the document, valid or not. */
+      plans_seen: z.number().int(),
+      /** Valid plans whose base plan sells online in this document. */
+      online: z.number().int(),
+      /** New or changed plans written (with their zones). */
+      upserted: z.number().int(),
+      /** Valid plans identical to what is stored: not rewritten. */
+      skipped: z.number().int(),
+      /** Plans skipped for invalid data (bad date, missing attribute, no zones...). */
+      invalid: z.number().int(),
+      zones_written: z.number().int(),
+    }),
+    invalid_samples: z.array(z.object({ basePlanId: z.string().nullable(), planId: z.string().nullable(), reason: z.string() })),
+    document: z.object({ bytes: z.number().int(), sha256: z.string().nullable(), etag: z.string().nullable(), last_modified: z.string().nullable() }),
+    index: z.object({ plans: z.number().int(), bytes: z.number().int(), stored: z.boolean() }).nullable(),
+    error: z.object({ failure: z.enum([...PROVIDER_FAILURES, "database"]), message: z.string() }).nullable(),
+  })
+  .meta({ id: "PlanSyncReport" });
+export type SyncReport = z.infer<typeof SyncReport>;

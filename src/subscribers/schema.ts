@@ -1,0 +1,92 @@
+import { z } from "zod";
+import { SUBSCRIBER_STATUSES } from "../db/schema.ts";
+
+/**
+ * The subscriber resource's shapes, the single source of its types (z.infer), of the routes'
+ * validation and of the OpenAPI document (`meta.id` names the component).
+ */
+export { SUBSCRIBER_STATUSES };
+export const SubscriberStatus = z.enum(SUBSCRIBER_STATUSES);
+export type SubscriberStatus = z.infer<typeof SubscriberStatus>;
+
+/**
+ * What a name may contain (README "Name policy"). Checked after NFC normalisation and trimming:
+ * - well-formed Unicode (no lone surrogates);
+ * - no control characters: C0 (U+0000–U+001F, so no NUL, tab, CR or LF), DEL, C1 (U+0080–U+009F),
+ *   and no line or paragraph separators (U+2028, U+2029);
+ * - no bidirectional embeddings, overrides or isolates (U+202A–U+202E, U+2066–U+2069), which can make
+ *   text display in an order other than the one stored; the marks LRM, RLM and ALM are allowed;
+ * - at least one visible character: a letter, number, punctuation or symbol that is not default-
+ *   ignorable, so names made only of spaces, zero-width characters or fillers (U+3164) are refused.
+ * Postgres enforces the control and bidi rules too (migration 0003), so a message that bypassed the
+ * edge is rejected there and isolated by the consumer.
+ */
+const CONTROL = /[\p{Cc}\u2028\u2029]/u;
+const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/u;
+const VISIBLE = /(?![\p{Default_Ignorable_Code_Point}])[\p{L}\p{N}\p{P}\p{S}]/u;
+
+export function namePolicyViolation(name: string): string | undefined {
+  if (!name.isWellFormed()) return "must be well-formed Unicode (no lone surrogates)";
+  if (CONTROL.test(name)) return "must not contain control characters (U+0000–U+001F, U+007F–U+009F, U+2028, U+2029)";
+  if (BIDI_CONTROL.test(name)) return "must not contain bidirectional overrides, embeddings or isolates (U+202A–U+202E, U+2066–U+2069)";
+  if (!VISIBLE.test(name)) return "must contain at least one visible character";
+  return undefined;
+}
+
+const personName = (max: number) =>
+  z
+    .string()
+    .transform((s) => s.normalize("NFC").trim())
+    .pipe(
+      z
+        .string()
+        .min(1, "must not be empty")
+        .max(max, `must be at most ${max} characters`)
+        .check((ctx) => {
+          // An empty name has its own message (min above); one problem per field.
+          const problem = ctx.value.length > 0 ? namePolicyViolation(ctx.value) : undefined;
+          if (problem) ctx.issues.push({ code: "custom", message: problem, input: ctx.value });
+        }),
+    );
+
+/** Emails are ASCII in this API (zod's email format), so they cannot carry controls or NUL. */
+const EmailAddress = z.string().trim().max(254, "must be at most 254 characters").pipe(z.email("must be a valid email address"));
+
+/** What a client may send: unknown fields are rejected, the email is trimmed and checked. */
+export const SubscriberInput = z
+  .strictObject({
+    email: EmailAddress,
+    name: personName(255),
+    last_name: personName(255),
+    status: SubscriberStatus.default("unconfirmed"),
+  })
+  .meta({ id: "SubscriberInput" });
+export type SubscriberInput = z.infer<typeof SubscriberInput>;
+
+export const Subscriber = z
+  .object({
+    id: z.uuid(),
+    email: z.email(),
+    name: z.string(),
+    last_name: z.string(),
+    status: SubscriberStatus,
+    created_at: z.iso.datetime(),
+    updated_at: z.iso.datetime(),
+  })
+  .meta({ id: "Subscriber" });
+export type Subscriber = z.infer<typeof Subscriber>;
+
+export const OPERATION_ERROR_CODES = ["already_exists", "invalid_data"] as const;
+export type OperationErrorCode = (typeof OPERATION_ERROR_CODES)[number];
+
+export const Operation = z
+  .object({
+    id: z.uuid(),
+    kind: z.literal("subscriber.create"),
+    status: z.enum(["pending", "succeeded", "failed"]),
+    subscriber_id: z.uuid().nullable().meta({ description: "For already_exists, the subscriber that has the email; null only for a malformed message" }),
+    error: z.object({ code: z.enum(OPERATION_ERROR_CODES), message: z.string() }).nullable(),
+    completed_at: z.iso.datetime().nullable(),
+  })
+  .meta({ id: "Operation" });
+export type Operation = z.infer<typeof Operation>;
