@@ -3,6 +3,8 @@ import type { Store } from "./cache/store.ts";
 import { getConfig } from "./config/index.ts";
 import type { Config } from "./config/index.ts";
 import { createDb } from "./db/client.ts";
+import { createLogger } from "./lib/log.ts";
+import type { LogFields, Logger } from "./lib/log.ts";
 import type { Database, DbHandle } from "./db/client.ts";
 import { createRateLimiter } from "./ratelimit/index.ts";
 import type { RateLimiter } from "./ratelimit/index.ts";
@@ -15,6 +17,8 @@ export interface Runtime {
   readonly config: Config;
   readonly env: Env;
   readonly cache: Store;
+  /** Honours LOG_LEVEL; its lines carry this invocation's id (request_id, batch_id or run_id). */
+  readonly log: Logger;
   /** Per-key and per-IP limits (Upstash when configured, Durable Objects otherwise). */
   readonly limiter: RateLimiter;
   db(): Database;
@@ -29,7 +33,7 @@ export interface Runtime {
  */
 const shared = new WeakMap<object, { cache: Store; limiter?: RateLimiter }>();
 
-export function createRuntime(env: Env): Runtime {
+export function createRuntime(env: Env, context: LogFields = {}): Runtime {
   const config = getConfig(env);
   let handle: DbHandle | undefined;
   const parts = shared.get(env) ?? { cache: createStore(config, env) };
@@ -38,6 +42,7 @@ export function createRuntime(env: Env): Runtime {
     config,
     env,
     cache: parts.cache,
+    log: createLogger(config.logLevel, context),
     get limiter() {
       parts.limiter ??= createRateLimiter(config, env);
       return parts.limiter;

@@ -4,7 +4,7 @@ import { ilike, inArray } from "drizzle-orm";
 import type { DbHandle } from "../src/db/client.ts";
 import { operations, subscribers } from "../src/db/schema.ts";
 import worker from "../src/index.ts";
-import type { SubscriberCreateMessage } from "../src/queue/messages.ts";
+import type { SubscriberCreateMessage } from "../src/queue/schema.ts";
 import { waitFor } from "./helpers.ts";
 
 /** A well-formed create message, as the edge would enqueue it. */

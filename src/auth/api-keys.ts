@@ -120,7 +120,7 @@ export async function authenticate(rt: Runtime, authorization: string | undefine
   const keyHash = await hashOfKey(match[1]);
   if (unknownKeys.get(keyHash)) throw invalidKey();
   const { value } = await readThrough<CachedKey>(
-    rt.cache,
+    rt,
     apiKeyCacheKey(keyHash),
     async () => {
       if (opts.cachedOnly) return undefined;

@@ -50,6 +50,6 @@ export async function listApiKeyPage(rt: Runtime, q: { limit: number; cursor?: s
 export async function revokeKey(rt: Runtime, id: string): Promise<ApiKey> {
   const row = await revokeApiKey(rt.db(), id, new Date());
   if (!row) throw new DomainError("not_found", "No API key has this id.");
-  await safeDelete(rt.cache, apiKeyCacheKey(row.keyHash));
+  await safeDelete(rt, apiKeyCacheKey(row.keyHash));
   return toApiKeyView(row);
 }

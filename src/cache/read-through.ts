@@ -1,6 +1,13 @@
-import { errorMessage, log } from "../lib/log.ts";
+import { errorMessage } from "../lib/log.ts";
+import type { Logger } from "../lib/log.ts";
 import { hot } from "./hot.ts";
 import type { Store } from "./store.ts";
+
+/** What cache access needs from the invocation: the store and where to report its failures (a Runtime is one). */
+export interface CacheContext {
+  readonly cache: Store;
+  readonly log: Logger;
+}
 
 export type CacheOutcome = "hit" | "miss" | "error";
 
@@ -23,7 +30,7 @@ export interface Read<T> {
  * key lookups), never for absences.
  */
 export async function readThrough<T>(
-  cache: Store,
+  { cache, log }: CacheContext,
   key: string,
   load: () => Promise<T | undefined>,
   ttl: { hitSeconds: number; missingSeconds: number; hotSeconds?: number },
@@ -43,44 +50,44 @@ export async function readThrough<T>(
     }
   } catch (err) {
     outcome = "error";
-    log("warn", "cache_error", { op: "get", backend: cache.kind, error: errorMessage(err) });
+    log.warn("cache_error", { op: "get", backend: cache.kind, error: errorMessage(err) });
   }
   const value = await load();
   if (value !== undefined && ttl.hotSeconds) hot.set(hotKey, value, ttl.hotSeconds);
   if (outcome !== "error" && (value !== undefined || ttl.missingSeconds > 0)) {
     const entry: Entry<T> = value === undefined ? { m: 1 } : { v: value };
-    await safePut(cache, key, entry, value === undefined ? ttl.missingSeconds : ttl.hitSeconds);
+    await safePut({ cache, log }, key, entry, value === undefined ? ttl.missingSeconds : ttl.hitSeconds);
   }
   return { value, cache: outcome };
 }
 
 /** Reads a cached value directly written by safePut/write-through (no envelope handling). */
-export async function safeGet<T>(cache: Store, key: string): Promise<T | null> {
+export async function safeGet<T>({ cache, log }: CacheContext, key: string): Promise<T | null> {
   try {
     return await cache.get<T>(key);
   } catch (err) {
-    log("warn", "cache_error", { op: "get", backend: cache.kind, error: errorMessage(err) });
+    log.warn("cache_error", { op: "get", backend: cache.kind, error: errorMessage(err) });
     return null;
   }
 }
 
-export async function safePut(cache: Store, key: string, value: unknown, ttlSeconds?: number): Promise<boolean> {
+export async function safePut({ cache, log }: CacheContext, key: string, value: unknown, ttlSeconds?: number): Promise<boolean> {
   try {
     await cache.put(key, value, ttlSeconds ? { ttlSeconds } : undefined);
     return true;
   } catch (err) {
-    log("warn", "cache_error", { op: "put", backend: cache.kind, error: errorMessage(err) });
+    log.warn("cache_error", { op: "put", backend: cache.kind, error: errorMessage(err) });
     return false;
   }
 }
 
 /** Deletes from the store and from this isolate's hot memory, so a revocation is seen here at once. */
-export async function safeDelete(cache: Store, key: string): Promise<void> {
+export async function safeDelete({ cache, log }: CacheContext, key: string): Promise<void> {
   hot.delete(`${cache.kind}:${key}`);
   try {
     await cache.delete(key);
   } catch (err) {
-    log("warn", "cache_error", { op: "delete", backend: cache.kind, error: errorMessage(err) });
+    log.warn("cache_error", { op: "delete", backend: cache.kind, error: errorMessage(err) });
   }
 }
 

@@ -1,4 +1,4 @@
-import { errorMessage, log } from "../lib/log.ts";
+import { createLogger, errorMessage } from "../lib/log.ts";
 import { writeMetric } from "../lib/metrics.ts";
 import { createRuntime } from "../runtime.ts";
 import type { Runtime } from "../runtime.ts";
@@ -25,10 +25,10 @@ export const CRON_TASKS: Record<string, Array<{ name: string; run: CronTask }>> 
 export async function handleScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
   const tasks = CRON_TASKS[controller.cron];
   if (!tasks) {
-    log("error", "cron_run", { cron: controller.cron, outcome: "unknown_schedule" });
+    createLogger("info").error("cron_run", { cron: controller.cron, outcome: "unknown_schedule" });
     throw new Error(`no task for cron "${controller.cron}"`);
   }
-  const rt = createRuntime(env);
+  const rt = createRuntime(env, { run_id: crypto.randomUUID(), cron: controller.cron });
   const failures: unknown[] = [];
   try {
     for (const task of tasks) {
@@ -37,10 +37,10 @@ export async function handleScheduled(controller: ScheduledController, env: Env,
       try {
         const report = await task.run(rt, new Date(controller.scheduledTime));
         outcome = "ok";
-        log("info", "cron_run", { cron: controller.cron, task: task.name, outcome: "ok", ms: Math.round(performance.now() - started), ...report }, rt.config.logLevel);
+        rt.log.info("cron_run", { task: task.name, outcome: "ok", ms: Math.round(performance.now() - started), ...report });
       } catch (err) {
         failures.push(err);
-        log("error", "cron_run", { cron: controller.cron, task: task.name, outcome: "error", error: errorMessage(err), ms: Math.round(performance.now() - started) });
+        rt.log.error("cron_run", { task: task.name, outcome: "error", error: errorMessage(err), ms: Math.round(performance.now() - started) });
       } finally {
         writeMetric(env, { kind: "cron_run", name: task.name, outcome, ms: performance.now() - started });
       }

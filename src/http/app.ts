@@ -1,12 +1,12 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
+import { methodNotAllowed } from "hono/method-not-allowed";
 import { secureHeaders } from "hono/secure-headers";
 import { timing } from "hono/timing";
 import type { Runtime } from "../runtime.ts";
 import type { AppEnv } from "./context.ts";
 import { DomainError } from "../lib/errors.ts";
-import { allowedMethodsFor } from "./method-not-allowed.ts";
 import { ipRateLimit } from "./middleware/rate-limit.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { notFound, onError, problemResponse } from "./on-error.ts";
@@ -139,19 +139,24 @@ export function createApp() {
   }));
   routed.get("/docs", docsPage);
 
-  const allowed = allowedMethodsFor(routed.routes);
-  routed.notFound((c) => {
-    const path = new URL(c.req.url).pathname;
-    // Admin paths stay hidden: a wrong method there is the same 404 as a path that does not exist.
-    const methods = path.startsWith("/v1/admin/") ? [] : allowed(path);
-    if (methods.length === 0) return notFound(c);
-    return problemResponse(
-      c,
-      new DomainError("method_not_allowed", `${c.req.method} is not allowed on ${path}; use ${methods.join(", ")}.`, {
-        allowedMethods: methods,
-      }),
-    );
-  });
+  routed.notFound(notFound);
+  // A known path with the wrong method is 405 with Allow, not 404. Admin paths stay hidden: a wrong
+  // method there is the same 404 as a path that does not exist.
+  routed.use(
+    "*",
+    methodNotAllowed({
+      app: routed,
+      onMethodNotAllowed: (c, methods) => {
+        const path = new URL(c.req.url).pathname;
+        if (path.startsWith("/v1/admin/")) return c.res;
+        const allowed = [...methods].sort();
+        return problemResponse(
+          c,
+          new DomainError("method_not_allowed", `${c.req.method} is not allowed on ${path}; use ${allowed.join(", ")}.`, { allowedMethods: allowed }),
+        );
+      },
+    }),
+  );
   return routed;
 }
 

@@ -3,7 +3,8 @@ import { HTTPException } from "hono/http-exception";
 import { ConfigError } from "../config/index.ts";
 import { isDatabaseUnavailable } from "../db/errors.ts";
 import { DomainError } from "../lib/errors.ts";
-import { errorMessage, log } from "../lib/log.ts";
+import { createLogger, errorMessage } from "../lib/log.ts";
+import type { Logger } from "../lib/log.ts";
 import type { AppEnv } from "./context.ts";
 import { problemBody, problemHeaders, statusOf } from "./problems.ts";
 
@@ -43,13 +44,17 @@ export function problemResponse(c: Context<AppEnv>, err: DomainError): Response 
   return new Response(JSON.stringify(problemBody(err, new URL(c.req.url).pathname, requestId)), { status: statusOf(err.code), headers });
 }
 
+/** The request's logger; a default one when the error came before the runtime existed (a bad config). */
+function logOf(c: Context<AppEnv>): Logger {
+  return c.get("rt")?.log ?? createLogger("info", { request_id: c.get("requestId") });
+}
+
 /** The single place where anything thrown becomes an HTTP response. Internals never leak. */
 export const onError: ErrorHandler<AppEnv> = (err, c) => {
   const domainErr = toDomainError(err);
   const status = statusOf(domainErr.code);
   if (status >= 500) {
-    log(status === 503 ? "warn" : "error", status === 503 ? "dependency_unavailable" : "unhandled_error", {
-      request_id: c.get("requestId"),
+    logOf(c)[status === 503 ? "warn" : "error"](status === 503 ? "dependency_unavailable" : "unhandled_error", {
       route: c.req.routePath,
       code: domainErr.code,
       error: errorMessage(domainErr.cause ?? err),

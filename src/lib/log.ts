@@ -4,15 +4,34 @@ export type LogFields = Record<string, unknown>;
 const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 /**
- * One JSON object per line, which Workers Logs indexes field by field. Callers emit one line per
- * request, queue batch or cron run and put everything worth knowing into its fields.
+ * One JSON object per line, which Workers Logs indexes field by field. Every line honours LOG_LEVEL
+ * and carries the context of its invocation (request_id, batch_id or run_id), so a service's line
+ * can be joined to the request, batch or cron run it belongs to.
  */
-export function log(level: LogLevel, event: string, fields: LogFields = {}, minLevel: LogLevel = "info"): void {
-  if (rank[level] < rank[minLevel]) return;
-  const line = JSON.stringify({ level, event, ts: new Date().toISOString(), ...fields });
-  if (level === "error") console.error(line);
-  else if (level === "warn") console.warn(line);
-  else console.log(line);
+export interface Logger {
+  debug(event: string, fields?: LogFields): void;
+  info(event: string, fields?: LogFields): void;
+  warn(event: string, fields?: LogFields): void;
+  error(event: string, fields?: LogFields): void;
+  /** The same logger, its lines also carrying `fields`. */
+  with(fields: LogFields): Logger;
+}
+
+export function createLogger(minLevel: LogLevel, context: LogFields = {}): Logger {
+  const write = (level: LogLevel) => (event: string, fields: LogFields = {}) => {
+    if (rank[level] < rank[minLevel]) return;
+    const line = JSON.stringify({ level, event, ts: new Date().toISOString(), ...context, ...fields });
+    if (level === "error") console.error(line);
+    else if (level === "warn") console.warn(line);
+    else console.log(line);
+  };
+  return {
+    debug: write("debug"),
+    info: write("info"),
+    warn: write("warn"),
+    error: write("error"),
+    with: (fields) => createLogger(minLevel, { ...context, ...fields }),
+  };
 }
 
 const EMAIL = /[^\s"'<>()[\]{},;:]+@[^\s"'<>()[\]{},;:]+/g;

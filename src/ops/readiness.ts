@@ -66,7 +66,7 @@ export const readinessProbes: Record<string, ReadinessProbe> = {
     const age = Math.max(0, Math.round((Date.now() - run.finishedAt.getTime()) / 1000));
     return { last_success_at: run.finishedAt.toISOString(), age_seconds: age, stale: age > PLAN_SYNC_STALE_SECONDS };
   },
-  provider_breaker: async (rt) => ({ state: await readBreakerState(rt.cache, rt.config.provider) }),
+  provider_breaker: async (rt) => ({ state: await readBreakerState(rt, rt.config.provider) }),
 };
 
 /** Ready means every dependency a request may need answers now; each check is named in the body. */

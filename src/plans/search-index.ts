@@ -56,13 +56,13 @@ export async function loadSearchIndex(rt: Runtime): Promise<{ memo: Memo; source
   if (memo) {
     // The small generation marker first: the index itself (about 1 MB at 5,000 plans) is fetched
     // and parsed again only when a sync published a new one.
-    const generation = await safeGet<string>(rt.cache, planCacheKeys.indexGeneration);
+    const generation = await safeGet<string>(rt, planCacheKeys.indexGeneration);
     if (generation === memo.index.generation) {
       memo.loadedAt = Date.now();
       return { memo, source: "cache" };
     }
   }
-  const index = await safeGet<SearchIndex>(rt.cache, planCacheKeys.index);
+  const index = await safeGet<SearchIndex>(rt, planCacheKeys.index);
   if (!index) return null;
   if (memo && memo.index.generation === index.generation) {
     memo.loadedAt = Date.now();
@@ -77,14 +77,14 @@ export async function rebuildSearchIndex(rt: Runtime, generation: string): Promi
   const index: SearchIndex = { generation, built_at: new Date().toISOString(), events: rows.map(toEventSummary) };
   const bytes = JSON.stringify(index).length;
   // Index first, marker second: a reader that sees the new marker always finds the new index.
-  const stored = (await safePut(rt.cache, planCacheKeys.index, index)) && (await safePut(rt.cache, planCacheKeys.indexGeneration, generation));
+  const stored = (await safePut(rt, planCacheKeys.index, index)) && (await safePut(rt, planCacheKeys.indexGeneration, generation));
   remember(index);
   return { plans: rows.length, bytes, stored };
 }
 
 /** Whether the edge cache holds an index at all (without fetching it). */
 export async function searchIndexGeneration(rt: Runtime): Promise<string | null> {
-  return safeGet<string>(rt.cache, planCacheKeys.indexGeneration);
+  return safeGet<string>(rt, planCacheKeys.indexGeneration);
 }
 
 /** First position whose start is >= from (events are sorted by start). */

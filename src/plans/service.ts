@@ -4,7 +4,7 @@ import type { Read } from "../cache/read-through.ts";
 import { findSearchablePlan, latestSyncRun, listPlanPage, zonesOfPlans } from "../db/repositories/plans.ts";
 import { sha256Hex } from "../lib/crypto.ts";
 import { DomainError } from "../lib/errors.ts";
-import { log } from "../lib/log.ts";
+import { errorMessage } from "../lib/log.ts";
 import { decodeCursor, encodeCursor, rowsForPage, toPage } from "../lib/pagination.ts";
 import type { Page } from "../lib/pagination.ts";
 import { ProviderError } from "../providers/errors.ts";
@@ -27,7 +27,7 @@ async function generation(rt: Runtime): Promise<string> {
 
 export async function getPlan(rt: Runtime, id: string): Promise<Read<Plan>> {
   const { value, cache } = await readThrough<Plan>(
-    rt.cache,
+    rt,
     planCacheKeys.plan(await generation(rt), id),
     async () => {
       const row = await findSearchablePlan(rt.db(), id);
@@ -58,7 +58,7 @@ export async function listPlans(rt: Runtime, q: SearchRange & { limit: number; c
   const after = q.cursor ? cursorPosition(q.cursor) : null;
   const key = planCacheKeys.page(await generation(rt), await sha256Hex(JSON.stringify([q.from, q.to, q.limit, q.cursor ?? null])));
   const { value, cache } = await readThrough<Page<Plan>>(
-    rt.cache,
+    rt,
     key,
     async () => {
       const db = rt.db();
@@ -81,10 +81,10 @@ export async function listPlans(rt: Runtime, q: SearchRange & { limit: number; c
 export async function runPlanSync(rt: Runtime, trigger: SyncTrigger): Promise<SyncReport> {
   try {
     const report = await syncPlans(rt, trigger);
-    log("info", "plan_sync", flattenReport(report), rt.config.logLevel);
+    rt.log.info("plan_sync", flattenReport(report));
     return report;
   } catch (err) {
-    log("error", "plan_sync", { trigger, outcome: "failed", error: err instanceof Error ? err.message : String(err) });
+    rt.log.error("plan_sync", { trigger, outcome: "failed", error: errorMessage(err) });
     if (!(err instanceof ProviderError)) throw err;
     const opts = { retryAfterSeconds: err.retryAfterSeconds, extra: { provider_failure: err.failure }, cause: err };
     throw err.failure === "circuit_open"

@@ -12,7 +12,7 @@ import {
 } from "../db/repositories/plans.ts";
 import type { Executor, NewBasePlanRow, NewPlanRow, ZoneColumns } from "../db/repositories/plans.ts";
 import { canonicalJson, sha256Hex } from "../lib/crypto.ts";
-import { errorMessage, log } from "../lib/log.ts";
+import { errorMessage } from "../lib/log.ts";
 import { fetchPlanDocument } from "../providers/client.ts";
 import { ProviderError } from "../providers/errors.ts";
 import type { ProviderFailure } from "../providers/errors.ts";
@@ -143,7 +143,7 @@ export async function syncPlans(rt: Runtime, trigger: SyncTrigger): Promise<Sync
     await db.transaction(async (tx) => {
       if (!(await tryLockPlanSync(tx))) throw new SyncSkipped();
       const last = await lastAppliedSyncRun(tx);
-      const fetched = await fetchPlanDocument(rt.config.providerUrl, rt.config.provider, rt.cache, {
+      const fetched = await fetchPlanDocument(rt.config.providerUrl, rt.config.provider, rt, {
         etag: last?.etag ?? null,
         lastModified: last?.lastModified ?? null,
       });
@@ -185,7 +185,7 @@ export async function syncPlans(rt: Runtime, trigger: SyncTrigger): Promise<Sync
     } catch (err) {
       // The plans are stored; /search falls back to Postgres and the next run publishes again.
       report.index = { plans: 0, bytes: 0, stored: false };
-      log("warn", "plan_index_publish_failed", { run_id: report.id, error: errorMessage(err) });
+      rt.log.warn("plan_index_publish_failed", { run_id: report.id, error: errorMessage(err) });
     }
     return report;
   }

@@ -12,7 +12,7 @@ import {
   wrap,
 } from "cockatiel";
 import { safeGet, safePut } from "../cache/read-through.ts";
-import type { Store } from "../cache/store.ts";
+import type { CacheContext } from "../cache/read-through.ts";
 import type { ProviderSettings } from "../config/index.ts";
 import { ProviderError, ProviderHttpError } from "./errors.ts";
 
@@ -57,12 +57,12 @@ function createPolicies(settings: ProviderSettings, initialState: unknown) {
   return { breaker, policy: wrap(retries, breaker, perAttempt) };
 }
 
-async function loadBreakerState(cache: Store): Promise<unknown> {
+async function loadBreakerState(cache: CacheContext): Promise<unknown> {
   return safeGet<unknown>(cache, BREAKER_KEY);
 }
 
 /** The breaker as the last run left it (closed when never saved). */
-export async function readBreakerState(cache: Store, settings: ProviderSettings): Promise<BreakerState> {
+export async function readBreakerState(cache: CacheContext, settings: ProviderSettings): Promise<BreakerState> {
   const { breaker } = createPolicies(settings, await loadBreakerState(cache));
   return stateNames[breaker.state];
 }
@@ -88,7 +88,7 @@ function limitBytes(maxBytes: number): TransformStream<Uint8Array, Uint8Array> {
  * left alone across runs instead of being hammered every minute. The body is returned as a stream
  * (size-capped, with its own deadline) for the streaming parser.
  */
-export async function fetchPlanDocument(url: string, settings: ProviderSettings, cache: Store, validators: Validators): Promise<FetchResult> {
+export async function fetchPlanDocument(url: string, settings: ProviderSettings, cache: CacheContext, validators: Validators): Promise<FetchResult> {
   const { breaker, policy } = createPolicies(settings, await loadBreakerState(cache));
   const saveBreaker = () => safePut(cache, BREAKER_KEY, breaker.toJSON(), 7 * 24 * 3600);
   let attempts = 0;

@@ -1,9 +1,10 @@
-import { z } from "zod";
 import { insertDeadLetters } from "../db/repositories/dead-letters.ts";
 import type { DeadLetterInput } from "../db/repositories/dead-letters.ts";
+import { base64Encode } from "../lib/base64.ts";
 import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
 import { retryDelaySeconds } from "./retry.ts";
+import { DeadLetterEnvelope } from "./schema.ts";
 
 /** Why a message was dead-lettered; the reason text starts with one of these. */
 export const DEAD_LETTER_REASONS = {
@@ -14,16 +15,6 @@ export const DEAD_LETTER_REASONS = {
   /** The retry budget ran out while the database was unreachable: replayed automatically once it is back. */
   retriesExhausted: "retries_exhausted",
 } as const;
-
-/** What the main consumer sends; a message the runtime dead-letters by itself arrives as the bare body. */
-export const DeadLetterEnvelope = z.object({
-  kind: z.literal("dead_letter"),
-  reason: z.string(),
-  message_id: z.string(),
-  attempts: z.number().int(),
-  body: z.unknown(),
-});
-export type DeadLetterEnvelope = z.infer<typeof DeadLetterEnvelope>;
 
 export function deadLetter(message: Message<unknown>, reason: string): DeadLetterEnvelope {
   return { kind: "dead_letter", reason, message_id: message.id, attempts: message.attempts, body: message.body };
@@ -37,9 +28,7 @@ export function deadLetter(message: Message<unknown>, reason: string): DeadLette
 export function serializeBody(body: unknown): Pick<DeadLetterInput, "body" | "bodyFormat"> {
   if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) {
     const bytes = body instanceof ArrayBuffer ? new Uint8Array(body) : new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
-    let binary = "";
-    for (const b of bytes) binary += String.fromCharCode(b);
-    return { body: btoa(binary), bodyFormat: "base64" };
+    return { body: base64Encode(bytes), bodyFormat: "base64" };
   }
   try {
     return { body: JSON.stringify(body) ?? "null", bodyFormat: "json" };

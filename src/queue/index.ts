@@ -1,4 +1,4 @@
-import { errorMessage, log } from "../lib/log.ts";
+import { errorMessage } from "../lib/log.ts";
 import { writeMetric } from "../lib/metrics.ts";
 import { createRuntime } from "../runtime.ts";
 import { consumeDeadLetters } from "./dead-letter.ts";
@@ -8,8 +8,8 @@ import { consumeSubscriberWrites } from "./subscriber-writes.ts";
 /** Entry for every queue this Worker consumes; one log line per batch. */
 export async function handleQueue(batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext): Promise<void> {
   const started = performance.now();
-  const rt = createRuntime(env);
-  const fields: Record<string, unknown> = { queue: batch.queue, messages: batch.messages.length };
+  const rt = createRuntime(env, { batch_id: crypto.randomUUID(), queue: batch.queue });
+  const fields: Record<string, unknown> = { messages: batch.messages.length };
   let outcome = "error";
   try {
     switch (batch.queue) {
@@ -28,9 +28,9 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env, ctx: E
     outcome = "ok";
     // A batch that retried, parked or dead-lettered anything is worth seeing at LOG_LEVEL=warn.
     const eventful = ["retried", "exhausted", "poison", "parked"].some((k) => Number(fields[k] ?? 0) > 0);
-    log(eventful ? "warn" : "info", "queue_batch", { ...fields, outcome: "ok", ms: Math.round(performance.now() - started) }, rt.config.logLevel);
+    rt.log[eventful ? "warn" : "info"]("queue_batch", { ...fields, outcome: "ok", ms: Math.round(performance.now() - started) });
   } catch (err) {
-    log("error", "queue_batch", { ...fields, outcome: "error", error: errorMessage(err), ms: Math.round(performance.now() - started) });
+    rt.log.error("queue_batch", { ...fields, outcome: "error", error: errorMessage(err), ms: Math.round(performance.now() - started) });
   } finally {
     // After deferred cache writes: dispose only closes the database pool, which they do not use.
     writeMetric(env, { kind: "queue_batch", name: batch.queue, outcome, ms: performance.now() - started, items: batch.messages.length });

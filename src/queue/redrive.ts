@@ -2,16 +2,13 @@ import { insertDeadLetters, listDeadLetters, markDeadLettersReplayed } from "../
 import type { DeadLetterInput, DeadLetterRow } from "../db/repositories/dead-letters.ts";
 import type { Runtime } from "../runtime.ts";
 import { DEAD_LETTER_REASONS, PARKED_PREFIX } from "./dead-letter.ts";
-import { SubscriberCreateMessage } from "./messages.ts";
+import { SubscriberCreateMessage } from "./schema.ts";
+import type { DeadLetter, ReplayResult } from "./schema.ts";
 
 /** Bounds one cron run's work; what is left waits for the next minute. */
 const MAX_PER_RUN = 500;
 const SEND_BATCH = 100;
 
-export interface ReplayResult {
-  replayed: number[];
-  skipped: Array<{ id: number; reason: string }>;
-}
 
 /**
  * Sends dead letters back to the subscriber queue, unchanged, and marks them replayed. Only
@@ -64,8 +61,23 @@ export async function redriveDeadLetters(rt: Runtime): Promise<Record<string, nu
   return { parked_moved: keys.length, parked_new_rows: unparked, replayed: replayed.length, not_replayable: skipped.length };
 }
 
+function toDeadLetterView(r: DeadLetterRow): DeadLetter {
+  return {
+    id: r.id,
+    queue: r.queue,
+    message_id: r.messageId,
+    reason: r.reason,
+    attempts: r.attempts,
+    body: r.body,
+    body_format: r.bodyFormat,
+    received_at: r.receivedAt.toISOString(),
+  };
+}
+
 /** Admin: dead letters not yet replayed, oldest first. */
-export const pendingDeadLetters = (rt: Runtime, limit: number) => listDeadLetters(rt.db(), { limit });
+export async function pendingDeadLetters(rt: Runtime, limit: number): Promise<DeadLetter[]> {
+  return (await listDeadLetters(rt.db(), { limit })).map(toDeadLetterView);
+}
 
 /** Admin: replay the given dead letters (or the oldest `limit` not yet replayed). */
 export async function replayPending(rt: Runtime, q: { ids?: number[] | undefined; limit: number }): Promise<ReplayResult> {

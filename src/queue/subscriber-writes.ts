@@ -1,14 +1,14 @@
 import { z } from "zod";
 import { cached, safePut } from "../cache/read-through.ts";
 import { recordOperationOutcomes } from "../db/repositories/operations.ts";
-import { errorMessage, log } from "../lib/log.ts";
+import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
 import { forgetStats } from "../stats/service.ts";
 import { TTL, cacheKeys, toSubscriberView } from "../subscribers/model.ts";
 import { storeSubscriberCreates } from "../subscribers/writes.ts";
 import type { StoreResult } from "../subscribers/writes.ts";
 import { DEAD_LETTER_REASONS, deadLetter } from "./dead-letter.ts";
-import { SubscriberCreateMessage } from "./messages.ts";
+import { SubscriberCreateMessage } from "./schema.ts";
 import { QUEUES } from "./names.ts";
 import { mayRetry, retryDelaySeconds } from "./retry.ts";
 
@@ -126,7 +126,7 @@ async function sendToDeadLetters(rt: Runtime, items: Poison[]): Promise<number> 
   try {
     await rt.env.DEAD_LETTER_QUEUE.sendBatch(items.map(({ msg, reason }) => ({ body: deadLetter(msg, reason), contentType: "json" as const })));
   } catch (err) {
-    log("error", "dead_letter_send_failed", { queue: QUEUES.deadLetters, messages: items.length, error: errorMessage(err) });
+    rt.log.error("dead_letter_send_failed", { queue: QUEUES.deadLetters, messages: items.length, error: errorMessage(err) });
     for (const { msg } of items) msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts, rt.config.queueRetry) });
     return 0;
   }
@@ -144,11 +144,11 @@ async function writeThrough(rt: Runtime, result: StoreResult): Promise<void> {
   const writes: Promise<unknown>[] = [];
   for (const row of result.inserted) {
     const view = cached(toSubscriberView(row));
-    writes.push(safePut(rt.cache, cacheKeys.byId(row.id), view, TTL.subscriber));
-    writes.push(safePut(rt.cache, cacheKeys.byEmail(row.email), view, TTL.subscriber));
+    writes.push(safePut(rt, cacheKeys.byId(row.id), view, TTL.subscriber));
+    writes.push(safePut(rt, cacheKeys.byEmail(row.email), view, TTL.subscriber));
   }
   if (result.inserted.length > 0) {
-    writes.push(safePut(rt.cache, cacheKeys.listVersion, Date.now().toString(36)));
+    writes.push(safePut(rt, cacheKeys.listVersion, Date.now().toString(36)));
     writes.push(forgetStats(rt));
   }
   await Promise.all(writes);

@@ -14,7 +14,7 @@ const STATS_SECONDS = 300;
 
 export async function getStats(rt: Runtime): Promise<Read<Stats>> {
   const { value, cache } = await readThrough<Stats>(
-    rt.cache,
+    rt,
     STATS_KEY,
     async () => {
       const [counts, plans] = await Promise.all([countSubscribersByStatus(rt.db()), countPlans(rt.db())]);
@@ -32,4 +32,4 @@ export async function getStats(rt: Runtime): Promise<Read<Stats>> {
 }
 
 /** Call after a change to subscribers or plans; best effort (the cached counts expire anyway). */
-export const forgetStats = (rt: Runtime) => safeDelete(rt.cache, STATS_KEY);
+export const forgetStats = (rt: Runtime) => safeDelete(rt, STATS_KEY);

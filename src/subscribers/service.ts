@@ -8,10 +8,10 @@ import { findOperation } from "../db/repositories/operations.ts";
 import { findSubscriberByEmail, findSubscriberById, listSubscribers } from "../db/repositories/subscribers.ts";
 import { canonicalJson, sha256Hex } from "../lib/crypto.ts";
 import { DomainError } from "../lib/errors.ts";
-import { errorMessage, log } from "../lib/log.ts";
+import { errorMessage } from "../lib/log.ts";
 import { decodeCursor, encodeCursor, rowsForPage, toPage } from "../lib/pagination.ts";
 import type { Page } from "../lib/pagination.ts";
-import type { SubscriberCreateMessage } from "../queue/messages.ts";
+import type { SubscriberCreateMessage } from "../queue/schema.ts";
 import type { Runtime } from "../runtime.ts";
 import { TTL, cacheKeys, toOperationView, toSubscriberView } from "./model.ts";
 import type { Operation, Subscriber, SubscriberInput, SubscriberStatus } from "./schema.ts";
@@ -33,7 +33,7 @@ export async function getSubscriber(rt: Runtime, idOrEmail: string): Promise<Rea
   }
   const key = byEmail ? cacheKeys.byEmail(idOrEmail) : cacheKeys.byId(idOrEmail.toLowerCase());
   const { value, cache } = await readThrough(
-    rt.cache,
+    rt,
     key,
     async () => {
       const row = byEmail ? await findSubscriberByEmail(rt.db(), idOrEmail.trim()) : await findSubscriberById(rt.db(), idOrEmail);
@@ -71,7 +71,7 @@ export async function createSubscriber(
   if (idempotencyKey !== undefined) {
     idemCacheKey = cacheKeys.idempotency(principal.keyId, await sha256Hex(idempotencyKey));
     bodyHash = await sha256Hex(canonicalJson({ ...input, email: input.email.toLowerCase() }));
-    const previous = await safeGet<IdempotencyRecord>(rt.cache, idemCacheKey);
+    const previous = await safeGet<IdempotencyRecord>(rt, idemCacheKey);
     if (previous) {
       if (previous.bodyHash !== bodyHash) {
         throw new DomainError("validation_failed", "This Idempotency-Key was already used with a different request body.", {
@@ -83,7 +83,7 @@ export async function createSubscriber(
   }
 
   // A positive cache entry is authoritative enough to answer 409 at once; an absence never is.
-  const known = await safeGet<{ v?: Subscriber }>(rt.cache, cacheKeys.byEmail(input.email));
+  const known = await safeGet<{ v?: Subscriber }>(rt, cacheKeys.byEmail(input.email));
   if (known?.v) {
     // Only a key that may read subscribers learns whose the address is.
     const extra = hasScope(principal, "subscribers:read") ? { existing_id: known.v.id } : undefined;
@@ -100,7 +100,7 @@ export async function createSubscriber(
   try {
     await rt.env.SUBSCRIBER_QUEUE.send(message, { contentType: "json" });
   } catch (err) {
-    log("error", "queue_send_failed", { queue: "subscriber-writes", error: errorMessage(err) });
+    rt.log.error("queue_send_failed", { queue: "subscriber-writes", error: errorMessage(err) });
     throw new DomainError("unavailable", "The write queue is not accepting requests right now; nothing was stored.", {
       retryAfterSeconds: 5,
       cause: err,
@@ -116,8 +116,8 @@ export async function createSubscriber(
     completed_at: null,
   };
   await Promise.all([
-    safePut(rt.cache, cacheKeys.operation(operation.id), { v: operation }, TTL.operation),
-    idemCacheKey ? safePut(rt.cache, idemCacheKey, { bodyHash, operation } satisfies IdempotencyRecord, TTL.idempotency) : undefined,
+    safePut(rt, cacheKeys.operation(operation.id), { v: operation }, TTL.operation),
+    idemCacheKey ? safePut(rt, idemCacheKey, { bodyHash, operation } satisfies IdempotencyRecord, TTL.idempotency) : undefined,
   ]);
   return { operation, replayed: false };
 }
@@ -127,12 +127,12 @@ export async function createSubscriber(
  * only in the cache (written by the POST) and is re-checked in Postgres on every read.
  */
 async function findOperationView(rt: Runtime, id: string): Promise<Operation | undefined> {
-  const cachedOp = await safeGet<{ v?: Operation }>(rt.cache, cacheKeys.operation(id));
+  const cachedOp = await safeGet<{ v?: Operation }>(rt, cacheKeys.operation(id));
   if (cachedOp?.v && cachedOp.v.status !== "pending") return cachedOp.v;
   const row = await findOperation(rt.db(), id);
   if (!row) return cachedOp?.v;
   const view = toOperationView(row);
-  if (view.status !== "pending") await safePut(rt.cache, cacheKeys.operation(id), cached(view), TTL.operation);
+  if (view.status !== "pending") await safePut(rt, cacheKeys.operation(id), cached(view), TTL.operation);
   return view;
 }
 
@@ -162,10 +162,10 @@ export async function listSubscriberPage(
   q: { status?: SubscriberStatus | undefined; limit: number; cursor?: string | undefined },
 ): Promise<Read<Page<Subscriber>>> {
   const after = q.cursor ? cursorPosition(q.cursor) : undefined;
-  const version = (await safeGet<string>(rt.cache, cacheKeys.listVersion)) ?? "0";
+  const version = (await safeGet<string>(rt, cacheKeys.listVersion)) ?? "0";
   const key = cacheKeys.list(version, q.status ?? "all", q.limit, q.cursor ?? "");
   const { value, cache } = await readThrough<Page<Subscriber>>(
-    rt.cache,
+    rt,
     key,
     async () => {
       const rows = await listSubscribers(rt.db(), { status: q.status, rows: rowsForPage(q.limit), after });

@@ -4,7 +4,7 @@ import { recordOperationOutcomes } from "../db/repositories/operations.ts";
 import type { NewOperationRow } from "../db/repositories/operations.ts";
 import { findExistingEmails, insertSubscribers } from "../db/repositories/subscribers.ts";
 import type { NewSubscriberRow, SubscriberRow } from "../db/repositories/subscribers.ts";
-import type { SubscriberCreateMessage } from "../queue/messages.ts";
+import type { SubscriberCreateMessage } from "../queue/schema.ts";
 import { normalizeEmail } from "./model.ts";
 
 export type Outcome =

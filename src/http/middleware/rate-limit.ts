@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { Principal } from "../../auth/principal.ts";
 import { hotCache } from "../../cache/hot.ts";
-import { errorMessage, log } from "../../lib/log.ts";
+import { errorMessage } from "../../lib/log.ts";
 import type { RateDecision, RateRule } from "../../ratelimit/index.ts";
 import type { AppEnv } from "../context.ts";
 import { DomainError } from "../../lib/errors.ts";
@@ -23,7 +23,7 @@ async function take(c: Context<AppEnv>, identifier: string, rule: RateRule): Pro
   try {
     return await rt.limiter.take(identifier, rule);
   } catch (err) {
-    log("warn", "rate_limiter_error", { request_id: c.get("requestId"), backend: rt.limiter.backend, error: errorMessage(err) });
+    rt.log.warn("rate_limiter_error", { backend: rt.limiter.backend, error: errorMessage(err) });
     return undefined;
   }
 }

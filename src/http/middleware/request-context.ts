@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { createRuntime } from "../../runtime.ts";
-import { log } from "../../lib/log.ts";
+
 import { writeMetric } from "../../lib/metrics.ts";
 import { rateLimitHeaders } from "../problems.ts";
 import type { AppEnv } from "../context.ts";
@@ -27,7 +27,7 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     const incoming = c.req.header("x-request-id");
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     c.set("requestId", requestId);
-    const rt = createRuntime(c.env);
+    const rt = createRuntime(c.env, { request_id: requestId });
     c.set("rt", rt);
     try {
       await next();
@@ -54,12 +54,7 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
       const route = c.req.routePath;
       const status = c.res.status;
       writeMetric(c.env, { kind: "request", name: route, method: c.req.method, status, ms, cache, keyId });
-      log(
-        status >= 500 ? "error" : "info",
-        "http_request",
-        { request_id: requestId, method: c.req.method, route, status, ms, cache, key_id: keyId, db: rt.dbUsed },
-        rt.config.logLevel,
-      );
+      rt.log[status >= 500 ? "error" : "info"]("http_request", { method: c.req.method, route, status, ms, cache, key_id: keyId, db: rt.dbUsed });
       // Only a request that opened the database has a pool to close.
       if (rt.dbUsed) waitUntil(c, rt.dispose());
     }

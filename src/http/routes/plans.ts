@@ -1,6 +1,6 @@
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import type { Context, TypedResponse } from "hono";
-import { errorMessage, log } from "../../lib/log.ts";
+import { errorMessage } from "../../lib/log.ts";
 import { listBody, pageSchema } from "../../lib/pagination.ts";
 import { EventSummary, Plan } from "../../plans/schema.ts";
 import { getPlan, listPlans } from "../../plans/service.ts";
@@ -108,7 +108,7 @@ export const planRoutes = new OpenAPIHono<AppEnv>()
         return c.body(body, 200, { "Content-Type": "application/json; charset=utf-8" }) as unknown as TypedResponse<z.infer<typeof SearchOk>, 200, "json">;
       } catch (err) {
         // /search keeps the Fever envelope even when the database is unreachable on a cold cache.
-        log("warn", "search_unavailable", { request_id: c.get("requestId"), error: errorMessage(err) });
+        c.get("rt").log.warn("search_unavailable", { error: errorMessage(err) });
         return searchError(c, 500, "unavailable", "Search is temporarily unavailable; retry after Retry-After seconds.");
       }
     },
