@@ -29,7 +29,7 @@ export interface Runtime {
 
 /**
  * The cache store and limiter hold no per-request state, so they are built once per env (as the
- * config is): per request they were 2 % of a warm /search, and an Upstash client per request.
+ * config is): built per request, they showed in the /search profile, and Upstash got a client per request.
  */
 const shared = new WeakMap<object, { cache: Store; limiter?: RateLimiter }>();
 

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { API_KEY_CACHE_SECONDS, API_KEY_HOT_SECONDS, apiKeyCacheKey } from "../src/auth/api-keys.ts";
-import { hot } from "../src/cache/hot.ts";
+import { isolateMemory } from "../src/isolate-memory.ts";
 import { apiKeys } from "../src/db/schema.ts";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { OPENAPI_PATH, createApp } from "../src/http/app.ts";
@@ -150,7 +150,7 @@ describe("API keys: creation and revocation", () => {
     expect(API_KEY_HOT_SECONDS).toBeLessThanOrEqual(10);
     // Once the entries are gone (as they will be by then), the revocation is seen.
     await env.CACHE.delete(keys[0]!.name);
-    hot.delete(`kv:${keys[0]!.name}`);
+    isolateMemory.cacheEntries.delete(`kv:${keys[0]!.name}`);
     await expectProblem(await call("/v1/stats", { headers: bearer(created.key) }), 401, "unauthorized");
   });
 });

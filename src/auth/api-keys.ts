@@ -1,4 +1,4 @@
-import { hotCache } from "../cache/hot.ts";
+import { isolateMemory } from "../isolate-memory.ts";
 import { readThrough } from "../cache/read-through.ts";
 import { findActiveApiKeyByHash } from "../db/repositories/api-keys.ts";
 import { DomainError } from "../lib/errors.ts";
@@ -61,11 +61,11 @@ async function sharedLookup(keyHash: string, own: () => Promise<CachedKey | unde
 }
 
 /**
- * key → SHA-256, the one digest every authenticated request would otherwise compute (6 % of a
- * cache hit's CPU in the bench profile). A pure function of the key, so it never outlives a
+ * key → SHA-256, the one digest every authenticated request would otherwise compute (a visible
+ * share of a cache hit, docs/benchmarks.md). A pure function of the key, so it never outlives a
  * revocation: that is decided by the lookup below. Its own small LRU, so raw keys are not kept long.
  */
-const keyHashes = hotCache(1_000);
+const keyHashes = isolateMemory.apiKeyHashes;
 
 async function hashOfKey(key: string): Promise<string> {
   const known = keyHashes.get<string>(key);
@@ -80,7 +80,7 @@ async function hashOfKey(key: string): Promise<string> {
  * unknown (or revoked) key costs neither a KV read nor a query. Memory only, never KV, so random keys
  * cannot turn into writes; bounded, so a flood of them only evicts older entries.
  */
-const unknownKeys = hotCache(10_000);
+const unknownKeys = isolateMemory.unknownApiKeys;
 const UNKNOWN_KEY_SECONDS = 60;
 
 function invalidKey(): DomainError {

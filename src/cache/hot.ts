@@ -40,6 +40,3 @@ export function hotCache(maxEntries = 5_000, now: () => number = Date.now): HotC
     },
   };
 }
-
-/** The one per isolate. */
-export const hot = hotCache();

@@ -1,6 +1,6 @@
 import { errorMessage } from "../lib/log.ts";
 import type { Logger } from "../lib/log.ts";
-import { hot } from "./hot.ts";
+import { isolateMemory } from "../isolate-memory.ts";
 import type { Store } from "./store.ts";
 
 /** What cache access needs from the invocation: the store and where to report its failures (a Runtime is one). */
@@ -25,7 +25,7 @@ export interface Read<T> {
  * from the source of truth and fill the cache. A failing cache is logged and treated as a miss, so
  * it can slow a read down but never fail it.
  *
- * With `hotSeconds`, found values are also kept in isolate memory (src/cache/hot.ts) for that long
+ * With `hotSeconds`, found values are also kept in isolate memory (src/isolate-memory.ts) for that long
  * and served from there first: only for entries that may be that stale (immutable subscribers, API
  * key lookups), never for absences.
  */
@@ -35,6 +35,7 @@ export async function readThrough<T>(
   load: () => Promise<T | undefined>,
   ttl: { hitSeconds: number; missingSeconds: number; hotSeconds?: number },
 ): Promise<Read<T | undefined>> {
+  const hot = isolateMemory.cacheEntries;
   const hotKey = `${cache.kind}:${key}`;
   if (ttl.hotSeconds) {
     const remembered = hot.get<T>(hotKey);
@@ -83,7 +84,7 @@ export async function safePut({ cache, log }: CacheContext, key: string, value: 
 
 /** Deletes from the store and from this isolate's hot memory, so a revocation is seen here at once. */
 export async function safeDelete({ cache, log }: CacheContext, key: string): Promise<void> {
-  hot.delete(`${cache.kind}:${key}`);
+  isolateMemory.cacheEntries.delete(`${cache.kind}:${key}`);
   try {
     await cache.delete(key);
   } catch (err) {

@@ -5,6 +5,10 @@ import type { Config } from "../config/index.ts";
 import * as schema from "./schema.ts";
 
 export type Database = NeonDatabase<typeof schema>;
+/** A transaction, as handed to `db.transaction(async (tx) => …)`. */
+export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
+/** What repositories run on: the database itself or a transaction on it. */
+export type Executor = Database | Transaction;
 
 export interface DbHandle {
   db: Database;

@@ -65,7 +65,7 @@ export function createApp() {
   // Hono's defaults minus headers only obsolete browsers read (IE8's X-Download-Options, Flash's
   // X-Permitted-Cross-Domain-Policies, the retired XSS auditor's X-XSS-Protection, X-DNS-Prefetch-Control)
   // and Origin-Agent-Cluster, which only matters to documents: each header is two calls into the
-  // runtime on every response (secure headers were 5 % of a warm /search in the bench profile).
+  // runtime on every response (docs/benchmarks.md, "Profiles").
   app.use(
     "*",
     secureHeaders({
@@ -90,7 +90,7 @@ export function createApp() {
   });
   // Only browsers send Origin, and only their requests need CORS headers. Servers, CLIs and load
   // generators skip the middleware: Hono's cors touches c.res before the handler and appends Vary
-  // after it, three extra Response copies per request (a tenth of a cache hit's CPU in the bench).
+  // after it, three extra Response copies per request.
   // Vary: Origin still goes out, so a shared cache never hands a CORS-less answer to a browser.
   app.use("*", async (c, next) => {
     if (c.req.header("origin") !== undefined) return corsHeaders(c, next);

@@ -1,4 +1,4 @@
-import { hotCache } from "../cache/hot.ts";
+import { isolateMemory } from "../isolate-memory.ts";
 import { searchPlansInRange } from "../db/repositories/plans.ts";
 import type { Runtime } from "../runtime.ts";
 import { toEventSummary } from "./model.ts";
@@ -12,9 +12,9 @@ export interface SearchRange {
 
 const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/i;
 
-// Clients repeat the same bounds (UIs, pollers): a remembered parse skips a regex and two Dates,
-// 7 % of a warm /search in the bench profile. A pure function, so any lifetime would do.
-const parsedBounds = hotCache(1_024);
+// Clients repeat the same bounds (UIs, pollers): a remembered parse skips a regex and two Dates on
+// the hottest public route (docs/benchmarks.md, "Profiles"). A pure function, so any lifetime would do.
+const parsedBounds = isolateMemory.searchBounds;
 
 /** parseBound, remembered per isolate. */
 export function parseBoundCached(value: string, side: "from" | "to"): string | null {
@@ -65,8 +65,8 @@ const utf8 = (text: string) => encoder.encode(text) as Uint8Array<ArrayBuffer>;
 /**
  * /search's answer as a UTF-8 body. Served from the edge index (this isolate's copy, else the
  * cache); only a cold or failing cache sends it to Postgres. Never calls the provider. Bytes, not a
- * string: a month of plans is ~80 KB, and a Response made from a string re-encodes it every time
- * (16 % of a warm /search in the bench profile); the memoised bytes are only copied.
+ * string: a month of plans is ~80 KB, and a Response made from a string re-encodes it every time;
+ * the memoised bytes are only copied.
  */
 export async function searchEvents(rt: Runtime, range: SearchRange): Promise<{ body: Uint8Array<ArrayBuffer>; source: SearchSource }> {
   const loaded = await loadSearchIndex(rt);

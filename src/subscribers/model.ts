@@ -52,6 +52,6 @@ export const TTL = {
   operation: 14 * 86_400,
   list: 60,
   idempotency: 86_400,
-  /** In isolate memory (src/cache/hot.ts): subscribers are never updated in place, so a minute is safe. */
+  /** In isolate memory (src/isolate-memory.ts): subscribers are never updated in place, so a minute is safe. */
   subscriberHot: 60,
 };

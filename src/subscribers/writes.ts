@@ -1,4 +1,4 @@
-import type { Database } from "../db/client.ts";
+import type { Database, Transaction } from "../db/client.ts";
 import { isPermanentDataError, isUniqueViolation, pgErrorCode } from "../db/errors.ts";
 import { recordOperationOutcomes } from "../db/repositories/operations.ts";
 import type { NewOperationRow } from "../db/repositories/operations.ts";
@@ -87,7 +87,7 @@ async function storeAsOneSet(db: Database, messages: SubscriberCreateMessage[]):
 }
 
 async function checkThenInsert(
-  tx: Parameters<Parameters<Database["transaction"]>[0]>[0],
+  tx: Transaction,
   messages: SubscriberCreateMessage[],
 ): Promise<{ outcomes: Outcome[]; inserted: SubscriberRow[] }> {
   const byEmail = new Map<string, SubscriberCreateMessage[]>();

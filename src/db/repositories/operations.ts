@@ -1,5 +1,5 @@
 import { eq, lt, sql } from "drizzle-orm";
-import type { Database } from "../client.ts";
+import type { Database, Executor } from "../client.ts";
 import { operations } from "../schema.ts";
 
 export type OperationRow = typeof operations.$inferSelect;
@@ -10,7 +10,7 @@ export type NewOperationRow = typeof operations.$inferInsert;
  * is an `invalid_data` failure, which a replayed dead letter may turn into its new outcome (an
  * operator replays after fixing what made the database refuse it).
  */
-export async function recordOperationOutcomes(db: Pick<Database, "insert">, rows: NewOperationRow[]): Promise<void> {
+export async function recordOperationOutcomes(db: Executor, rows: NewOperationRow[]): Promise<void> {
   if (rows.length === 0) return;
   await db
     .insert(operations)

@@ -1,9 +1,6 @@
 import { and, asc, desc, eq, gt, gte, inArray, lte, or, sql } from "drizzle-orm";
-import type { Database } from "../client.ts";
+import type { Database, Executor, Transaction } from "../client.ts";
 import { basePlans, planSyncRuns, plans, zones } from "../schema.ts";
-
-type Tx = Parameters<Parameters<Database["transaction"]>[0]>[0];
-export type Executor = Database | Tx;
 
 export type PlanRow = typeof plans.$inferSelect;
 export type NewPlanRow = typeof plans.$inferInsert;
@@ -15,7 +12,7 @@ export type SyncRunRow = typeof planSyncRuns.$inferSelect;
 const PLAN_SYNC_LOCK = 727_001;
 
 /** One sync at a time: false when another run holds the lock (this one then does nothing). */
-export async function tryLockPlanSync(tx: Tx): Promise<boolean> {
+export async function tryLockPlanSync(tx: Transaction): Promise<boolean> {
   const res = await tx.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(${PLAN_SYNC_LOCK}) as locked`);
   return res.rows[0]?.locked === true;
 }

@@ -1,10 +1,9 @@
 import { and, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
-import type { Database } from "../client.ts";
+import type { Database, Executor } from "../client.ts";
 import { subscribers } from "../schema.ts";
 
 export type SubscriberRow = typeof subscribers.$inferSelect;
 export type NewSubscriberRow = typeof subscribers.$inferInsert;
-type Executor = Pick<Database, "select" | "insert" | "execute">;
 
 const lowerEmail = sql<string>`lower(${subscribers.email})`;
 

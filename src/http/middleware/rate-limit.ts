@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { Principal } from "../../auth/principal.ts";
-import { hotCache } from "../../cache/hot.ts";
+import { isolateMemory } from "../../isolate-memory.ts";
 import { errorMessage } from "../../lib/log.ts";
 import type { RateDecision, RateRule } from "../../ratelimit/index.ts";
 import type { AppEnv } from "../context.ts";
@@ -44,7 +44,7 @@ export async function enforceKeyLimit(c: Context<AppEnv>, principal: Principal):
  * An address over the limit is remembered in isolate memory until its allowance returns; meanwhile
  * only keys already known at the edge work from it (see authenticate's cachedOnly).
  */
-const lockedOut = hotCache(10_000);
+const lockedOut = isolateMemory.lockedOutClients;
 const LOCKOUT = "client address (API key lookups: too many failed authentications)";
 
 /** The 429 for a locked-out address, or undefined. */

@@ -1,0 +1,20 @@
+import { hotCache } from "./cache/hot.ts";
+
+/**
+ * Everything this isolate remembers between requests, in one place. Workers reuse an isolate for
+ * many requests, so module state outlives a request: each entry here is a bounded, short-lived
+ * memory of plain data that saves a round trip, never a source of truth, and never a promise shared
+ * between requests (see src/auth/api-keys.ts). Each is explained where it is used.
+ */
+export const isolateMemory = {
+  /** Cache entries that may be a little stale (src/cache/read-through.ts `hotSeconds`). */
+  cacheEntries: hotCache(5_000),
+  /** API key → its SHA-256 (src/auth/api-keys.ts). */
+  apiKeyHashes: hotCache(1_000),
+  /** Key hashes that matched no active key (src/auth/api-keys.ts). */
+  unknownApiKeys: hotCache(10_000),
+  /** Client addresses over their failed-authentication limit (src/http/middleware/rate-limit.ts). */
+  lockedOutClients: hotCache(10_000),
+  /** Parsed /search bounds (src/plans/search.ts). */
+  searchBounds: hotCache(1_024),
+};
