@@ -2,55 +2,67 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
-  plugins: [
-    cloudflareTest(({ inject }) => ({
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: {
-        bindings: {
-          ENVIRONMENT: "test",
-          LOG_LEVEL: "warn",
-          DATABASE_URL: inject("databaseUrl"),
-          DATABASE_WS_PROXY: inject("wsProxy"),
-          PROVIDER_URL: inject("providerUrl"),
-          // Fast resilience settings so fault tests take seconds, not minutes.
-          PROVIDER_TIMEOUT_MS: "1000",
-          PROVIDER_BODY_TIMEOUT_MS: "2000",
-          PROVIDER_RETRY_BASE_MS: "20",
-          PROVIDER_MAX_ATTEMPTS: "3",
-          PROVIDER_BREAKER_THRESHOLD: "5",
-          PROVIDER_BREAKER_HALF_OPEN_SECONDS: "2",
-          PROVIDER_MAX_BYTES: "4194304",
-          TEST_CONTROL_URL: inject("controlUrl"),
-          // Not UPSTASH_*: tests opt into the Upstash store per request, KV stays the default.
-          TEST_UPSTASH_URL: inject("upstashUrl"),
-          TEST_UPSTASH_TOKEN: inject("upstashToken"),
-          // Quick retries so the fault tests see a failed batch come back within seconds: a retry
-          // budget of 1 + 2 + 2 + 2 + 2 + 2 = 11 s, after which a write is dead-lettered (and parked
-          // while the database is down). The outage tests stay below or go beyond it on purpose.
-          QUEUE_RETRY_BASE_SECONDS: "1",
-          QUEUE_RETRY_MAX_DELAY_SECONDS: "2",
-          QUEUE_MAX_RETRIES: "6",
-          // Many tests send bad keys from the same (absent) client address; the failed-authentication
-          // test sets its own small limit.
-          AUTH_FAILURE_IP_LIMIT: "1000000",
-          // The suite sends thousands of requests per key and from one (absent) client address; the
-          // rate limit tests set their own small limits.
-          DEFAULT_KEY_RATE_LIMIT: "1000000",
-          PUBLIC_IP_RATE_LIMIT: "1000000",
-          // "long" (npm run test:reliability) runs the full-size reliability variants.
-          RELIABILITY: process.env.RELIABILITY === "long" ? "long" : "short",
+  test: {
+    projects: [
+      {
+        // Pure modules, beside their source: plain Node, no Postgres, no workerd (`npm run test:unit`, seconds).
+        test: { name: "unit", include: ["src/**/*.test.ts"], environment: "node" },
+      },
+      {
+        // The app in workerd against a real Postgres, KV and Queues (test/setup/global.ts starts them).
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                ENVIRONMENT: "test",
+                LOG_LEVEL: "warn",
+                DATABASE_URL: inject("databaseUrl"),
+                DATABASE_WS_PROXY: inject("wsProxy"),
+                PROVIDER_URL: inject("providerUrl"),
+                // Fast resilience settings so fault tests take seconds, not minutes.
+                PROVIDER_TIMEOUT_MS: "1000",
+                PROVIDER_BODY_TIMEOUT_MS: "2000",
+                PROVIDER_RETRY_BASE_MS: "20",
+                PROVIDER_MAX_ATTEMPTS: "3",
+                PROVIDER_BREAKER_THRESHOLD: "5",
+                PROVIDER_BREAKER_HALF_OPEN_SECONDS: "2",
+                PROVIDER_MAX_BYTES: "4194304",
+                TEST_CONTROL_URL: inject("controlUrl"),
+                // Not UPSTASH_*: tests opt into the Upstash store per request, KV stays the default.
+                TEST_UPSTASH_URL: inject("upstashUrl"),
+                TEST_UPSTASH_TOKEN: inject("upstashToken"),
+                // Quick retries so the fault tests see a failed batch come back within seconds: a retry
+                // budget of 1 + 2 + 2 + 2 + 2 + 2 = 11 s, after which a write is dead-lettered (and parked
+                // while the database is down). The outage tests stay below or go beyond it on purpose.
+                QUEUE_RETRY_BASE_SECONDS: "1",
+                QUEUE_RETRY_MAX_DELAY_SECONDS: "2",
+                QUEUE_MAX_RETRIES: "6",
+                // Many tests send bad keys from the same (absent) client address; the failed-authentication
+                // test sets its own small limit.
+                AUTH_FAILURE_IP_LIMIT: "1000000",
+                // The suite sends thousands of requests per key and from one (absent) client address; the
+                // rate limit tests set their own small limits.
+                DEFAULT_KEY_RATE_LIMIT: "1000000",
+                PUBLIC_IP_RATE_LIMIT: "1000000",
+                // "long" (npm run test:reliability) runs the full-size reliability variants.
+                RELIABILITY: process.env.RELIABILITY === "long" ? "long" : "short",
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "integration",
+          globalSetup: ["./test/setup/global.ts"],
+          include: ["test/**/*.test.ts"],
+          // Browser tests run on Node, not in workerd: vitest.browser.config.ts.
+          exclude: ["test/browser/**", "node_modules/**"],
+          // Some tests take the database relay down for a moment; files share it, so they run one at a time.
+          fileParallelism: false,
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
         },
       },
-    })),
-  ],
-  test: {
-    globalSetup: ["./test/setup/global.ts"],
-    include: ["test/**/*.test.ts", "src/**/*.test.ts"],
-    // Browser tests run on Node, not in workerd: vitest.browser.config.ts.
-    exclude: ["test/browser/**", "node_modules/**"],
-    // Some tests take the database relay down for a moment; files share it, so they run one at a time.
-    fileParallelism: false,
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    ],
   },
 });

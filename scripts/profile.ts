@@ -64,7 +64,7 @@ async function devtools(): Promise<(method: string, params?: object) => Promise<
 /** Self time per function, largest first. */
 function selfTimes(p: CpuProfile): Array<{ ms: number; share: number; fn: string }> {
   const self = new Map<number, number>();
-  p.samples.forEach((node, i) => self.set(node, (self.get(node) ?? 0) + (p.timeDeltas[i] ?? 0)));
+  for (const [i, node] of p.samples.entries()) self.set(node, (self.get(node) ?? 0) + (p.timeDeltas[i] ?? 0));
   const byFn = new Map<string, number>();
   let total = 0;
   for (const n of p.nodes) {

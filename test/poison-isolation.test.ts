@@ -107,7 +107,12 @@ describe("the edge closes the same class of input", () => {
     const [a, nul, b] = await Promise.all([send(`a@${domain}`, "Alice"), send(`m@${domain}`, "Mallory\u0000"), send(`b@${domain}`, "Bob")]);
     expect(nul.status).toBe(422);
     expect((await nul.json<{ errors: Array<{ field: string }> }>()).errors.map((e) => e.field)).toEqual(["name"]);
-    const ops = await Promise.all([a, b].map(async (r) => (expect(r.status).toBe(202), (await r.json<{ data: { id: string } }>()).data.id)));
+    const ops = await Promise.all(
+      [a, b].map(async (r) => {
+        expect(r.status).toBe(202);
+        return (await r.json<{ data: { id: string } }>()).data.id;
+      }),
+    );
     const outcomes = await waitForOperations(db, ops);
     expect(outcomes.every((o) => o.status === "succeeded")).toBe(true);
     for (const email of [`a@${domain}`, `b@${domain}`]) {

@@ -10,7 +10,7 @@ import { apiKeyCacheKey } from "./api-keys.ts";
 import { generateApiKey, storedFormOf } from "./keys.ts";
 import type { ApiKey, CreatedApiKey, NewApiKey } from "./schema.ts";
 
-export function toApiKeyView(row: ApiKeyRow): ApiKey {
+function toApiKeyView(row: ApiKeyRow): ApiKey {
   return {
     id: row.id,
     name: row.name,

@@ -3,7 +3,7 @@ import { SCOPES } from "./principal.ts";
 
 /** The API key resource's shapes: the single source of its types, the routes and the OpenAPI document. */
 
-export const RateLimitRule = z
+const RateLimitRule = z
   .strictObject({
     limit: z.number().int().min(1).max(1_000_000),
     period_seconds: z.number().int().min(1).max(86_400),

@@ -1,9 +1,9 @@
 /**
  * The edge cache behind one interface. Values are JSON. Implementations: Workers KV (default),
- * Upstash Redis (when configured) and in-memory (tests, and the isolate-level hot layer).
+ * Upstash Redis (when configured).
  */
 export interface Store {
-  readonly kind: "kv" | "upstash" | "memory";
+  readonly kind: "kv" | "upstash";
   get<T>(key: string): Promise<T | null>;
   /** ttlSeconds: KV's minimum is 60; shorter values are raised to it by the KV store. */
   put(key: string, value: unknown, opts?: { ttlSeconds?: number }): Promise<void>;

@@ -27,7 +27,7 @@ export const OPENAPI_PATH = "/openapi.json";
  * limited too, separately, so that its 429 keeps the Fever envelope.
  */
 // Hono's "/v1/plans/*" matches "/v1/plans" itself too.
-export const PUBLIC_PATHS = ["/health", "/ready", OPENAPI_PATH, "/docs", "/v1/plans/*", "/", "/assets/*"] as const;
+const PUBLIC_PATHS = ["/health", "/ready", OPENAPI_PATH, "/docs", "/v1/plans/*", "/", "/assets/*"] as const;
 
 const CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"];
 const CORS_EXPOSE_HEADERS = [

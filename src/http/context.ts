@@ -7,7 +7,7 @@ import type { Runtime } from "../runtime.ts";
  * Read these with c.get("…"), not c.var.…: Hono's c.var builds a fresh object from every variable
  * on each access (docs/benchmarks.md has the profile).
  */
-export interface AppVariables {
+interface AppVariables {
   requestId: string;
   rt: Runtime;
   /** Set by handlers that read through the cache; logged and exposed in Server-Timing. */

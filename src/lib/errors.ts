@@ -4,7 +4,7 @@ import type { RateDecision } from "../ratelimit/types.ts";
  * What can go wrong, in words every layer shares. Services and the queue and cron code throw these;
  * src/http/problems.ts alone decides what each means over HTTP (status, problem type, headers).
  */
-export const ERROR_CODES = [
+const ERROR_CODES = [
   "bad_request",
   "missing_credentials",
   "invalid_credentials",

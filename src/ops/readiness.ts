@@ -4,7 +4,7 @@ import { readBreakerState } from "../providers/client.ts";
 import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
 
-export interface CheckResult {
+interface CheckResult {
   ok: boolean;
   ms: number;
   error?: string;
@@ -22,7 +22,7 @@ const CHECK_TIMEOUT_MS = 3_000;
  * One named dependency check. It throws when the dependency is not usable and may return details
  * for the body (e.g. `{ backend: "kv" }`, `{ age_seconds: 42 }`, `{ state: "open" }`).
  */
-export type ReadinessProbe = (rt: Runtime) => Promise<Record<string, unknown> | void>;
+export type ReadinessProbe = (rt: Runtime) => Promise<Record<string, unknown> | undefined>;
 
 async function timed(rt: Runtime, probe: ReadinessProbe): Promise<CheckResult> {
   const started = performance.now();
@@ -43,20 +43,24 @@ async function timed(rt: Runtime, probe: ReadinessProbe): Promise<CheckResult> {
 }
 
 /** The cron syncs every minute; this long without a successful sync is reported as stale. */
-export const PLAN_SYNC_STALE_SECONDS = 15 * 60;
+const PLAN_SYNC_STALE_SECONDS = 15 * 60;
 
 /**
  * The checks /ready runs, by the name they have in the body. Capabilities add theirs here (the plan
  * sync's last success age, the provider breaker's state) rather than editing checkReadiness.
  */
 export const readinessProbes: Record<string, ReadinessProbe> = {
-  postgres: (rt) => pingDatabase(rt.db()),
+  postgres: async (rt) => {
+    await pingDatabase(rt.db());
+    return undefined;
+  },
   cache: async (rt) => {
     await rt.cache.get("ready:probe");
     return { backend: rt.cache.kind };
   },
   queue: async (rt) => {
     if (typeof rt.env.SUBSCRIBER_QUEUE?.send !== "function") throw new Error("SUBSCRIBER_QUEUE binding missing");
+    return undefined;
   },
   // Informational: /search answers from the stored index whatever the provider does, so a stale
   // sync or an open breaker is reported (`stale`, `state`) without taking the Worker out of service.

@@ -18,8 +18,8 @@ export const EventSummary = z
   .meta({ id: "EventSummary" });
 export type EventSummary = z.infer<typeof EventSummary>;
 
-export const Zone = z.object({ zone_id: z.string(), name: z.string(), capacity: z.number().int(), price: z.number(), numbered: z.boolean() });
-export type Zone = z.infer<typeof Zone>;
+const Zone = z.object({ zone_id: z.string(), name: z.string(), capacity: z.number().int(), price: z.number(), numbered: z.boolean() });
+
 
 /** The richer /v1 view of a plan. Provider times carry no zone and are shown without one. */
 export const Plan = z
@@ -44,14 +44,14 @@ export const Plan = z
   .meta({ id: "Plan" });
 export type Plan = z.infer<typeof Plan>;
 
-export const SYNC_TRIGGERS = ["cron", "admin"] as const;
+const SYNC_TRIGGERS = ["cron", "admin"] as const;
 export type SyncTrigger = (typeof SYNC_TRIGGERS)[number];
 
 /**
  * ok: a new document was stored; unchanged: its bytes equal the last applied one (nothing written);
  * not_modified: the provider answered 304; skipped: another sync held the lock; failed.
  */
-export const SYNC_OUTCOMES = ["ok", "unchanged", "not_modified", "skipped", "failed"] as const;
+const SYNC_OUTCOMES = ["ok", "unchanged", "not_modified", "skipped", "failed"] as const;
 export type SyncOutcome = (typeof SYNC_OUTCOMES)[number];
 
 

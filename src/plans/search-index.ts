@@ -5,7 +5,7 @@ import { planCacheKeys, toEventSummary } from "./model.ts";
 import type { EventSummary } from "./schema.ts";
 
 /** What the sync writes to the edge cache and /search reads: no database on a warm path. */
-export interface SearchIndex {
+interface SearchIndex {
   /** Id of the sync run that built it; also namespaces the /v1/plans cache entries. */
   generation: string;
   built_at: string;

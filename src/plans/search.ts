@@ -33,7 +33,7 @@ export function parseBoundCached(value: string, side: "from" | "to"): string | n
  * whole seconds: the result is the same set of plans and a fixed-width string compares correctly.
  * Returns null when the value is not a real date-time.
  */
-export function parseBound(value: string, side: "from" | "to"): string | null {
+function parseBound(value: string, side: "from" | "to"): string | null {
   const m = ISO_DATE_TIME.exec(value.trim());
   if (!m) return null;
   const [, y, mo, d, h, mi, s = "00", frac, zone] = m as unknown as [string, string, string, string, string, string, string | undefined, string | undefined, string | undefined];

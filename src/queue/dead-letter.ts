@@ -25,7 +25,7 @@ export function deadLetter(message: Message<unknown>, reason: string): DeadLette
  * is always storable; bytes are kept as base64; anything JSON cannot express (a cycle, a BigInt) as
  * its string form rather than not at all.
  */
-export function serializeBody(body: unknown): Pick<DeadLetterInput, "body" | "bodyFormat"> {
+function serializeBody(body: unknown): Pick<DeadLetterInput, "body" | "bodyFormat"> {
   if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) {
     const bytes = body instanceof ArrayBuffer ? new Uint8Array(body) : new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
     return { body: base64Encode(bytes), bodyFormat: "base64" };
@@ -37,7 +37,7 @@ export function serializeBody(body: unknown): Pick<DeadLetterInput, "body" | "bo
   }
 }
 
-export function toDeadLetterRow(queue: string, message: Message<unknown>): DeadLetterInput {
+function toDeadLetterRow(queue: string, message: Message<unknown>): DeadLetterInput {
   const env = DeadLetterEnvelope.safeParse(message.body);
   if (env.success) {
     return { queue, messageId: env.data.message_id, ...serializeBody(env.data.body), reason: env.data.reason, attempts: env.data.attempts };

@@ -25,7 +25,7 @@ const CONTROL = /[\p{Cc}\u2028\u2029]/u;
 const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/u;
 const VISIBLE = /(?![\p{Default_Ignorable_Code_Point}])[\p{L}\p{N}\p{P}\p{S}]/u;
 
-export function namePolicyViolation(name: string): string | undefined {
+function namePolicyViolation(name: string): string | undefined {
   if (!name.isWellFormed()) return "must be well-formed Unicode (no lone surrogates)";
   if (CONTROL.test(name)) return "must not contain control characters (U+0000–U+001F, U+007F–U+009F, U+2028, U+2029)";
   if (BIDI_CONTROL.test(name)) return "must not contain bidirectional overrides, embeddings or isolates (U+202A–U+202E, U+2066–U+2069)";

@@ -7,12 +7,12 @@ import type { NewSubscriberRow, SubscriberRow } from "../db/repositories/subscri
 import type { SubscriberCreateMessage } from "../queue/schema.ts";
 import { normalizeEmail } from "./model.ts";
 
-export type Outcome =
+type Outcome =
   | { operationId: string; status: "succeeded"; subscriberId: string }
   | { operationId: string; status: "failed"; errorCode: "already_exists"; subscriberId: string };
 
 /** A message whose data Postgres refused: its operation is recorded failed (invalid_data). */
-export interface Rejected {
+interface Rejected {
   message: SubscriberCreateMessage;
   /** Log-safe: the SQLSTATE, never the data. */
   reason: string;

@@ -54,10 +54,12 @@ describe.skipIf(!chromiumPath)("GET /docs in headless Chromium", () => {
       // Scalar renders every operation of the document; wait for ones we know.
       // The sidebar comes first, the document's own text after it.
       await page.waitForFunction(
+        // biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what a reader sees, not script contents
         () => document.body.innerText.includes("Create an API key") && document.body.innerText.includes("Edge API: subscribers and plans"),
         null,
         { timeout: 30_000 },
       );
+      // biome-ignore lint/performance/useDomNodeTextContent: the rendered text is what a reader sees, not script contents
       const text = await page.evaluate(() => document.body.innerText);
       expect(text).toContain("Edge API: subscribers and plans");
       expect(text).toContain("Read a subscriber by id or email");

@@ -2,7 +2,7 @@ import { and, asc, desc, eq, gt, gte, inArray, lte, or, sql } from "drizzle-orm"
 import type { Database, Executor, Transaction } from "../client.ts";
 import { basePlans, planSyncRuns, plans, zones } from "../schema.ts";
 
-export type PlanRow = typeof plans.$inferSelect;
+type PlanRow = typeof plans.$inferSelect;
 export type NewPlanRow = typeof plans.$inferInsert;
 export type NewBasePlanRow = typeof basePlans.$inferInsert;
 export type ZoneRow = typeof zones.$inferSelect;

@@ -62,7 +62,7 @@ export async function takeKeyLookupToken(c: Context<AppEnv>): Promise<void> {
   }
 }
 
-export function clientIp(c: Context<AppEnv>): string {
+function clientIp(c: Context<AppEnv>): string {
   // Set by Cloudflare's edge (and by wrangler dev); anything else in front could forge it.
   return c.req.header("cf-connecting-ip") ?? "unknown";
 }

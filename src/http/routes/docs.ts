@@ -6,7 +6,7 @@ import type { AppEnv } from "../context.ts";
  * Served from Workers Static Assets by the web routes (web/public/assets/vendor/, where
  * scripts/docs-assets.ts copies it on install).
  */
-export const DOCS_SCRIPT_PATH = "/assets/vendor/scalar.js";
+const DOCS_SCRIPT_PATH = "/assets/vendor/scalar.js";
 
 /**
  * The browser may load nothing but this origin: the Scalar bundle otherwise reaches for web fonts,
