@@ -2,7 +2,8 @@
 import { apiKey, describeFailure } from "./api.js";
 import { byId } from "./dom.js";
 import { setupPlans } from "./plans.js";
-import { setupAddForm, setupList, setupLookup } from "./subscribers.js";
+import { setupAddForm } from "./subscriber-form.js";
+import { setupList, setupLookup } from "./subscribers.js";
 
 const keyForm = byId("key-form", HTMLFormElement);
 const keyInput = byId("api-key", HTMLInputElement);
