@@ -1,6 +1,6 @@
 // @ts-check
 import { describeFailure, request } from "./api.js";
-import { byId, setDisabled, subscriberLink } from "./dom.js";
+import { byId, subscriberLink } from "./dom.js";
 
 /**
  * The "Add subscriber" form: field errors from the API's problem beside each field, then the
