@@ -1,4 +1,7 @@
+import type { ApiKeyLookup } from "./auth/api-keys.ts";
 import { hotCache } from "./cache/hot.ts";
+import type { SearchIndexMemo } from "./plans/search-index.ts";
+import type { LeaseTable } from "./ratelimit/lease.ts";
 
 /**
  * Everything this isolate remembers between requests, in one place. Workers reuse an isolate for
@@ -17,4 +20,18 @@ export const isolateMemory = {
   lockedOutClients: hotCache(10_000),
   /** Parsed /search bounds (src/plans/search.ts). */
   searchBounds: hotCache(1_024),
+  /** API key lookups in flight, as plain data other requests poll (src/auth/api-keys.ts). */
+  apiKeyLookups: new Map<string, ApiKeyLookup>(),
+  /** Rate-limit tokens leased from the shared buckets (src/ratelimit/lease.ts). */
+  rateLeases: new Map() as LeaseTable,
+  /** This isolate's copy of the /search index (src/plans/search-index.ts). */
+  searchIndex: { memo: null as SearchIndexMemo | null },
 };
+
+/** Forgets everything, as a fresh isolate would have: what tests use to see the edge cache's path. */
+export function resetIsolateMemory(): void {
+  for (const c of [isolateMemory.cacheEntries, isolateMemory.apiKeyHashes, isolateMemory.unknownApiKeys, isolateMemory.lockedOutClients, isolateMemory.searchBounds]) c.clear();
+  isolateMemory.apiKeyLookups.clear();
+  isolateMemory.rateLeases.clear();
+  isolateMemory.searchIndex.memo = null;
+}

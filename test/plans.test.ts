@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { generatePlanDocumentText } from "../scripts/lib/generate-plans.ts";
 import worker from "../src/index.ts";
 import { planUuid } from "../src/plans/model.ts";
-import { forgetSearchIndexMemo } from "../src/plans/search-index.ts";
+import { resetIsolateMemory } from "../src/isolate-memory.ts";
 import sample1 from "./fixtures/provider/sample_1.xml?raw";
 import sample2 from "./fixtures/provider/sample_2.xml?raw";
 import sample3 from "./fixtures/provider/sample_3.xml?raw";
@@ -138,7 +138,7 @@ describe("plan sync over our sample documents", () => {
     expect(warm.status).toBe(200);
     const before = warm.body.data.events.length;
     expect(before).toBeGreaterThanOrEqual(4);
-    forgetSearchIndexMemo();
+    resetIsolateMemory();
     const cold = await databaseDown(() => search(ALL));
     expect(cold.status).toBe(200);
     expect(cold.body.data.events).toHaveLength(before);
@@ -212,7 +212,7 @@ describe("GET /search contract", () => {
 
   it("answers 500 with the envelope and Retry-After when neither the index nor Postgres is available", async () => {
     await env.CACHE.delete("plans:index:v1");
-    forgetSearchIndexMemo();
+    resetIsolateMemory();
     const { status, body, res } = await databaseDown(() => search(ALL));
     expect(status).toBe(500);
     expect(res.headers.get("retry-after")).toBe("5");

@@ -31,12 +31,12 @@ interface CachedKey extends Principal {
  * perform I/O on behalf of a different request"). A waiter whose shared lookup fails, or takes too
  * long, does its own.
  */
-interface Lookup {
+export interface ApiKeyLookup {
   done: boolean;
   ok: boolean;
   value: CachedKey | undefined;
 }
-const inflight = new Map<string, Lookup>();
+const inflight = isolateMemory.apiKeyLookups;
 const SHARED_LOOKUP_WAIT_MS = 2_000;
 const SHARED_LOOKUP_POLL_MS = 5;
 
@@ -48,7 +48,7 @@ async function sharedLookup(keyHash: string, own: () => Promise<CachedKey | unde
     if (pending.done && pending.ok) return pending.value;
     return own();
   }
-  const mine: Lookup = { done: false, ok: false, value: undefined };
+  const mine: ApiKeyLookup = { done: false, ok: false, value: undefined };
   inflight.set(keyHash, mine);
   try {
     mine.value = await own();

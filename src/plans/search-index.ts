@@ -1,3 +1,4 @@
+import { isolateMemory } from "../isolate-memory.ts";
 import { safeGet, safePut } from "../cache/read-through.ts";
 import { allSearchablePlans } from "../db/repositories/plans.ts";
 import type { Runtime } from "../runtime.ts";
@@ -12,7 +13,7 @@ interface SearchIndex {
   events: EventSummary[];
 }
 
-interface Memo {
+export interface SearchIndexMemo {
   index: SearchIndex;
   /** "YYYY-MM-DDTHH:MM:SS" per event, same order as events (sorted by start). */
   starts: string[];
@@ -34,10 +35,11 @@ const MEMO_MS = 5_000;
 // By size, not count: an unbounded range is the whole index (about 1 MB at 5,000 plans), and an
 // isolate has 128 MB for everything.
 const MAX_MEMO_BODY_BYTES = 16 * 1024 * 1024;
-let memo: Memo | null = null;
 
-function remember(index: SearchIndex): Memo {
-  memo = {
+const held = isolateMemory.searchIndex;
+
+function remember(index: SearchIndex): SearchIndexMemo {
+  held.memo = {
     index,
     starts: index.events.map((e) => `${e.start_date}T${e.start_time}`),
     ends: index.events.map((e) => `${e.end_date}T${e.end_time}`),
@@ -45,13 +47,14 @@ function remember(index: SearchIndex): Memo {
     bodies: new Map(),
     bodyBytes: 0,
   };
-  return memo;
+  return held.memo;
 }
 
 export type IndexSource = "memory" | "cache";
 
 /** The index from this isolate or the edge cache; null when the cache has none (cold or failing). */
-export async function loadSearchIndex(rt: Runtime): Promise<{ memo: Memo; source: IndexSource } | null> {
+export async function loadSearchIndex(rt: Runtime): Promise<{ memo: SearchIndexMemo; source: IndexSource } | null> {
+  const memo = held.memo;
   if (memo && Date.now() - memo.loadedAt < MEMO_MS) return { memo, source: "memory" };
   if (memo) {
     // The small generation marker first: the index itself (about 1 MB at 5,000 plans) is fetched
@@ -100,7 +103,7 @@ function lowerBound(starts: string[], from: string): number {
 }
 
 /** Containment, inclusive at both ends. Bounds are "YYYY-MM-DDTHH:MM:SS" or null for unbounded. */
-export function eventsInRange(m: Memo, from: string | null, to: string | null): EventSummary[] {
+export function eventsInRange(m: SearchIndexMemo, from: string | null, to: string | null): EventSummary[] {
   const out: EventSummary[] = [];
   for (let i = from === null ? 0 : lowerBound(m.starts, from); i < m.starts.length; i++) {
     // start <= end, so once a start passes `to` no later event can fit.
@@ -110,7 +113,7 @@ export function eventsInRange(m: Memo, from: string | null, to: string | null): 
   return out;
 }
 
-export function memoisedBody(m: Memo, key: string, build: () => Body): Body {
+export function memoisedBody(m: SearchIndexMemo, key: string, build: () => Body): Body {
   let body = m.bodies.get(key);
   if (body === undefined) {
     body = build();
@@ -124,7 +127,3 @@ export function memoisedBody(m: Memo, key: string, build: () => Body): Body {
   return body;
 }
 
-/** Tests only: forget the isolate copy so the next read goes to the cache. */
-export function forgetSearchIndexMemo(): void {
-  memo = null;
-}

@@ -1,3 +1,4 @@
+import { isolateMemory } from "../isolate-memory.ts";
 import type { RateDecision, RateLimiter, RateRule } from "./types.ts";
 
 /** What the shared bucket answers to a lease request. */
@@ -40,8 +41,6 @@ interface Lease {
 
 export type LeaseTable = Map<string, Lease>;
 
-/** Module scope is per isolate: every request served by this isolate shares its leases. */
-const isolateLeases: LeaseTable = new Map();
 
 /**
  * A limiter whose isolate takes tokens from the shared bucket in leases: one bucket call per lease,
@@ -61,7 +60,7 @@ export function leasingLimiter(
   backend: RateLimiter["backend"],
   takeFromBucket: TakeFromBucket,
   options: Partial<LeaseOptions> = {},
-  leases: LeaseTable = isolateLeases,
+  leases: LeaseTable = isolateMemory.rateLeases,
 ): RateLimiter {
   const o = { ...DEFAULTS, ...options };
   const maxLease = (rule: RateRule) => Math.max(1, Math.min(o.maxTokens, Math.floor(rule.limit * o.maxShare)));
