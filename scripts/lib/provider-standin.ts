@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { generatePlanDocument } from "./generate-plans.ts";
 import type { GenerateOptions } from "./generate-plans.ts";
 
-export const FAULT_MODES = ["none", "503", "503-empty", "slow", "hang", "truncated", "garbage", "billion-laughs"] as const;
+const FAULT_MODES = ["none", "503", "503-empty", "slow", "hang", "truncated", "garbage", "billion-laughs"] as const;
 export type FaultMode = (typeof FAULT_MODES)[number];
 
 export interface ProviderStandin {

@@ -16,7 +16,7 @@ import type { RelayControl, RelayOptions } from "./relay-control.ts";
 import { startWranglerDev } from "./wrangler-dev.ts";
 import type { WranglerDev, WranglerDevOptions } from "./wrangler-dev.ts";
 
-export type StackWorkerOptions = Omit<WranglerDevOptions, "port" | "persistTo" | "vars" | "signal"> & {
+type StackWorkerOptions = Omit<WranglerDevOptions, "port" | "persistTo" | "vars" | "signal"> & {
   /** Omitted: a free one. */
   port?: number;
   /** Omitted: <stateDir>/wrangler. */

@@ -42,7 +42,7 @@ function workerdPids(): Set<number> {
 }
 
 /** The same bundle `npm run build` deploys. */
-export function buildWorker(outdir: string): string {
+function buildWorker(outdir: string): string {
   execFileSync(process.execPath, ["node_modules/wrangler/bin/wrangler.js", "deploy", "--dry-run", "--outdir", outdir], {
     stdio: ["ignore", "ignore", "inherit"],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_LOG: "error" },
