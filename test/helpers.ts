@@ -1,14 +1,50 @@
+import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import { expect } from "vitest";
 import { getConfig } from "../src/config/index.ts";
 import { createDb } from "../src/db/client.ts";
 import type { DbHandle } from "../src/db/client.ts";
 import { apiKeys } from "../src/db/schema.ts";
 import { generateApiKey, storedFormOf } from "../src/auth/keys.ts";
+import { createApp } from "../src/http/app.ts";
 import type { Scope } from "../src/auth/principal.ts";
 
 /** Calls the Worker's fetch handler exactly as the runtime would. */
 export function call(path: string, init?: RequestInit): Promise<Response> {
   return exports.default.fetch(new Request(`http://edge.test${path}`, init));
+}
+
+/** The app with some configuration overridden: config is parsed per env object. */
+export function appWith(overrides: Record<string, unknown>) {
+  const app = createApp();
+  const e = { ...env, ...overrides } as Env;
+  return (path: string, init?: RequestInit) => app.fetch(new Request(`http://edge.test${path}`, init), e, createExecutionContext());
+}
+
+/** An RFC 9457 problem body as the API answers every non-2xx (validation problems add `errors`, a 409 `existing_id`). */
+export type Problem = {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance: string;
+  request_id: string;
+  errors?: { field: string; message: string }[];
+  existing_id?: string;
+  [k: string]: unknown;
+};
+
+/** Asserts a well-formed problem of this status and type, and returns its body. */
+export async function expectProblem(res: Response, status: number, type: string): Promise<Problem> {
+  expect(res.status).toBe(status);
+  expect(res.headers.get("content-type")).toBe("application/problem+json");
+  const body = await res.json<Problem>();
+  expect(body).toMatchObject({ type: `/problems/${type}`, status });
+  expect(body.instance).toMatch(/^\//);
+  expect(body.title).toBeTruthy();
+  expect(body.detail).toBeTruthy();
+  expect(body.request_id).toBe(res.headers.get("x-request-id"));
+  return body;
 }
 
 /** A Postgres handle from inside workerd, through the same driver and relay the Worker uses. */
@@ -45,7 +81,6 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | null | fal
     await new Promise((r) => setTimeout(r, 50));
   }
 }
-
 
 /** Creates an API key row directly (as `npm run keys:create` would) and returns the key. */
 export async function createTestKey(db: DbHandle, scopes: Scope[], name = "test"): Promise<string> {

@@ -1,0 +1,69 @@
+// What the bench's scenarios share: their types, and helpers to warm up, check and report a run.
+import type pg from "pg";
+import { runLoad } from "./load.ts";
+import type { LoadResult } from "./load.ts";
+import type { Stack } from "./stack.ts";
+
+export interface BenchOptions {
+  quick: boolean;
+  seconds: number;
+  warmupSeconds: number;
+  connections: number;
+  consumerRows: number;
+  log: (m: string) => void;
+}
+
+export interface Measurement {
+  /** req/s for HTTP scenarios, rows/s for the consumer and raw insert. */
+  rate: number;
+  unit: "req/s" | "rows/s" | "ms";
+  p50_ms: number | null;
+  p99_ms: number | null;
+  /** What the scenario verified about its own run (cache outcomes, statuses, rows stored…). */
+  checks: Record<string, unknown>;
+  /** Scenario-specific figures that go into latest.json as they are (e.g. ingest_peak_mb). */
+  extra?: Record<string, number | null>;
+}
+
+interface Target {
+  /** Ratio of this scenario's rate to another scenario's rate, in the same run. */
+  of: "baseline" | "raw_insert";
+  min: number;
+}
+
+export interface Scenario {
+  id: string;
+  label: string;
+  target?: Target;
+  /** false for a stub whose feature does not exist yet: reported as "not yet available". */
+  available?: boolean;
+  run(stack: Stack, opts: BenchOptions, runId: string): Promise<Measurement | null>;
+}
+
+/** Load specs, shared with scripts/profile.ts so a profile runs exactly the bench's load. */
+export type SpecOptions = Pick<BenchOptions, "seconds" | "connections">;
+
+export const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
+
+export function http(r: LoadResult, checks: Record<string, unknown> = {}): Measurement {
+  return { rate: r.rps, unit: "req/s", p50_ms: r.p50_ms, p99_ms: r.p99_ms, checks: { requests: r.requests, statuses: r.statuses, cache: r.cache, errors: r.errors, ...checks } };
+}
+
+export function assertOnly(r: LoadResult, allowed: number[], what: string): void {
+  const bad = Object.entries(r.statuses).filter(([s]) => !allowed.includes(Number(s)));
+  if (bad.length || r.errors) throw new Error(`${what}: unexpected statuses ${JSON.stringify(r.statuses)}, ${r.errors} socket errors`);
+}
+
+export async function warm(opts: BenchOptions, spec: Parameters<typeof runLoad>[0]): Promise<void> {
+  if (opts.warmupSeconds > 0) await runLoad({ ...spec, seconds: opts.warmupSeconds });
+}
+
+export async function waitForCount(pool: pg.Pool, sql: string, params: unknown[], want: number, timeoutMs: number): Promise<{ count: number; ms: number }> {
+  const started = performance.now();
+  for (;;) {
+    const { rows } = await pool.query<{ n: number }>(sql, params);
+    const count = rows[0]!.n;
+    if (count >= want || performance.now() - started > timeoutMs) return { count, ms: performance.now() - started };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,54 @@
+import { inArray, sql } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { deadLetters, operations } from "../src/db/schema.ts";
+import { databaseDown, uniqueDomain, waitFor } from "./helpers.ts";
+import { runBatch } from "./queue-helpers.ts";
+import { db, message, storedIn, useSubscriberKeys } from "./subscriber-helpers.ts";
+
+useSubscriberKeys();
+
+describe("the queue consumer", () => {
+  it("a redelivered batch changes nothing", async () => {
+    const domain = uniqueDomain();
+    const bodies = [message(`a@${domain}`), message(`b@${domain}`), message(`B@${domain}`)];
+    const first = await runBatch(bodies);
+    expect(first.result.explicitAcks).toHaveLength(3);
+    const before = await storedIn(domain);
+    const opsBefore = await db.db.select().from(operations).where(inArray(operations.id, bodies.map((b) => b.operation_id)));
+    expect(before.map((s) => s.email)).toEqual([`a@${domain}`, `b@${domain}`]);
+
+    const again = await runBatch(bodies, { attempts: 2 });
+    expect(again.result.explicitAcks).toHaveLength(3);
+    expect(await storedIn(domain)).toEqual(before);
+    const opsAfter = await db.db.select().from(operations).where(inArray(operations.id, bodies.map((b) => b.operation_id)));
+    expect(opsAfter).toEqual(opsBefore);
+    expect(opsAfter.find((o) => o.id === bodies[2]!.operation_id)).toMatchObject({ status: "failed", errorCode: "already_exists", subscriberId: bodies[1]!.subscriber.id });
+  });
+
+  it("a poison message goes to the dead-letter queue and the rest of the batch is stored", async () => {
+    const domain = uniqueDomain();
+    const poison = { type: "subscriber.create", v: 1, subscriber: { email: "not-an-email" } };
+    const { batch, result } = await runBatch([message(`p1@${domain}`), poison, message(`p2@${domain}`)]);
+    expect(result.explicitAcks).toHaveLength(3);
+    expect(result.retryMessages).toHaveLength(0);
+    expect((await storedIn(domain)).map((s) => s.email)).toEqual([`p1@${domain}`, `p2@${domain}`]);
+    const poisonId = batch.messages[1]!.id;
+    const row = await waitFor(async () => (await db.db.select().from(deadLetters).where(sql`${deadLetters.messageId} = ${poisonId}`))[0]);
+    expect(row.reason).toMatch(/^invalid_message: .*operation_id/);
+    expect(JSON.parse(row.body)).toEqual(poison);
+  });
+
+  it("with the database down, retries every message with backoff; stores them once it is back", async () => {
+    const domain = uniqueDomain();
+    const bodies = [message(`d1@${domain}`), message(`d2@${domain}`)];
+    const down = await databaseDown(() => runBatch(bodies));
+    expect(down.result.explicitAcks).toHaveLength(0);
+    expect(down.result.retryMessages).toHaveLength(2);
+    expect(down.result.retryMessages.map((m) => m.msgId).sort()).toEqual(down.batch.messages.map((m) => m.id).sort());
+    expect(await storedIn(domain)).toHaveLength(0);
+
+    const up = await runBatch(bodies, { attempts: 2 });
+    expect(up.result.explicitAcks).toHaveLength(2);
+    expect((await storedIn(domain)).map((s) => s.email)).toEqual([`d1@${domain}`, `d2@${domain}`]);
+  });
+});

@@ -1,0 +1,118 @@
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { createApp } from "../src/http/app.ts";
+import { bearer, call, postJson, uniqueDomain, waitFor } from "./helpers.ts";
+import type { Problem } from "./helpers.ts";
+import { reader, storedIn, useSubscriberKeys, waitForOperations, writer } from "./subscriber-helpers.ts";
+import type { OperationBody } from "./subscriber-helpers.ts";
+
+useSubscriberKeys();
+
+describe("POST /v1/subscribers end to end through the real queue", () => {
+  it("200 concurrent POSTs with case variants and identical races store exactly the unique set, once", async () => {
+    const domain = uniqueDomain();
+    const unique = Array.from({ length: 120 }, (_, i) => `user${i}@${domain}`);
+    const bodies = [
+      ...unique.map((email) => ({ email, name: "N", last_name: "L", status: "active" })),
+      // 40 case variants of existing addresses, 40 byte-identical duplicates racing their originals.
+      ...unique.slice(0, 40).map((email) => ({ email: email.toUpperCase(), name: "N", last_name: "L", status: "active" })),
+      ...unique.slice(40, 80).map((email) => ({ email, name: "N", last_name: "L", status: "active" })),
+    ];
+    const responses = await Promise.all(bodies.map((b) => postJson("/v1/subscribers", b, bearer(writer))));
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s !== 202 && s !== 409)).toEqual([]);
+
+    const accepted = await Promise.all(responses.filter((r) => r.status === 202).map((r) => r.json<OperationBody>()));
+    const outcomes = await waitForOperations(accepted.map((a) => a.data.id));
+
+    const stored = await storedIn(domain);
+    expect(stored.map((s) => s.email.toLowerCase()).sort()).toEqual([...unique].sort());
+    expect(new Set(stored.map((s) => s.id)).size).toBe(120);
+    // Every accepted operation has an outcome; exactly one succeeded per stored subscriber.
+    const succeeded = outcomes.filter((o) => o.status === "succeeded");
+    expect(new Set(succeeded.map((o) => o.subscriberId))).toEqual(new Set(stored.map((s) => s.id)));
+    expect(succeeded.length).toBe(120);
+    for (const o of outcomes.filter((o) => o.status === "failed")) {
+      expect(o.errorCode).toBe("already_exists");
+      expect(stored.map((s) => s.id)).toContain(o.subscriberId);
+    }
+  });
+
+  it("answers 202 with Location, and the operation goes from pending to succeeded", async () => {
+    const email = `ada@${uniqueDomain()}`;
+    const res = await postJson("/v1/subscribers", { email, name: "Ada", last_name: "Lovelace" }, bearer(writer));
+    expect(res.status).toBe(202);
+    const body = await res.json<OperationBody>();
+    expect(body.data).toMatchObject({ status: "pending", error: null });
+    expect(res.headers.get("location")).toBe(`/v1/operations/${body.data.id}`);
+
+    const done = await waitFor(async () => {
+      const r = await call(res.headers.get("location")!, { headers: bearer(reader) });
+      const b = await r.json<OperationBody>();
+      return b.data.status === "succeeded" ? b : undefined;
+    });
+    expect(done.data.subscriber_id).toBe(body.data.subscriber_id);
+
+    const sub = await call(`/v1/subscribers/${body.data.subscriber_id}`, { headers: bearer(reader) });
+    expect(sub.status).toBe(200);
+    expect((await sub.json<{ data: Record<string, unknown> }>()).data).toMatchObject({ email, name: "Ada", last_name: "Lovelace", status: "unconfirmed" });
+
+    // Now the edge knows the address: a second POST, in another case, is a 409 naming the owner.
+    const again = await postJson("/v1/subscribers", { email: email.toUpperCase(), name: "X", last_name: "Y" }, bearer(writer));
+    expect(again.status).toBe(409);
+    expect((await again.json<Problem>()).existing_id).toBe(body.data.subscriber_id);
+  });
+
+  it("a finished operation is cached by its first read (the consumer writes only the subscriber)", async () => {
+    const email = `opcache@${uniqueDomain()}`;
+    const res = await postJson("/v1/subscribers", { email, name: "Op", last_name: "Cache" }, bearer(writer));
+    const op = (await res.json<OperationBody>()).data;
+    await waitForOperations([op.id]);
+    const key = `op:v1:${op.id}`;
+    // Stored and committed, but the cache still holds what the POST wrote.
+    await waitFor(async () => (await env.CACHE.get(`sub:v1:id:${op.subscriber_id}`)) !== null, 10_000, "subscriber write-through");
+    expect((await env.CACHE.get<{ v: { status: string } }>(key, "json"))?.v.status).toBe("pending");
+    const read = await call(`/v1/operations/${op.id}`, { headers: bearer(reader) });
+    expect((await read.json<OperationBody>()).data).toMatchObject({ id: op.id, status: "succeeded", subscriber_id: op.subscriber_id });
+    expect((await env.CACHE.get<{ v: { status: string; completed_at: string | null } }>(key, "json"))?.v).toMatchObject({ status: "succeeded" });
+  });
+
+  it("replays the first response for the same Idempotency-Key and body, and rejects a different body", async () => {
+    const email = `idem@${uniqueDomain()}`;
+    const headers = { ...bearer(writer), "Idempotency-Key": crypto.randomUUID() };
+    const first = await postJson("/v1/subscribers", { email, name: "A", last_name: "B" }, headers);
+    const second = await postJson("/v1/subscribers", { last_name: "B", name: "A", email }, headers);
+    expect(first.status).toBe(202);
+    expect(second.status).toBe(202);
+    expect(second.headers.get("idempotent-replayed")).toBe("true");
+    const [a, b] = [await first.json<OperationBody>(), await second.json<OperationBody>()];
+    expect(b.data.id).toBe(a.data.id);
+    expect(b.data.subscriber_id).toBe(a.data.subscriber_id);
+
+    const different = await postJson("/v1/subscribers", { email, name: "Other", last_name: "B" }, headers);
+    expect(different.status).toBe(422);
+    expect((await different.json<Problem>()).errors?.[0]?.field).toBe("Idempotency-Key");
+
+    await waitForOperations([a.data.id]);
+    expect(await storedIn(email.split("@")[1]!)).toHaveLength(1);
+  });
+
+  it("answers 503 with Retry-After and reports nothing as accepted when the queue refuses the message", async () => {
+    const email = `q@${uniqueDomain()}`;
+    const brokenQueue = { send: () => Promise.reject(new Error("queue unavailable")), sendBatch: () => Promise.reject(new Error("queue unavailable")) };
+    const res = await createApp().fetch(
+      new Request("http://edge.test/v1/subscribers", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", ...bearer(writer) },
+        body: JSON.stringify({ email, name: "A", last_name: "B" }),
+      }),
+      { ...env, SUBSCRIBER_QUEUE: brokenQueue },
+      createExecutionContext(),
+    );
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("5");
+    expect(res.headers.get("location")).toBeNull();
+    expect((await res.json<Problem>()).type).toBe("/problems/service_unavailable");
+  });
+});
