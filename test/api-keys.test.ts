@@ -8,6 +8,8 @@ import { sha256Hex } from "../src/lib/crypto.ts";
 import { admin, db, newKey, useGatewayKeys } from "./gateway-helpers.ts";
 import type { CreatedKey } from "./gateway-helpers.ts";
 import { bearer, call, expectProblem, postJson } from "./helpers.ts";
+import type { ListBody } from "./helpers.ts";
+import type { ApiKey } from "../src/auth/schema.ts";
 
 useGatewayKeys();
 
@@ -31,7 +33,7 @@ describe("API keys: creation and revocation", () => {
 
     const list = await call("/v1/admin/api-keys?limit=100", { headers: bearer(admin) });
     expect(list.status).toBe(200);
-    const listed = await list.json<{ data: Array<Record<string, unknown>> }>();
+    const listed = await list.json<ListBody<ApiKey>>();
     const mine = listed.data.find((k) => k.id === data.id);
     expect(mine).toMatchObject({ name: "partner", prefix: data.prefix });
     expect(mine).not.toHaveProperty("key");

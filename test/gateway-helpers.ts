@@ -1,9 +1,11 @@
 // Shared by the HTTP gateway tests (authentication, API keys, rate limits, problems, headers, logs).
 import { afterAll, beforeAll, expect } from "vitest";
 import type { DbHandle } from "../src/db/client.ts";
+import type { CreatedApiKey } from "../src/auth/schema.ts";
 import { bearer, createTestKey, postJson, testDb } from "./helpers.ts";
+import type { Envelope } from "./helpers.ts";
 
-export type CreatedKey = { data: { id: string; key: string; prefix: string; scopes: string[]; rate_limit: unknown; revoked_at: string | null } };
+export type CreatedKey = Envelope<CreatedApiKey>;
 
 /**
  * The file's database handle and its two keys. They are live bindings set by useGatewayKeys():

@@ -8,6 +8,9 @@ import { apiKeys } from "../src/db/schema.ts";
 import { generateApiKey, storedFormOf } from "../src/auth/keys.ts";
 import { createApp } from "../src/http/app.ts";
 import type { Scope } from "../src/auth/principal.ts";
+import type { ProblemBody } from "../src/http/problems.ts";
+import type { ListBody } from "../src/lib/pagination.ts";
+import type { Operation, Subscriber } from "../src/subscribers/schema.ts";
 
 /** Calls the Worker's fetch handler exactly as the runtime would. */
 export function call(path: string, init?: RequestInit): Promise<Response> {
@@ -21,18 +24,15 @@ export function appWith(overrides: Record<string, unknown>) {
   return (path: string, init?: RequestInit) => app.fetch(new Request(`http://edge.test${path}`, init), e, createExecutionContext());
 }
 
-/** An RFC 9457 problem body as the API answers every non-2xx (validation problems add `errors`, a 409 `existing_id`). */
-export type Problem = {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  instance: string;
-  request_id: string;
-  errors?: { field: string; message: string }[];
-  existing_id?: string;
-  [k: string]: unknown;
-};
+/**
+ * Response bodies, typed by the app's own schemas (never restated here): an RFC 9457 problem for
+ * every non-2xx, `{ data, meta }` for one resource, a ListBody for pages.
+ */
+export type Problem = ProblemBody;
+export type Envelope<T> = { data: T; meta: Record<string, unknown> };
+export type OperationBody = Envelope<Operation>;
+export type SubscriberBody = Envelope<Subscriber>;
+export type { ListBody };
 
 /** Asserts a well-formed problem of this status and type, and returns its body. */
 export async function expectProblem(res: Response, status: number, type: string): Promise<Problem> {

@@ -2,25 +2,17 @@
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, beforeEach } from "vitest";
 import sample3 from "./fixtures/provider/sample_3.xml?raw";
+import type { EventSummary, Plan, SyncReport } from "../src/plans/schema.ts";
 import { bearer, call, createTestKey, providerFault, setProviderDocuments, testDb } from "./helpers.ts";
+import type { ListBody } from "./helpers.ts";
 
-export type Event = { id: string; title: string; start_date: string; start_time: string; end_date: string; end_time: string; min_price: number; max_price: number };
-
-export type Report = {
-  id: string;
-  trigger: string;
-  outcome: string;
-  counts: Record<string, number>;
-  invalid_samples: Array<{ basePlanId: string | null; planId: string | null; reason: string }>;
-  index: { plans: number; bytes: number; stored: boolean } | null;
-  error: { failure: string; message: string } | null;
-};
+export type Event = EventSummary;
+export type Report = SyncReport;
 /** A sync's 200 envelope or its problem body (502/503). */
 export type SyncBody = { data: Report; provider_failure?: string; detail?: string };
 export type SearchBody = { data: { events: Event[] }; error: unknown };
-type Zone = { zone_id: string; name: string; capacity: number; price: number; numbered: boolean };
-export type Plan = { id: string; base_plan_id: string; plan_id: string; min_price: number; max_price: number; zones: Zone[] };
-export type PlanPage = { data: Plan[]; meta: { next_cursor: string | null }; links: { next: string | null } };
+export type { Plan };
+export type PlanPage = ListBody<Plan>;
 
 let admin: string;
 

@@ -11,6 +11,8 @@ import sample3 from "./fixtures/provider/sample_3.xml?raw";
 import { bearer, call, createTestKey, databaseDown, setProviderDocuments, testDb } from "./helpers.ts";
 import { ALL, eventsOf, lastReport, search, sync, usePlanAdmin } from "./plan-helpers.ts";
 import type { Event, Plan, PlanPage, SearchBody } from "./plan-helpers.ts";
+import type { Envelope } from "./helpers.ts";
+import type { Stats } from "../src/stats/schema.ts";
 
 // The listing tests run after the sync tests in this file, so they page through the plans those stored.
 usePlanAdmin();
@@ -55,7 +57,7 @@ describe("plan sync over our sample documents", () => {
 
     const detail = await call(`/v1/plans/${ids.orchestra}`);
     expect(detail.status).toBe(200);
-    const plan = (await detail.json<{ data: Plan }>()).data;
+    const plan = (await detail.json<Envelope<Plan>>()).data;
     expect(plan).toMatchObject({ base_plan_id: "503", plan_id: "900", starts_at: "2022-06-20T20:00:00", ends_at: "2022-06-20T22:30:00", sold_out: false, min_price: 45, max_price: 95 });
     expect(plan.zones).toEqual([
       { zone_id: "5", name: "Patio", capacity: 0, price: 95, numbered: true },
@@ -66,7 +68,7 @@ describe("plan sync over our sample documents", () => {
     const keyDb = testDb();
     const reader = await createTestKey(keyDb, ["subscribers:read"], "stats-reader");
     await keyDb.close();
-    const stats = (await (await call("/v1/stats", { headers: bearer(reader) })).json<{ data: { plans: { total: number; searchable: number } } }>()).data;
+    const stats = (await (await call("/v1/stats", { headers: bearer(reader) })).json<Envelope<Stats>>()).data;
     expect(stats.plans.searchable).toBeGreaterThanOrEqual(4);
     expect(stats.plans.total).toBeGreaterThanOrEqual(stats.plans.searchable);
 

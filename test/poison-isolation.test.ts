@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { deadLetters, operations } from "../src/db/schema.ts";
 import { bearer, call, createTestKey, postJson, testDb, uniqueDomain, waitFor } from "./helpers.ts";
 import { runBatch, storedIn, subscriberMessage, waitForOperations } from "./queue-helpers.ts";
+import type { Envelope, OperationBody, Problem } from "./helpers.ts";
+import type { DeadLetter } from "../src/queue/schema.ts";
 
 const db = testDb();
 let writer: string;
@@ -106,11 +108,11 @@ describe("the edge closes the same class of input", () => {
     const send = (email: string, name: string) => postJson("/v1/subscribers", { email, name, last_name: "Doe" }, bearer(writer));
     const [a, nul, b] = await Promise.all([send(`a@${domain}`, "Alice"), send(`m@${domain}`, "Mallory\u0000"), send(`b@${domain}`, "Bob")]);
     expect(nul.status).toBe(422);
-    expect((await nul.json<{ errors: Array<{ field: string }> }>()).errors.map((e) => e.field)).toEqual(["name"]);
+    expect((await nul.json<Problem>()).errors?.map((e) => e.field)).toEqual(["name"]);
     const ops = await Promise.all(
       [a, b].map(async (r) => {
         expect(r.status).toBe(202);
-        return (await r.json<{ data: { id: string } }>()).data.id;
+        return (await r.json<OperationBody>()).data.id;
       }),
     );
     const outcomes = await waitForOperations(db, ops);
@@ -139,8 +141,8 @@ describe("the edge closes the same class of input", () => {
   it.each(refused)("422 for a name with %s", async (_what, name) => {
     const res = await postJson("/v1/subscribers", { email: `x@${uniqueDomain()}`, name: "Fine", last_name: name }, bearer(writer));
     expect(res.status).toBe(422);
-    const problem = await res.json<{ errors: Array<{ field: string; message: string }> }>();
-    expect(problem.errors.map((e) => e.field)).toEqual(["last_name"]);
+    const problem = await res.json<Problem>();
+    expect(problem.errors?.map((e) => e.field)).toEqual(["last_name"]);
   });
 
   it("names are stored NFC: a decomposed é is stored composed; marks, emoji and right-to-left scripts are accepted", async () => {
@@ -150,7 +152,7 @@ describe("the edge closes the same class of input", () => {
     for (const [i, name] of names.entries()) {
       const res = await postJson("/v1/subscribers", { email: `n${i}@${domain}`, name, last_name: "X" }, bearer(writer));
       expect(res.status, name).toBe(202);
-      ops.push((await res.json<{ data: { id: string } }>()).data.id);
+      ops.push((await res.json<OperationBody>()).data.id);
     }
     await waitForOperations(db, ops);
     const stored = await storedIn(db, domain);
@@ -173,7 +175,7 @@ describe("dead letters replayed by an admin", () => {
     const list = await call("/v1/admin/dead-letters?limit=100", { headers: bearer(admin) });
     expect(list.status).toBe(200);
     expect(list.headers.get("cache-control")).toBe("no-store");
-    expect((await list.json<{ data: Array<{ id: number }> }>()).data.map((d) => d.id)).toContain(letter!.id);
+    expect((await list.json<Envelope<DeadLetter[]>>()).data.map((d) => d.id)).toContain(letter!.id);
 
     const replay = await postJson("/v1/admin/dead-letters/replay", { ids: [letter!.id] }, bearer(admin));
     expect(replay.status).toBe(200);

@@ -4,7 +4,7 @@ import type { DbHandle } from "../src/db/client.ts";
 import { createTestKey, testDb } from "./helpers.ts";
 import { storedIn as storedInDomain, subscriberMessage, waitForOperations as waitForOps } from "./queue-helpers.ts";
 
-export type OperationBody = { data: { id: string; status: string; subscriber_id: string; error: { code: string } | null } };
+export type { OperationBody } from "./helpers.ts";
 
 /**
  * The file's database handle and its two keys. They are live bindings set by useSubscriberKeys():

@@ -8,6 +8,9 @@ import type { Problem } from "./helpers.ts";
 import { runBatch } from "./queue-helpers.ts";
 import { db, message, reader, useSubscriberKeys, waitForOperations, writer } from "./subscriber-helpers.ts";
 import type { OperationBody } from "./subscriber-helpers.ts";
+import type { Envelope, ListBody, SubscriberBody } from "./helpers.ts";
+import type { Subscriber } from "../src/subscribers/schema.ts";
+import type { Stats } from "../src/stats/schema.ts";
 
 useSubscriberKeys();
 
@@ -31,7 +34,7 @@ describe("reads", () => {
     // With Postgres unreachable, the cached subscriber (and the cached key lookup) still answer.
     const hit = await databaseDown(() => call(`/v1/subscribers/${id}`, { headers: bearer(reader) }));
     expect(hit.status).toBe(200);
-    expect((await hit.json<{ data: { id: string; email: string } }>()).data).toMatchObject({ id, email });
+    expect((await hit.json<SubscriberBody>()).data).toMatchObject({ id, email });
   });
 
   it("a miss with Postgres unreachable is a 503 problem with Retry-After, not a 500", async () => {
@@ -45,7 +48,7 @@ describe("reads", () => {
     const email = `Mixed.Case@${uniqueDomain()}`;
     const id = await seedDirect(email);
     const byEmail = await call(`/v1/subscribers/${encodeURIComponent(email.toLowerCase())}`, { headers: bearer(reader) });
-    expect((await byEmail.json<{ data: { id: string } }>()).data.id).toBe(id);
+    expect((await byEmail.json<SubscriberBody>()).data.id).toBe(id);
 
     const absent = await call(`/v1/subscribers/${crypto.randomUUID()}`, { headers: bearer(reader) });
     expect(absent.status).toBe(404);
@@ -77,7 +80,7 @@ describe("reads", () => {
       createExecutionContext(),
     );
     expect(res.status).toBe(200);
-    expect((await res.json<{ data: { id: string } }>()).data.id).toBe(id);
+    expect((await res.json<SubscriberBody>()).data.id).toBe(id);
   });
 
   it("pages through subscribers newest first with opaque cursors, filters by status, never repeats a row", async () => {
@@ -99,7 +102,7 @@ describe("reads", () => {
     const sizes: number[] = [];
     while (url && seen.length < 60) {
       const res = await call(url, { headers: bearer(reader) });
-      const page = await res.json<{ data: { email: string }[]; meta: { next_cursor: string | null; limit: number }; links: { next: string | null } }>();
+      const page = await res.json<ListBody<Subscriber>>();
       sizes.push(page.data.length);
       seen.push(...page.data.map((d) => d.email));
       url = page.links.next;
@@ -115,7 +118,7 @@ describe("reads", () => {
     ]);
 
     const bounced = await call("/v1/subscribers?status=bounced&limit=100", { headers: bearer(reader) });
-    const bouncedBody = await bounced.json<{ data: { email: string; status: string }[] }>();
+    const bouncedBody = await bounced.json<ListBody<Subscriber>>();
     expect(bouncedBody.data.every((d) => d.status === "bounced")).toBe(true);
     expect(bouncedBody.data.filter((d) => d.email.endsWith(domain))).toHaveLength(20);
   });
@@ -135,9 +138,9 @@ describe("reads", () => {
   });
 
   it("GET /v1/stats counts by status and is invalidated when the consumer writes", async () => {
-    const before = await (await call("/v1/stats", { headers: bearer(reader) })).json<{ data: { subscribers: { total: number; by_status: Record<string, number> } } }>();
+    const before = await (await call("/v1/stats", { headers: bearer(reader) })).json<Envelope<Stats>>();
     await runBatch([message(`s1@${uniqueDomain()}`, { status: "junk" })]);
-    const after = await (await call("/v1/stats", { headers: bearer(reader) })).json<typeof before>();
+    const after = await (await call("/v1/stats", { headers: bearer(reader) })).json<Envelope<Stats>>();
     expect(after.data.subscribers.by_status.junk).toBeGreaterThanOrEqual((before.data.subscribers.by_status.junk ?? 0) + 1);
     expect(after.data.subscribers.total).toBe(Object.values(after.data.subscribers.by_status).reduce((a, b) => a + b, 0));
   });

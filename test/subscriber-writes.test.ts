@@ -6,6 +6,7 @@ import { bearer, call, postJson, uniqueDomain, waitFor } from "./helpers.ts";
 import type { Problem } from "./helpers.ts";
 import { reader, storedIn, useSubscriberKeys, waitForOperations, writer } from "./subscriber-helpers.ts";
 import type { OperationBody } from "./subscriber-helpers.ts";
+import type { SubscriberBody } from "./helpers.ts";
 
 useSubscriberKeys();
 
@@ -56,7 +57,7 @@ describe("POST /v1/subscribers end to end through the real queue", () => {
 
     const sub = await call(`/v1/subscribers/${body.data.subscriber_id}`, { headers: bearer(reader) });
     expect(sub.status).toBe(200);
-    expect((await sub.json<{ data: Record<string, unknown> }>()).data).toMatchObject({ email, name: "Ada", last_name: "Lovelace", status: "unconfirmed" });
+    expect((await sub.json<SubscriberBody>()).data).toMatchObject({ email, name: "Ada", last_name: "Lovelace", status: "unconfirmed" });
 
     // Now the edge knows the address: a second POST, in another case, is a 409 naming the owner.
     const again = await postJson("/v1/subscribers", { email: email.toUpperCase(), name: "X", last_name: "Y" }, bearer(writer));

@@ -6,6 +6,7 @@ import { upstashStore } from "../src/cache/upstash.ts";
 import { subscribers } from "../src/db/schema.ts";
 import { createApp } from "../src/http/app.ts";
 import { bearer, createTestKey, databaseDown, testDb, uniqueDomain } from "./helpers.ts";
+import type { SubscriberBody } from "./helpers.ts";
 
 const available = Boolean(env.TEST_UPSTASH_URL);
 const db = testDb();
@@ -45,7 +46,7 @@ describe.skipIf(!available)("Upstash Redis cache (real redis-server behind an Up
 
     const hit = await databaseDown(() => get(`/v1/subscribers/${id}`, bearer(reader)));
     expect(hit.status).toBe(200);
-    expect((await hit.json<{ data: { email: string } }>()).data.email).toBe(email);
+    expect((await hit.json<SubscriberBody>()).data.email).toBe(email);
   });
 
   it("an unreachable Upstash never fails a read: Postgres answers", async () => {

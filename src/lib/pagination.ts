@@ -35,8 +35,15 @@ export function decodeCursor<T>(cursor: string, schema: z.ZodType<T>): T | undef
   }
 }
 
+/** What every list route answers. */
+export interface ListBody<T> {
+  data: T[];
+  meta: { limit: number; next_cursor: string | null };
+  links: { next: string | null };
+}
+
 /** The list envelope for a page: the next link is the request's own path and query with the next cursor. */
-export function listBody<T>(requestUrl: string, limit: number, page: Page<T>) {
+export function listBody<T>(requestUrl: string, limit: number, page: Page<T>): ListBody<T> {
   let next: string | null = null;
   if (page.nextCursor) {
     const url = new URL(requestUrl);

@@ -13,6 +13,7 @@ import { retryBudgetSeconds } from "../../src/queue/retry.ts";
 import { createRuntime } from "../../src/runtime.ts";
 import { bearer, call, control, createTestKey, postJson, testDb, uniqueDomain, waitFor } from "../helpers.ts";
 import { isProblem, pool, report } from "./support.ts";
+import type { OperationBody, SubscriberBody } from "../helpers.ts";
 
 const long = env.RELIABILITY === "long";
 const db = testDb();
@@ -42,7 +43,7 @@ describe("reliability: Postgres stopped while POSTs keep arriving", () => {
       await pool(emails, 8, async (email) => {
         const res = await postJson("/v1/subscribers", { email, name: "Down", last_name: "Time" }, bearer(writer));
         statuses[res.status] = (statuses[res.status] ?? 0) + 1;
-        if (res.status === 202) accepted.push((await res.json<{ data: { id: string } }>()).data.id);
+        if (res.status === 202) accepted.push((await res.json<OperationBody>()).data.id);
         else await res.body?.cancel();
       });
       // Give the consumer time to take batches and fail them while the database is away.
@@ -91,7 +92,7 @@ describe("reliability: Postgres unreachable for longer than the retry budget", (
         await pool(emails.slice(i, i + 8), 8, async (email) => {
           const res = await postJson("/v1/subscribers", { email, name: "Out", last_name: "Age" }, bearer(writer));
           statuses[res.status] = (statuses[res.status] ?? 0) + 1;
-          if (res.status === 202) accepted.push((await res.json<{ data: { id: string } }>()).data.id);
+          if (res.status === 202) accepted.push((await res.json<OperationBody>()).data.id);
         });
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -168,7 +169,7 @@ describe("reliability: the cache unavailable", () => {
         const res = await fetchBroken(path, { headers: bearer(reader) });
         count(res.status);
         expect(res.status, path).toBe(200);
-        expect((await res.json<{ data: { id: string } }>()).data.id).toBe(r.id);
+        expect((await res.json<SubscriberBody>()).data.id).toBe(r.id);
       }
     }
     for (const path of ["/v1/subscribers?limit=5", "/v1/stats", `/v1/subscribers/${crypto.randomUUID()}`]) {
@@ -222,7 +223,7 @@ describe("reliability: the queue refusing messages", () => {
     const retry = await post(`q0@${domain}`, false, { "Idempotency-Key": idemKey });
     expect(retry.status).toBe(202);
     expect(retry.headers.get("idempotent-replayed")).toBeNull();
-    const op = (await retry.json<{ data: { id: string } }>()).data.id;
+    const op = (await retry.json<OperationBody>()).data.id;
     await waitFor(async () => (await db.db.select().from(operations).where(inArray(operations.id, [op])))[0], 30_000, "the retried write");
     const stored = await storedIn(domain);
     expect(stored.map((s) => s.email)).toEqual([`q0@${domain}`]);

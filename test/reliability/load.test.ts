@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { operations, subscribers } from "../../src/db/schema.ts";
 import { bearer, createTestKey, postJson, testDb, uniqueDomain, waitFor } from "../helpers.ts";
 import { pool, report } from "./support.ts";
+import type { OperationBody } from "../helpers.ts";
 
 const long = env.RELIABILITY === "long";
 const TOTAL = long ? 5_000 : 500;
@@ -41,7 +42,7 @@ describe(`reliability: ${TOTAL} POSTs at concurrency ${CONCURRENCY} with 20% dup
     await pool(emails, CONCURRENCY, async (email) => {
       const res = await postJson("/v1/subscribers", { email, name: "Load", last_name: "Test", status: "active" }, bearer(writer));
       statuses[res.status] = (statuses[res.status] ?? 0) + 1;
-      if (res.status === 202) accepted.push((await res.json<{ data: { id: string } }>()).data.id);
+      if (res.status === 202) accepted.push((await res.json<OperationBody>()).data.id);
       else await res.body?.cancel();
     });
     expect(Object.keys(statuses).filter((s) => Number(s) >= 500)).toEqual([]);

@@ -1,3 +1,5 @@
+import type { Problem } from "../helpers.ts";
+
 /** Runs `fn` over `items` with at most `concurrency` in flight. */
 export async function pool<T>(items: readonly T[], concurrency: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;
@@ -14,8 +16,6 @@ export async function pool<T>(items: readonly T[], concurrency: number, fn: (ite
 export function report(name: string, counts: Record<string, unknown>): void {
   console.log(`[reliability] ${name}: ${JSON.stringify(counts)}`);
 }
-
-export type Problem = { type: string; title: string; status: number; detail: string; instance: string; request_id: string };
 
 /** A well-formed RFC 9457 problem as this API emits it, with the same status as the response. */
 export function isProblem(body: unknown, status: number): body is Problem {
