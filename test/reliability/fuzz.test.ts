@@ -6,8 +6,6 @@ import { inArray } from "drizzle-orm";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { subscribers } from "../../src/db/schema.ts";
-// The app first: it installs zod's .openapi() that the route modules call on shared schemas.
-import "../../src/http/app.ts";
 import { SubscriberInput } from "../../src/subscribers/schema.ts";
 import { bearer, call, createTestKey, testDb, uniqueDomain } from "../helpers.ts";
 import { waitForOperations } from "../queue-helpers.ts";
