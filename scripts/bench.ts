@@ -6,8 +6,8 @@
 // --strict exits 1 when a target fails (the default only reports).
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
-import { SCENARIOS } from "./lib/bench/scenarios.ts";
 import type { BenchOptions, Measurement } from "./lib/bench/scenarios.ts";
+import { SCENARIOS } from "./lib/bench/scenarios.ts";
 import { BENCH_DIR, startStack } from "./lib/bench/stack.ts";
 
 const args = new Set(process.argv.slice(2));
@@ -37,14 +37,18 @@ const stop = async (code: number) => {
 process.on("SIGINT", () => void stop(130));
 process.on("SIGTERM", () => void stop(143));
 
-const only = [...args].find((a) => a.startsWith("--only="))?.slice(7).split(",");
+const only = [...args]
+  .find((a) => a.startsWith("--only="))
+  ?.slice(7)
+  .split(",");
 const results: Record<string, Measurement | null> = {};
 // Other work shares this machine, so its speed drifts during a run: every scenario with a target
 // "× baseline" is compared with a baseline measured immediately before it, not minutes earlier.
 const pairedBaseline: Record<string, number> = {};
 const baselineRuns: Measurement[] = [];
 const baselineScenario = SCENARIOS.find((s) => s.id === "baseline")!;
-const show = (m: Measurement) => `${m.rate} ${m.unit}${m.p99_ms !== null ? `, p50 ${m.p50_ms} ms, p99 ${m.p99_ms} ms` : ""}  ${JSON.stringify(m.checks)}`;
+const show = (m: Measurement) =>
+  `${m.rate} ${m.unit}${m.p99_ms !== null ? `, p50 ${m.p50_ms} ms, p99 ${m.p99_ms} ms` : ""}  ${JSON.stringify(m.checks)}`;
 try {
   for (const s of SCENARIOS) {
     if (s.id === "baseline" || (only && !only.includes(s.id))) continue;
@@ -116,17 +120,30 @@ const rows = SCENARIOS.map((s) => {
 });
 const head = { scenario: "scenario", rate: "throughput", p50: "p50", p99: "p99", ratio: "ratio", target: "target", result: "result" };
 const cols = Object.keys(head) as Array<keyof typeof head>;
-const width = Object.fromEntries(cols.map((c) => [c, Math.max(head[c].length, ...rows.map((r) => r[c].length))])) as Record<keyof typeof head, number>;
+const width = Object.fromEntries(cols.map((c) => [c, Math.max(head[c].length, ...rows.map((r) => r[c].length))])) as Record<
+  keyof typeof head,
+  number
+>;
 const line = (r: typeof head) => `| ${cols.map((c) => (c === "scenario" ? r[c].padEnd(width[c]) : r[c].padStart(width[c]))).join(" | ")} |`;
 console.log(`\n${line(head)}\n|${cols.map((c) => "-".repeat(width[c] + 2)).join("|")}|\n${rows.map(line).join("\n")}\n`);
 
 // ── latest.json
 const p99 = (id: string) => results[id]?.p99_ms ?? null;
-const targets = Object.fromEntries(SCENARIOS.filter((s) => s.target).map((s) => [s.id, { ratio: ratioOf(s.id), min: s.target!.min, of: s.target!.of, pass: results[s.id] ? (ratioOf(s.id) ?? 0) >= s.target!.min : null }]));
+const targets = Object.fromEntries(
+  SCENARIOS.filter((s) => s.target).map((s) => [
+    s.id,
+    { ratio: ratioOf(s.id), min: s.target!.min, of: s.target!.of, pass: results[s.id] ? (ratioOf(s.id) ?? 0) >= s.target!.min : null },
+  ]),
+);
 const report = {
   date: new Date().toISOString(),
   quick,
-  machine: { cpus: cpus().length, cpu: cpus()[0]?.model ?? "", node: process.version, loadavg_at_end: loadavg().map((l) => Math.round(l * 100) / 100) },
+  machine: {
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model ?? "",
+    node: process.version,
+    loadavg_at_end: loadavg().map((l) => Math.round(l * 100) / 100),
+  },
   config: { seconds: opts.seconds, warmup_seconds: opts.warmupSeconds, connections: opts.connections, consumer_rows: opts.consumerRows },
   baseline_rps: rate("baseline"),
   baseline_p99_ms: p99("baseline"),
@@ -153,7 +170,9 @@ const report = {
 writeFileSync(`${BENCH_DIR}/latest.json`, `${JSON.stringify(report, null, 2)}\n`);
 console.log(`[bench] wrote ${BENCH_DIR}/latest.json (${report.wall_seconds} s)`);
 const ingestRow = rows[SCENARIOS.findIndex((s) => s.id === "ingest")];
-const failed = Object.entries(targets).filter(([, t]) => t.pass === false).map(([id]) => id);
+const failed = Object.entries(targets)
+  .filter(([, t]) => t.pass === false)
+  .map(([id]) => id);
 if (ingestRow?.result === "FAIL") failed.push("ingest");
 if (failed.length) console.log(`[bench] targets not met: ${failed.join(", ")}`);
 await stop(strict && failed.length ? 1 : 0);

@@ -47,7 +47,10 @@ async function shutdown(code: number): Promise<never> {
     console.log("\n[dev] stopping…");
     startup.abort();
     // A failed start-up has already stopped its parts.
-    await starting.then((stack) => stack.stop(), () => {});
+    await starting.then(
+      (stack) => stack.stop(),
+      () => {},
+    );
     console.log("[dev] stopped");
   }
   process.exit(code);

@@ -15,16 +15,22 @@ const { values } = parseArgs({
 
 function fail(message: string): never {
   console.error(`keys:create: ${message}`);
-  console.error("usage: DATABASE_URL=postgres://… npm run keys:create -- --name NAME [--scopes admin,subscribers:read] [--rate-limit LIMIT/SECONDS]");
+  console.error(
+    "usage: DATABASE_URL=postgres://… npm run keys:create -- --name NAME [--scopes admin,subscribers:read] [--rate-limit LIMIT/SECONDS]",
+  );
   process.exit(2);
 }
 
 const url = process.env.DATABASE_URL;
 if (!url) fail("set DATABASE_URL");
 if (!values.name) fail("--name is required");
-const scopes = values.scopes.split(",").map((s) => s.trim()).filter(Boolean);
+const scopes = values.scopes
+  .split(",")
+  .map((s) => s.trim())
+  .filter(Boolean);
 const unknown = scopes.filter((s) => !(ALL_SCOPES as readonly string[]).includes(s));
-if (scopes.length === 0 || unknown.length > 0) fail(`unknown scopes: ${unknown.join(", ") || "(none given)"}; choose from ${ALL_SCOPES.join(", ")}`);
+if (scopes.length === 0 || unknown.length > 0)
+  fail(`unknown scopes: ${unknown.join(", ") || "(none given)"}; choose from ${ALL_SCOPES.join(", ")}`);
 
 let rateLimit: { limit: number; periodSeconds: number } | undefined;
 if (values["rate-limit"]) {
@@ -36,6 +42,8 @@ if (values["rate-limit"]) {
 
 const key = generateApiKey(!/localhost|127\.0\.0\.1/.test(url));
 const id = await insertApiKey(url, key, { name: values.name, scopes, rateLimit });
-console.log(`created API key ${id} (${values.name}; scopes: ${scopes.join(", ")}${rateLimit ? `; ${rateLimit.limit}/${rateLimit.periodSeconds}s` : ""})`);
+console.log(
+  `created API key ${id} (${values.name}; scopes: ${scopes.join(", ")}${rateLimit ? `; ${rateLimit.limit}/${rateLimit.periodSeconds}s` : ""})`,
+);
 console.log("store it now, it is not shown again:");
 console.log(key);

@@ -3,10 +3,11 @@
 // (the DevTools protocol): writes .data/bench/<scenario>.cpuprofile (open it in Chrome DevTools or
 // speedscope) and prints the functions with the most self time. The profiler slows the Worker
 // down, so read shares, not req/s; the bench's figures come from `npm run bench` alone.
-import { createRequire } from "node:module";
+
 import { writeFileSync } from "node:fs";
-import { runLoad } from "./lib/bench/load.ts";
+import { createRequire } from "node:module";
 import type { LoadSpec } from "./lib/bench/load.ts";
+import { runLoad } from "./lib/bench/load.ts";
 import { hotReadSpec, postSpec, searchSpec } from "./lib/bench/scenarios.ts";
 import { BENCH_DIR, startStack } from "./lib/bench/stack.ts";
 import { freePort } from "./lib/free-port.ts";
@@ -36,13 +37,19 @@ async function specFor(name: string): Promise<LoadSpec> {
   if (name === "get_hit") return hotReadSpec(stack, opts, runId);
   // An index of 5,000 plans, as after the bench's ingest, without its 1,000,000 zones.
   stack.provider.setGenerated({ plans: 5_000, zonesPerPlan: 2, basePlanIdOffset: 500_000 });
-  const res = await fetch(new URL("/v1/admin/plans/sync", stack.appUrl), { method: "POST", headers: { Authorization: `Bearer ${stack.adminKey}` } });
+  const res = await fetch(new URL("/v1/admin/plans/sync", stack.appUrl), {
+    method: "POST",
+    headers: { Authorization: `Bearer ${stack.adminKey}` },
+  });
   if (res.status !== 200) throw new Error(`sync: ${res.status} ${await res.text()}`);
   return searchSpec(stack, opts);
 }
 
 async function devtools(): Promise<(method: string, params?: object) => Promise<Record<string, unknown>>> {
-  const targets = (await (await fetch(`http://127.0.0.1:${process.env.BENCH_INSPECTOR_PORT}/json`)).json()) as Array<{ id: string; webSocketDebuggerUrl?: string }>;
+  const targets = (await (await fetch(`http://127.0.0.1:${process.env.BENCH_INSPECTOR_PORT}/json`)).json()) as Array<{
+    id: string;
+    webSocketDebuggerUrl?: string;
+  }>;
   const app = targets.find((t) => t.id === "core:user:app");
   if (!app?.webSocketDebuggerUrl) throw new Error(`no inspector target for the app among ${targets.map((t) => t.id).join(", ")}`);
   const ws = new WebSocket(app.webSocketDebuggerUrl);
@@ -90,7 +97,8 @@ try {
   writeFileSync(file, JSON.stringify(profile));
   console.log(`[profile] ${scenario}: ${load.rps} req/s under the profiler, statuses ${JSON.stringify(load.statuses)}; wrote ${file}`);
   console.log("   self ms  share  function (file:line of the built Worker, .data/bench/dist/index.js)");
-  for (const r of selfTimes(profile).slice(0, 30)) console.log(`${r.ms.toFixed(0).padStart(9)}  ${(r.share * 100).toFixed(1).padStart(4)}%  ${r.fn}`);
+  for (const r of selfTimes(profile).slice(0, 30))
+    console.log(`${r.ms.toFixed(0).padStart(9)}  ${(r.share * 100).toFixed(1).padStart(4)}%  ${r.fn}`);
 } finally {
   await stack.stop();
 }

@@ -1,7 +1,8 @@
 // The HTTP app first: it loads @hono/zod-openapi, which must extend zod before any module builds
 // the schemas that routes later annotate with .openapi().
-import { createApp } from "./http/app.ts";
+
 import { handleScheduled } from "./cron/index.ts";
+import { createApp } from "./http/app.ts";
 import { handleQueue } from "./queue/index.ts";
 
 const app = createApp();

@@ -30,7 +30,14 @@ export const isolateMemory = {
 
 /** Forgets everything, as a fresh isolate would have: what tests use to see the edge cache's path. */
 export function resetIsolateMemory(): void {
-  for (const c of [isolateMemory.cacheEntries, isolateMemory.apiKeyHashes, isolateMemory.unknownApiKeys, isolateMemory.lockedOutClients, isolateMemory.searchBounds]) c.clear();
+  for (const c of [
+    isolateMemory.cacheEntries,
+    isolateMemory.apiKeyHashes,
+    isolateMemory.unknownApiKeys,
+    isolateMemory.lockedOutClients,
+    isolateMemory.searchBounds,
+  ])
+    c.clear();
   isolateMemory.apiKeyLookups.clear();
   isolateMemory.rateLeases.clear();
   isolateMemory.searchIndex.memo = null;

@@ -1,13 +1,13 @@
 import { createStore } from "./cache/index.ts";
 import type { Store } from "./cache/store.ts";
-import { getConfig } from "./config/index.ts";
 import type { Config } from "./config/index.ts";
-import { createDb } from "./db/client.ts";
-import { createLogger } from "./lib/log.ts";
-import type { LogFields, Logger } from "./lib/log.ts";
+import { getConfig } from "./config/index.ts";
 import type { Database, DbHandle } from "./db/client.ts";
-import { createRateLimiter } from "./ratelimit/index.ts";
+import { createDb } from "./db/client.ts";
+import type { LogFields, Logger } from "./lib/log.ts";
+import { createLogger } from "./lib/log.ts";
 import type { RateLimiter } from "./ratelimit/index.ts";
+import { createRateLimiter } from "./ratelimit/index.ts";
 
 /**
  * What services need for one invocation (request, queue batch or cron run), free of Hono types.

@@ -2,14 +2,14 @@ import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { API_KEY_CACHE_SECONDS, API_KEY_HOT_SECONDS, apiKeyCacheKey } from "../src/auth/api-keys.ts";
-import { isolateMemory } from "../src/isolate-memory.ts";
-import { apiKeys } from "../src/db/schema.ts";
-import { sha256Hex } from "../src/lib/crypto.ts";
-import { admin, db, newKey, useGatewayKeys } from "./gateway-helpers.ts";
-import type { CreatedKey } from "./gateway-helpers.ts";
-import { bearer, call, expectProblem, postJson } from "./helpers.ts";
-import type { ListBody } from "./helpers.ts";
 import type { ApiKey } from "../src/auth/schema.ts";
+import { apiKeys } from "../src/db/schema.ts";
+import { isolateMemory } from "../src/isolate-memory.ts";
+import { sha256Hex } from "../src/lib/crypto.ts";
+import type { CreatedKey } from "./gateway-helpers.ts";
+import { admin, db, newKey, useGatewayKeys } from "./gateway-helpers.ts";
+import type { ListBody } from "./helpers.ts";
+import { bearer, call, expectProblem, postJson } from "./helpers.ts";
 
 useGatewayKeys();
 
@@ -41,7 +41,11 @@ describe("API keys: creation and revocation", () => {
   });
 
   it("rejects invalid key requests field by field", async () => {
-    const res = await postJson("/v1/admin/api-keys", { name: "", scopes: ["root"], rate_limit: { limit: 0, period_seconds: 60 } }, bearer(admin));
+    const res = await postJson(
+      "/v1/admin/api-keys",
+      { name: "", scopes: ["root"], rate_limit: { limit: 0, period_seconds: 60 } },
+      bearer(admin),
+    );
     const body = await expectProblem(res, 422, "validation_failed");
     const fields = (body.errors as Array<{ field: string }>).map((e) => e.field);
     expect(fields).toEqual(expect.arrayContaining(["name", "scopes.0", "rate_limit.limit"]));
@@ -58,7 +62,11 @@ describe("API keys: creation and revocation", () => {
     await expectProblem(await call("/v1/stats", { headers: bearer(created.key) }), 401, "unauthorized");
     const again = await call(`/v1/admin/api-keys/${created.id}`, { method: "DELETE", headers: bearer(admin) });
     expect((await again.json<CreatedKey>()).data.revoked_at).toBe(revoked.revoked_at);
-    await expectProblem(await call(`/v1/admin/api-keys/${crypto.randomUUID()}`, { method: "DELETE", headers: bearer(admin) }), 404, "not_found");
+    await expectProblem(
+      await call(`/v1/admin/api-keys/${crypto.randomUUID()}`, { method: "DELETE", headers: bearer(admin) }),
+      404,
+      "not_found",
+    );
   });
 
   it("a key revoked elsewhere (only in Postgres) works until its cached lookups expire: 60 s in KV, 10 s in isolate memory", async () => {

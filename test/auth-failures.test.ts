@@ -4,8 +4,8 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/http/app.ts";
-import { pool } from "./reliability/support.ts";
 import { bearer, createTestKey, databaseConnections, testDb } from "./helpers.ts";
+import { pool } from "./reliability/support.ts";
 
 const LIMIT = 40;
 // Its own env object, so its own parsed config: a small failure limit for this file only.
@@ -21,7 +21,11 @@ afterAll(() => db.close());
 const randomIp = () => `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
 const randomKey = () => `sk_live_${[...crypto.getRandomValues(new Uint8Array(24))].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 const get = (key: string, ip: string, path = "/v1/stats") =>
-  app.fetch(new Request(`http://edge.test${path}`, { headers: { ...bearer(key), "cf-connecting-ip": ip } }), floodEnv, createExecutionContext());
+  app.fetch(
+    new Request(`http://edge.test${path}`, { headers: { ...bearer(key), "cf-connecting-ip": ip } }),
+    floodEnv,
+    createExecutionContext(),
+  );
 
 describe("a flood of unknown keys from one address", () => {
   it(`reaches Postgres at most ${LIMIT} times, then answers 429 with Retry-After; a known key from the same address keeps working`, async () => {

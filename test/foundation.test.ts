@@ -77,11 +77,21 @@ describe("queues", () => {
   it("a message sent to the dead-letter queue reaches its consumer and is stored in Postgres", async () => {
     const marker = crypto.randomUUID();
     await env.DEAD_LETTER_QUEUE.send({ kind: "dead_letter", reason: "poison: test", message_id: marker, attempts: 1, body: { marker } });
-    const row = await waitFor(async () => {
-      const [r] = await db.db.select().from(deadLetters).where(eq(deadLetters.messageId, marker));
-      return r;
-    }, 15_000, "the dead letter row");
-    expect(row).toMatchObject({ queue: "subscriber-writes-dlq", reason: "poison: test", attempts: 1, body: JSON.stringify({ marker }), bodyFormat: "json" });
+    const row = await waitFor(
+      async () => {
+        const [r] = await db.db.select().from(deadLetters).where(eq(deadLetters.messageId, marker));
+        return r;
+      },
+      15_000,
+      "the dead letter row",
+    );
+    expect(row).toMatchObject({
+      queue: "subscriber-writes-dlq",
+      reason: "poison: test",
+      attempts: 1,
+      body: JSON.stringify({ marker }),
+      bodyFormat: "json",
+    });
   });
 });
 
@@ -97,7 +107,10 @@ describe("scheduled handler", () => {
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ cron: "17 * * * *", scheduledTime: now }), env, ctx);
     await waitOnExecutionContext(ctx);
-    const left = await db.db.select({ id: deadLetters.messageId }).from(deadLetters).where(sql`${deadLetters.messageId} in (${old}, ${recent})`);
+    const left = await db.db
+      .select({ id: deadLetters.messageId })
+      .from(deadLetters)
+      .where(sql`${deadLetters.messageId} in (${old}, ${recent})`);
     expect(left.map((r) => r.id)).toEqual([recent]);
   });
 

@@ -1,9 +1,9 @@
 // Shared by the HTTP gateway tests (authentication, API keys, rate limits, problems, headers, logs).
 import { afterAll, beforeAll, expect } from "vitest";
-import type { DbHandle } from "../src/db/client.ts";
 import type { CreatedApiKey } from "../src/auth/schema.ts";
-import { bearer, createTestKey, postJson, testDb } from "./helpers.ts";
+import type { DbHandle } from "../src/db/client.ts";
 import type { Envelope } from "./helpers.ts";
+import { bearer, createTestKey, postJson, testDb } from "./helpers.ts";
 
 export type CreatedKey = Envelope<CreatedApiKey>;
 

@@ -1,13 +1,13 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
-import { getConfig } from "../src/config/index.ts";
-import { createDb } from "../src/db/client.ts";
-import type { DbHandle } from "../src/db/client.ts";
-import { apiKeys } from "../src/db/schema.ts";
 import { generateApiKey, storedFormOf } from "../src/auth/keys.ts";
-import { createApp } from "../src/http/app.ts";
 import type { Scope } from "../src/auth/principal.ts";
+import { getConfig } from "../src/config/index.ts";
+import type { DbHandle } from "../src/db/client.ts";
+import { createDb } from "../src/db/client.ts";
+import { apiKeys } from "../src/db/schema.ts";
+import { createApp } from "../src/http/app.ts";
 import type { ProblemBody } from "../src/http/problems.ts";
 import type { ListBody } from "../src/lib/pagination.ts";
 import type { Operation, Subscriber } from "../src/subscribers/schema.ts";

@@ -67,10 +67,21 @@ describe("log lines on failure paths carry no email and no name", () => {
       expect((await runBatch([message], { env: verbose })).result.retryMessages).toHaveLength(1);
       expect((await runBatch([message], { env: verbose, attempts: 99 })).result.explicitAcks).toHaveLength(1);
       // The dead letter itself, while Postgres is away: parked, and its batch line is clean too.
-      await runBatch([{ kind: "dead_letter", reason: "retries_exhausted: test", message_id: `logs-${crypto.randomUUID()}`, attempts: 99, body: message }], {
-        env: verbose,
-        queue: "subscriber-writes-dlq",
-      });
+      await runBatch(
+        [
+          {
+            kind: "dead_letter",
+            reason: "retries_exhausted: test",
+            message_id: `logs-${crypto.randomUUID()}`,
+            attempts: 99,
+            body: message,
+          },
+        ],
+        {
+          env: verbose,
+          queue: "subscriber-writes-dlq",
+        },
+      );
     });
     p.assertNotLogged();
   });
@@ -91,7 +102,11 @@ describe("log lines on failure paths carry no email and no name", () => {
     const failing = () => Promise.reject(new Error(`queue unavailable for ${p.email}`));
     const brokenQueue = { ...verbose, SUBSCRIBER_QUEUE: { send: failing, sendBatch: failing } as unknown as Queue } as Env;
     const post = (body: unknown, bindings: Env) =>
-      fetchVerbose("/v1/subscribers", { method: "POST", headers: { "Content-Type": "application/json", ...bearer(writer) }, body: JSON.stringify(body) }, bindings);
+      fetchVerbose(
+        "/v1/subscribers",
+        { method: "POST", headers: { "Content-Type": "application/json", ...bearer(writer) }, body: JSON.stringify(body) },
+        bindings,
+      );
     expect((await post({ email: p.email, name: p.name, last_name: p.last_name }, brokenQueue)).status).toBe(503);
     expect((await post({ email: p.email, name: `${p.name}\u202E`, last_name: p.last_name }, verbose)).status).toBe(422);
     p.assertNotLogged();

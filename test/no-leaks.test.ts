@@ -2,9 +2,9 @@
 // caching of personal data, and a clear 4xx (never a 500) for cursors and ids that have the right
 // shape but no meaning.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Problem } from "./helpers.ts";
 import { bearer, call, createTestKey, postJson, testDb, uniqueDomain } from "./helpers.ts";
 import { runBatch, subscriberMessage } from "./queue-helpers.ts";
-import type { Problem } from "./helpers.ts";
 
 const db = testDb();
 let writeOnly: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { OPENAPI_PATH, createApp } from "../src/http/app.ts";
+import { createApp, OPENAPI_PATH } from "../src/http/app.ts";
 import { call } from "./helpers.ts";
 
 type Operation = {

@@ -1,10 +1,10 @@
 // Shared by the plan tests (sync and listing, /search, provider faults, conformance).
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, beforeEach } from "vitest";
-import sample3 from "./fixtures/provider/sample_3.xml?raw";
 import type { EventSummary, Plan, SyncReport } from "../src/plans/schema.ts";
-import { bearer, call, createTestKey, providerFault, setProviderDocuments, testDb } from "./helpers.ts";
+import sample3 from "./fixtures/provider/sample_3.xml?raw";
 import type { ListBody } from "./helpers.ts";
+import { bearer, call, createTestKey, providerFault, setProviderDocuments, testDb } from "./helpers.ts";
 
 export type Event = EventSummary;
 export type Report = SyncReport;
@@ -35,7 +35,8 @@ export function usePlanAdmin(): void {
   });
 }
 
-export const lastReport = async (): Promise<Report> => ((await (await call("/v1/admin/plans/sync", { headers: bearer(admin) })).json()) as { data: Report }).data;
+export const lastReport = async (): Promise<Report> =>
+  ((await (await call("/v1/admin/plans/sync", { headers: bearer(admin) })).json()) as { data: Report }).data;
 
 export async function sync(): Promise<{ status: number; body: SyncBody; headers: Headers }> {
   const res = await call("/v1/admin/plans/sync", { method: "POST", headers: bearer(admin) });

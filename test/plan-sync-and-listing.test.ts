@@ -3,16 +3,16 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { generatePlanDocumentText } from "../scripts/lib/generate-plans.ts";
 import worker from "../src/index.ts";
-import { planUuid } from "../src/plans/model.ts";
 import { resetIsolateMemory } from "../src/isolate-memory.ts";
+import { planUuid } from "../src/plans/model.ts";
+import type { Stats } from "../src/stats/schema.ts";
 import sample1 from "./fixtures/provider/sample_1.xml?raw";
 import sample2 from "./fixtures/provider/sample_2.xml?raw";
 import sample3 from "./fixtures/provider/sample_3.xml?raw";
-import { bearer, call, createTestKey, databaseDown, setProviderDocuments, testDb } from "./helpers.ts";
-import { ALL, eventsOf, lastReport, search, sync, usePlanAdmin } from "./plan-helpers.ts";
-import type { Event, Plan, PlanPage, SearchBody } from "./plan-helpers.ts";
 import type { Envelope } from "./helpers.ts";
-import type { Stats } from "../src/stats/schema.ts";
+import { bearer, call, createTestKey, databaseDown, setProviderDocuments, testDb } from "./helpers.ts";
+import type { Event, Plan, PlanPage, SearchBody } from "./plan-helpers.ts";
+import { ALL, eventsOf, lastReport, search, sync, usePlanAdmin } from "./plan-helpers.ts";
 
 // The listing tests run after the sync tests in this file, so they page through the plans those stored.
 usePlanAdmin();
@@ -31,7 +31,11 @@ describe("plan sync over our sample documents", () => {
     await setProviderDocuments([sample1, sample2, sample3]);
     const first = await sync();
     expect(first.status).toBe(200);
-    expect(first.body.data).toMatchObject({ outcome: "ok", trigger: "admin", counts: { base_plans: 3, plans_seen: 4, online: 4, upserted: 4, invalid: 0 } });
+    expect(first.body.data).toMatchObject({
+      outcome: "ok",
+      trigger: "admin",
+      counts: { base_plans: 3, plans_seen: 4, online: 4, upserted: 4, invalid: 0 },
+    });
 
     const second = await sync();
     // 501/801 and 503/900 changed, 504/801 has an impossible date, 502 vanished.
@@ -46,19 +50,64 @@ describe("plan sync over our sample documents", () => {
     expect(body.error).toBeNull();
     const got = eventsOf(body, mine);
     expect(got).toEqual([
-      { id: ids.midnight900, title: "Monólogos de medianoche", start_date: "2022-03-04", start_time: "23:30:00", end_date: "2022-03-05", end_time: "01:00:00", min_price: 12, max_price: 12 },
-      { id: ids.midnight901, title: "Monólogos de medianoche", start_date: "2022-03-11", start_time: "23:30:00", end_date: "2022-03-12", end_time: "01:00:00", min_price: 12, max_price: 12 },
+      {
+        id: ids.midnight900,
+        title: "Monólogos de medianoche",
+        start_date: "2022-03-04",
+        start_time: "23:30:00",
+        end_date: "2022-03-05",
+        end_time: "01:00:00",
+        min_price: 12,
+        max_price: 12,
+      },
+      {
+        id: ids.midnight901,
+        title: "Monólogos de medianoche",
+        start_date: "2022-03-11",
+        start_time: "23:30:00",
+        end_date: "2022-03-12",
+        end_time: "01:00:00",
+        min_price: 12,
+        max_price: 12,
+      },
       // Offline in the third document but online before: still returned, with the latest values.
-      { id: ids.jazz, title: "Jazz en el Retiro", start_date: "2022-05-14", start_time: "19:00:00", end_date: "2022-05-14", end_time: "21:00:00", min_price: 18, max_price: 32.5 },
+      {
+        id: ids.jazz,
+        title: "Jazz en el Retiro",
+        start_date: "2022-05-14",
+        start_time: "19:00:00",
+        end_date: "2022-05-14",
+        end_time: "21:00:00",
+        min_price: 18,
+        max_price: 32.5,
+      },
       // Zone 5 twice: min/max over both; the price rise in document 3 wins.
-      { id: ids.orchestra, title: "Orquesta de Cámara", start_date: "2022-06-20", start_time: "20:00:00", end_date: "2022-06-20", end_time: "22:30:00", min_price: 45, max_price: 95 },
+      {
+        id: ids.orchestra,
+        title: "Orquesta de Cámara",
+        start_date: "2022-06-20",
+        start_time: "20:00:00",
+        end_date: "2022-06-20",
+        end_time: "22:30:00",
+        min_price: 45,
+        max_price: 95,
+      },
     ]);
-    for (const e of got) expect(Object.keys(e).sort()).toEqual(["end_date", "end_time", "id", "max_price", "min_price", "start_date", "start_time", "title"]);
+    for (const e of got)
+      expect(Object.keys(e).sort()).toEqual(["end_date", "end_time", "id", "max_price", "min_price", "start_date", "start_time", "title"]);
 
     const detail = await call(`/v1/plans/${ids.orchestra}`);
     expect(detail.status).toBe(200);
     const plan = (await detail.json<Envelope<Plan>>()).data;
-    expect(plan).toMatchObject({ base_plan_id: "503", plan_id: "900", starts_at: "2022-06-20T20:00:00", ends_at: "2022-06-20T22:30:00", sold_out: false, min_price: 45, max_price: 95 });
+    expect(plan).toMatchObject({
+      base_plan_id: "503",
+      plan_id: "900",
+      starts_at: "2022-06-20T20:00:00",
+      ends_at: "2022-06-20T22:30:00",
+      sold_out: false,
+      min_price: 45,
+      max_price: 95,
+    });
     expect(plan.zones).toEqual([
       { zone_id: "5", name: "Patio", capacity: 0, price: 95, numbered: true },
       { zone_id: "5", name: "Patio", capacity: 40, price: 45, numbered: false },
@@ -73,7 +122,9 @@ describe("plan sync over our sample documents", () => {
     expect(stats.plans.total).toBeGreaterThanOrEqual(stats.plans.searchable);
 
     const db = testDb();
-    const rows = await db.db.execute<{ n: number }>(`select count(*)::int as n from plans where base_plan_id in ('501','502','503','504')` as never);
+    const rows = await db.db.execute<{ n: number }>(
+      `select count(*)::int as n from plans where base_plan_id in ('501','502','503','504')` as never,
+    );
     await db.close();
     expect(rows.rows[0]?.n).toBe(4);
   });
@@ -113,7 +164,8 @@ describe("GET /v1/plans", () => {
       next = page.links.next;
       if (next) expect(page.meta.next_cursor).toEqual(expect.any(String));
     }
-    const search = (await (await call("/search?starts_at=2022-01-01T00:00:00Z&ends_at=2022-12-31T23:59:59Z")).json<SearchBody>()).data.events;
+    const search = (await (await call("/search?starts_at=2022-01-01T00:00:00Z&ends_at=2022-12-31T23:59:59Z")).json<SearchBody>()).data
+      .events;
     expect(seen.map((p) => p.id)).toEqual(search.map((e: Event) => e.id));
     expect(seen.every((p) => p.zones.length > 0 && p.min_price <= p.max_price)).toBe(true);
   });

@@ -5,10 +5,10 @@ import { env } from "cloudflare:workers";
 import { inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { deadLetters, operations } from "../src/db/schema.ts";
+import type { DeadLetter } from "../src/queue/schema.ts";
+import type { Envelope, OperationBody, Problem } from "./helpers.ts";
 import { bearer, call, createTestKey, postJson, testDb, uniqueDomain, waitFor } from "./helpers.ts";
 import { runBatch, storedIn, subscriberMessage, waitForOperations } from "./queue-helpers.ts";
-import type { Envelope, OperationBody, Problem } from "./helpers.ts";
-import type { DeadLetter } from "../src/queue/schema.ts";
 
 const db = testDb();
 let writer: string;
@@ -29,7 +29,9 @@ const deadLettersOf = (operationIds: string[]) =>
     .then((rows) => rows.filter((r) => operationIds.some((id) => r.body.includes(id))));
 
 describe("poison isolation in the consumer", () => {
-  it("messages Postgres refuses, sent straight to the real queue among valid ones: valid stored once, poison failed and dead-lettered, nothing pending", { timeout: 60_000 }, async () => {
+  it("messages Postgres refuses, sent straight to the real queue among valid ones: valid stored once, poison failed and dead-lettered, nothing pending", {
+    timeout: 60_000,
+  }, async () => {
     const domain = uniqueDomain();
     const valid = Array.from({ length: 30 }, (_, i) => subscriberMessage(`ok${i}@${domain}`));
     const poison = REFUSED_BY_POSTGRES.map((name, i) => subscriberMessage(`bad${i}@${domain}`, i % 2 ? { last_name: name } : { name }));
@@ -37,7 +39,10 @@ describe("poison isolation in the consumer", () => {
     const all = valid.flatMap((m, i) => (poison[i] ? [m, poison[i]] : [m]));
     await env.SUBSCRIBER_QUEUE.sendBatch(all.map((body) => ({ body, contentType: "json" as const })));
 
-    const outcomes = await waitForOperations(db, all.map((m) => m.operation_id));
+    const outcomes = await waitForOperations(
+      db,
+      all.map((m) => m.operation_id),
+    );
     const byId = new Map(outcomes.map((o) => [o.id, o]));
     for (const m of valid) expect(byId.get(m.operation_id)).toMatchObject({ status: "succeeded", subscriberId: m.subscriber.id });
     for (const m of poison) expect(byId.get(m.operation_id)).toMatchObject({ status: "failed", errorCode: "invalid_data" });
@@ -67,7 +72,9 @@ describe("poison isolation in the consumer", () => {
 
   it("a batch of 100 with three poison messages: 97 stored in a handful of transactions, every message acked, none retried", async () => {
     const domain = uniqueDomain();
-    const bodies = Array.from({ length: 100 }, (_, i) => subscriberMessage(`b${i}@${domain}`, [7, 50, 93].includes(i) ? { name: `x\u0000${i}` } : {}));
+    const bodies = Array.from({ length: 100 }, (_, i) =>
+      subscriberMessage(`b${i}@${domain}`, [7, 50, 93].includes(i) ? { name: `x\u0000${i}` } : {}),
+    );
     const warn = vi.spyOn(console, "warn");
     const { result } = await runBatch(bodies);
     const line = warn.mock.calls.map((c) => JSON.parse(String(c[0])) as Record<string, unknown>).find((l) => l.event === "queue_batch");
@@ -79,7 +86,15 @@ describe("poison isolation in the consumer", () => {
     expect(result.retryMessages).toHaveLength(0);
     expect(result.explicitAcks).toHaveLength(100);
     expect((await storedIn(db, domain)).length).toBe(97);
-    const outcomes = await db.db.select().from(operations).where(inArray(operations.id, bodies.map((b) => b.operation_id)));
+    const outcomes = await db.db
+      .select()
+      .from(operations)
+      .where(
+        inArray(
+          operations.id,
+          bodies.map((b) => b.operation_id),
+        ),
+      );
     expect(outcomes.filter((o) => o.status === "failed").map((o) => o.errorCode)).toEqual(["invalid_data", "invalid_data", "invalid_data"]);
   });
 
@@ -97,7 +112,10 @@ describe("poison isolation in the consumer", () => {
     const operationId = crypto.randomUUID();
     const { result } = await runBatch([{ type: "subscriber.create", v: 1, operation_id: operationId, subscriber: { email: 42 } }]);
     expect(result.explicitAcks).toHaveLength(1);
-    const [row] = await db.db.select().from(operations).where(inArray(operations.id, [operationId]));
+    const [row] = await db.db
+      .select()
+      .from(operations)
+      .where(inArray(operations.id, [operationId]));
     expect(row).toMatchObject({ status: "failed", errorCode: "invalid_data", subscriberId: null });
   });
 });
@@ -166,10 +184,22 @@ describe("dead letters replayed by an admin", () => {
     const domain = uniqueDomain();
     const message = subscriberMessage(`replay@${domain}`);
     // As if the database had refused it once (for example under a constraint since relaxed).
-    await db.db.insert(operations).values({ id: message.operation_id, kind: "subscriber.create", status: "failed", subscriberId: message.subscriber.id, errorCode: "invalid_data" });
+    await db.db.insert(operations).values({
+      id: message.operation_id,
+      kind: "subscriber.create",
+      status: "failed",
+      subscriberId: message.subscriber.id,
+      errorCode: "invalid_data",
+    });
     const [letter] = await db.db
       .insert(deadLetters)
-      .values({ queue: "subscriber-writes-dlq", messageId: `replay-${message.operation_id}`, body: JSON.stringify(message), reason: "invalid_data: test", attempts: 1 })
+      .values({
+        queue: "subscriber-writes-dlq",
+        messageId: `replay-${message.operation_id}`,
+        body: JSON.stringify(message),
+        reason: "invalid_data: test",
+        attempts: 1,
+      })
       .returning();
 
     const list = await call("/v1/admin/dead-letters?limit=100", { headers: bearer(admin) });
@@ -181,15 +211,26 @@ describe("dead letters replayed by an admin", () => {
     expect(replay.status).toBe(200);
     expect(await replay.json()).toMatchObject({ data: { replayed: [letter!.id], skipped: [] } });
     await waitFor(
-      async () => (await db.db.select().from(operations).where(inArray(operations.id, [message.operation_id])))[0]?.status === "succeeded",
+      async () =>
+        (
+          await db.db
+            .select()
+            .from(operations)
+            .where(inArray(operations.id, [message.operation_id]))
+        )[0]?.status === "succeeded",
       20_000,
       "the replayed write's new outcome",
     );
     expect((await storedIn(db, domain)).map((r) => r.id)).toEqual([message.subscriber.id]);
-    const [after] = await db.db.select().from(deadLetters).where(inArray(deadLetters.id, [letter!.id]));
+    const [after] = await db.db
+      .select()
+      .from(deadLetters)
+      .where(inArray(deadLetters.id, [letter!.id]));
     expect(after!.replayedAt).toBeInstanceOf(Date);
     // Replaying it again does nothing: it is no longer pending.
-    expect(await (await postJson("/v1/admin/dead-letters/replay", { ids: [letter!.id] }, bearer(admin))).json()).toMatchObject({ data: { replayed: [] } });
+    expect(await (await postJson("/v1/admin/dead-letters/replay", { ids: [letter!.id] }, bearer(admin))).json()).toMatchObject({
+      data: { replayed: [] },
+    });
   });
 
   it("the dead-letter routes answer 404 to a non-admin, as every admin route does", async () => {

@@ -35,7 +35,11 @@ describe("problems for every non-2xx", () => {
   });
 
   it("415 for a body that is not JSON", async () => {
-    const res = await call("/v1/admin/api-keys", { method: "POST", headers: { "Content-Type": "text/plain", ...bearer(admin) }, body: "name=x" });
+    const res = await call("/v1/admin/api-keys", {
+      method: "POST",
+      headers: { "Content-Type": "text/plain", ...bearer(admin) },
+      body: "name=x",
+    });
     await expectProblem(res, 415, "unsupported_media_type");
   });
 

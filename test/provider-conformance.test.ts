@@ -1,8 +1,8 @@
 import { describe, expect, inject, it } from "vitest";
 import { planUuid } from "../src/plans/model.ts";
 import { setProviderDocuments } from "./helpers.ts";
-import { search, sync, usePlanAdmin } from "./plan-helpers.ts";
 import type { Event } from "./plan-helpers.ts";
+import { search, sync, usePlanAdmin } from "./plan-helpers.ts";
 
 usePlanAdmin();
 
@@ -19,10 +19,46 @@ describe("conformance with the real provider's responses (../shared/fixtures/pro
     for (let i = 0; i < fixtures.length; i++) expect((await sync()).status).toBe(200);
     const fever = await feverEvents();
     expect(fever).toEqual([
-      { id: planUuid("322", "1642"), title: "Pantomima Full", start_date: "2021-02-10", start_time: "20:00:00", end_date: "2021-02-10", end_time: "21:30:00", min_price: 55, max_price: 55 },
-      { id: planUuid("322", "1643"), title: "Pantomima Full", start_date: "2021-02-11", start_time: "20:00:00", end_date: "2021-02-11", end_time: "21:30:00", min_price: 55, max_price: 55 },
-      { id: planUuid("291", "291"), title: "Camela en concierto", start_date: "2021-06-30", start_time: "21:00:00", end_date: "2021-06-30", end_time: "21:30:00", min_price: 15, max_price: 30 },
-      { id: planUuid("1591", "1642"), title: "Los Morancos", start_date: "2021-07-31", start_time: "20:00:00", end_date: "2021-07-31", end_time: "21:00:00", min_price: 65, max_price: 75 },
+      {
+        id: planUuid("322", "1642"),
+        title: "Pantomima Full",
+        start_date: "2021-02-10",
+        start_time: "20:00:00",
+        end_date: "2021-02-10",
+        end_time: "21:30:00",
+        min_price: 55,
+        max_price: 55,
+      },
+      {
+        id: planUuid("322", "1643"),
+        title: "Pantomima Full",
+        start_date: "2021-02-11",
+        start_time: "20:00:00",
+        end_date: "2021-02-11",
+        end_time: "21:30:00",
+        min_price: 55,
+        max_price: 55,
+      },
+      {
+        id: planUuid("291", "291"),
+        title: "Camela en concierto",
+        start_date: "2021-06-30",
+        start_time: "21:00:00",
+        end_date: "2021-06-30",
+        end_time: "21:30:00",
+        min_price: 15,
+        max_price: 30,
+      },
+      {
+        id: planUuid("1591", "1642"),
+        title: "Los Morancos",
+        start_date: "2021-07-31",
+        start_time: "20:00:00",
+        end_date: "2021-07-31",
+        end_time: "21:00:00",
+        min_price: 65,
+        max_price: 75,
+      },
     ]);
     // Ids are stable across calls and re-ingests (the same three responses again).
     expect(await feverEvents()).toEqual(fever);

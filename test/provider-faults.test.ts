@@ -4,8 +4,8 @@ import { generatePlanDocumentText } from "../scripts/lib/generate-plans.ts";
 import { planUuid } from "../src/plans/model.ts";
 import sample3 from "./fixtures/provider/sample_3.xml?raw";
 import { control, providerFault, setProviderDocuments, testDb } from "./helpers.ts";
-import { ALL, lastReport, search, sync, syncSamplePlans, usePlanAdmin } from "./plan-helpers.ts";
 import type { Event } from "./plan-helpers.ts";
+import { ALL, lastReport, search, sync, syncSamplePlans, usePlanAdmin } from "./plan-helpers.ts";
 
 usePlanAdmin();
 beforeAll(syncSamplePlans);
@@ -49,7 +49,9 @@ describe("provider faults", () => {
     expect(res.body.provider_failure).toBe("bad_response");
     expect(res.body.detail).toMatch(/larger than 4194304 bytes/);
     const db = testDb();
-    const { rows } = await db.db.execute<{ n: number }>("select count(*)::int as n from plans where base_plan_id::int between 90000 and 99999" as never);
+    const { rows } = await db.db.execute<{ n: number }>(
+      "select count(*)::int as n from plans where base_plan_id::int between 90000 and 99999" as never,
+    );
     await db.close();
     expect(rows[0]?.n).toBe(0);
     await searchStillServes();

@@ -31,7 +31,11 @@ export async function runBatch(bodies: unknown[], opts: { attempts?: number; env
 
 /** Subscribers whose email is at `domain`; ilike because a case variant may be the one stored. */
 export const storedIn = (db: DbHandle, domain: string) =>
-  db.db.select().from(subscribers).where(ilike(subscribers.email, `%@${domain}`)).orderBy(subscribers.email);
+  db.db
+    .select()
+    .from(subscribers)
+    .where(ilike(subscribers.email, `%@${domain}`))
+    .orderBy(subscribers.email);
 
 export async function waitForOperations(db: DbHandle, ids: string[], timeoutMs = 30_000) {
   return waitFor(

@@ -1,6 +1,6 @@
-import { OpenAPIHono } from "@hono/zod-openapi";
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { describe, expect, it } from "vitest";
 import { OPENAPI_PATH } from "../src/http/app.ts";
 import type { AppEnv } from "../src/http/context.ts";
@@ -114,7 +114,11 @@ describe.skipIf(!env.TEST_UPSTASH_URL)("rate limits on Upstash", () => {
 
   it("is the backend when Upstash is configured: a key's limit gives a 429 with headers", async () => {
     const key = await createTestKey(db, ["subscribers:read"], "upstash-limited");
-    const fetch = appWith({ UPSTASH_REDIS_REST_URL: env.TEST_UPSTASH_URL, UPSTASH_REDIS_REST_TOKEN: env.TEST_UPSTASH_TOKEN, DEFAULT_KEY_RATE_LIMIT: "1" });
+    const fetch = appWith({
+      UPSTASH_REDIS_REST_URL: env.TEST_UPSTASH_URL,
+      UPSTASH_REDIS_REST_TOKEN: env.TEST_UPSTASH_TOKEN,
+      DEFAULT_KEY_RATE_LIMIT: "1",
+    });
     expect((await fetch("/v1/stats", { headers: bearer(key) })).status).toBe(200);
     const limited = await fetch("/v1/stats", { headers: bearer(key) });
     await expectProblem(limited, 429, "rate_limited");
@@ -142,7 +146,8 @@ describe("the per-IP shield and routes with their own envelope", () => {
     );
     const e = { ...env, PUBLIC_IP_RATE_LIMIT: "1" } as Env;
     const ip = uniqueIp();
-    const get = () => app.fetch(new Request("http://edge.test/search", { headers: { "CF-Connecting-IP": ip } }), e, createExecutionContext());
+    const get = () =>
+      app.fetch(new Request("http://edge.test/search", { headers: { "CF-Connecting-IP": ip } }), e, createExecutionContext());
     expect((await get()).status).toBe(200);
     const limited = await get();
     expect(limited.status).toBe(429);

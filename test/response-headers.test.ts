@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { admin, useGatewayKeys } from "./gateway-helpers.ts";
-import { appWith, bearer, call } from "./helpers.ts";
 import type { Problem } from "./helpers.ts";
+import { appWith, bearer, call } from "./helpers.ts";
 
 useGatewayKeys();
 
@@ -27,7 +27,11 @@ describe("middleware chain", () => {
   it("CORS: preflight allowed for any origin by default, exposing the headers clients need", async () => {
     const res = await call("/v1/subscribers", {
       method: "OPTIONS",
-      headers: { Origin: "https://app.example", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type" },
+      headers: {
+        Origin: "https://app.example",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type",
+      },
     });
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe("*");

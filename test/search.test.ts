@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { planUuid } from "../src/plans/model.ts";
 import { resetIsolateMemory } from "../src/isolate-memory.ts";
+import { planUuid } from "../src/plans/model.ts";
 import { databaseDown } from "./helpers.ts";
-import { ALL, search, syncSamplePlans, usePlanAdmin } from "./plan-helpers.ts";
 import type { Event } from "./plan-helpers.ts";
+import { ALL, search, syncSamplePlans, usePlanAdmin } from "./plan-helpers.ts";
 
 usePlanAdmin();
 beforeAll(syncSamplePlans);

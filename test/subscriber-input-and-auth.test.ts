@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { bearer, call, postJson, uniqueDomain } from "./helpers.ts";
 import type { Problem } from "./helpers.ts";
+import { bearer, call, postJson, uniqueDomain } from "./helpers.ts";
 import { runBatch } from "./queue-helpers.ts";
 import { message, reader, storedIn, useSubscriberKeys, writer } from "./subscriber-helpers.ts";
 
@@ -22,14 +22,25 @@ describe("bad input and authorization", () => {
       expect(res.status, JSON.stringify(body)).toBe(422);
       expect(res.headers.get("content-type")).toBe("application/problem+json");
       const problem = await res.json<Problem>();
-      expect(problem.errors?.map((e) => e.field), JSON.stringify(body)).toContain(field);
+      expect(
+        problem.errors?.map((e) => e.field),
+        JSON.stringify(body),
+      ).toContain(field);
     }
   });
 
   it("malformed JSON is 400, a non-JSON body 415, an oversized body 413", async () => {
-    const malformed = await call("/v1/subscribers", { method: "POST", headers: { "Content-Type": "application/json", ...bearer(writer) }, body: "{" });
+    const malformed = await call("/v1/subscribers", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...bearer(writer) },
+      body: "{",
+    });
     expect(malformed.status).toBe(400);
-    const form = await call("/v1/subscribers", { method: "POST", headers: { "Content-Type": "text/plain", ...bearer(writer) }, body: "email=a" });
+    const form = await call("/v1/subscribers", {
+      method: "POST",
+      headers: { "Content-Type": "text/plain", ...bearer(writer) },
+      body: "email=a",
+    });
     expect(form.status).toBe(415);
     const big = await postJson("/v1/subscribers", { email: "a@b.io", name: "x".repeat(20_000), last_name: "B" }, bearer(writer));
     expect(big.status).toBe(413);

@@ -14,15 +14,35 @@ describe("the queue consumer", () => {
     const first = await runBatch(bodies);
     expect(first.result.explicitAcks).toHaveLength(3);
     const before = await storedIn(domain);
-    const opsBefore = await db.db.select().from(operations).where(inArray(operations.id, bodies.map((b) => b.operation_id)));
+    const opsBefore = await db.db
+      .select()
+      .from(operations)
+      .where(
+        inArray(
+          operations.id,
+          bodies.map((b) => b.operation_id),
+        ),
+      );
     expect(before.map((s) => s.email)).toEqual([`a@${domain}`, `b@${domain}`]);
 
     const again = await runBatch(bodies, { attempts: 2 });
     expect(again.result.explicitAcks).toHaveLength(3);
     expect(await storedIn(domain)).toEqual(before);
-    const opsAfter = await db.db.select().from(operations).where(inArray(operations.id, bodies.map((b) => b.operation_id)));
+    const opsAfter = await db.db
+      .select()
+      .from(operations)
+      .where(
+        inArray(
+          operations.id,
+          bodies.map((b) => b.operation_id),
+        ),
+      );
     expect(opsAfter).toEqual(opsBefore);
-    expect(opsAfter.find((o) => o.id === bodies[2]!.operation_id)).toMatchObject({ status: "failed", errorCode: "already_exists", subscriberId: bodies[1]!.subscriber.id });
+    expect(opsAfter.find((o) => o.id === bodies[2]!.operation_id)).toMatchObject({
+      status: "failed",
+      errorCode: "already_exists",
+      subscriberId: bodies[1]!.subscriber.id,
+    });
   });
 
   it("a poison message goes to the dead-letter queue and the rest of the batch is stored", async () => {

@@ -3,14 +3,13 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { subscribers } from "../src/db/schema.ts";
 import { createApp } from "../src/http/app.ts";
-import { bearer, call, databaseDown, postJson, uniqueDomain } from "./helpers.ts";
-import type { Problem } from "./helpers.ts";
-import { runBatch } from "./queue-helpers.ts";
-import { db, message, reader, useSubscriberKeys, waitForOperations, writer } from "./subscriber-helpers.ts";
-import type { OperationBody } from "./subscriber-helpers.ts";
-import type { Envelope, ListBody, SubscriberBody } from "./helpers.ts";
-import type { Subscriber } from "../src/subscribers/schema.ts";
 import type { Stats } from "../src/stats/schema.ts";
+import type { Subscriber } from "../src/subscribers/schema.ts";
+import type { Envelope, ListBody, Problem, SubscriberBody } from "./helpers.ts";
+import { bearer, call, databaseDown, postJson, uniqueDomain } from "./helpers.ts";
+import { runBatch } from "./queue-helpers.ts";
+import type { OperationBody } from "./subscriber-helpers.ts";
+import { db, message, reader, useSubscriberKeys, waitForOperations, writer } from "./subscriber-helpers.ts";
 
 useSubscriberKeys();
 

@@ -2,11 +2,10 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/http/app.ts";
+import type { Problem, SubscriberBody } from "./helpers.ts";
 import { bearer, call, postJson, uniqueDomain, waitFor } from "./helpers.ts";
-import type { Problem } from "./helpers.ts";
-import { reader, storedIn, useSubscriberKeys, waitForOperations, writer } from "./subscriber-helpers.ts";
 import type { OperationBody } from "./subscriber-helpers.ts";
-import type { SubscriberBody } from "./helpers.ts";
+import { reader, storedIn, useSubscriberKeys, waitForOperations, writer } from "./subscriber-helpers.ts";
 
 useSubscriberKeys();
 
@@ -76,7 +75,9 @@ describe("POST /v1/subscribers end to end through the real queue", () => {
     expect((await env.CACHE.get<{ v: { status: string } }>(key, "json"))?.v.status).toBe("pending");
     const read = await call(`/v1/operations/${op.id}`, { headers: bearer(reader) });
     expect((await read.json<OperationBody>()).data).toMatchObject({ id: op.id, status: "succeeded", subscriber_id: op.subscriber_id });
-    expect((await env.CACHE.get<{ v: { status: string; completed_at: string | null } }>(key, "json"))?.v).toMatchObject({ status: "succeeded" });
+    expect((await env.CACHE.get<{ v: { status: string; completed_at: string | null } }>(key, "json"))?.v).toMatchObject({
+      status: "succeeded",
+    });
   });
 
   it("replays the first response for the same Idempotency-Key and body, and rejects a different body", async () => {
@@ -101,7 +102,10 @@ describe("POST /v1/subscribers end to end through the real queue", () => {
 
   it("answers 503 with Retry-After and reports nothing as accepted when the queue refuses the message", async () => {
     const email = `q@${uniqueDomain()}`;
-    const brokenQueue = { send: () => Promise.reject(new Error("queue unavailable")), sendBatch: () => Promise.reject(new Error("queue unavailable")) };
+    const brokenQueue = {
+      send: () => Promise.reject(new Error("queue unavailable")),
+      sendBatch: () => Promise.reject(new Error("queue unavailable")),
+    };
     const res = await createApp().fetch(
       new Request("http://edge.test/v1/subscribers", {
         method: "POST",

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { upstashStore } from "../src/cache/upstash.ts";
 import { subscribers } from "../src/db/schema.ts";
 import { createApp } from "../src/http/app.ts";
-import { bearer, createTestKey, databaseDown, testDb, uniqueDomain } from "./helpers.ts";
 import type { SubscriberBody } from "./helpers.ts";
+import { bearer, createTestKey, databaseDown, testDb, uniqueDomain } from "./helpers.ts";
 
 const available = Boolean(env.TEST_UPSTASH_URL);
 const db = testDb();
@@ -53,7 +53,11 @@ describe.skipIf(!available)("Upstash Redis cache (real redis-server behind an Up
     const id = crypto.randomUUID();
     await db.db.insert(subscribers).values({ id, email: `down@${uniqueDomain()}`, name: "R", lastName: "S", status: "active" });
     const broken = { ...upstashEnv, UPSTASH_REDIS_REST_URL: "http://127.0.0.1:9" };
-    const res = await app.fetch(new Request(`http://edge.test/v1/subscribers/${id}`, { headers: bearer(reader) }), broken, createExecutionContext());
+    const res = await app.fetch(
+      new Request(`http://edge.test/v1/subscribers/${id}`, { headers: bearer(reader) }),
+      broken,
+      createExecutionContext(),
+    );
     expect(res.status).toBe(200);
   });
 });

@@ -25,15 +25,7 @@ export async function insertApiKey(url: string, key: string, opts: KeyOptions): 
       `insert into api_keys (id, name, prefix, key_hash, scopes, rate_limit, rate_period_seconds)
        values ($1, $2, $3, $4, $5, $6, $7)
        on conflict (key_hash) do nothing`,
-      [
-        id,
-        opts.name,
-        prefix,
-        keyHash,
-        opts.scopes,
-        opts.rateLimit?.limit ?? null,
-        opts.rateLimit?.periodSeconds ?? null,
-      ],
+      [id, opts.name, prefix, keyHash, opts.scopes, opts.rateLimit?.limit ?? null, opts.rateLimit?.periodSeconds ?? null],
     );
     return id;
   } finally {

@@ -1,5 +1,5 @@
-import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
 
 /** A port that was free a moment ago (the OS picks it); good enough for local test services. */
 export async function freePort(): Promise<number> {

@@ -1,5 +1,5 @@
-import { chownSync, existsSync, mkdirSync } from "node:fs";
 import { execFileSync } from "node:child_process";
+import { chownSync, existsSync, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import pg from "pg";
 

@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
-import { readFileSync, readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { generatePlanDocument } from "./generate-plans.ts";
 import type { GenerateOptions } from "./generate-plans.ts";
+import { generatePlanDocument } from "./generate-plans.ts";
 
 const FAULT_MODES = ["none", "503", "503-empty", "slow", "hang", "truncated", "garbage", "billion-laughs"] as const;
 export type FaultMode = (typeof FAULT_MODES)[number];
@@ -41,7 +41,9 @@ const BILLION_LAUGHS = `<?xml version="1.0"?>
  * consecutive calls of the real feed, with an ETag (and 304 on If-None-Match). Faults are switched
  * with `POST /__fault?mode=<mode>` or the PROVIDER_FAULT environment variable.
  */
-export async function startProviderStandin(opts: { port?: number; documents?: string[]; fault?: FaultMode } = {}): Promise<ProviderStandin> {
+export async function startProviderStandin(
+  opts: { port?: number; documents?: string[]; fault?: FaultMode } = {},
+): Promise<ProviderStandin> {
   let docs = opts.documents ?? loadSampleDocuments();
   let fault: FaultMode = opts.fault ?? "none";
   let calls = 0;

@@ -2,8 +2,8 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { startWsRelay } from "./ws-relay.ts";
 import type { WsRelay } from "./ws-relay.ts";
+import { startWsRelay } from "./ws-relay.ts";
 
 /** The WebSocket relay the Neon driver needs, with the switch tests use to make Postgres vanish. */
 export interface RelayControl {

@@ -4,17 +4,17 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { insertApiKey } from "./api-keys.ts";
 import type { KeyOptions } from "./api-keys.ts";
+import { insertApiKey } from "./api-keys.ts";
 import { freePort } from "./free-port.ts";
 import { migrateDatabase } from "./migrate.ts";
 import { recreateDatabase, startPostgres } from "./postgres.ts";
-import { startProviderStandin } from "./provider-standin.ts";
 import type { FaultMode, ProviderStandin } from "./provider-standin.ts";
-import { startRelay } from "./relay-control.ts";
+import { startProviderStandin } from "./provider-standin.ts";
 import type { RelayControl, RelayOptions } from "./relay-control.ts";
-import { startWranglerDev } from "./wrangler-dev.ts";
+import { startRelay } from "./relay-control.ts";
 import type { WranglerDev, WranglerDevOptions } from "./wrangler-dev.ts";
+import { startWranglerDev } from "./wrangler-dev.ts";
 
 type StackWorkerOptions = Omit<WranglerDevOptions, "port" | "persistTo" | "vars" | "signal"> & {
   /** Omitted: a free one. */
@@ -54,7 +54,11 @@ export interface LocalStackOptions {
 }
 
 type StandinFor<P> = P extends { url: string } ? undefined : ProviderStandin;
-type WorkerFor<O> = O extends { worker: StackWorkerOptions } ? WranglerDev : O extends { worker?: undefined } ? undefined : WranglerDev | undefined;
+type WorkerFor<O> = O extends { worker: StackWorkerOptions }
+  ? WranglerDev
+  : O extends { worker?: undefined }
+    ? undefined
+    : WranglerDev | undefined;
 
 interface StackParts {
   stateDir: string;

@@ -34,11 +34,14 @@ export async function startWranglerDev(opts: WranglerDevOptions): Promise<Wrangl
     "node_modules/wrangler/bin/wrangler.js",
     "dev",
     ...(opts.testScheduled ? ["--test-scheduled"] : []),
-    "--ip", "127.0.0.1",
-    "--port", String(opts.port),
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(opts.port),
     // An explicit inspector port keeps a test run off 9229, which `npm run dev` may hold.
     ...(opts.inspectorPort === undefined ? [] : ["--inspector-port", String(opts.inspectorPort)]),
-    "--persist-to", opts.persistTo,
+    "--persist-to",
+    opts.persistTo,
     "--show-interactive-dev-session=false",
     ...Object.entries(opts.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
   ];
@@ -93,7 +96,10 @@ export async function startWranglerDev(opts: WranglerDevOptions): Promise<Wrangl
       await stop();
       throw new Error("wrangler dev: start-up aborted");
     }
-    const ok = await fetch(`${url}/ready`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline) {
       await stop();

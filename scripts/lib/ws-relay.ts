@@ -1,6 +1,6 @@
-import { createConnection } from "node:net";
-import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
+import type { AddressInfo } from "node:net";
+import { createConnection } from "node:net";
 import type { WebSocketServer as WsServer } from "ws";
 
 // Required rather than imported: under Vite (vitest globalSetup) the `ws` import resolves to its

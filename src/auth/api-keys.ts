@@ -1,11 +1,11 @@
-import { isolateMemory } from "../isolate-memory.ts";
 import { readThrough } from "../cache/read-through.ts";
 import { findActiveApiKeyByHash } from "../db/repositories/api-keys.ts";
-import { DomainError } from "../lib/errors.ts";
+import { isolateMemory } from "../isolate-memory.ts";
 import { sha256Hex, timingSafeEqualStr } from "../lib/crypto.ts";
+import { DomainError } from "../lib/errors.ts";
 import type { Runtime } from "../runtime.ts";
-import { SCOPES } from "./principal.ts";
 import type { Principal, Scope } from "./principal.ts";
+import { SCOPES } from "./principal.ts";
 
 /**
  * How long a key lookup is cached at the edge: a revoked key stops working within this bound plus

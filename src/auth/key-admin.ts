@@ -1,10 +1,10 @@
 import { v7 as uuidv7 } from "uuid";
 import { safeDelete } from "../cache/read-through.ts";
-import { insertApiKey, listApiKeys, revokeApiKey } from "../db/repositories/api-keys.ts";
 import type { ApiKeyRow } from "../db/repositories/api-keys.ts";
+import { insertApiKey, listApiKeys, revokeApiKey } from "../db/repositories/api-keys.ts";
 import { DomainError } from "../lib/errors.ts";
-import { rowsForPage, toPage } from "../lib/pagination.ts";
 import type { Page } from "../lib/pagination.ts";
+import { rowsForPage, toPage } from "../lib/pagination.ts";
 import type { Runtime } from "../runtime.ts";
 import { apiKeyCacheKey } from "./api-keys.ts";
 import { generateApiKey, storedFormOf } from "./keys.ts";

@@ -1,6 +1,6 @@
-import { errorMessage } from "../lib/log.ts";
-import type { Logger } from "../lib/log.ts";
 import { isolateMemory } from "../isolate-memory.ts";
+import type { Logger } from "../lib/log.ts";
+import { errorMessage } from "../lib/log.ts";
 import type { Store } from "./store.ts";
 
 /** What cache access needs from the invocation: the store and where to report its failures (a Runtime is one). */

@@ -22,7 +22,12 @@ const ConfigSchema = z.object({
   PROVIDER_BREAKER_THRESHOLD: z.coerce.number().int().min(1).max(100).default(5),
   PROVIDER_BREAKER_HALF_OPEN_SECONDS: z.coerce.number().int().min(1).max(86_400).default(120),
   CORS_ORIGINS: z.string().default("*"),
-  MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(16 * 1024),
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(10 * 1024 * 1024)
+    .default(16 * 1024),
   DEFAULT_KEY_RATE_LIMIT: z.coerce.number().int().min(1).default(600),
   DEFAULT_KEY_RATE_PERIOD_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   PUBLIC_IP_RATE_LIMIT: z.coerce.number().int().min(1).default(300),
@@ -126,7 +131,11 @@ export function getConfig(env: Env): Config {
     corsOrigins:
       v.CORS_ORIGINS.trim() === "*"
         ? "*"
-        : Object.freeze(v.CORS_ORIGINS.split(",").map((o) => o.trim()).filter(Boolean)),
+        : Object.freeze(
+            v.CORS_ORIGINS.split(",")
+              .map((o) => o.trim())
+              .filter(Boolean),
+          ),
     maxBodyBytes: v.MAX_BODY_BYTES,
     defaultKeyRateLimit: { limit: v.DEFAULT_KEY_RATE_LIMIT, periodSeconds: v.DEFAULT_KEY_RATE_PERIOD_SECONDS },
     publicIpRateLimit: { limit: v.PUBLIC_IP_RATE_LIMIT, periodSeconds: v.PUBLIC_IP_RATE_PERIOD_SECONDS },

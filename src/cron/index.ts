@@ -1,10 +1,10 @@
 import { createLogger, errorMessage } from "../lib/log.ts";
 import { writeMetric } from "../lib/metrics.ts";
-import { createRuntime } from "../runtime.ts";
-import type { Runtime } from "../runtime.ts";
 import { flattenReport } from "../plans/service.ts";
 import { syncPlans } from "../plans/sync.ts";
 import { redriveDeadLetters } from "../queue/redrive.ts";
+import type { Runtime } from "../runtime.ts";
+import { createRuntime } from "../runtime.ts";
 import { runMaintenance } from "./maintenance.ts";
 
 type CronTask = (rt: Runtime, now: Date) => Promise<Record<string, unknown>>;
@@ -40,7 +40,12 @@ export async function handleScheduled(controller: ScheduledController, env: Env,
         rt.log.info("cron_run", { task: task.name, outcome: "ok", ms: Math.round(performance.now() - started), ...report });
       } catch (err) {
         failures.push(err);
-        rt.log.error("cron_run", { task: task.name, outcome: "error", error: errorMessage(err), ms: Math.round(performance.now() - started) });
+        rt.log.error("cron_run", {
+          task: task.name,
+          outcome: "error",
+          error: errorMessage(err),
+          ms: Math.round(performance.now() - started),
+        });
       } finally {
         writeMetric(env, { kind: "cron_run", name: task.name, outcome, ms: performance.now() - started });
       }

@@ -3,13 +3,13 @@ import {
   bigserial,
   boolean,
   check,
-  numeric,
-  pgEnum,
-  primaryKey,
   index,
   integer,
   jsonb,
+  numeric,
+  pgEnum,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -50,7 +50,9 @@ export const deadLetters = pgTable(
      * so no body can make its own dead letter unstorable.
      */
     body: text("body").notNull(),
-    bodyFormat: text("body_format", { enum: ["json", "base64", "text"] }).notNull().default("json"),
+    bodyFormat: text("body_format", { enum: ["json", "base64", "text"] })
+      .notNull()
+      .default("json"),
     reason: text("reason").notNull(),
     attempts: integer("attempts").notNull(),
     receivedAt: timestamp("received_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
@@ -98,16 +100,20 @@ export const OPERATION_OUTCOMES = ["succeeded", "failed"] as const;
 export const operationStatus = pgEnum("operation_status", OPERATION_OUTCOMES);
 
 /** Outcome of an accepted asynchronous write; "pending" lives only in the edge cache. */
-export const operations = pgTable("operations", {
-  id: uuid("id").primaryKey(),
-  kind: text("kind").notNull(),
-  status: operationStatus("status").notNull(),
-  /** Null only for a message too malformed to name its subscriber. */
-  subscriberId: uuid("subscriber_id"),
-  errorCode: text("error_code"),
-  ...timestamps,
-  completedAt: timestamp("completed_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
-}, (t) => [index("operations_completed_at_idx").on(t.completedAt)]);
+export const operations = pgTable(
+  "operations",
+  {
+    id: uuid("id").primaryKey(),
+    kind: text("kind").notNull(),
+    status: operationStatus("status").notNull(),
+    /** Null only for a message too malformed to name its subscriber. */
+    subscriberId: uuid("subscriber_id"),
+    errorCode: text("error_code"),
+    ...timestamps,
+    completedAt: timestamp("completed_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [index("operations_completed_at_idx").on(t.completedAt)],
+);
 
 /** Provider times carry no zone; stored as timestamp without time zone and compared as UTC. */
 const providerTime = (name: string) => timestamp(name, { mode: "string", withTimezone: false });
@@ -131,7 +137,9 @@ export const plans = pgTable(
   {
     /** UUIDv5 of "base_plan_id:plan_id": stable across syncs, re-ingests and environments. */
     id: uuid("id").primaryKey(),
-    basePlanId: text("base_plan_id").notNull().references(() => basePlans.basePlanId),
+    basePlanId: text("base_plan_id")
+      .notNull()
+      .references(() => basePlans.basePlanId),
     planId: text("plan_id").notNull(),
     startsAt: providerTime("starts_at").notNull(),
     endsAt: providerTime("ends_at").notNull(),
@@ -159,7 +167,9 @@ export const plans = pgTable(
 export const zones = pgTable(
   "zones",
   {
-    planId: uuid("plan_id").notNull().references(() => plans.id, { onDelete: "cascade" }),
+    planId: uuid("plan_id")
+      .notNull()
+      .references(() => plans.id, { onDelete: "cascade" }),
     /** Order in the provider's document; zone_id alone can repeat inside one plan. */
     position: integer("position").notNull(),
     zoneId: text("zone_id").notNull(),

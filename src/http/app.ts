@@ -4,9 +4,9 @@ import { cors } from "hono/cors";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { secureHeaders } from "hono/secure-headers";
 import { timing } from "hono/timing";
+import { DomainError } from "../lib/errors.ts";
 import type { Runtime } from "../runtime.ts";
 import type { AppEnv } from "./context.ts";
-import { DomainError } from "../lib/errors.ts";
 import { ipRateLimit } from "./middleware/rate-limit.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { notFound, onError, problemResponse } from "./on-error.ts";
@@ -152,7 +152,9 @@ export function createApp() {
         const allowed = [...methods].sort();
         return problemResponse(
           c,
-          new DomainError("method_not_allowed", `${c.req.method} is not allowed on ${path}; use ${allowed.join(", ")}.`, { allowedMethods: allowed }),
+          new DomainError("method_not_allowed", `${c.req.method} is not allowed on ${path}; use ${allowed.join(", ")}.`, {
+            allowedMethods: allowed,
+          }),
         );
       },
     }),

@@ -3,8 +3,8 @@ import { HTTPException } from "hono/http-exception";
 import { ConfigError } from "../config/index.ts";
 import { isDatabaseUnavailable } from "../db/errors.ts";
 import { DomainError } from "../lib/errors.ts";
-import { createLogger, errorMessage } from "../lib/log.ts";
 import type { Logger } from "../lib/log.ts";
+import { createLogger, errorMessage } from "../lib/log.ts";
 import type { AppEnv } from "./context.ts";
 import { problemBody, problemHeaders, statusOf } from "./problems.ts";
 

@@ -6,7 +6,8 @@ export function base64Encode(bytes: Uint8Array): string {
 }
 
 /** URL-safe base64 without padding (RFC 4648 §5): cursors and API keys. */
-export const base64urlEncode = (bytes: Uint8Array): string => base64Encode(bytes).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+export const base64urlEncode = (bytes: Uint8Array): string =>
+  base64Encode(bytes).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
 
 /** Throws on text that is not base64url. */
 export function base64urlDecode(text: string): Uint8Array {

@@ -18,13 +18,15 @@ export interface Logger {
 }
 
 export function createLogger(minLevel: LogLevel, context: LogFields = {}): Logger {
-  const write = (level: LogLevel) => (event: string, fields: LogFields = {}) => {
-    if (rank[level] < rank[minLevel]) return;
-    const line = JSON.stringify({ level, event, ts: new Date().toISOString(), ...context, ...fields });
-    if (level === "error") console.error(line);
-    else if (level === "warn") console.warn(line);
-    else console.log(line);
-  };
+  const write =
+    (level: LogLevel) =>
+    (event: string, fields: LogFields = {}) => {
+      if (rank[level] < rank[minLevel]) return;
+      const line = JSON.stringify({ level, event, ts: new Date().toISOString(), ...context, ...fields });
+      if (level === "error") console.error(line);
+      else if (level === "warn") console.warn(line);
+      else console.log(line);
+    };
   return {
     debug: write("debug"),
     info: write("info"),

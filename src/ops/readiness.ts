@@ -1,7 +1,7 @@
 import { pingDatabase } from "../db/repositories/health.ts";
 import { lastAppliedSyncRun } from "../db/repositories/plans.ts";
-import { readBreakerState } from "../providers/client.ts";
 import { errorMessage } from "../lib/log.ts";
+import { readBreakerState } from "../providers/client.ts";
 import type { Runtime } from "../runtime.ts";
 
 interface CheckResult {

@@ -1,6 +1,6 @@
-import { knownPlanHashes, replaceZones, touchPlans, upsertBasePlans, upsertPlans } from "../db/repositories/plans.ts";
 import type { Executor } from "../db/client.ts";
 import type { NewBasePlanRow, NewPlanRow, ZoneColumns } from "../db/repositories/plans.ts";
+import { knownPlanHashes, replaceZones, touchPlans, upsertBasePlans, upsertPlans } from "../db/repositories/plans.ts";
 import { canonicalJson, hex, sha256Hex } from "../lib/crypto.ts";
 import { errorMessage } from "../lib/log.ts";
 import { ProviderError } from "../providers/errors.ts";
@@ -68,7 +68,10 @@ async function storeBatch(tx: Executor, batch: Batch, report: SyncReport, unchan
   }
   await upsertBasePlans(tx, [...bases.values()]);
   for (let i = 0; i < changed.length; i += PLAN_ROWS_PER_STATEMENT) {
-    await upsertPlans(tx, changed.slice(i, i + PLAN_ROWS_PER_STATEMENT).map((c) => c.row));
+    await upsertPlans(
+      tx,
+      changed.slice(i, i + PLAN_ROWS_PER_STATEMENT).map((c) => c.row),
+    );
   }
   const cols: ZoneColumns = { planId: [], position: [], zoneId: [], name: [], capacity: [], price: [], numbered: [] };
   for (const { plan, row } of changed) {
@@ -82,13 +85,22 @@ async function storeBatch(tx: Executor, batch: Batch, report: SyncReport, unchan
       cols.numbered.push(z.numbered);
     });
   }
-  await replaceZones(tx, changed.map((c) => c.row.id), cols);
+  await replaceZones(
+    tx,
+    changed.map((c) => c.row.id),
+    cols,
+  );
   report.counts.upserted += changed.length;
   report.counts.zones_written += cols.planId.length;
 }
 
 /** Reads the body once: bytes go to the SHA-256 digest and, decoded, to the streaming parser. */
-export async function ingestStream(tx: Executor, body: ReadableStream<Uint8Array>, report: SyncReport, lastHash: string | null): Promise<void> {
+export async function ingestStream(
+  tx: Executor,
+  body: ReadableStream<Uint8Array>,
+  report: SyncReport,
+  lastHash: string | null,
+): Promise<void> {
   const parser = new PlanStreamParser();
   const digest = new crypto.DigestStream("SHA-256");
   const digestWriter = digest.getWriter();
@@ -117,7 +129,9 @@ export async function ingestStream(tx: Executor, body: ReadableStream<Uint8Array
         next = await reader.read();
       } catch (err) {
         // Dropped connection, body deadline, size cap: the document cannot be had in full.
-        throw err instanceof ProviderError ? err : new ProviderError("unavailable", `reading the provider's document failed: ${errorMessage(err)}`, 60);
+        throw err instanceof ProviderError
+          ? err
+          : new ProviderError("unavailable", `reading the provider's document failed: ${errorMessage(err)}`, 60);
       }
       if (next.done) break;
       const value = next.value;

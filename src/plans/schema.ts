@@ -20,7 +20,6 @@ export type EventSummary = z.infer<typeof EventSummary>;
 
 const Zone = z.object({ zone_id: z.string(), name: z.string(), capacity: z.number().int(), price: z.number(), numbered: z.boolean() });
 
-
 /** The richer /v1 view of a plan. Provider times carry no zone and are shown without one. */
 export const Plan = z
   .object({
@@ -54,7 +53,6 @@ export type SyncTrigger = (typeof SYNC_TRIGGERS)[number];
 const SYNC_OUTCOMES = ["ok", "unchanged", "not_modified", "skipped", "failed"] as const;
 export type SyncOutcome = (typeof SYNC_OUTCOMES)[number];
 
-
 export const SyncReport = z
   .object({
     id: z.uuid(),
@@ -79,7 +77,12 @@ export const SyncReport = z
       zones_written: z.number().int(),
     }),
     invalid_samples: z.array(z.object({ basePlanId: z.string().nullable(), planId: z.string().nullable(), reason: z.string() })),
-    document: z.object({ bytes: z.number().int(), sha256: z.string().nullable(), etag: z.string().nullable(), last_modified: z.string().nullable() }),
+    document: z.object({
+      bytes: z.number().int(),
+      sha256: z.string().nullable(),
+      etag: z.string().nullable(),
+      last_modified: z.string().nullable(),
+    }),
     index: z.object({ plans: z.number().int(), bytes: z.number().int(), stored: z.boolean() }).nullable(),
     error: z.object({ failure: z.enum([...PROVIDER_FAILURES, "database"]), message: z.string() }).nullable(),
   })

@@ -1,6 +1,6 @@
-import { isolateMemory } from "../isolate-memory.ts";
 import { safeGet, safePut } from "../cache/read-through.ts";
 import { allSearchablePlans } from "../db/repositories/plans.ts";
+import { isolateMemory } from "../isolate-memory.ts";
 import type { Runtime } from "../runtime.ts";
 import { planCacheKeys, toEventSummary } from "./model.ts";
 import type { EventSummary } from "./schema.ts";
@@ -126,4 +126,3 @@ export function memoisedBody(m: SearchIndexMemo, key: string, build: () => Body)
   }
   return body;
 }
-

@@ -1,5 +1,5 @@
-import { isolateMemory } from "../isolate-memory.ts";
 import { searchPlansInRange } from "../db/repositories/plans.ts";
+import { isolateMemory } from "../isolate-memory.ts";
 import type { Runtime } from "../runtime.ts";
 import { toEventSummary } from "./model.ts";
 import { eventsInRange, loadSearchIndex, memoisedBody } from "./search-index.ts";
@@ -36,7 +36,17 @@ export function parseBoundCached(value: string, side: "from" | "to"): string | n
 function parseBound(value: string, side: "from" | "to"): string | null {
   const m = ISO_DATE_TIME.exec(value.trim());
   if (!m) return null;
-  const [, y, mo, d, h, mi, s = "00", frac, zone] = m as unknown as [string, string, string, string, string, string, string | undefined, string | undefined, string | undefined];
+  const [, y, mo, d, h, mi, s = "00", frac, zone] = m as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string | undefined,
+    string | undefined,
+    string | undefined,
+  ];
   const parts = [y, mo, d, h, mi, s].map(Number) as [number, number, number, number, number, number];
   if (parts[3] > 23 || parts[4] > 59 || parts[5] > 59) return null;
   let ms = Date.UTC(parts[0], parts[1] - 1, parts[2], parts[3], parts[4], parts[5]);

@@ -1,18 +1,18 @@
 import { z } from "zod";
-import { readThrough } from "../cache/read-through.ts";
 import type { Read } from "../cache/read-through.ts";
+import { readThrough } from "../cache/read-through.ts";
 import { findSearchablePlan, latestSyncRun, listPlanPage, zonesOfPlans } from "../db/repositories/plans.ts";
 import { sha256Hex } from "../lib/crypto.ts";
 import { DomainError } from "../lib/errors.ts";
 import { errorMessage } from "../lib/log.ts";
-import { decodeCursor, encodeCursor, rowsForPage, toPage } from "../lib/pagination.ts";
 import type { Page } from "../lib/pagination.ts";
+import { decodeCursor, encodeCursor, rowsForPage, toPage } from "../lib/pagination.ts";
 import { ProviderError } from "../providers/errors.ts";
 import type { Runtime } from "../runtime.ts";
 import { isoLocal, planCacheKeys, toPlanView } from "./model.ts";
 import type { Plan, SyncReport, SyncTrigger } from "./schema.ts";
-import { loadSearchIndex } from "./search-index.ts";
 import type { SearchRange } from "./search.ts";
+import { loadSearchIndex } from "./search-index.ts";
 import { syncPlans } from "./sync.ts";
 
 const TTL = { plan: 300, page: 60 } as const;
@@ -63,7 +63,10 @@ export async function listPlans(rt: Runtime, q: SearchRange & { limit: number; c
     async () => {
       const db = rt.db();
       const rows = await listPlanPage(db, { from: q.from, to: q.to, rows: rowsForPage(q.limit), after });
-      const zones = await zonesOfPlans(db, rows.slice(0, q.limit).map((r) => r.id));
+      const zones = await zonesOfPlans(
+        db,
+        rows.slice(0, q.limit).map((r) => r.id),
+      );
       const byPlan = Map.groupBy(zones, (z) => z.planId);
       return toPage(
         rows,
@@ -94,7 +97,16 @@ export async function runPlanSync(rt: Runtime, trigger: SyncTrigger): Promise<Sy
 }
 
 export function flattenReport(r: SyncReport): Record<string, unknown> {
-  return { run_id: r.id, trigger: r.trigger, outcome: r.outcome, ms: r.ms, attempts: r.attempts, ...r.counts, bytes: r.document.bytes, index_plans: r.index?.plans ?? null };
+  return {
+    run_id: r.id,
+    trigger: r.trigger,
+    outcome: r.outcome,
+    ms: r.ms,
+    attempts: r.attempts,
+    ...r.counts,
+    bytes: r.document.bytes,
+    index_plans: r.index?.plans ?? null,
+  };
 }
 
 export async function lastSyncReport(rt: Runtime): Promise<SyncReport> {

@@ -55,7 +55,12 @@ export async function syncPlans(rt: Runtime, trigger: SyncTrigger): Promise<Sync
       report.attempts = fetched.attempts;
       let result: SyncOutcome;
       if (fetched.status === "not_modified") {
-        report.document = { bytes: 0, sha256: last?.documentHash ?? null, etag: last?.etag ?? null, last_modified: last?.lastModified ?? null };
+        report.document = {
+          bytes: 0,
+          sha256: last?.documentHash ?? null,
+          etag: last?.etag ?? null,
+          last_modified: last?.lastModified ?? null,
+        };
         result = "not_modified";
       } else {
         report.document.etag = fetched.validators.etag;
@@ -73,8 +78,11 @@ export async function syncPlans(rt: Runtime, trigger: SyncTrigger): Promise<Sync
     });
   } catch (err) {
     finish("failed");
-    const providerError = err instanceof ProviderError ? err : err instanceof PlanDocumentError ? new ProviderError("bad_response", err.message, 60) : null;
-    report.error = providerError ? { failure: providerError.failure, message: providerError.message } : { failure: "database", message: errorMessage(err) };
+    const providerError =
+      err instanceof ProviderError ? err : err instanceof PlanDocumentError ? new ProviderError("bad_response", err.message, 60) : null;
+    report.error = providerError
+      ? { failure: providerError.failure, message: providerError.message }
+      : { failure: "database", message: errorMessage(err) };
     // Best effort: when the database itself is what failed, this fails too and the log line remains.
     await insertSyncRun(db, runRow(report)).catch(() => {});
     throw providerError ?? err;
@@ -97,4 +105,3 @@ function runRow(report: SyncReport) {
     report,
   };
 }
-

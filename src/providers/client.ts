@@ -2,17 +2,17 @@ import {
   BrokenCircuitError,
   CircuitState,
   ConsecutiveBreaker,
-  ExponentialBackoff,
-  TaskCancelledError,
-  TimeoutStrategy,
   circuitBreaker,
+  ExponentialBackoff,
   handleWhen,
   retry,
+  TaskCancelledError,
+  TimeoutStrategy,
   timeout,
   wrap,
 } from "cockatiel";
-import { safeGet, safePut } from "../cache/read-through.ts";
 import type { CacheContext } from "../cache/read-through.ts";
+import { safeGet, safePut } from "../cache/read-through.ts";
 import type { ProviderSettings } from "../config/index.ts";
 import { ProviderError, ProviderHttpError } from "./errors.ts";
 
@@ -88,7 +88,12 @@ function limitBytes(maxBytes: number): TransformStream<Uint8Array, Uint8Array> {
  * left alone across runs instead of being hammered every minute. The body is returned as a stream
  * (size-capped, with its own deadline) for the streaming parser.
  */
-export async function fetchPlanDocument(url: string, settings: ProviderSettings, cache: CacheContext, validators: Validators): Promise<FetchResult> {
+export async function fetchPlanDocument(
+  url: string,
+  settings: ProviderSettings,
+  cache: CacheContext,
+  validators: Validators,
+): Promise<FetchResult> {
   const { breaker, policy } = createPolicies(settings, await loadBreakerState(cache));
   const saveBreaker = () => safePut(cache, BREAKER_KEY, breaker.toJSON(), 7 * 24 * 3600);
   let attempts = 0;
@@ -117,9 +122,14 @@ export async function fetchPlanDocument(url: string, settings: ProviderSettings,
   } catch (err) {
     await saveBreaker();
     if (err instanceof BrokenCircuitError) {
-      throw new ProviderError("circuit_open", "the provider failed repeatedly; the circuit breaker is open", Math.ceil(settings.breakerHalfOpenMs / 1000));
+      throw new ProviderError(
+        "circuit_open",
+        "the provider failed repeatedly; the circuit breaker is open",
+        Math.ceil(settings.breakerHalfOpenMs / 1000),
+      );
     }
-    const why = err instanceof TaskCancelledError ? `timed out after ${settings.timeoutMs} ms` : err instanceof Error ? err.message : String(err);
+    const why =
+      err instanceof TaskCancelledError ? `timed out after ${settings.timeoutMs} ms` : err instanceof Error ? err.message : String(err);
     if (err instanceof ProviderHttpError && !retryable(err)) {
       throw new ProviderError("bad_response", `${why} after ${attempts} attempt(s)`, 60);
     }
@@ -130,10 +140,17 @@ export async function fetchPlanDocument(url: string, settings: ProviderSettings,
   const declared = Number(response.headers.get("content-length") ?? "0");
   if (declared > settings.maxBytes || !response.body) {
     await response.body?.cancel();
-    throw new ProviderError("bad_response", declared ? `provider document is larger than ${settings.maxBytes} bytes` : "provider sent no body", 60);
+    throw new ProviderError(
+      "bad_response",
+      declared ? `provider document is larger than ${settings.maxBytes} bytes` : "provider sent no body",
+      60,
+    );
   }
   // A body that stalls mid-way is as bad as no answer: abort it after the body deadline.
-  const bodyTimer = setTimeout(() => controller.abort(new ProviderError("unavailable", `provider body not complete after ${settings.bodyTimeoutMs} ms`, 60)), settings.bodyTimeoutMs);
+  const bodyTimer = setTimeout(
+    () => controller.abort(new ProviderError("unavailable", `provider body not complete after ${settings.bodyTimeoutMs} ms`, 60)),
+    settings.bodyTimeoutMs,
+  );
   return {
     status: "ok",
     attempts,

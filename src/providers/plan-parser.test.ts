@@ -3,7 +3,7 @@ import { generatePlanDocument, generatePlanDocumentText } from "../../scripts/li
 import sample2 from "../../test/fixtures/provider/sample_2.xml?raw";
 import { PlanDocumentError, PlanStreamParser, parsePlanChunks } from "./plan-parser.ts";
 import type { ProviderPlan } from "./plan-schema.ts";
-import { ZoneAttributes, isValidProviderTime, parseZone } from "./plan-schema.ts";
+import { isValidProviderTime, parseZone, ZoneAttributes } from "./plan-schema.ts";
 
 async function parseAll(text: string, pieceSize = 7) {
   const pieces: string[] = [];
@@ -18,7 +18,14 @@ describe("provider times", () => {
   it("accepts real calendar times and rejects impossible ones", () => {
     expect(isValidProviderTime("2021-06-30T21:00:00")).toBe(true);
     expect(isValidProviderTime("2024-02-29T00:00:00")).toBe(true);
-    for (const bad of ["2021-09-31T20:00:00", "2023-02-29T00:00:00", "2021-06-30T24:00:00", "2021-06-30 21:00:00", "2021-06-30T21:00", ""]) {
+    for (const bad of [
+      "2021-09-31T20:00:00",
+      "2023-02-29T00:00:00",
+      "2021-06-30T24:00:00",
+      "2021-06-30 21:00:00",
+      "2021-06-30T21:00",
+      "",
+    ]) {
       expect(isValidProviderTime(bad), bad).toBe(false);
     }
   });
@@ -27,10 +34,31 @@ describe("provider times", () => {
 describe("parseZone (the fast path) agrees with the ZoneAttributes zod schema", () => {
   const base = { zone_id: "40", capacity: "243", price: "20.00", name: "Platea", numbered: "true" };
   const variants: Record<string, string | undefined>[] = [
-    {}, { zone_id: " 7 " }, { zone_id: "" }, { zone_id: "   " }, { zone_id: "x".repeat(64) }, { zone_id: "x".repeat(65) }, { zone_id: undefined },
-    { capacity: "0" }, { capacity: "-1" }, { capacity: "1.5" }, { capacity: "1234567890" }, { capacity: "" },
-    { price: "0" }, { price: "9.5" }, { price: "9.555" }, { price: "-1.00" }, { price: "1e3" }, { price: "abc" }, { price: "12345678901" },
-    { numbered: "false" }, { numbered: "TRUE" }, { numbered: "1" }, { name: "" }, { name: "n".repeat(256) }, { name: undefined },
+    {},
+    { zone_id: " 7 " },
+    { zone_id: "" },
+    { zone_id: "   " },
+    { zone_id: "x".repeat(64) },
+    { zone_id: "x".repeat(65) },
+    { zone_id: undefined },
+    { capacity: "0" },
+    { capacity: "-1" },
+    { capacity: "1.5" },
+    { capacity: "1234567890" },
+    { capacity: "" },
+    { price: "0" },
+    { price: "9.5" },
+    { price: "9.555" },
+    { price: "-1.00" },
+    { price: "1e3" },
+    { price: "abc" },
+    { price: "12345678901" },
+    { numbered: "false" },
+    { numbered: "TRUE" },
+    { numbered: "1" },
+    { name: "" },
+    { name: "n".repeat(256) },
+    { name: undefined },
   ];
   it.each(variants)("%o", (patch) => {
     const attrs = Object.fromEntries(Object.entries({ ...base, ...patch }).filter(([, v]) => v !== undefined)) as Record<string, string>;
@@ -38,7 +66,13 @@ describe("parseZone (the fast path) agrees with the ZoneAttributes zod schema", 
     const fast = parseZone(attrs);
     expect(fast.ok).toBe(reference.success);
     if (fast.ok && reference.success) {
-      expect(fast.zone).toEqual({ zoneId: reference.data.zone_id, name: reference.data.name, capacity: reference.data.capacity, price: reference.data.price, numbered: reference.data.numbered });
+      expect(fast.zone).toEqual({
+        zoneId: reference.data.zone_id,
+        name: reference.data.name,
+        capacity: reference.data.capacity,
+        price: reference.data.price,
+        numbered: reference.data.numbered,
+      });
     }
   });
 });
@@ -48,7 +82,13 @@ describe("PlanStreamParser", () => {
     const { plans, parser } = await parseAll(sample2);
     expect(plans.map((p) => `${p.basePlanId}/${p.planId}`)).toEqual(["501/801", "503/900"]);
     const orchestra = plans[1] as ProviderPlan;
-    expect(orchestra).toMatchObject({ title: "Orquesta de Cámara", startsAt: "2022-06-20T20:00:00", endsAt: "2022-06-20T22:30:00", organizerCompanyId: "7", soldOut: false });
+    expect(orchestra).toMatchObject({
+      title: "Orquesta de Cámara",
+      startsAt: "2022-06-20T20:00:00",
+      endsAt: "2022-06-20T22:30:00",
+      organizerCompanyId: "7",
+      soldOut: false,
+    });
     expect(orchestra.zones).toEqual([
       { zoneId: "5", name: "Patio", capacity: 0, price: 90, numbered: true },
       { zoneId: "5", name: "Patio", capacity: 61, price: 45, numbered: false },
@@ -68,8 +108,16 @@ describe("PlanStreamParser", () => {
     const { plans } = await parseAll(legacy);
     expect(plans).toEqual([
       {
-        basePlanId: "7", title: "Old & gold", sellMode: "online", organizerCompanyId: null, planId: "9",
-        startsAt: "2021-01-01T10:00:00", endsAt: "2021-01-01T11:00:00", sellFrom: null, sellTo: null, soldOut: true,
+        basePlanId: "7",
+        title: "Old & gold",
+        sellMode: "online",
+        organizerCompanyId: null,
+        planId: "9",
+        startsAt: "2021-01-01T10:00:00",
+        endsAt: "2021-01-01T11:00:00",
+        sellFrom: null,
+        sellTo: null,
+        soldOut: true,
         zones: [{ zoneId: "1", name: "A", capacity: 3, price: 9.5, numbered: false }],
       },
     ]);
@@ -93,11 +141,19 @@ describe("PlanStreamParser", () => {
   });
 
   it.each([
-    ["a DTD (billion laughs)", `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><planList><output/></planList>`, /DTD/],
+    [
+      "a DTD (billion laughs)",
+      `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><planList><output/></planList>`,
+      /DTD/,
+    ],
     ["a document cut short", sample2.slice(0, 900), /ended before|not well-formed/],
     ["garbage", "<html><body>Gateway error</body>\u0000 not xml", /not well-formed|unexpected root/],
     ["a different root element", "<html><body/></html>", /unexpected root/],
-    ["an undefined entity", `<planList><output><base_plan base_plan_id="1" sell_mode="online" title="&boom;"/></output></planList>`, /not well-formed/],
+    [
+      "an undefined entity",
+      `<planList><output><base_plan base_plan_id="1" sell_mode="online" title="&boom;"/></output></planList>`,
+      /not well-formed/,
+    ],
   ])("rejects %s as a whole", async (_what, doc, message) => {
     await expect(parseAll(doc)).rejects.toThrow(PlanDocumentError);
     await expect(parseAll(doc)).rejects.toThrow(message);

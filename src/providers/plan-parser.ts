@@ -1,13 +1,7 @@
-import { SaxesParser } from "saxes";
 import type { SaxesTagPlain } from "saxes";
-import {
-  BasePlanAttributes,
-  PlanAttributes,
-  describeIssues,
-  normaliseAttributes,
-  parseZone,
-} from "./plan-schema.ts";
+import { SaxesParser } from "saxes";
 import type { BasePlanFields, ProviderPlan, ProviderZone } from "./plan-schema.ts";
+import { BasePlanAttributes, describeIssues, normaliseAttributes, PlanAttributes, parseZone } from "./plan-schema.ts";
 
 /** The document as a whole cannot be trusted (not XML, a DTD, wrong root, cut short): nothing from it is used. */
 export class PlanDocumentError extends Error {
@@ -180,7 +174,10 @@ export class PlanStreamParser {
 }
 
 /** Parses a whole document given as text chunks, yielding plans as they complete. */
-export async function* parsePlanChunks(chunks: AsyncIterable<string> | Iterable<string>, parser = new PlanStreamParser()): AsyncGenerator<ProviderPlan[]> {
+export async function* parsePlanChunks(
+  chunks: AsyncIterable<string> | Iterable<string>,
+  parser = new PlanStreamParser(),
+): AsyncGenerator<ProviderPlan[]> {
   for await (const chunk of chunks) {
     const plans = parser.write(chunk);
     if (plans.length) yield plans;

@@ -24,7 +24,10 @@ const price = z
 export const ZoneAttributes = z.object({
   zone_id: id,
   name: z.string().max(255),
-  capacity: z.string().regex(/^\d{1,9}$/, "not a non-negative integer").transform(Number),
+  capacity: z
+    .string()
+    .regex(/^\d{1,9}$/, "not a non-negative integer")
+    .transform(Number),
   price,
   numbered: bool,
 });

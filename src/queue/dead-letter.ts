@@ -1,5 +1,5 @@
-import { insertDeadLetters } from "../db/repositories/dead-letters.ts";
 import type { DeadLetterInput } from "../db/repositories/dead-letters.ts";
+import { insertDeadLetters } from "../db/repositories/dead-letters.ts";
 import { base64Encode } from "../lib/base64.ts";
 import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
@@ -42,7 +42,13 @@ function toDeadLetterRow(queue: string, message: Message<unknown>): DeadLetterIn
   if (env.success) {
     return { queue, messageId: env.data.message_id, ...serializeBody(env.data.body), reason: env.data.reason, attempts: env.data.attempts };
   }
-  return { queue, messageId: message.id, ...serializeBody(message.body), reason: DEAD_LETTER_REASONS.retriesExhausted, attempts: message.attempts };
+  return {
+    queue,
+    messageId: message.id,
+    ...serializeBody(message.body),
+    reason: DEAD_LETTER_REASONS.retriesExhausted,
+    attempts: message.attempts,
+  };
 }
 
 /**
@@ -60,7 +66,10 @@ async function park(kv: KVNamespace, rows: DeadLetterInput[]): Promise<void> {
  * otherwise parked in KV; a batch is acked only once one of the two has it. Only if both fail is it
  * retried, with the subscriber queue's backoff.
  */
-export async function consumeDeadLetters(batch: MessageBatch<unknown>, rt: Runtime): Promise<{ stored: number; parked: number; db_error?: string }> {
+export async function consumeDeadLetters(
+  batch: MessageBatch<unknown>,
+  rt: Runtime,
+): Promise<{ stored: number; parked: number; db_error?: string }> {
   const rows = batch.messages.map((m) => toDeadLetterRow(batch.queue, m));
   try {
     const stored = await insertDeadLetters(rt.db(), rows);

@@ -1,14 +1,13 @@
-import { insertDeadLetters, listDeadLetters, markDeadLettersReplayed } from "../db/repositories/dead-letters.ts";
 import type { DeadLetterInput, DeadLetterRow } from "../db/repositories/dead-letters.ts";
+import { insertDeadLetters, listDeadLetters, markDeadLettersReplayed } from "../db/repositories/dead-letters.ts";
 import type { Runtime } from "../runtime.ts";
 import { DEAD_LETTER_REASONS, PARKED_PREFIX } from "./dead-letter.ts";
-import { SubscriberCreateMessage } from "./schema.ts";
 import type { DeadLetter, ReplayResult } from "./schema.ts";
+import { SubscriberCreateMessage } from "./schema.ts";
 
 /** Bounds one cron run's work; what is left waits for the next minute. */
 const MAX_PER_RUN = 500;
 const SEND_BATCH = 100;
-
 
 /**
  * Sends dead letters back to the subscriber queue, unchanged, and marks them replayed. Only
@@ -28,7 +27,11 @@ async function replayDeadLetters(rt: Runtime, rows: DeadLetterRow[], now = new D
   for (let i = 0; i < sendable.length; i += SEND_BATCH) {
     const chunk = sendable.slice(i, i + SEND_BATCH);
     await rt.env.SUBSCRIBER_QUEUE.sendBatch(chunk.map((m) => ({ body: m.body, contentType: "json" as const })));
-    await markDeadLettersReplayed(rt.db(), chunk.map((m) => m.id), now);
+    await markDeadLettersReplayed(
+      rt.db(),
+      chunk.map((m) => m.id),
+      now,
+    );
   }
   return { replayed: sendable.map((m) => m.id), skipped };
 }
@@ -50,7 +53,9 @@ function parseJson(text: string): unknown {
 export async function redriveDeadLetters(rt: Runtime): Promise<Record<string, number>> {
   const kv = rt.env.CACHE;
   const { keys } = await kv.list({ prefix: PARKED_PREFIX, limit: MAX_PER_RUN });
-  const parked = (await Promise.all(keys.map((k) => kv.get<DeadLetterInput>(k.name, "json")))).filter((r): r is DeadLetterInput => r !== null);
+  const parked = (await Promise.all(keys.map((k) => kv.get<DeadLetterInput>(k.name, "json")))).filter(
+    (r): r is DeadLetterInput => r !== null,
+  );
   let unparked = 0;
   for (let i = 0; i < parked.length; i += SEND_BATCH) unparked += await insertDeadLetters(rt.db(), parked.slice(i, i + SEND_BATCH));
   // Deleted only once Postgres has them (or had them already: insertDeadLetters skips known ids).

@@ -51,5 +51,8 @@ export const ReplayResult = z
 export type ReplayResult = z.infer<typeof ReplayResult>;
 
 export const ReplayRequest = z
-  .strictObject({ ids: z.array(z.number().int().positive()).min(1).max(100).optional(), limit: z.number().int().min(1).max(100).default(100) })
+  .strictObject({
+    ids: z.array(z.number().int().positive()).min(1).max(100).optional(),
+    limit: z.number().int().min(1).max(100).default(100),
+  })
   .meta({ id: "DeadLetterReplayRequest" });

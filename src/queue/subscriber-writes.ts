@@ -4,13 +4,13 @@ import { recordOperationOutcomes } from "../db/repositories/operations.ts";
 import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
 import { forgetStats } from "../stats/service.ts";
-import { TTL, cacheKeys, toSubscriberView } from "../subscribers/model.ts";
-import { storeSubscriberCreates } from "../subscribers/writes.ts";
+import { cacheKeys, TTL, toSubscriberView } from "../subscribers/model.ts";
 import type { StoreResult } from "../subscribers/writes.ts";
+import { storeSubscriberCreates } from "../subscribers/writes.ts";
 import { DEAD_LETTER_REASONS, deadLetter } from "./dead-letter.ts";
-import { SubscriberCreateMessage } from "./schema.ts";
 import { QUEUES } from "./names.ts";
 import { mayRetry, retryDelaySeconds } from "./retry.ts";
+import { SubscriberCreateMessage } from "./schema.ts";
 
 export interface BatchReport {
   valid: number;
@@ -65,25 +65,42 @@ export async function consumeSubscriberWrites(
       });
   }
 
-  const report: BatchReport = { valid: valid.length, poison: 0, inserted: 0, already_existed: 0, retried: 0, exhausted: 0, transactions: 0, db_ms: 0 };
+  const report: BatchReport = {
+    valid: valid.length,
+    poison: 0,
+    inserted: 0,
+    already_existed: 0,
+    retried: 0,
+    exhausted: 0,
+    transactions: 0,
+    db_ms: 0,
+  };
   const policy = rt.config.queueRetry;
   const retryOrExhaust = async (failed: Message<unknown>[], err: unknown) => {
     report.db_error = errorMessage(err);
     const exhausted = failed.filter((m) => !mayRetry(m.attempts, policy));
     for (const m of failed) if (mayRetry(m.attempts, policy)) m.retry({ delaySeconds: retryDelaySeconds(m.attempts, policy) });
     report.retried += failed.length - exhausted.length;
-    report.exhausted += await sendToDeadLetters(rt, exhausted.map((msg) => ({ msg, reason: `${DEAD_LETTER_REASONS.retriesExhausted}: ${report.db_error}` })));
+    report.exhausted += await sendToDeadLetters(
+      rt,
+      exhausted.map((msg) => ({ msg, reason: `${DEAD_LETTER_REASONS.retriesExhausted}: ${report.db_error}` })),
+    );
   };
 
   if (poison.length > 0) {
     try {
       await recordOperationOutcomes(
         rt.db(),
-        poison.flatMap(({ operationId: id }) => (id ? [{ id, kind: "subscriber.create", status: "failed" as const, subscriberId: null, errorCode: "invalid_data" }] : [])),
+        poison.flatMap(({ operationId: id }) =>
+          id ? [{ id, kind: "subscriber.create", status: "failed" as const, subscriberId: null, errorCode: "invalid_data" }] : [],
+        ),
       );
       report.poison += await sendToDeadLetters(rt, poison);
     } catch (err) {
-      await retryOrExhaust(poison.map((p) => p.msg), err);
+      await retryOrExhaust(
+        poison.map((p) => p.msg),
+        err,
+      );
     }
   }
 
@@ -91,9 +108,15 @@ export async function consumeSubscriberWrites(
   let result: StoreResult;
   const dbStarted = performance.now();
   try {
-    result = await storeSubscriberCreates(rt.db(), valid.map((v) => v.body));
+    result = await storeSubscriberCreates(
+      rt.db(),
+      valid.map((v) => v.body),
+    );
   } catch (err) {
-    await retryOrExhaust(valid.map((v) => v.msg), err);
+    await retryOrExhaust(
+      valid.map((v) => v.msg),
+      err,
+    );
     return report;
   }
   report.db_ms = Math.round(performance.now() - dbStarted);
@@ -124,7 +147,9 @@ export async function consumeSubscriberWrites(
 async function sendToDeadLetters(rt: Runtime, items: Poison[]): Promise<number> {
   if (items.length === 0) return 0;
   try {
-    await rt.env.DEAD_LETTER_QUEUE.sendBatch(items.map(({ msg, reason }) => ({ body: deadLetter(msg, reason), contentType: "json" as const })));
+    await rt.env.DEAD_LETTER_QUEUE.sendBatch(
+      items.map(({ msg, reason }) => ({ body: deadLetter(msg, reason), contentType: "json" as const })),
+    );
   } catch (err) {
     rt.log.error("dead_letter_send_failed", { queue: QUEUES.deadLetters, messages: items.length, error: errorMessage(err) });
     for (const { msg } of items) msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts, rt.config.queueRetry) });

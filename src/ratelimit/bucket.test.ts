@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { takeTokens } from "./bucket.ts";
 import type { BucketState } from "./bucket.ts";
+import { takeTokens } from "./bucket.ts";
 
 const rule = { limit: 3, periodSeconds: 60 };
 

@@ -45,4 +45,3 @@ export function takeTokens(
   };
   return { state: { tokens, updatedMs: nowMs, limit: rule.limit, periodSeconds: rule.periodSeconds }, decision, granted };
 }
-

@@ -1,8 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
-import { takeTokens } from "./bucket.ts";
 import type { BucketState } from "./bucket.ts";
-import { leasingLimiter } from "./lease.ts";
+import { takeTokens } from "./bucket.ts";
 import type { LeaseGrant, LeaseTable } from "./lease.ts";
+import { leasingLimiter } from "./lease.ts";
 import type { RateLimiter, RateRule } from "./types.ts";
 
 const STATE_KEY = "bucket";
@@ -41,7 +41,8 @@ export class RateLimiterObject extends DurableObject<Env> {
 export function durableObjectLimiter(ns: DurableObjectNamespace<RateLimiterObject>, leases?: LeaseTable): RateLimiter {
   return leasingLimiter(
     "durable_object",
-    (identifier: string, rule: RateRule, want: number, giveBack: number) => ns.getByName(identifier).take(rule.limit, rule.periodSeconds, want, giveBack),
+    (identifier: string, rule: RateRule, want: number, giveBack: number) =>
+      ns.getByName(identifier).take(rule.limit, rule.periodSeconds, want, giveBack),
     {},
     leases,
   );

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { takeTokens } from "./bucket.ts";
 import type { BucketState } from "./bucket.ts";
-import { leasingLimiter } from "./lease.ts";
+import { takeTokens } from "./bucket.ts";
 import type { LeaseTable, TakeFromBucket } from "./lease.ts";
+import { leasingLimiter } from "./lease.ts";
 
 /** The same bucket arithmetic the Durable Object runs, in memory, with a clock the test moves. */
 function sharedBucket() {
@@ -30,7 +30,12 @@ describe("isolate token leases", () => {
     const rule = { limit: 3, periodSeconds: 60 };
     const d = [];
     for (let i = 0; i < 4; i++) d.push(await limiter.take("k", rule));
-    expect(d.map((x) => [x.allowed, x.remaining])).toEqual([[true, 2], [true, 1], [true, 0], [false, 0]]);
+    expect(d.map((x) => [x.allowed, x.remaining])).toEqual([
+      [true, 2],
+      [true, 1],
+      [true, 0],
+      [false, 0],
+    ]);
     expect(b.calls.map((c) => c.want)).toEqual([1, 1, 1, 1]);
   });
 
@@ -98,9 +103,14 @@ describe("isolate token leases", () => {
   });
 
   it("a failing bucket fails every waiting request (the middleware then lets them through)", async () => {
-    const limiter = leasingLimiter("durable_object", async () => {
-      throw new Error("object unreachable");
-    }, {}, new Map());
+    const limiter = leasingLimiter(
+      "durable_object",
+      async () => {
+        throw new Error("object unreachable");
+      },
+      {},
+      new Map(),
+    );
     const rule = { limit: 100, periodSeconds: 60 };
     const out = await Promise.allSettled([limiter.take("x", rule), limiter.take("x", rule)]);
     expect(out.map((o) => o.status)).toEqual(["rejected", "rejected"]);

@@ -41,7 +41,6 @@ interface Lease {
 
 export type LeaseTable = Map<string, Lease>;
 
-
 /**
  * A limiter whose isolate takes tokens from the shared bucket in leases: one bucket call per lease,
  * not per request. Every token handed out left the bucket first, so a limit is never exceeded; the

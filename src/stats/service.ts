@@ -1,11 +1,11 @@
-import { readThrough, safeDelete } from "../cache/read-through.ts";
 import type { Read } from "../cache/read-through.ts";
+import { readThrough, safeDelete } from "../cache/read-through.ts";
 import { countPlans } from "../db/repositories/plans.ts";
 import { countSubscribersByStatus } from "../db/repositories/subscribers.ts";
 import { DomainError } from "../lib/errors.ts";
 import type { Runtime } from "../runtime.ts";
-import { SUBSCRIBER_STATUSES } from "../subscribers/schema.ts";
 import type { SubscriberStatus } from "../subscribers/schema.ts";
+import { SUBSCRIBER_STATUSES } from "../subscribers/schema.ts";
 import type { Stats } from "./schema.ts";
 
 /** Subscriber and plan counts, cached; dropped by every consumer write and every plan sync that changed something. */

@@ -1,7 +1,7 @@
 import type { OperationRow } from "../db/repositories/operations.ts";
 import type { SubscriberRow } from "../db/repositories/subscribers.ts";
-import { OPERATION_ERROR_CODES } from "./schema.ts";
 import type { Operation, OperationErrorCode, Subscriber } from "./schema.ts";
+import { OPERATION_ERROR_CODES } from "./schema.ts";
 
 /** Uniqueness is case-insensitive; the address is stored as given. */
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();

@@ -84,7 +84,10 @@ export const Operation = z
     id: z.uuid(),
     kind: z.literal("subscriber.create"),
     status: z.enum(["pending", "succeeded", "failed"]),
-    subscriber_id: z.uuid().nullable().meta({ description: "For already_exists, the subscriber that has the email; null only for a malformed message" }),
+    subscriber_id: z
+      .uuid()
+      .nullable()
+      .meta({ description: "For already_exists, the subscriber that has the email; null only for a malformed message" }),
     error: z.object({ code: z.enum(OPERATION_ERROR_CODES), message: z.string() }).nullable(),
     completed_at: z.iso.datetime().nullable(),
   })

@@ -1,19 +1,19 @@
 import { v7 as uuidv7 } from "uuid";
 import { z } from "zod";
-import { hasScope } from "../auth/principal.ts";
 import type { Principal } from "../auth/principal.ts";
-import { cached, readThrough, safeGet, safePut } from "../cache/read-through.ts";
+import { hasScope } from "../auth/principal.ts";
 import type { Read } from "../cache/read-through.ts";
+import { cached, readThrough, safeGet, safePut } from "../cache/read-through.ts";
 import { findOperation } from "../db/repositories/operations.ts";
 import { findSubscriberByEmail, findSubscriberById, listSubscribers } from "../db/repositories/subscribers.ts";
 import { canonicalJson, sha256Hex } from "../lib/crypto.ts";
 import { DomainError } from "../lib/errors.ts";
 import { errorMessage } from "../lib/log.ts";
-import { decodeCursor, encodeCursor, rowsForPage, toPage } from "../lib/pagination.ts";
 import type { Page } from "../lib/pagination.ts";
+import { decodeCursor, encodeCursor, rowsForPage, toPage } from "../lib/pagination.ts";
 import type { SubscriberCreateMessage } from "../queue/schema.ts";
 import type { Runtime } from "../runtime.ts";
-import { TTL, cacheKeys, toOperationView, toSubscriberView } from "./model.ts";
+import { cacheKeys, TTL, toOperationView, toSubscriberView } from "./model.ts";
 import type { Operation, Subscriber, SubscriberInput, SubscriberStatus } from "./schema.ts";
 
 /**

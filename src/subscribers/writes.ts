@@ -1,9 +1,9 @@
 import type { Database, Transaction } from "../db/client.ts";
 import { isPermanentDataError, isUniqueViolation, pgErrorCode } from "../db/errors.ts";
-import { recordOperationOutcomes } from "../db/repositories/operations.ts";
 import type { NewOperationRow } from "../db/repositories/operations.ts";
-import { findExistingEmails, insertSubscribers } from "../db/repositories/subscribers.ts";
+import { recordOperationOutcomes } from "../db/repositories/operations.ts";
 import type { NewSubscriberRow, SubscriberRow } from "../db/repositories/subscribers.ts";
+import { findExistingEmails, insertSubscribers } from "../db/repositories/subscribers.ts";
 import type { SubscriberCreateMessage } from "../queue/schema.ts";
 import { normalizeEmail } from "./model.ts";
 
@@ -56,7 +56,13 @@ async function storeIsolating(db: Database, messages: SubscriberCreateMessage[],
     if (messages.length === 1) {
       const message = messages[0]!;
       await recordOperationOutcomes(db, [
-        { id: message.operation_id, kind: "subscriber.create", status: "failed", subscriberId: message.subscriber.id, errorCode: "invalid_data" },
+        {
+          id: message.operation_id,
+          kind: "subscriber.create",
+          status: "failed",
+          subscriberId: message.subscriber.id,
+          errorCode: "invalid_data",
+        },
       ]);
       into.rejected.push({ message, reason: `database refused the data (SQLSTATE ${pgErrorCode(err)})` });
       return;
@@ -76,7 +82,10 @@ async function storeIsolating(db: Database, messages: SubscriberCreateMessage[],
  * round re-checks and sees that row as existing. A redelivered message finds its own subscriber id
  * already stored and succeeds again without writing anything new.
  */
-async function storeAsOneSet(db: Database, messages: SubscriberCreateMessage[]): Promise<{ outcomes: Outcome[]; inserted: SubscriberRow[] }> {
+async function storeAsOneSet(
+  db: Database,
+  messages: SubscriberCreateMessage[],
+): Promise<{ outcomes: Outcome[]; inserted: SubscriberRow[] }> {
   for (let round = 1; ; round++) {
     try {
       return await db.transaction((tx) => checkThenInsert(tx, messages));

@@ -8,8 +8,8 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../scripts/lib/free-port.ts";
 import { migrateDatabase } from "../../scripts/lib/migrate.ts";
-import { startPostgres } from "../../scripts/lib/postgres.ts";
 import type { LocalPostgres } from "../../scripts/lib/postgres.ts";
+import { startPostgres } from "../../scripts/lib/postgres.ts";
 
 // In the Node-side suite because it needs Node: the script itself and a real Postgres.
 const run = promisify(execFile);
@@ -37,7 +37,9 @@ describe("npm run keys:create", () => {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      const { rows } = await client.query("select name, prefix, key_hash, scopes, rate_limit, rate_period_seconds from api_keys where name = 'first-admin'");
+      const { rows } = await client.query(
+        "select name, prefix, key_hash, scopes, rate_limit, rate_period_seconds from api_keys where name = 'first-admin'",
+      );
       expect(rows).toEqual([
         {
           name: "first-admin",

@@ -1,9 +1,10 @@
 // Callbacks passed to page.evaluate run in the browser.
 /// <reference lib="dom" />
-import { mkdirSync } from "node:fs";
+
 import { randomUUID } from "node:crypto";
-import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
+import { chromium } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 
 const chromiumPath = inject("chromiumPath");
@@ -119,7 +120,9 @@ describe.skipIf(!chromiumPath)("subscriber page in headless Chromium", () => {
     const domain = `p${randomUUID().slice(0, 8)}.example.com`;
     const emails = Array.from({ length: 60 }, (_, i) => `seed${String(i).padStart(2, "0")}@${domain}`);
     for (let i = 0; i < emails.length; i += 10) {
-      const batch = emails.slice(i, i + 10).map((email, j) => api("POST", "/v1/subscribers", { email, name: `Seed${i + j}`, last_name: "Paged", status: "bounced" }));
+      const batch = emails
+        .slice(i, i + 10)
+        .map((email, j) => api("POST", "/v1/subscribers", { email, name: `Seed${i + j}`, last_name: "Paged", status: "bounced" }));
       for (const r of await Promise.all(batch)) expect(r.status).toBe(202);
     }
     const stored = await until(async () => {
@@ -135,7 +138,13 @@ describe.skipIf(!chromiumPath)("subscriber page in headless Chromium", () => {
     const onPage = async (n: number, rows: number) => {
       await page.getByText(`Page ${n}`, { exact: true }).waitFor();
       await until(async () => ((await rowEmails(page)).length === rows ? true : undefined), `${rows} rows on page ${n}`, 5_000);
-      expect(await page.locator("#subscriber-table thead tr th").allTextContents()).toEqual(["Email", "Name", "Last name", "Status", "Created"]);
+      expect(await page.locator("#subscriber-table thead tr th").allTextContents()).toEqual([
+        "Email",
+        "Name",
+        "Last name",
+        "Status",
+        "Created",
+      ]);
       return rowEmails(page);
     };
 
@@ -214,7 +223,9 @@ describe.skipIf(!chromiumPath)("subscriber page in headless Chromium", () => {
     const plans = page.getByRole("table", { name: "Plans" });
     await plans.getByRole("cell", { name: "Jazz en el Retiro" }).waitFor();
     expect(await page.locator("#plans-status").textContent()).toMatch(/^\d+ plans? in that range/);
-    await page.locator("section", { has: page.getByRole("heading", { name: "Search plans" }) }).screenshot({ path: `${ARTIFACTS}/desktop-plans.png` });
+    await page
+      .locator("section", { has: page.getByRole("heading", { name: "Search plans" }) })
+      .screenshot({ path: `${ARTIFACTS}/desktop-plans.png` });
 
     // The contract's own error shape is shown as it comes: an inverted range is a 400.
     await page.getByLabel("Starts at or after").fill("2023-01-01T00:00:00");
@@ -239,6 +250,8 @@ describe.skipIf(!chromiumPath)("subscriber page in headless Chromium", () => {
     expect(overflow).toBeLessThanOrEqual(0);
     await page.screenshot({ path: `${ARTIFACTS}/phone.png`, fullPage: true });
     await page.screenshot({ path: `${ARTIFACTS}/phone-top.png` });
-    await page.locator("section", { has: page.getByRole("heading", { name: "Browse subscribers" }) }).screenshot({ path: `${ARTIFACTS}/phone-list.png` });
+    await page
+      .locator("section", { has: page.getByRole("heading", { name: "Browse subscribers" }) })
+      .screenshot({ path: `${ARTIFACTS}/phone-list.png` });
   });
 });

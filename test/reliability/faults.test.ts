@@ -4,16 +4,16 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { ilike, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { operations, subscribers } from "../../src/db/schema.ts";
 import { getConfig } from "../../src/config/index.ts";
-import { createApp } from "../../src/http/app.ts";
 import { CRON_TASKS } from "../../src/cron/index.ts";
+import { operations, subscribers } from "../../src/db/schema.ts";
+import { createApp } from "../../src/http/app.ts";
 import { PARKED_PREFIX } from "../../src/queue/dead-letter.ts";
 import { retryBudgetSeconds } from "../../src/queue/retry.ts";
 import { createRuntime } from "../../src/runtime.ts";
+import type { OperationBody, SubscriberBody } from "../helpers.ts";
 import { bearer, call, control, createTestKey, postJson, testDb, uniqueDomain, waitFor } from "../helpers.ts";
 import { isProblem, pool, report } from "./support.ts";
-import type { OperationBody, SubscriberBody } from "../helpers.ts";
 
 const long = env.RELIABILITY === "long";
 const db = testDb();
@@ -25,10 +25,16 @@ beforeAll(async () => {
 });
 afterAll(() => db.close());
 
-const storedIn = (domain: string) => db.db.select().from(subscribers).where(ilike(subscribers.email, `%@${domain}`));
+const storedIn = (domain: string) =>
+  db.db
+    .select()
+    .from(subscribers)
+    .where(ilike(subscribers.email, `%@${domain}`));
 
 describe("reliability: Postgres stopped while POSTs keep arriving", () => {
-  it("POSTs stay 202, the consumer retries, and after Postgres returns every subscriber is stored exactly once", { timeout: 120_000 }, async () => {
+  it("POSTs stay 202, the consumer retries, and after Postgres returns every subscriber is stored exactly once", {
+    timeout: 120_000,
+  }, async () => {
     const count = long ? 300 : 60;
     const domain = uniqueDomain();
     const emails = Array.from({ length: count }, (_, i) => `down${i}@${domain}`);
@@ -68,12 +74,20 @@ describe("reliability: Postgres stopped while POSTs keep arriving", () => {
     expect(stored.map((s) => s.email).sort()).toEqual([...emails].sort());
     expect(outcomes.every((o) => o.status === "succeeded")).toBe(true);
     expect(new Set(outcomes.map((o) => o.subscriberId))).toEqual(new Set(stored.map((s) => s.id)));
-    report("postgres down during POSTs", { posts: count, statuses, stored_when_back_up: storedWhileDown, operations_succeeded: outcomes.length, rows_stored: stored.length });
+    report("postgres down during POSTs", {
+      posts: count,
+      statuses,
+      stored_when_back_up: storedWhileDown,
+      operations_succeeded: outcomes.length,
+      rows_stored: stored.length,
+    });
   });
 });
 
 describe("reliability: Postgres unreachable for longer than the retry budget", () => {
-  it("writes accepted during the outage outlive the budget parked in KV, and after Postgres returns every one is stored exactly once", { timeout: 180_000 }, async () => {
+  it("writes accepted during the outage outlive the budget parked in KV, and after Postgres returns every one is stored exactly once", {
+    timeout: 180_000,
+  }, async () => {
     const config = getConfig(env);
     const budgetMs = retryBudgetSeconds(config.queueRetry) * 1000;
     const count = long ? 200 : 40;
@@ -154,13 +168,20 @@ describe("reliability: the cache unavailable", () => {
   it("reads are served from Postgres and writes still accepted; never a 5xx", async () => {
     const domain = uniqueDomain();
     const n = long ? 100 : 20;
-    const rows = Array.from({ length: n }, (_, i) => ({ id: crypto.randomUUID(), email: `cache${i}@${domain}`, name: "Cache", lastName: "Down", status: "active" as const }));
+    const rows = Array.from({ length: n }, (_, i) => ({
+      id: crypto.randomUUID(),
+      email: `cache${i}@${domain}`,
+      name: "Cache",
+      lastName: "Down",
+      status: "active" as const,
+    }));
     await db.db.insert(subscribers).values(rows);
     const fail = () => Promise.reject(new Error("KV unavailable"));
     const brokenKv = { get: fail, put: fail, delete: fail, list: fail, getWithMetadata: fail } as unknown as KVNamespace;
     const app = createApp();
     const brokenEnv = { ...env, CACHE: brokenKv };
-    const fetchBroken = (path: string, init?: RequestInit) => app.fetch(new Request(`http://edge.test${path}`, init), brokenEnv, createExecutionContext());
+    const fetchBroken = (path: string, init?: RequestInit) =>
+      app.fetch(new Request(`http://edge.test${path}`, init), brokenEnv, createExecutionContext());
 
     const statuses: Record<number, number> = {};
     const count = (s: number) => (statuses[s] = (statuses[s] ?? 0) + 1);
@@ -186,7 +207,11 @@ describe("reliability: the cache unavailable", () => {
     count(post.status);
     expect(post.status).toBe(202);
     expect(Object.keys(statuses).filter((s) => Number(s) >= 500)).toEqual([]);
-    report("cache unavailable", { requests: Object.values(statuses).reduce((a, b) => a + b, 0), statuses, subscribers_read_from_postgres: n });
+    report("cache unavailable", {
+      requests: Object.values(statuses).reduce((a, b) => a + b, 0),
+      statuses,
+      subscribers_read_from_postgres: n,
+    });
   });
 });
 
@@ -224,7 +249,17 @@ describe("reliability: the queue refusing messages", () => {
     expect(retry.status).toBe(202);
     expect(retry.headers.get("idempotent-replayed")).toBeNull();
     const op = (await retry.json<OperationBody>()).data.id;
-    await waitFor(async () => (await db.db.select().from(operations).where(inArray(operations.id, [op])))[0], 30_000, "the retried write");
+    await waitFor(
+      async () =>
+        (
+          await db.db
+            .select()
+            .from(operations)
+            .where(inArray(operations.id, [op]))
+        )[0],
+      30_000,
+      "the retried write",
+    );
     const stored = await storedIn(domain);
     expect(stored.map((s) => s.email)).toEqual([`q0@${domain}`]);
     report("queue send failing", { posts_refused: n, problems_503_checked: problems, rows_stored_from_refused: stored.length - 1 });

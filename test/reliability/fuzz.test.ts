@@ -33,11 +33,54 @@ const domain = uniqueDomain();
  * combining marks (decomposed letters, to be stored NFC), private use, emoji and right-to-left letters.
  */
 const UNICODE_SAMPLES = [
-  "\u0000", "\u0007", "\u001b", "\r", "\n", "\t", "\u007f", "\u0085", "\u009b",
-  "\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\u200e", "\u200f", "\u061c",
-  "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u034f", "\u3164", "\u115f", "\ufe0f",
-  "\u2028", "\u2029", "\ud800", "\udfff", "\u00a0", "\u3000", "\u2003",
-  "e\u0301", "\u0301", "\u0308", "A\u030a", "\ue000", "\u{1F600}", "\u{1F469}\u200d\u{1F4BB}", "\u05d0", "\u0645", "\u4e2d",
+  "\u0000",
+  "\u0007",
+  "\u001b",
+  "\r",
+  "\n",
+  "\t",
+  "\u007f",
+  "\u0085",
+  "\u009b",
+  "\u202a",
+  "\u202b",
+  "\u202c",
+  "\u202d",
+  "\u202e",
+  "\u2066",
+  "\u2067",
+  "\u2068",
+  "\u2069",
+  "\u200e",
+  "\u200f",
+  "\u061c",
+  "\u200b",
+  "\u200c",
+  "\u200d",
+  "\u2060",
+  "\ufeff",
+  "\u00ad",
+  "\u034f",
+  "\u3164",
+  "\u115f",
+  "\ufe0f",
+  "\u2028",
+  "\u2029",
+  "\ud800",
+  "\udfff",
+  "\u00a0",
+  "\u3000",
+  "\u2003",
+  "e\u0301",
+  "\u0301",
+  "\u0308",
+  "A\u030a",
+  "\ue000",
+  "\u{1F600}",
+  "\u{1F469}\u200d\u{1F4BB}",
+  "\u05d0",
+  "\u0645",
+  "\u4e2d",
 ];
 const unicodeChar = fc.constantFrom(...UNICODE_SAMPLES);
 /** A plausible name with such characters inside, or a name made of nothing but them. */
@@ -45,7 +88,11 @@ const hostileName = fc.oneof(
   fc.tuple(fc.string({ maxLength: 10 }), unicodeChar, fc.string({ maxLength: 10 })).map((parts) => parts.join("")),
   fc.array(unicodeChar, { minLength: 1, maxLength: 6 }).map((chars) => chars.join("")),
 );
-const text = fc.oneof(fc.string(), fc.string({ unit: "grapheme", maxLength: 300 }), fc.constantFrom("", " ", "\u0000", "'; drop table subscribers;--", "x".repeat(300)));
+const text = fc.oneof(
+  fc.string(),
+  fc.string({ unit: "grapheme", maxLength: 300 }),
+  fc.constantFrom("", " ", "\u0000", "'; drop table subscribers;--", "x".repeat(300)),
+);
 const email = fc.oneof(
   fc.emailAddress().map((e) => e.replace(/@.*/, `@${domain}`)),
   fc.emailAddress(),
@@ -63,23 +110,56 @@ const rawBody = fc.oneof(
   fc.string(),
   fc.constantFrom("{", "[]", "null", '{"email":', "\u0000"),
 );
-const contentType = fc.constantFrom("application/json", "application/json; charset=utf-8", "application/problem+json", "text/plain", "", "application/x-www-form-urlencoded", "multipart/form-data");
-const auth = fc.oneof(fc.constant("writer"), fc.constant("reader"), fc.constant("none"), fc.string().map((s) => `Bearer ${s}`), fc.string());
+const contentType = fc.constantFrom(
+  "application/json",
+  "application/json; charset=utf-8",
+  "application/problem+json",
+  "text/plain",
+  "",
+  "application/x-www-form-urlencoded",
+  "multipart/form-data",
+);
+const auth = fc.oneof(
+  fc.constant("writer"),
+  fc.constant("reader"),
+  fc.constant("none"),
+  fc.string().map((s) => `Bearer ${s}`),
+  fc.string(),
+);
 const headerValue = fc.string({ maxLength: 300 }).filter((s) => /^[\t\x20-\x7e]*$/.test(s));
 const segment = fc.oneof(fc.uuid(), email, text, fc.constantFrom("%", "%00", "..", "%2F", "a/b", "\u00e9"));
 // Over the UTF-8 bytes, as a client forging a cursor from any JSON would.
 const b64url = (v: unknown) =>
-  btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify(v) ?? "null"))).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+  btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify(v) ?? "null")))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replaceAll("=", "");
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
 /** Date-times with the right shape and often no meaning: day 31 of a short month, hour 24, month 13. */
 const dateish = fc
-  .tuple(fc.integer({ min: 0, max: 10_000 }), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: 32 }), fc.integer({ min: 0, max: 25 }), fc.integer({ min: 0, max: 61 }))
+  .tuple(
+    fc.integer({ min: 0, max: 10_000 }),
+    fc.integer({ min: 0, max: 13 }),
+    fc.integer({ min: 0, max: 32 }),
+    fc.integer({ min: 0, max: 25 }),
+    fc.integer({ min: 0, max: 61 }),
+  )
   .map(([y, mo, d, h, mi]) => `${pad(y, 4)}-${pad(mo)}-${pad(d)}T${pad(h)}:${pad(mi)}:00`);
 /** Cursors for every listed route: random text, and both codecs' shapes filled with odd values. */
 const cursorValue = fc.oneof(
   text,
   fc.base64String({ maxLength: 120 }),
-  fc.record({ c: fc.oneof(dateish, dateish.map((d) => `${d}.000Z`), fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), text), i: fc.oneof(fc.uuid(), text) }).map(b64url),
+  fc
+    .record({
+      c: fc.oneof(
+        dateish,
+        dateish.map((d) => `${d}.000Z`),
+        fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+        text,
+      ),
+      i: fc.oneof(fc.uuid(), text),
+    })
+    .map(b64url),
   fc.tuple(fc.oneof(dateish, text), fc.oneof(fc.uuid(), text)).map(b64url),
   fc.jsonValue().map(b64url),
 );
@@ -89,24 +169,41 @@ const queryPart = fc.dictionary(
   { maxKeys: 4 },
 );
 /** Every route that lists with a cursor, and the key that may call it. */
-const listRoute = fc.constantFrom(["/v1/subscribers", "reader"], ["/v1/plans", "none"], ["/v1/admin/api-keys", "admin"], ["/v1/admin/dead-letters", "admin"]);
+const listRoute = fc.constantFrom(
+  ["/v1/subscribers", "reader"],
+  ["/v1/plans", "none"],
+  ["/v1/admin/api-keys", "admin"],
+  ["/v1/admin/dead-letters", "admin"],
+);
 
 // Close to valid, so a good share is accepted and reaches the consumer and the database.
 const nearlyValid = fc
-  .record({
-    email: fc.oneof(fc.stringMatching(/^[a-z0-9][a-z0-9._+-]{0,30}$/), fc.emailAddress()).map((e) => `${e.replace(/@.*/, "")}@${domain}`),
-    name: fc.oneof({ weight: 3, arbitrary: fc.string({ minLength: 1, maxLength: 60 }) }, { weight: 1, arbitrary: hostileName }),
-    last_name: fc.oneof(
-      { weight: 3, arbitrary: fc.string({ minLength: 1, maxLength: 60 }) },
-      { weight: 2, arbitrary: fc.string({ unit: "grapheme", minLength: 1, maxLength: 20 }) },
-      { weight: 1, arbitrary: hostileName },
-    ),
-    status: fc.constantFrom("active", "unsubscribed", "unconfirmed", "bounced", "junk"),
-  }, { requiredKeys: ["email", "name", "last_name"] })
+  .record(
+    {
+      email: fc.oneof(fc.stringMatching(/^[a-z0-9][a-z0-9._+-]{0,30}$/), fc.emailAddress()).map((e) => `${e.replace(/@.*/, "")}@${domain}`),
+      name: fc.oneof({ weight: 3, arbitrary: fc.string({ minLength: 1, maxLength: 60 }) }, { weight: 1, arbitrary: hostileName }),
+      last_name: fc.oneof(
+        { weight: 3, arbitrary: fc.string({ minLength: 1, maxLength: 60 }) },
+        { weight: 2, arbitrary: fc.string({ unit: "grapheme", minLength: 1, maxLength: 20 }) },
+        { weight: 1, arbitrary: hostileName },
+      ),
+      status: fc.constantFrom("active", "unsubscribed", "unconfirmed", "bounced", "junk"),
+    },
+    { requiredKeys: ["email", "name", "last_name"] },
+  )
   .map((v) => JSON.stringify(v));
 
 const request = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant("post" as const), body: nearlyValid, contentType: fc.constant("application/json"), auth: fc.constant("writer"), idem: fc.option(headerValue, { freq: 2 }) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant("post" as const),
+      body: nearlyValid,
+      contentType: fc.constant("application/json"),
+      auth: fc.constant("writer"),
+      idem: fc.option(headerValue, { freq: 2 }),
+    }),
+  },
   fc.record({ kind: fc.constant("post" as const), body: rawBody, contentType, auth, idem: fc.option(headerValue) }),
   fc.record({ kind: fc.constant("get" as const), segment, auth }),
   fc.record({ kind: fc.constant("list" as const), query: queryPart, auth }),
@@ -137,16 +234,30 @@ function send(r: Req): Promise<Response> {
     case "post":
       return call("/v1/subscribers", {
         method: "POST",
-        headers: { ...headers, ...(r.contentType ? { "Content-Type": r.contentType } : {}), ...(r.idem !== null ? { "Idempotency-Key": r.idem } : {}) },
+        headers: {
+          ...headers,
+          ...(r.contentType ? { "Content-Type": r.contentType } : {}),
+          ...(r.idem !== null ? { "Idempotency-Key": r.idem } : {}),
+        },
         body: r.body,
       });
     case "get":
       return call(`/v1/subscribers/${enc(r.segment)}`, { headers });
     case "list":
-      return call(`/v1/subscribers?${Object.entries(r.query).map(([k, v]) => `${enc(k)}=${enc(v)}`).join("&")}`, { headers });
+      return call(
+        `/v1/subscribers?${Object.entries(r.query)
+          .map(([k, v]) => `${enc(k)}=${enc(v)}`)
+          .join("&")}`,
+        { headers },
+      );
     case "cursor": {
       const query = { ...r.extra, cursor: r.cursor };
-      return call(`${r.route[0]}?${Object.entries(query).map(([k, v]) => `${enc(k)}=${enc(v)}`).join("&")}`, { headers: authHeader(r.route[1]) });
+      return call(
+        `${r.route[0]}?${Object.entries(query)
+          .map(([k, v]) => `${enc(k)}=${enc(v)}`)
+          .join("&")}`,
+        { headers: authHeader(r.route[1]) },
+      );
     }
     case "operation":
       return call(`/v1/operations/${enc(r.segment)}`, { headers });
@@ -156,7 +267,9 @@ function send(r: Req): Promise<Response> {
 }
 
 describe(`reliability: property-based fuzzing of the subscriber routes (${RUNS} runs)`, () => {
-  it("every response is 2xx or a well-formed 4xx problem, never 5xx; the database holds only valid rows", { timeout: long ? 600_000 : 120_000 }, async () => {
+  it("every response is 2xx or a well-formed 4xx problem, never 5xx; the database holds only valid rows", {
+    timeout: long ? 600_000 : 120_000,
+  }, async () => {
     const statuses: Record<string, number> = {};
     const accepted: string[] = [];
     await fc.assert(

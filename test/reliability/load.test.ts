@@ -5,9 +5,9 @@ import { env } from "cloudflare:workers";
 import { ilike, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { operations, subscribers } from "../../src/db/schema.ts";
+import type { OperationBody } from "../helpers.ts";
 import { bearer, createTestKey, postJson, testDb, uniqueDomain, waitFor } from "../helpers.ts";
 import { pool, report } from "./support.ts";
-import type { OperationBody } from "../helpers.ts";
 
 const long = env.RELIABILITY === "long";
 const TOTAL = long ? 5_000 : 500;
@@ -21,7 +21,9 @@ beforeAll(async () => {
 afterAll(() => db.close());
 
 describe(`reliability: ${TOTAL} POSTs at concurrency ${CONCURRENCY} with 20% duplicates`, () => {
-  it("stores exactly the unique set, each once; every accepted operation has an outcome; no 5xx", { timeout: long ? 300_000 : 90_000 }, async () => {
+  it("stores exactly the unique set, each once; every accepted operation has an outcome; no 5xx", {
+    timeout: long ? 300_000 : 90_000,
+  }, async () => {
     const domain = uniqueDomain();
     const uniqueCount = Math.round(TOTAL * 0.8);
     const unique = Array.from({ length: uniqueCount }, (_, i) => `load${i}@${domain}`);
@@ -54,14 +56,22 @@ describe(`reliability: ${TOTAL} POSTs at concurrency ${CONCURRENCY} with 20% dup
       async () => {
         const rows = [];
         for (let i = 0; i < accepted.length; i += 1000) {
-          rows.push(...(await db.db.select().from(operations).where(inArray(operations.id, accepted.slice(i, i + 1000)))));
+          rows.push(
+            ...(await db.db
+              .select()
+              .from(operations)
+              .where(inArray(operations.id, accepted.slice(i, i + 1000)))),
+          );
         }
         return rows.length === accepted.length ? rows : undefined;
       },
       long ? 240_000 : 60_000,
       `${accepted.length} operation outcomes`,
     );
-    const stored = await db.db.select().from(subscribers).where(ilike(subscribers.email, `%@${domain}`));
+    const stored = await db.db
+      .select()
+      .from(subscribers)
+      .where(ilike(subscribers.email, `%@${domain}`));
     expect(stored.map((s) => s.email.toLowerCase()).sort()).toEqual([...unique].sort());
     const succeeded = outcomes.filter((o) => o.status === "succeeded");
     const failed = outcomes.filter((o) => o.status === "failed");

@@ -48,7 +48,12 @@ export default async function setup(project: TestProject) {
         provider.setFault((url.searchParams.get("mode") ?? "none") as FaultMode);
       } else if (url.pathname === "/provider/generate") {
         const n = (k: string, d: number) => Number(url.searchParams.get(k) ?? d);
-        provider.setGenerated({ plans: n("plans", 100), zonesPerPlan: n("zones", 10), basePlanIdOffset: n("base", 10_000), priceShift: n("shift", 0) });
+        provider.setGenerated({
+          plans: n("plans", 100),
+          zonesPerPlan: n("zones", 10),
+          basePlanIdOffset: n("base", 10_000),
+          priceShift: n("shift", 0),
+        });
       } else if (url.pathname === "/provider/calls") {
         res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ calls: provider.calls() }));
         return;

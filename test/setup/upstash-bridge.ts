@@ -1,8 +1,9 @@
 // A local stand-in for Upstash's REST API in front of a real redis-server, for tests only:
 // POST / with a JSON command array, POST /pipeline with an array of them, Bearer token auth, and
 // base64 results when the client asks for them (Upstash-Encoding: base64), as @upstash/redis does.
-import { execFileSync, spawn } from "node:child_process";
+
 import type { ChildProcess } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createClient } from "redis";
@@ -38,7 +39,9 @@ function encode(value: Reply, base64: boolean): unknown {
 const localScript = (arg: string) => arg.replace(/^#!lua flags=allow-key-locking\b/, "#!lua");
 
 export async function startUpstashBridge(redisPort: number): Promise<UpstashBridge & { redis: ChildProcess }> {
-  const redis = spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  const redis = spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    stdio: "ignore",
+  });
   const client = createClient({ socket: { host: "127.0.0.1", port: redisPort, reconnectStrategy: (n) => (n > 50 ? false : 100) } });
   for (let i = 0; ; i++) {
     try {
@@ -71,9 +74,10 @@ export async function startUpstashBridge(redisPort: number): Promise<UpstashBrid
     const base64 = req.headers["upstash-encoding"] === "base64";
     const shape = (r: { result?: Reply; error?: string }) => (r.error ? { error: r.error } : { result: encode(r.result ?? null, base64) });
     const path = (req.url ?? "/").split("?")[0];
-    const out = path === "/pipeline" || path === "/multi-exec"
-      ? await Promise.all((body as unknown[][]).map(async (cmd) => shape(await run(cmd))))
-      : shape(await run(body));
+    const out =
+      path === "/pipeline" || path === "/multi-exec"
+        ? await Promise.all((body as unknown[][]).map(async (cmd) => shape(await run(cmd))))
+        : shape(await run(body));
     res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(out));
   });
   await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));

@@ -1,8 +1,8 @@
 // The queue consumer (enqueue → stored) and the reference it is held to: a raw INSERT from Node.
 import { randomUUID } from "node:crypto";
 import pg from "pg";
-import { waitForCount } from "./scenario-kit.ts";
 import type { Scenario } from "./scenario-kit.ts";
+import { waitForCount } from "./scenario-kit.ts";
 
 /** The same rows for both sides of the consumer comparison. */
 function consumerMessages(count: number, prefix: string) {
@@ -11,7 +11,13 @@ function consumerMessages(count: number, prefix: string) {
     v: 1 as const,
     operation_id: randomUUID(),
     requested_at: new Date().toISOString(),
-    subscriber: { id: randomUUID(), email: `${prefix}${i}@bench.example.com`, name: "Bench", last_name: "Consumer", status: "active" as const },
+    subscriber: {
+      id: randomUUID(),
+      email: `${prefix}${i}@bench.example.com`,
+      name: "Bench",
+      last_name: "Consumer",
+      status: "active" as const,
+    },
   }));
 }
 
@@ -42,7 +48,13 @@ export const consumer: Scenario = {
     const totalMs = performance.now() - started;
     if (done.count !== messages.length) throw new Error(`consumer: ${done.count}/${messages.length} rows stored before the timeout`);
     const rowsPerS = Math.round((messages.length / totalMs) * 1000);
-    return { rate: rowsPerS, unit: "rows/s", p50_ms: null, p99_ms: null, checks: { rows: messages.length, enqueue_ms: Math.round(enqueueMs), total_ms: Math.round(totalMs) } };
+    return {
+      rate: rowsPerS,
+      unit: "rows/s",
+      p50_ms: null,
+      p99_ms: null,
+      checks: { rows: messages.length, enqueue_ms: Math.round(enqueueMs), total_ms: Math.round(totalMs) },
+    };
   },
 };
 
@@ -65,7 +77,13 @@ export const rawInsert: Scenario = {
         );
       }
       const ms = performance.now() - started;
-      return { rate: Math.round((messages.length / ms) * 1000), unit: "rows/s", p50_ms: null, p99_ms: null, checks: { rows: messages.length, total_ms: Math.round(ms) } };
+      return {
+        rate: Math.round((messages.length / ms) * 1000),
+        unit: "rows/s",
+        p50_ms: null,
+        p99_ms: null,
+        checks: { rows: messages.length, total_ms: Math.round(ms) },
+      };
     } finally {
       await client.end();
     }

@@ -1,7 +1,7 @@
 // The ceiling and the harness: the trivial "ok" Worker on its own, and with just a POST's I/O.
 import { runLoad } from "./load.ts";
-import { assertOnly, http, warm } from "./scenario-kit.ts";
 import type { Scenario } from "./scenario-kit.ts";
+import { assertOnly, http, warm } from "./scenario-kit.ts";
 
 export const baseline: Scenario = {
   id: "baseline",

@@ -1,9 +1,9 @@
 // Plans: the ingest of a large generated document, and /search over the index it leaves.
 import { readFileSync } from "node:fs";
-import { runLoad } from "./load.ts";
 import type { LoadSpec } from "./load.ts";
-import { assertOnly, bearer, http, warm } from "./scenario-kit.ts";
+import { runLoad } from "./load.ts";
 import type { Scenario, SpecOptions } from "./scenario-kit.ts";
+import { assertOnly, bearer, http, warm } from "./scenario-kit.ts";
 import type { Stack } from "./stack.ts";
 
 const MONTHS = Array.from({ length: 12 }, (_, i) => `2022-${String(i + 1).padStart(2, "0")}`);
@@ -12,7 +12,13 @@ const searchPath = (month: string) => `/search?starts_at=${month}-01T00:00:00Z&e
 /** /search over month-long ranges of 2022, cycling, so answers differ and are not all one body. */
 export function searchSpec(stack: Stack, opts: SpecOptions): LoadSpec {
   let n = 0;
-  return { url: stack.appUrl, path: searchPath(MONTHS[0]!), next: () => ({ path: searchPath(MONTHS[n++ % MONTHS.length]!) }), seconds: opts.seconds, connections: opts.connections };
+  return {
+    url: stack.appUrl,
+    path: searchPath(MONTHS[0]!),
+    next: () => ({ path: searchPath(MONTHS[n++ % MONTHS.length]!) }),
+    seconds: opts.seconds,
+    connections: opts.connections,
+  };
 }
 
 /** CPU time (user + system) of a process, from /proc, in ms. */
@@ -53,20 +59,31 @@ export const planIngest: Scenario = {
     const started = performance.now();
     const res = await fetch(new URL("/v1/admin/plans/sync", url), { method: "POST", headers: bearer(stack.adminKey) });
     const wall = Math.round(performance.now() - started);
-    const body = (await res.json()) as { data?: { outcome: string; counts: Record<string, number>; document: { bytes: number }; index: { plans: number } | null } };
+    const body = (await res.json()) as {
+      data?: { outcome: string; counts: Record<string, number>; document: { bytes: number }; index: { plans: number } | null };
+    };
     if (res.status !== 200 || body.data?.outcome !== "ok") throw new Error(`ingest: ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
     const cpu = Math.round(cpuMs(pid) - cpuBefore);
     const peak = memMb(pid, "VmHWM");
     const { rows } = await stack.pool.query<{ plans: number; zones: number }>(
       "select (select count(*) from plans where base_plan_id::int >= 500000)::int as plans, (select count(*) from zones z join plans p on p.id = z.plan_id where p.base_plan_id::int >= 500000)::int as zones",
     );
-    if (rows[0]!.plans !== INGEST.plans || rows[0]!.zones !== INGEST.plans * INGEST.zonesPerPlan) throw new Error(`ingest: stored ${JSON.stringify(rows[0])}`);
+    if (rows[0]!.plans !== INGEST.plans || rows[0]!.zones !== INGEST.plans * INGEST.zonesPerPlan)
+      throw new Error(`ingest: stored ${JSON.stringify(rows[0])}`);
     return {
       rate: wall,
       unit: "ms",
       p50_ms: null,
       p99_ms: null,
-      checks: { v8_max_old_space_mb: INGEST_HEAP_CAP_MB, ...body.data.counts, bytes: body.data.document.bytes, stored_plans: rows[0]!.plans, stored_zones: rows[0]!.zones, workerd_rss_before_mb: rssBefore, workerd_peak_rss_mb: peak },
+      checks: {
+        v8_max_old_space_mb: INGEST_HEAP_CAP_MB,
+        ...body.data.counts,
+        bytes: body.data.document.bytes,
+        stored_plans: rows[0]!.plans,
+        stored_zones: rows[0]!.zones,
+        workerd_rss_before_mb: rssBefore,
+        workerd_peak_rss_mb: peak,
+      },
       extra: { ingest_cpu_ms: cpu, ingest_peak_mb: peak - rssBefore },
     };
   },

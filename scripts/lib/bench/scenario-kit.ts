@@ -1,7 +1,7 @@
 // What the bench's scenarios share: their types, and helpers to warm up, check and report a run.
 import type pg from "pg";
-import { runLoad } from "./load.ts";
 import type { LoadResult } from "./load.ts";
+import { runLoad } from "./load.ts";
 import type { Stack } from "./stack.ts";
 
 export interface BenchOptions {
@@ -46,7 +46,13 @@ export type SpecOptions = Pick<BenchOptions, "seconds" | "connections">;
 export const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
 
 export function http(r: LoadResult, checks: Record<string, unknown> = {}): Measurement {
-  return { rate: r.rps, unit: "req/s", p50_ms: r.p50_ms, p99_ms: r.p99_ms, checks: { requests: r.requests, statuses: r.statuses, cache: r.cache, errors: r.errors, ...checks } };
+  return {
+    rate: r.rps,
+    unit: "req/s",
+    p50_ms: r.p50_ms,
+    p99_ms: r.p99_ms,
+    checks: { requests: r.requests, statuses: r.statuses, cache: r.cache, errors: r.errors, ...checks },
+  };
 }
 
 export function assertOnly(r: LoadResult, allowed: number[], what: string): void {
@@ -58,7 +64,13 @@ export async function warm(opts: BenchOptions, spec: Parameters<typeof runLoad>[
   if (opts.warmupSeconds > 0) await runLoad({ ...spec, seconds: opts.warmupSeconds });
 }
 
-export async function waitForCount(pool: pg.Pool, sql: string, params: unknown[], want: number, timeoutMs: number): Promise<{ count: number; ms: number }> {
+export async function waitForCount(
+  pool: pg.Pool,
+  sql: string,
+  params: unknown[],
+  want: number,
+  timeoutMs: number,
+): Promise<{ count: number; ms: number }> {
   const started = performance.now();
   for (;;) {
     const { rows } = await pool.query<{ n: number }>(sql, params);

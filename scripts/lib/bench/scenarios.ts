@@ -11,10 +11,21 @@ import { planIngest, searchWarm } from "./plan-scenarios.ts";
 import type { Scenario } from "./scenario-kit.ts";
 import { getHit, getMiss, post } from "./subscriber-scenarios.ts";
 
-export type { BenchOptions, Measurement, Scenario } from "./scenario-kit.ts";
 // The load specs scripts/profile.ts runs, so a profile uses exactly the bench's load.
 export { searchSpec } from "./plan-scenarios.ts";
+export type { BenchOptions, Measurement, Scenario } from "./scenario-kit.ts";
 export { hotReadSpec, postSpec } from "./subscriber-scenarios.ts";
 
 /** In run order: the ceiling first, then reads, writes and their harness ceilings, the consumer and its reference, then plans. */
-export const SCENARIOS: Scenario[] = [baseline, getHit, getMiss, post, probeKvPut, probePostIo, consumer, rawInsert, planIngest, searchWarm];
+export const SCENARIOS: Scenario[] = [
+  baseline,
+  getHit,
+  getMiss,
+  post,
+  probeKvPut,
+  probePostIo,
+  consumer,
+  rawInsert,
+  planIngest,
+  searchWarm,
+];

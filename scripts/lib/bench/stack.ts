@@ -4,8 +4,8 @@
 // configured from wrangler.toml. Plus a trivial "ok" Worker in the same runtime configuration.
 import { execFileSync } from "node:child_process";
 import { resolve } from "node:path";
-import { Log, LogLevel, Miniflare, convertV4MiniflareOptions } from "miniflare";
 import type { V4WorkerOptions } from "miniflare";
+import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 import pg from "pg";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { generateApiKey } from "../api-keys.ts";
@@ -110,32 +110,35 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
     const runtime = { host: "127.0.0.1", log: new Log(LogLevel.WARN), logRequests: false, cf: false };
     // For CPU profiles (scripts/profile.ts): the app's isolate answers the DevTools protocol there.
     const inspector = process.env.BENCH_INSPECTOR_PORT ? { inspectorPort: Number(process.env.BENCH_INSPECTOR_PORT) } : {};
-    const appOptions = async () => convertV4MiniflareOptions({
-      ...runtime,
-      ...inspector,
-      port: await freePort(),
-      workers: [{
-      name: "app",
-      ...compat,
-      modules: true,
-      scriptPath: script,
-      bindings: {
-        ...w.bindings,
-        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
-        DATABASE_URL: databaseUrl,
-        DATABASE_WS_PROXY: relay.proxy,
-        // Retries come back quickly in the fault scenarios; production keeps wrangler.toml's value.
-        QUEUE_RETRY_BASE_SECONDS: "1",
-        PROVIDER_URL: provider.url,
-        // Public routes come from one address here; per-IP limits would refuse the load itself.
-        PUBLIC_IP_RATE_LIMIT: "100000000",
-      },
-      durableObjects: w.durableObjects,
-      kvNamespaces: Object.keys(w.kvNamespaces ?? {}),
-      queueProducers: w.queueProducers,
-      queueConsumers: w.queueConsumers,
-      }],
-    });
+    const appOptions = async () =>
+      convertV4MiniflareOptions({
+        ...runtime,
+        ...inspector,
+        port: await freePort(),
+        workers: [
+          {
+            name: "app",
+            ...compat,
+            modules: true,
+            scriptPath: script,
+            bindings: {
+              ...w.bindings,
+              LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
+              DATABASE_URL: databaseUrl,
+              DATABASE_WS_PROXY: relay.proxy,
+              // Retries come back quickly in the fault scenarios; production keeps wrangler.toml's value.
+              QUEUE_RETRY_BASE_SECONDS: "1",
+              PROVIDER_URL: provider.url,
+              // Public routes come from one address here; per-IP limits would refuse the load itself.
+              PUBLIC_IP_RATE_LIMIT: "100000000",
+            },
+            durableObjects: w.durableObjects,
+            kvNamespaces: Object.keys(w.kvNamespaces ?? {}),
+            queueProducers: w.queueProducers,
+            queueConsumers: w.queueConsumers,
+          },
+        ],
+      });
     const app = new Miniflare(await appOptions());
     local.defer(() => app.dispose());
     const startAppWorker = async (v8Flags: string[] = []) => {
@@ -157,19 +160,23 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
     // The baseline answers "ok" at /; its other paths do only what the POST handler does against
     // Miniflare's KV and Queues simulators (which run on workerd's thread, unlike production's), so
     // the table can show what that I/O alone costs in this harness.
-    const baseline = new Miniflare(convertV4MiniflareOptions({
-      ...runtime,
-      port: await freePort(),
-      workers: [{
-        name: "baseline",
-        ...compat,
-        modules: true,
-        script: PROBE_SCRIPT,
-        kvNamespaces: ["KV"],
-        queueProducers: { Q: "bench-probe" },
-        queueConsumers: { "bench-probe": { maxBatchSize: 100, maxBatchTimeout: 1 } },
-      }],
-    }));
+    const baseline = new Miniflare(
+      convertV4MiniflareOptions({
+        ...runtime,
+        port: await freePort(),
+        workers: [
+          {
+            name: "baseline",
+            ...compat,
+            modules: true,
+            script: PROBE_SCRIPT,
+            kvNamespaces: ["KV"],
+            queueProducers: { Q: "bench-probe" },
+            queueConsumers: { "bench-probe": { maxBatchSize: 100, maxBatchTimeout: 1 } },
+          },
+        ],
+      }),
+    );
     local.defer(() => baseline.dispose());
     const [appUrl, baselineUrl] = await Promise.all([app.ready, baseline.ready]);
     say(`workerd: app ${appUrl.origin}, baseline ${baselineUrl.origin}`);

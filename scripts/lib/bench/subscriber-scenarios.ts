@@ -1,10 +1,10 @@
 // Subscriber reads and writes over HTTP: cache-hit GET, cache-miss GET, POST (202, then stored).
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
-import { runLoad } from "./load.ts";
 import type { LoadSpec } from "./load.ts";
-import { assertOnly, bearer, http, waitForCount, warm } from "./scenario-kit.ts";
+import { runLoad } from "./load.ts";
 import type { Scenario, SpecOptions } from "./scenario-kit.ts";
+import { assertOnly, bearer, http, waitForCount, warm } from "./scenario-kit.ts";
 import type { Stack } from "./stack.ts";
 
 const json = { "Content-Type": "application/json" };
@@ -26,7 +26,10 @@ const HOT_SET = 100;
 
 /** GETs cycling over HOT_SET subscribers seeded straight into Postgres (cache hits once warm). */
 export async function hotReadSpec(stack: Stack, opts: SpecOptions, runId: string): Promise<LoadSpec & { ids: string[] }> {
-  const ids = await seedSubscribers(stack.pool, Array.from({ length: HOT_SET }, (_, i) => `hot${i}-${runId}@bench.example.com`));
+  const ids = await seedSubscribers(
+    stack.pool,
+    Array.from({ length: HOT_SET }, (_, i) => `hot${i}-${runId}@bench.example.com`),
+  );
   let n = 0;
   return {
     url: stack.appUrl,
@@ -47,7 +50,9 @@ export function postSpec(stack: Stack, opts: SpecOptions, runId: string): LoadSp
     method: "POST",
     path: "/v1/subscribers",
     headers: { ...json, ...bearer(stack.writeKey) },
-    next: () => ({ body: JSON.stringify({ email: `post${n++}-${runId}@bench.example.com`, name: "Bench", last_name: "Post", status: "active" }) }),
+    next: () => ({
+      body: JSON.stringify({ email: `post${n++}-${runId}@bench.example.com`, name: "Bench", last_name: "Post", status: "active" }),
+    }),
     seconds: opts.seconds,
     connections: opts.connections,
     sent: () => n,
@@ -77,7 +82,10 @@ export const getMiss: Scenario = {
   label: "GET /v1/subscribers/{id} cache miss",
   async run(stack, opts, runId) {
     const count = opts.quick ? 20_000 : 60_000;
-    const ids = await seedSubscribers(stack.pool, Array.from({ length: count }, (_, i) => `miss${i}-${runId}@bench.example.com`));
+    const ids = await seedSubscribers(
+      stack.pool,
+      Array.from({ length: count }, (_, i) => `miss${i}-${runId}@bench.example.com`),
+    );
     let n = 0;
     const spec = {
       url: stack.appUrl,

@@ -21,10 +21,7 @@ export async function findSubscriberByEmail(db: Database, email: string): Promis
 /** Which of these (already lower-cased) emails exist, with their ids: one query for a whole batch. */
 export async function findExistingEmails(db: Executor, lowerEmails: string[]): Promise<Map<string, string>> {
   if (lowerEmails.length === 0) return new Map();
-  const rows = await db
-    .select({ id: subscribers.id, email: lowerEmail })
-    .from(subscribers)
-    .where(inArray(lowerEmail, lowerEmails));
+  const rows = await db.select({ id: subscribers.id, email: lowerEmail }).from(subscribers).where(inArray(lowerEmail, lowerEmails));
   return new Map(rows.map((r) => [r.email, r.id]));
 }
 
@@ -60,9 +57,6 @@ export async function listSubscribers(db: Database, q: ListQuery): Promise<Subsc
 }
 
 export async function countSubscribersByStatus(db: Database): Promise<Record<string, number>> {
-  const rows = await db
-    .select({ status: subscribers.status, n: sql<number>`count(*)::int` })
-    .from(subscribers)
-    .groupBy(subscribers.status);
+  const rows = await db.select({ status: subscribers.status, n: sql<number>`count(*)::int` }).from(subscribers).groupBy(subscribers.status);
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }

@@ -1,9 +1,9 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { authenticate } from "../../auth/api-keys.ts";
-import { hasScope } from "../../auth/principal.ts";
 import type { Principal, Scope } from "../../auth/principal.ts";
-import type { AppEnv } from "../context.ts";
+import { hasScope } from "../../auth/principal.ts";
 import { DomainError } from "../../lib/errors.ts";
+import type { AppEnv } from "../context.ts";
 import { enforceKeyLimit, lockout, takeKeyLookupToken } from "./rate-limit.ts";
 
 const isUnauthenticated = (err: unknown) =>

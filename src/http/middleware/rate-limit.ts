@@ -1,10 +1,10 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { Principal } from "../../auth/principal.ts";
 import { isolateMemory } from "../../isolate-memory.ts";
+import { DomainError } from "../../lib/errors.ts";
 import { errorMessage } from "../../lib/log.ts";
 import type { RateDecision, RateRule } from "../../ratelimit/index.ts";
 import type { AppEnv } from "../context.ts";
-import { DomainError } from "../../lib/errors.ts";
 import { problemHeaders } from "../problems.ts";
 
 function tooMany(d: RateDecision, what: string): DomainError {

@@ -1,9 +1,8 @@
 import type { MiddlewareHandler } from "hono";
-import { createRuntime } from "../../runtime.ts";
-
 import { writeMetric } from "../../lib/metrics.ts";
-import { rateLimitHeaders } from "../problems.ts";
+import { createRuntime } from "../../runtime.ts";
 import type { AppEnv } from "../context.ts";
+import { rateLimitHeaders } from "../problems.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -54,7 +53,15 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
       const route = c.req.routePath;
       const status = c.res.status;
       writeMetric(c.env, { kind: "request", name: route, method: c.req.method, status, ms, cache, keyId });
-      rt.log[status >= 500 ? "error" : "info"]("http_request", { method: c.req.method, route, status, ms, cache, key_id: keyId, db: rt.dbUsed });
+      rt.log[status >= 500 ? "error" : "info"]("http_request", {
+        method: c.req.method,
+        route,
+        status,
+        ms,
+        cache,
+        key_id: keyId,
+        db: rt.dbUsed,
+      });
       // Only a request that opened the database has a pool to close.
       if (rt.dbUsed) waitUntil(c, rt.dispose());
     }

@@ -1,4 +1,4 @@
-import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { pendingDeadLetters, replayPending } from "../../queue/redrive.ts";
 import { DeadLetter, ReplayRequest, ReplayResult } from "../../queue/schema.ts";
 import type { AppEnv } from "../context.ts";
@@ -44,7 +44,10 @@ const replay = createRoute({
     },
   },
   responses: {
-    200: { description: "What was replayed and what could not be", content: { "application/json": { schema: envelope(ReplayResult, "DeadLetterReplayEnvelope") } } },
+    200: {
+      description: "What was replayed and what could not be",
+      content: { "application/json": { schema: envelope(ReplayResult, "DeadLetterReplayEnvelope") } },
+    },
     ...authProblems,
     404: problems[404],
     415: problems[415],

@@ -1,9 +1,9 @@
-import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { SyncReport } from "../../plans/schema.ts";
 import { lastSyncReport, runPlanSync } from "../../plans/service.ts";
 import type { AppEnv } from "../context.ts";
 import { requireAdmin } from "../middleware/auth.ts";
-import { authProblems, envelope, problems, Problem } from "../openapi-schemas.ts";
+import { authProblems, envelope, Problem, problems } from "../openapi-schemas.ts";
 
 const security = [{ bearerAuth: [] }];
 const providerProblem = (description: string) => ({ description, content: { "application/problem+json": { schema: Problem } } });

@@ -1,4 +1,4 @@
-import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { createApiKey, listApiKeyPage, revokeKey } from "../../auth/key-admin.ts";
 import { ApiKey, CreatedApiKey, NewApiKey } from "../../auth/schema.ts";
 import { listBody, pageSchema } from "../../lib/pagination.ts";

@@ -1,16 +1,11 @@
-import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { checkReadiness } from "../../ops/readiness.ts";
 import type { AppEnv } from "../context.ts";
 import { publicProblems } from "../openapi-schemas.ts";
 
-const Check = z
-  .object({ ok: z.boolean(), ms: z.number(), error: z.string().optional() })
-  .passthrough()
-  .openapi("ReadinessCheck");
+const Check = z.object({ ok: z.boolean(), ms: z.number(), error: z.string().optional() }).passthrough().openapi("ReadinessCheck");
 
-const ReadinessBody = z
-  .object({ status: z.enum(["ready", "not_ready"]), checks: z.record(z.string(), Check) })
-  .openapi("Readiness");
+const ReadinessBody = z.object({ status: z.enum(["ready", "not_ready"]), checks: z.record(z.string(), Check) }).openapi("Readiness");
 
 const health = createRoute({
   method: "get",

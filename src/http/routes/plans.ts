@@ -1,28 +1,27 @@
-import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context, TypedResponse } from "hono";
+import { DomainError } from "../../lib/errors.ts";
 import { errorMessage } from "../../lib/log.ts";
 import { listBody, pageSchema } from "../../lib/pagination.ts";
 import { EventSummary, Plan } from "../../plans/schema.ts";
-import { getPlan, listPlans } from "../../plans/service.ts";
-import { parseBoundCached, searchEvents } from "../../plans/search.ts";
 import type { SearchRange } from "../../plans/search.ts";
+import { parseBoundCached, searchEvents } from "../../plans/search.ts";
+import { getPlan, listPlans } from "../../plans/service.ts";
 import type { AppEnv } from "../context.ts";
-import { DomainError } from "../../lib/errors.ts";
 import { envelope, problems, publicProblems } from "../openapi-schemas.ts";
 
-const SearchOk = z
-  .object({ data: z.object({ events: z.array(EventSummary) }), error: z.null() })
-  .openapi("SearchResponse");
+const SearchOk = z.object({ data: z.object({ events: z.array(EventSummary) }), error: z.null() }).openapi("SearchResponse");
 
-const SearchError = z
-  .object({ error: z.object({ code: z.string(), message: z.string() }), data: z.null() })
-  .openapi("SearchError");
+const SearchError = z.object({ error: z.object({ code: z.string(), message: z.string() }), data: z.null() }).openapi("SearchError");
 
 const bound = (side: string) =>
-  z.string().optional().openapi({
-    description: `ISO 8601 date-time; no offset means UTC. Omitted: unbounded ${side}.`,
-    example: side === "below" ? "2021-06-30T00:00:00Z" : "2021-07-31T23:59:59Z",
-  });
+  z
+    .string()
+    .optional()
+    .openapi({
+      description: `ISO 8601 date-time; no offset means UTC. Omitted: unbounded ${side}.`,
+      example: side === "below" ? "2021-06-30T00:00:00Z" : "2021-07-31T23:59:59Z",
+    });
 
 const search = createRoute({
   method: "get",
@@ -36,7 +35,10 @@ const search = createRoute({
   responses: {
     200: { description: "Matching plans", content: { "application/json": { schema: SearchOk } } },
     400: { description: "Invalid parameter", content: { "application/json": { schema: SearchError } } },
-    429: { description: "Too many requests from this client address (Retry-After, RateLimit-*)", content: { "application/json": { schema: SearchError } } },
+    429: {
+      description: "Too many requests from this client address (Retry-After, RateLimit-*)",
+      content: { "application/json": { schema: SearchError } },
+    },
     500: { description: "Temporarily unable to answer (Retry-After)", content: { "application/json": { schema: SearchError } } },
   },
 });
@@ -50,12 +52,17 @@ function searchError(c: Context<AppEnv>, status: 400 | 429 | 500, code: string, 
 export const searchRateLimited = (c: Context<AppEnv>): Response =>
   searchError(c, 429, "rate_limited", "Too many requests from this address; retry after Retry-After seconds.");
 
-function rangeOrError(q: { starts_at?: string | undefined; ends_at?: string | undefined }): SearchRange | { code: string; message: string } {
+function rangeOrError(q: {
+  starts_at?: string | undefined;
+  ends_at?: string | undefined;
+}): SearchRange | { code: string; message: string } {
   const example = "e.g. 2021-06-30T21:00:00Z";
   const from = q.starts_at === undefined ? null : parseBoundCached(q.starts_at, "from");
-  if (q.starts_at !== undefined && from === null) return { code: "invalid_starts_at", message: `starts_at must be an ISO 8601 date-time, ${example}` };
+  if (q.starts_at !== undefined && from === null)
+    return { code: "invalid_starts_at", message: `starts_at must be an ISO 8601 date-time, ${example}` };
   const to = q.ends_at === undefined ? null : parseBoundCached(q.ends_at, "to");
-  if (q.ends_at !== undefined && to === null) return { code: "invalid_ends_at", message: `ends_at must be an ISO 8601 date-time, ${example}` };
+  if (q.ends_at !== undefined && to === null)
+    return { code: "invalid_ends_at", message: `ends_at must be an ISO 8601 date-time, ${example}` };
   if (from !== null && to !== null && from > to) return { code: "invalid_range", message: "starts_at must not be after ends_at" };
   return { from, to };
 }
@@ -105,7 +112,11 @@ export const planRoutes = new OpenAPIHono<AppEnv>()
         const { body, source } = await searchEvents(c.get("rt"), range);
         c.set("cacheOutcome", source === "database" ? "miss" : "hit");
         // Pre-serialised by the search index (memoised per range); typed as the JSON it is.
-        return c.body(body, 200, { "Content-Type": "application/json; charset=utf-8" }) as unknown as TypedResponse<z.infer<typeof SearchOk>, 200, "json">;
+        return c.body(body, 200, { "Content-Type": "application/json; charset=utf-8" }) as unknown as TypedResponse<
+          z.infer<typeof SearchOk>,
+          200,
+          "json"
+        >;
       } catch (err) {
         // /search keeps the Fever envelope even when the database is unreachable on a cold cache.
         c.get("rt").log.warn("search_unavailable", { error: errorMessage(err) });
@@ -120,7 +131,9 @@ export const planRoutes = new OpenAPIHono<AppEnv>()
     const q = c.req.valid("query");
     const range = rangeOrError(q);
     if ("code" in range) {
-      throw new DomainError("validation_failed", range.message, { fields: [{ field: range.code === "invalid_ends_at" ? "query.ends_at" : "query.starts_at", message: range.message }] });
+      throw new DomainError("validation_failed", range.message, {
+        fields: [{ field: range.code === "invalid_ends_at" ? "query.ends_at" : "query.starts_at", message: range.message }],
+      });
     }
     const { value, cache } = await listPlans(c.get("rt"), { ...range, limit: q.limit, cursor: q.cursor });
     c.set("cacheOutcome", cache);

@@ -1,4 +1,4 @@
-import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { Stats } from "../../stats/schema.ts";
 import { getStats } from "../../stats/service.ts";
 import type { AppEnv } from "../context.ts";

@@ -1,4 +1,4 @@
-import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { listBody, pageSchema } from "../../lib/pagination.ts";
 import { Operation, Subscriber, SubscriberInput, SubscriberStatus } from "../../subscribers/schema.ts";
 import { createSubscriber, getOperation, getSubscriber, listSubscriberPage } from "../../subscribers/service.ts";

@@ -1,7 +1,7 @@
-import { Hono } from "hono";
 import type { Context } from "hono";
-import type { AppEnv } from "../context.ts";
+import { Hono } from "hono";
 import { DomainError } from "../../lib/errors.ts";
+import type { AppEnv } from "../context.ts";
 
 // The page needs nothing beyond its own origin: no inline script or style, no CDN, fetch only to
 // this Worker. Stated here so the page is locked down even where no gateway header applies.

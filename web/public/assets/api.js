@@ -43,7 +43,12 @@ export async function request(method, path, opts = {}) {
   try {
     res = await fetch(path, { method, headers, body: opts.body === undefined ? null : JSON.stringify(opts.body), cache: "no-store" });
   } catch {
-    return { ok: false, status: 0, problem: { status: 0, title: "Network error", detail: "The API could not be reached." }, retryAfter: null };
+    return {
+      ok: false,
+      status: 0,
+      problem: { status: 0, title: "Network error", detail: "The API could not be reached." },
+      retryAfter: null,
+    };
   }
   const text = await res.text();
   /** @type {unknown} */

@@ -47,6 +47,7 @@ export function formatDateTime(iso) {
  * @param {HTMLElement} [fallback]
  */
 export function setDisabled(button, disabled, fallback) {
-  if (disabled && document.activeElement === button && fallback && !(fallback instanceof HTMLButtonElement && fallback.disabled)) fallback.focus();
+  if (disabled && document.activeElement === button && fallback && !(fallback instanceof HTMLButtonElement && fallback.disabled))
+    fallback.focus();
   button.disabled = disabled;
 }

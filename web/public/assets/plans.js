@@ -36,7 +36,9 @@ export function setupPlans() {
     if (!res.ok) {
       const body = /** @type {Partial<SearchBody>} */ (/** @type {unknown} */ (res.problem));
       status.textContent =
-        res.status === 404 ? "Plan search is not available on this server." : `Search failed (${res.status}): ${body.error?.message ?? res.problem.detail ?? "try again"}`;
+        res.status === 404
+          ? "Plan search is not available on this server."
+          : `Search failed (${res.status}): ${body.error?.message ?? res.problem.detail ?? "try again"}`;
       wrap.hidden = true;
       return;
     }
@@ -52,6 +54,8 @@ export function setupPlans() {
       ),
     );
     wrap.hidden = events.length === 0;
-    status.textContent = events.length ? `${events.length} plan${events.length === 1 ? "" : "s"} in that range (UTC).` : "No plans in that range.";
+    status.textContent = events.length
+      ? `${events.length} plan${events.length === 1 ? "" : "s"} in that range (UTC).`
+      : "No plans in that range.";
   });
 }

@@ -115,7 +115,9 @@ export function setupAddForm(shell, hooks) {
       say(`Pending: queued as operation ${res.body.data.id.slice(0, 8)}… `, "pending");
       await follow(res.body.data.id, mine);
     } else if (res.status === 409 && typeof res.problem.existing_id === "string") {
-      say("Already exists: a subscriber has this email. ", "warn", [subscriberLink(res.problem.existing_id, "View the existing subscriber")]);
+      say("Already exists: a subscriber has this email. ", "warn", [
+        subscriberLink(res.problem.existing_id, "View the existing subscriber"),
+      ]);
     } else if (res.status === 422) {
       say("Not added: fix the marked fields.", "error");
       showFieldErrors(res.problem);

@@ -113,7 +113,9 @@ export function setupLookup(shell) {
   async function lookup(idOrEmail) {
     const q = idOrEmail.trim();
     if (!q || !shell.requireKey()) return;
-    const res = /** @type {import("./api.js").Result<{ data: Subscriber }>} */ (await request("GET", `/v1/subscribers/${encodeURIComponent(q)}`));
+    const res = /** @type {import("./api.js").Result<{ data: Subscriber }>} */ (
+      await request("GET", `/v1/subscribers/${encodeURIComponent(q)}`)
+    );
     if (res.ok) {
       const s = res.body.data;
       /** @type {Array<[string, string]>} */
@@ -127,7 +129,11 @@ export function setupLookup(shell) {
       ];
       show([
         el("h3", { text: `${s.name} ${s.last_name}` }),
-        el("dl", {}, facts.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })])),
+        el(
+          "dl",
+          {},
+          facts.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]),
+        ),
       ]);
     } else if (res.status === 404) {
       show([el("p", { text: `No subscriber has the email or id “${q}”.` })]);
