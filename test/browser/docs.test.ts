@@ -8,7 +8,8 @@ import { describe, expect, inject, it } from "vitest";
 
 const chromiumPath = inject("chromiumPath");
 const baseUrl = inject("baseUrl");
-const ARTIFACTS = "test-results/browser";
+
+import { ARTIFACTS } from "./page-helpers.ts";
 
 describe.skipIf(!baseUrl)("OpenAPI document (served by wrangler dev)", () => {
   it("validates against the OpenAPI 3.1 JSON Schema", async () => {
