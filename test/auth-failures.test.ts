@@ -3,6 +3,7 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateApiKey } from "../src/auth/keys.ts";
 import { createApp } from "../src/http/app.ts";
 import { bearer, createTestKey, databaseConnections, testDb } from "./helpers.ts";
 import { pool } from "./reliability/support.ts";
@@ -19,7 +20,7 @@ beforeAll(async () => {
 afterAll(() => db.close());
 
 const randomIp = () => `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
-const randomKey = () => `sk_live_${[...crypto.getRandomValues(new Uint8Array(24))].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+const randomKey = () => generateApiKey("production");
 const get = (key: string, ip: string, path = "/v1/stats") =>
   app.fetch(
     new Request(`http://edge.test${path}`, { headers: { ...bearer(key), "cf-connecting-ip": ip } }),

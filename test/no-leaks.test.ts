@@ -2,6 +2,7 @@
 // caching of personal data, and a clear 4xx (never a 500) for cursors and ids that have the right
 // shape but no meaning.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeCursor } from "../src/lib/pagination.ts";
 import type { Problem } from "./helpers.ts";
 import { bearer, call, createTestKey, postJson, testDb, uniqueDomain } from "./helpers.ts";
 import { runBatch, subscriberMessage } from "./queue-helpers.ts";
@@ -17,7 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => db.close());
 
-const cursor = (value: unknown) => btoa(JSON.stringify(value)).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+const cursor = encodeCursor;
 
 describe("409 for an existing email", () => {
   it("names the existing subscriber only to a key that may read subscribers", async () => {

@@ -19,6 +19,10 @@ function waitUntil(c: Parameters<MiddlewareHandler<AppEnv>>[0], p: Promise<unkno
  * First in the chain: request id (an incoming well-formed X-Request-Id is kept), the per-request
  * runtime, and the one structured log line and metrics data point per request, written after the
  * response is known. Never logs the key (only its id), the client address or an email.
+ *
+ * Not hono/request-id: it accepts only [A-Za-z0-9_=-], so trace ids with "." or ":" (X-Ray's
+ * "Root=1-…", "req-abc.123") that clients already send would be replaced, and it sets the header
+ * through c.header, which copies a response a handler built itself.
  */
 export function requestContext(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
