@@ -8,7 +8,7 @@ import { deadLetters, operations } from "../src/db/schema.ts";
 import type { DeadLetter } from "../src/queue/schema.ts";
 import type { Envelope, OperationBody, Problem } from "./helpers.ts";
 import { bearer, call, createTestKey, postJson, testDb, uniqueDomain, waitFor } from "./helpers.ts";
-import { runBatch, storedIn, subscriberMessage, waitForOperations } from "./queue-helpers.ts";
+import { operationsOf, runBatch, storedIn, subscriberMessage, waitForOperations } from "./queue-helpers.ts";
 
 const db = testDb();
 let writer: string;
@@ -86,15 +86,10 @@ describe("poison isolation in the consumer", () => {
     expect(result.retryMessages).toHaveLength(0);
     expect(result.explicitAcks).toHaveLength(100);
     expect((await storedIn(db, domain)).length).toBe(97);
-    const outcomes = await db.db
-      .select()
-      .from(operations)
-      .where(
-        inArray(
-          operations.id,
-          bodies.map((b) => b.operation_id),
-        ),
-      );
+    const outcomes = await operationsOf(
+      db,
+      bodies.map((b) => b.operation_id),
+    );
     expect(outcomes.filter((o) => o.status === "failed").map((o) => o.errorCode)).toEqual(["invalid_data", "invalid_data", "invalid_data"]);
   });
 
@@ -112,10 +107,7 @@ describe("poison isolation in the consumer", () => {
     const operationId = crypto.randomUUID();
     const { result } = await runBatch([{ type: "subscriber.create", v: 1, operation_id: operationId, subscriber: { email: 42 } }]);
     expect(result.explicitAcks).toHaveLength(1);
-    const [row] = await db.db
-      .select()
-      .from(operations)
-      .where(inArray(operations.id, [operationId]));
+    const [row] = await operationsOf(db, [operationId]);
     expect(row).toMatchObject({ status: "failed", errorCode: "invalid_data", subscriberId: null });
   });
 });
@@ -211,13 +203,7 @@ describe("dead letters replayed by an admin", () => {
     expect(replay.status).toBe(200);
     expect(await replay.json()).toMatchObject({ data: { replayed: [letter!.id], skipped: [] } });
     await waitFor(
-      async () =>
-        (
-          await db.db
-            .select()
-            .from(operations)
-            .where(inArray(operations.id, [message.operation_id]))
-        )[0]?.status === "succeeded",
+      async () => (await operationsOf(db, [message.operation_id]))[0]?.status === "succeeded",
       20_000,
       "the replayed write's new outcome",
     );

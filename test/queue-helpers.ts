@@ -37,10 +37,13 @@ export const storedIn = (db: DbHandle, domain: string) =>
     .where(ilike(subscribers.email, `%@${domain}`))
     .orderBy(subscribers.email);
 
+/** The recorded outcomes of these operations (none for one still pending). */
+export const operationsOf = (db: DbHandle, ids: string[]) => db.db.select().from(operations).where(inArray(operations.id, ids));
+
 export async function waitForOperations(db: DbHandle, ids: string[], timeoutMs = 30_000) {
   return waitFor(
     async () => {
-      const rows = await db.db.select().from(operations).where(inArray(operations.id, ids));
+      const rows = await operationsOf(db, ids);
       return rows.length === new Set(ids).size ? rows : undefined;
     },
     timeoutMs,

@@ -1,8 +1,8 @@
-import { inArray, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { deadLetters, operations } from "../src/db/schema.ts";
+import { deadLetters } from "../src/db/schema.ts";
 import { databaseDown, uniqueDomain, waitFor } from "./helpers.ts";
-import { runBatch } from "./queue-helpers.ts";
+import { operationsOf, runBatch } from "./queue-helpers.ts";
 import { db, message, storedIn, useSubscriberKeys } from "./subscriber-helpers.ts";
 
 useSubscriberKeys();
@@ -14,29 +14,19 @@ describe("the queue consumer", () => {
     const first = await runBatch(bodies);
     expect(first.result.explicitAcks).toHaveLength(3);
     const before = await storedIn(domain);
-    const opsBefore = await db.db
-      .select()
-      .from(operations)
-      .where(
-        inArray(
-          operations.id,
-          bodies.map((b) => b.operation_id),
-        ),
-      );
+    const opsBefore = await operationsOf(
+      db,
+      bodies.map((b) => b.operation_id),
+    );
     expect(before.map((s) => s.email)).toEqual([`a@${domain}`, `b@${domain}`]);
 
     const again = await runBatch(bodies, { attempts: 2 });
     expect(again.result.explicitAcks).toHaveLength(3);
     expect(await storedIn(domain)).toEqual(before);
-    const opsAfter = await db.db
-      .select()
-      .from(operations)
-      .where(
-        inArray(
-          operations.id,
-          bodies.map((b) => b.operation_id),
-        ),
-      );
+    const opsAfter = await operationsOf(
+      db,
+      bodies.map((b) => b.operation_id),
+    );
     expect(opsAfter).toEqual(opsBefore);
     expect(opsAfter.find((o) => o.id === bodies[2]!.operation_id)).toMatchObject({
       status: "failed",

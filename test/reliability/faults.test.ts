@@ -2,12 +2,12 @@
 // the queue refusing messages. (Provider faults and /search belong to the plans suite.)
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { ilike, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { operations, subscribers } from "../../src/db/schema.ts";
+import { subscribers } from "../../src/db/schema.ts";
 import { createApp } from "../../src/http/app.ts";
 import type { OperationBody, SubscriberBody } from "../helpers.ts";
 import { bearer, call, control, createTestKey, postJson, testDb, uniqueDomain, waitFor } from "../helpers.ts";
+import { operationsOf, storedIn as storedInDomain } from "../queue-helpers.ts";
 import { isProblem, pool, report } from "./support.ts";
 
 const long = env.RELIABILITY === "long";
@@ -20,11 +20,7 @@ beforeAll(async () => {
 });
 afterAll(() => db.close());
 
-const storedIn = (domain: string) =>
-  db.db
-    .select()
-    .from(subscribers)
-    .where(ilike(subscribers.email, `%@${domain}`));
+const storedIn = (domain: string) => storedInDomain(db, domain);
 
 describe("reliability: Postgres stopped while POSTs keep arriving", () => {
   it("POSTs stay 202, the consumer retries, and after Postgres returns every subscriber is stored exactly once", {
@@ -59,7 +55,7 @@ describe("reliability: Postgres stopped while POSTs keep arriving", () => {
 
     const outcomes = await waitFor(
       async () => {
-        const rows = await db.db.select().from(operations).where(inArray(operations.id, accepted));
+        const rows = await operationsOf(db, accepted);
         return rows.length === accepted.length ? rows : undefined;
       },
       90_000,
@@ -164,17 +160,7 @@ describe("reliability: the queue refusing messages", () => {
     expect(retry.status).toBe(202);
     expect(retry.headers.get("idempotent-replayed")).toBeNull();
     const op = (await retry.json<OperationBody>()).data.id;
-    await waitFor(
-      async () =>
-        (
-          await db.db
-            .select()
-            .from(operations)
-            .where(inArray(operations.id, [op]))
-        )[0],
-      30_000,
-      "the retried write",
-    );
+    await waitFor(async () => (await operationsOf(db, [op]))[0], 30_000, "the retried write");
     const stored = await storedIn(domain);
     expect(stored.map((s) => s.email)).toEqual([`q0@${domain}`]);
     report("queue send failing", { posts_refused: n, problems_503_checked: problems, rows_stored_from_refused: stored.length - 1 });

@@ -2,11 +2,12 @@
 // copies racing their originals), end with exactly the unique set stored once and no 5xx.
 // npm test: 500 POSTs at concurrency 16. npm run test:reliability: 5,000 at concurrency 64.
 import { env } from "cloudflare:workers";
-import { ilike, inArray } from "drizzle-orm";
+import { ilike } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { operations, subscribers } from "../../src/db/schema.ts";
+import { subscribers } from "../../src/db/schema.ts";
 import type { OperationBody } from "../helpers.ts";
 import { bearer, createTestKey, postJson, testDb, uniqueDomain, waitFor } from "../helpers.ts";
+import { operationsOf } from "../queue-helpers.ts";
 import { pool, report } from "./support.ts";
 
 const long = env.RELIABILITY === "long";
@@ -56,12 +57,7 @@ describe(`reliability: ${TOTAL} POSTs at concurrency ${CONCURRENCY} with 20% dup
       async () => {
         const rows = [];
         for (let i = 0; i < accepted.length; i += 1000) {
-          rows.push(
-            ...(await db.db
-              .select()
-              .from(operations)
-              .where(inArray(operations.id, accepted.slice(i, i + 1000)))),
-          );
+          rows.push(...(await operationsOf(db, accepted.slice(i, i + 1000))));
         }
         return rows.length === accepted.length ? rows : undefined;
       },

@@ -1,16 +1,15 @@
 // A database outage longer than the whole retry budget: writes accepted during it are dead-lettered,
 // parked in KV while Postgres is away, and replayed by the every-minute redrive once it is back.
 import { env } from "cloudflare:workers";
-import { ilike, inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getConfig } from "../../src/config/index.ts";
 import { CRON_TASKS } from "../../src/cron/index.ts";
-import { operations, subscribers } from "../../src/db/schema.ts";
 import { PARKED_PREFIX } from "../../src/queue/dead-letter.ts";
 import { retryBudgetSeconds } from "../../src/queue/retry.ts";
 import { createRuntime } from "../../src/runtime.ts";
 import type { OperationBody } from "../helpers.ts";
 import { bearer, call, control, createTestKey, postJson, testDb, uniqueDomain, waitFor } from "../helpers.ts";
+import { operationsOf, storedIn as storedInDomain } from "../queue-helpers.ts";
 import { pool, report } from "./support.ts";
 
 const long = env.RELIABILITY === "long";
@@ -21,11 +20,7 @@ beforeAll(async () => {
 });
 afterAll(() => db.close());
 
-const storedIn = (domain: string) =>
-  db.db
-    .select()
-    .from(subscribers)
-    .where(ilike(subscribers.email, `%@${domain}`));
+const storedIn = (domain: string) => storedInDomain(db, domain);
 
 describe("reliability: Postgres unreachable for longer than the retry budget", () => {
   it("writes accepted during the outage outlive the budget parked in KV, and after Postgres returns every one is stored exactly once", {
@@ -69,7 +64,7 @@ describe("reliability: Postgres unreachable for longer than the retry budget", (
     const outageMs = Date.now() - started;
     expect(statuses).toEqual({ 202: count });
     expect(outageMs).toBeGreaterThan(budgetMs);
-    expect(await db.db.select().from(operations).where(inArray(operations.id, accepted))).toEqual([]);
+    expect(await operationsOf(db, accepted)).toEqual([]);
 
     // The every-minute cron's redrive task moves parked dead letters into Postgres and replays them.
     // Run alone: the same schedule's plan sync would change the plans other test files assert on.
@@ -87,7 +82,7 @@ describe("reliability: Postgres unreachable for longer than the retry budget", (
 
     const outcomes = await waitFor(
       async () => {
-        const rows = await db.db.select().from(operations).where(inArray(operations.id, accepted));
+        const rows = await operationsOf(db, accepted);
         return rows.length === accepted.length ? rows : undefined;
       },
       60_000,
