@@ -17,7 +17,7 @@ export const ApiKey = z
     name: z.string(),
     prefix: z.string().meta({ description: "The key's first characters, to tell keys apart", example: "sk_live_AbC1" }),
     scopes: z.array(z.string()),
-    rate_limit: RateLimitRule.nullable().meta({ description: "null: the configured default applies" }),
+    rate_limit: z.union([RateLimitRule, z.null()]).meta({ description: "null: the configured default applies" }),
     created_at: z.iso.datetime(),
     revoked_at: z.iso.datetime().nullable(),
   })

@@ -36,6 +36,8 @@ function namePolicyViolation(name: string): string | undefined {
 const personName = (max: number) =>
   z
     .string()
+    // The document describes what is accepted after normalisation; the pipe below enforces it.
+    .meta({ minLength: 1, maxLength: max, description: "Normalised to NFC and trimmed; see the README's name policy." })
     .transform((s) => s.normalize("NFC").trim())
     .pipe(
       z
