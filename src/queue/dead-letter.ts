@@ -37,10 +37,19 @@ function serializeBody(body: unknown): Pick<DeadLetterInput, "body" | "bodyForma
   }
 }
 
-function toDeadLetterRow(queue: string, message: Message<unknown>): DeadLetterInput {
+/** Text Postgres can always store (no NUL), bounded: an envelope's own fields come from a message too. */
+const storable = (text: string, max = 2_000) => text.replaceAll("\u0000", "\\u0000").slice(0, max);
+
+export function toDeadLetterRow(queue: string, message: Message<unknown>): DeadLetterInput {
   const env = DeadLetterEnvelope.safeParse(message.body);
   if (env.success) {
-    return { queue, messageId: env.data.message_id, ...serializeBody(env.data.body), reason: env.data.reason, attempts: env.data.attempts };
+    return {
+      queue,
+      messageId: storable(env.data.message_id, 200),
+      ...serializeBody(env.data.body),
+      reason: storable(env.data.reason),
+      attempts: env.data.attempts,
+    };
   }
   return {
     queue,
