@@ -24,22 +24,27 @@ async function seedSubscribers(pool: pg.Pool, emails: string[]): Promise<string[
 
 const HOT_SET = 100;
 
-/** GETs cycling over HOT_SET subscribers seeded straight into Postgres (cache hits once warm). */
-export async function hotReadSpec(stack: Stack, opts: SpecOptions, runId: string): Promise<LoadSpec & { ids: string[] }> {
-  const ids = await seedSubscribers(
-    stack.pool,
-    Array.from({ length: HOT_SET }, (_, i) => `hot${i}-${runId}@bench.example.com`),
-  );
+/** GETs cycling over `ids`; `requested()` is how many ids were handed out so far. */
+function readSpec(stack: Stack, opts: SpecOptions, ids: string[]): { spec: LoadSpec; requested: () => number } {
   let n = 0;
-  return {
+  const spec = {
     url: stack.appUrl,
     path: `/v1/subscribers/${ids[0]}`,
     headers: bearer(stack.readKey),
     next: () => ({ path: `/v1/subscribers/${ids[n++ % ids.length]}` }),
     seconds: opts.seconds,
     connections: opts.connections,
-    ids,
   };
+  return { spec, requested: () => n };
+}
+
+/** GETs cycling over HOT_SET subscribers seeded straight into Postgres (cache hits once warm). */
+export async function hotReadSpec(stack: Stack, opts: SpecOptions, runId: string): Promise<LoadSpec & { ids: string[] }> {
+  const ids = await seedSubscribers(
+    stack.pool,
+    Array.from({ length: HOT_SET }, (_, i) => `hot${i}-${runId}@bench.example.com`),
+  );
+  return { ...readSpec(stack, opts, ids).spec, ids };
 }
 
 /** POSTs of distinct emails `post<n>-<runId>@…`; `sent()` is how many bodies were handed out. */
@@ -86,17 +91,10 @@ export const getMiss: Scenario = {
       stack.pool,
       Array.from({ length: count }, (_, i) => `miss${i}-${runId}@bench.example.com`),
     );
-    let n = 0;
-    const spec = {
-      url: stack.appUrl,
-      path: `/v1/subscribers/${ids[0]}`,
-      headers: bearer(stack.readKey),
-      next: () => ({ path: `/v1/subscribers/${ids[n++ % ids.length]}` }),
-      seconds: opts.seconds,
-      connections: opts.connections,
-    };
+    const { spec, requested } = readSpec(stack, opts, ids);
     await warm(opts, spec);
     const r = await runLoad(spec);
+    const n = requested();
     if (n > ids.length) throw new Error(`get_miss: ${n} requests but only ${ids.length} distinct ids; raise the seed count`);
     assertOnly(r, [200], "get_miss");
     if ((r.cache.hit ?? 0) > 0) throw new Error(`get_miss: ${r.cache.hit} responses were cache hits`);
