@@ -7,7 +7,7 @@ import { subscribers } from "../../src/db/schema.ts";
 import { createApp } from "../../src/http/app.ts";
 import type { OperationBody, SubscriberBody } from "../helpers.ts";
 import { bearer, call, control, createTestKey, postJson, testDb, uniqueDomain, waitFor } from "../helpers.ts";
-import { operationsOf, storedIn as storedInDomain } from "../queue-helpers.ts";
+import { operationsOf, storedIn as storedInDomain, waitForOperations } from "../queue-helpers.ts";
 import { isProblem, pool, report } from "./support.ts";
 
 const long = env.RELIABILITY === "long";
@@ -53,14 +53,7 @@ describe("reliability: Postgres stopped while POSTs keep arriving", () => {
     // Counted right after the relay came back (the test's own connection needs it too); a retry can
     // already have landed by then, so this is reported, not asserted.
 
-    const outcomes = await waitFor(
-      async () => {
-        const rows = await operationsOf(db, accepted);
-        return rows.length === accepted.length ? rows : undefined;
-      },
-      90_000,
-      "every operation outcome after Postgres returned",
-    );
+    const outcomes = await waitForOperations(db, accepted, 90_000);
     const stored = await storedIn(domain);
     expect(stored.map((s) => s.email).sort()).toEqual([...emails].sort());
     expect(outcomes.every((o) => o.status === "succeeded")).toBe(true);

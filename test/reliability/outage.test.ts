@@ -9,7 +9,7 @@ import { retryBudgetSeconds } from "../../src/queue/retry.ts";
 import { createRuntime } from "../../src/runtime.ts";
 import type { OperationBody } from "../helpers.ts";
 import { bearer, call, control, createTestKey, postJson, testDb, uniqueDomain, waitFor } from "../helpers.ts";
-import { operationsOf, storedIn as storedInDomain } from "../queue-helpers.ts";
+import { operationsOf, storedIn as storedInDomain, waitForOperations } from "../queue-helpers.ts";
 import { pool, report } from "./support.ts";
 
 const long = env.RELIABILITY === "long";
@@ -80,14 +80,7 @@ describe("reliability: Postgres unreachable for longer than the retry budget", (
     }
     expect((await env.CACHE.list({ prefix: PARKED_PREFIX })).keys).toEqual([]);
 
-    const outcomes = await waitFor(
-      async () => {
-        const rows = await operationsOf(db, accepted);
-        return rows.length === accepted.length ? rows : undefined;
-      },
-      60_000,
-      "every operation after the redrive",
-    );
+    const outcomes = await waitForOperations(db, accepted, 60_000);
     const stored = await storedIn(domain);
     expect(stored.map((r) => r.email).sort()).toEqual([...emails].sort());
     expect(outcomes.every((o) => o.status === "succeeded")).toBe(true);
