@@ -19,7 +19,10 @@ beforeAll(async () => {
 });
 afterAll(() => db.close());
 
-const randomIp = () => `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
+// A fresh address per use, never one an earlier test (or run, as the limiter's state persists) used.
+let nextAddress = 0;
+const run = crypto.getRandomValues(new Uint16Array(1))[0]!;
+const randomIp = () => `10.${run >> 8}.${run & 255}.${++nextAddress}`;
 const randomKey = () => generateApiKey("production");
 const get = (key: string, ip: string, path = "/v1/stats") =>
   app.fetch(
@@ -64,5 +67,39 @@ describe("a flood of unknown keys from one address", () => {
     const before = await databaseConnections();
     for (let i = 0; i < 20; i++) expect((await get(key, ip)).status).toBe(401);
     expect((await databaseConnections()) - before).toBe(1);
+  });
+
+  it("counts an IPv6 client by its /64, so rotating addresses inside it does not escape the limit", async () => {
+    const prefix = `2001:db8:${run.toString(16)}:${(++nextAddress).toString(16)}`;
+    const statuses: Record<number, number> = {};
+    await pool(
+      Array.from({ length: 120 }, (_, i) => `${prefix}::${(i + 1).toString(16)}`),
+      8,
+      async (ip) => {
+        const res = await get(randomKey(), ip);
+        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+        await res.body?.cancel();
+      },
+    );
+    expect(statuses[401]).toBeLessThanOrEqual(LIMIT);
+    expect(statuses[429]).toBeGreaterThanOrEqual(120 - LIMIT);
+  });
+});
+
+describe("a legitimate key's first uses from one address", () => {
+  it("a burst of 100 concurrent first uses takes one lookup token, not a hundred: nobody is locked out", async () => {
+    const key = await createTestKey(db, ["subscribers:read"], "auth-failures-burst");
+    const ip = randomIp();
+    const statuses: Record<number, number> = {};
+    await pool(
+      Array.from({ length: 100 }, () => key),
+      100,
+      async (k) => {
+        const res = await get(k, ip);
+        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+        await res.body?.cancel();
+      },
+    );
+    expect(statuses).toEqual({ 200: 100 });
   });
 });

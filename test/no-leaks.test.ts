@@ -75,6 +75,8 @@ describe("well-shaped but meaningless cursors and ids: 422, never 500", () => {
     ["/v1/subscribers", cursor({ c: "2021-02-30T00:00:00.000Z", i: uuid }), "cursor"],
     ["/v1/subscribers", cursor({ c: "+275760-09-13T00:00:00.000Z", i: uuid }), "cursor"],
     ["/v1/subscribers", cursor({ c: "2021-02-28T00:00:00+14:00", i: uuid }), "cursor"],
+    ["/v1/subscribers", cursor({ c: "0000-01-01T00:00:00.000Z", i: uuid }), "cursor"],
+    ["/v1/plans", cursor(["0000-01-01T00:00:00", uuid]), "query.cursor"],
   ];
   it.each(cases)("%s?cursor=%s", async (path, value, field) => {
     const res = await call(`${path}?cursor=${value}`, { headers: bearer(readWrite) });

@@ -38,6 +38,7 @@ describe("GET /search contract", () => {
     ["?starts_at=yesterday", "invalid_starts_at"],
     ["?starts_at=2021-09-31T00:00:00Z", "invalid_starts_at"],
     ["?ends_at=2021-06-30T25:00:00Z", "invalid_ends_at"],
+    ["?starts_at=0000-01-01T00:00:00Z", "invalid_starts_at"],
     ["?starts_at=2022-01-02T00:00:00Z&ends_at=2022-01-01T00:00:00Z", "invalid_range"],
     ["?starts_at=2022-01-01T00:00:00Z&starts_at=2022-01-02T00:00:00Z", "invalid_parameter"],
   ])("answers 400 with the Fever error envelope for %s", async (query, code) => {

@@ -124,8 +124,11 @@ export async function authenticate(rt: Runtime, authorization: string | undefine
     apiKeyCacheKey(keyHash),
     async () => {
       if (opts.cachedOnly) return undefined;
-      await opts.beforeDatabaseLookup?.();
-      return sharedLookup(keyHash, () => findKey(rt, keyHash));
+      // Inside the shared lookup: requests waiting on another's lookup of the same key take no token.
+      return sharedLookup(keyHash, async () => {
+        await opts.beforeDatabaseLookup?.();
+        return findKey(rt, keyHash);
+      });
     },
     // Unknown keys are not cached: random keys must not turn into KV writes.
     { hitSeconds: API_KEY_CACHE_SECONDS, missingSeconds: 0, hotSeconds: API_KEY_HOT_SECONDS },

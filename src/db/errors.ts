@@ -24,16 +24,18 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 }
 
 /**
- * Whether a failed write can ever succeed as it is. Permanent: Postgres answered and refused the
- * data itself. SQLSTATE class 22 (data exception: NUL or an invalid byte sequence in text, a value
- * out of range), class 23 (a CHECK, NOT NULL or foreign key) and 54 (a value too large for an index).
- * A unique violation (23505) is not among them: the check-then-insert re-checks and resolves it.
- * Everything else is transient: no answer at all (socket, timeout), connection and resource classes,
- * serialization failures and deadlocks (40), locks (55), shutdowns (57), and errors we cannot place,
- * which are retried rather than blamed on the data.
+ * Whether Postgres answered and refused this statement for what it holds, so that retrying the same
+ * set can never succeed: a data exception (22: NUL or an invalid byte sequence in text, a value out
+ * of range), a constraint (23: CHECK, NOT NULL, a primary key another message already took), a
+ * cardinality violation (21), a value too large for an index (54), or anything else it answered
+ * that is not about its own state. Transient, and retried: no answer at all (socket, timeout,
+ * DrizzleQueryError without SQLSTATE), connection (08), transaction state (25), serialization
+ * failures and deadlocks (40), resources (53), locks (55), shutdowns (57), system and internal
+ * errors (58, XX). A refused set is bisected down to the message that causes it, which is then
+ * kept as a dead letter: a bug that made every statement fail is therefore seen at once, as
+ * dead letters an operator can replay, instead of as days of retries.
  */
-export function isPermanentDataError(err: unknown): boolean {
+export function isRefusedByDatabase(err: unknown): boolean {
   const code = pgErrorCode(err);
-  if (!code || code === "23505") return false;
-  return /^(22|23|54)/.test(code);
+  return code !== undefined && !/^(08|25|40|53|55|57|58|XX)/.test(code);
 }

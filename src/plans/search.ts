@@ -49,9 +49,12 @@ function parseBound(value: string, side: "from" | "to"): string | null {
   ];
   const parts = [y, mo, d, h, mi, s].map(Number) as [number, number, number, number, number, number];
   if (parts[3] > 23 || parts[4] > 59 || parts[5] > 59) return null;
-  let ms = Date.UTC(parts[0], parts[1] - 1, parts[2], parts[3], parts[4], parts[5]);
-  const check = new Date(ms);
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0–99 as 1900–1999.
+  const check = new Date(0);
+  check.setUTCFullYear(parts[0], parts[1] - 1, parts[2]);
+  check.setUTCHours(parts[3], parts[4], parts[5], 0);
   if (check.getUTCMonth() !== parts[1] - 1 || check.getUTCDate() !== parts[2]) return null;
+  let ms = check.getTime();
   if (zone && zone.toUpperCase() !== "Z") {
     const sign = zone.startsWith("-") ? -1 : 1;
     const digits = zone.slice(1).replace(":", "");
@@ -61,8 +64,8 @@ function parseBound(value: string, side: "from" | "to"): string | null {
   }
   if (frac && Number(frac) > 0 && side === "from") ms += 1_000;
   const iso = new Date(ms).toISOString();
-  // Years outside 0000-9999 would break the fixed-width comparison.
-  if (iso.length !== 24) return null;
+  // Years outside 0001–9999 would break the fixed-width comparison, and Postgres has no year 0.
+  if (iso.length !== 24 || iso.startsWith("0000")) return null;
   return iso.slice(0, 19);
 }
 

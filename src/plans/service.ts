@@ -45,7 +45,8 @@ const PlanCursor = z.tuple([z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{
 function cursorPosition(cursor: string): { startsAt: string; id: string } {
   const pos = decodeCursor(cursor, PlanCursor);
   const instant = pos ? new Date(`${pos[0]}Z`) : undefined;
-  if (!pos || !instant || Number.isNaN(instant.getTime()) || instant.toISOString().slice(0, 19) !== pos[0]) {
+  // Years 0001–9999 only: Postgres has no year 0.
+  if (!pos || !instant || Number.isNaN(instant.getTime()) || instant.toISOString().slice(0, 19) !== pos[0] || pos[0].startsWith("0000")) {
     throw new DomainError("validation_failed", "The cursor is not valid; use meta.next_cursor from a previous page.", {
       fields: [{ field: "query.cursor", message: "invalid cursor" }],
     });

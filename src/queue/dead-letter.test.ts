@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { toDeadLetterRow } from "./dead-letter.ts";
+import { deadLetter, toDeadLetterRow } from "./dead-letter.ts";
 
 const message = (body: unknown) => ({ id: "m-1", timestamp: new Date(), attempts: 3, body }) as unknown as Message<unknown>;
 const hasNul = (s: string) => s.includes("\u0000");
@@ -24,5 +24,13 @@ describe("toDeadLetterRow", () => {
     const row = toDeadLetterRow("q", message({ kind: "dead_letter", reason: "x\u0000y", message_id: "id\u0000", attempts: 1, body: null }));
     expect([row.reason, row.messageId].some(hasNul)).toBe(false);
     expect(row.body).toBe("null");
+  });
+
+  it("a poison message's body survives the trip through the dead-letter queue whatever it is", () => {
+    for (const body of [new Uint8Array([0, 255, 1]), { name: "Mallory\u0000" }, "plain text"]) {
+      const envelope = deadLetter(message(body), "invalid_data: test");
+      const row = toDeadLetterRow("dlq", message(envelope));
+      expect(row).toEqual({ ...toDeadLetterRow("dlq", message(body)), queue: "dlq", reason: "invalid_data: test", attempts: 3 });
+    }
   });
 });

@@ -16,8 +16,10 @@ export const DEAD_LETTER_REASONS = {
   retriesExhausted: "retries_exhausted",
 } as const;
 
+/** What the DLQ receives: the body already as storable text, so bytes or values JSON cannot carry survive the trip. */
 export function deadLetter(message: Message<unknown>, reason: string): DeadLetterEnvelope {
-  return { kind: "dead_letter", reason, message_id: message.id, attempts: message.attempts, body: message.body };
+  const { body, bodyFormat } = serializeBody(message.body);
+  return { kind: "dead_letter", reason, message_id: message.id, attempts: message.attempts, body_text: body, body_format: bodyFormat };
 }
 
 /**
@@ -25,7 +27,7 @@ export function deadLetter(message: Message<unknown>, reason: string): DeadLette
  * is always storable; bytes are kept as base64; anything JSON cannot express (a cycle, a BigInt) as
  * its string form rather than not at all.
  */
-function serializeBody(body: unknown): Pick<DeadLetterInput, "body" | "bodyFormat"> {
+function serializeBody(body: unknown): { body: string; bodyFormat: "json" | "base64" | "text" } {
   if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) {
     const bytes = body instanceof ArrayBuffer ? new Uint8Array(body) : new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
     return { body: base64Encode(bytes), bodyFormat: "base64" };
@@ -46,7 +48,9 @@ export function toDeadLetterRow(queue: string, message: Message<unknown>): DeadL
     return {
       queue,
       messageId: storable(env.data.message_id, 200),
-      ...serializeBody(env.data.body),
+      ...(env.data.body_text !== undefined
+        ? { body: storable(env.data.body_text, Number.POSITIVE_INFINITY), bodyFormat: env.data.body_format ?? "json" }
+        : serializeBody(env.data.body)),
       reason: storable(env.data.reason),
       attempts: env.data.attempts,
     };

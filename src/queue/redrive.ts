@@ -1,12 +1,20 @@
 import type { DeadLetterInput, DeadLetterRow } from "../db/repositories/dead-letters.ts";
-import { insertDeadLetters, listDeadLetters, markDeadLettersReplayed } from "../db/repositories/dead-letters.ts";
+import {
+  insertDeadLetters,
+  listDeadLetters,
+  markDeadLettersNotReplayable,
+  markDeadLettersReplayed,
+} from "../db/repositories/dead-letters.ts";
 import type { Runtime } from "../runtime.ts";
 import { DEAD_LETTER_REASONS, PARKED_PREFIX } from "./dead-letter.ts";
 import type { DeadLetter, ReplayResult } from "./schema.ts";
 import { SubscriberCreateMessage } from "./schema.ts";
 
-/** Bounds one cron run's work; what is left waits for the next minute. */
-const MAX_PER_RUN = 500;
+/**
+ * Bounds one cron run's work; what is left waits for the next minute. A run makes at most one KV
+ * list, MAX_PER_RUN gets and MAX_PER_RUN deletes, under Workers' 1,000 KV operations per invocation.
+ */
+const MAX_PER_RUN = 400;
 const SEND_BATCH = 100;
 
 /**
@@ -53,17 +61,27 @@ function parseJson(text: string): unknown {
 export async function redriveDeadLetters(rt: Runtime): Promise<Record<string, number>> {
   const kv = rt.env.CACHE;
   const { keys } = await kv.list({ prefix: PARKED_PREFIX, limit: MAX_PER_RUN });
-  const parked = (await Promise.all(keys.map((k) => kv.get<DeadLetterInput>(k.name, "json")))).filter(
-    (r): r is DeadLetterInput => r !== null,
-  );
+  // KV's list and get are eventually consistent: a key listed but not yet readable stays for the next run.
+  const read = await Promise.all(keys.map(async (k) => ({ key: k.name, row: await kv.get<DeadLetterInput>(k.name, "json") })));
+  const parked = read.filter((r): r is { key: string; row: DeadLetterInput } => r.row !== null);
   let unparked = 0;
-  for (let i = 0; i < parked.length; i += SEND_BATCH) unparked += await insertDeadLetters(rt.db(), parked.slice(i, i + SEND_BATCH));
+  for (let i = 0; i < parked.length; i += SEND_BATCH) {
+    unparked += await insertDeadLetters(
+      rt.db(),
+      parked.slice(i, i + SEND_BATCH).map((p) => p.row),
+    );
+  }
   // Deleted only once Postgres has them (or had them already: insertDeadLetters skips known ids).
-  await Promise.all(keys.map((k) => kv.delete(k.name)));
+  await Promise.all(parked.map((p) => kv.delete(p.key)));
 
   const due = await listDeadLetters(rt.db(), { limit: MAX_PER_RUN, reasonPrefix: DEAD_LETTER_REASONS.retriesExhausted });
   const { replayed, skipped } = await replayDeadLetters(rt, due);
-  return { parked_moved: keys.length, parked_new_rows: unparked, replayed: replayed.length, not_replayable: skipped.length };
+  // What cannot be replayed stops being due, so it never crowds the replayable out of the page above.
+  await markDeadLettersNotReplayable(
+    rt.db(),
+    skipped.map((s) => s.id),
+  );
+  return { parked_moved: parked.length, parked_new_rows: unparked, replayed: replayed.length, not_replayable: skipped.length };
 }
 
 function toDeadLetterView(r: DeadLetterRow): DeadLetter {

@@ -23,7 +23,10 @@ export const DeadLetterEnvelope = z.object({
   reason: z.string(),
   message_id: z.string(),
   attempts: z.number().int(),
-  body: z.unknown(),
+  /** The original body as text (JSON, or base64 for bytes); `body` is the older form, a JSON value. */
+  body_text: z.string().optional(),
+  body_format: z.enum(["json", "base64", "text"]).optional(),
+  body: z.unknown().optional(),
 });
 export type DeadLetterEnvelope = z.infer<typeof DeadLetterEnvelope>;
 

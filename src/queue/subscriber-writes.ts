@@ -76,14 +76,16 @@ export async function consumeSubscriberWrites(
     db_ms: 0,
   };
   const policy = rt.config.queueRetry;
-  const retryOrExhaust = async (failed: Message<unknown>[], err: unknown) => {
+  // A message keeps its own reason (invalid_message) if it has one: only writes the database never
+  // answered are `retries_exhausted`, the reason the redrive replays automatically.
+  const retryOrExhaust = async (failed: Array<{ msg: Message<unknown>; reason?: string }>, err: unknown) => {
     report.db_error = errorMessage(err);
-    const exhausted = failed.filter((m) => !mayRetry(m.attempts, policy));
-    for (const m of failed) if (mayRetry(m.attempts, policy)) m.retry({ delaySeconds: retryDelaySeconds(m.attempts, policy) });
+    const exhausted = failed.filter(({ msg }) => !mayRetry(msg.attempts, policy));
+    for (const { msg } of failed) if (mayRetry(msg.attempts, policy)) msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts, policy) });
     report.retried += failed.length - exhausted.length;
     report.exhausted += await sendToDeadLetters(
       rt,
-      exhausted.map((msg) => ({ msg, reason: `${DEAD_LETTER_REASONS.retriesExhausted}: ${report.db_error}` })),
+      exhausted.map(({ msg, reason }) => ({ msg, reason: reason ?? `${DEAD_LETTER_REASONS.retriesExhausted}: ${report.db_error}` })),
     );
   };
 
@@ -97,10 +99,7 @@ export async function consumeSubscriberWrites(
       );
       report.poison += await sendToDeadLetters(rt, poison);
     } catch (err) {
-      await retryOrExhaust(
-        poison.map((p) => p.msg),
-        err,
-      );
+      await retryOrExhaust(poison, err);
     }
   }
 
@@ -113,10 +112,7 @@ export async function consumeSubscriberWrites(
       valid.map((v) => v.body),
     );
   } catch (err) {
-    await retryOrExhaust(
-      valid.map((v) => v.msg),
-      err,
-    );
+    await retryOrExhaust(valid, err);
     return report;
   }
   report.db_ms = Math.round(performance.now() - dbStarted);

@@ -149,7 +149,8 @@ const SubscriberCursor = z.object({ c: z.iso.datetime({ offset: true }), i: z.uu
 function cursorPosition(cursor: string): { createdAt: Date; id: string } {
   const pos = decodeCursor(cursor, SubscriberCursor);
   const createdAt = pos ? new Date(pos.c) : undefined;
-  if (!pos || !createdAt || Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== pos.c) {
+  // Years 0001–9999 only: Postgres has no year 0, and Date writes others in another form.
+  if (!pos || !createdAt || Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== pos.c || pos.c.startsWith("0000")) {
     throw new DomainError("validation_failed", "The cursor is not valid; use meta.next_cursor from a previous page.", {
       fields: [{ field: "cursor", message: "invalid cursor" }],
     });

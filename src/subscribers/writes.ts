@@ -1,5 +1,5 @@
 import type { Database, Transaction } from "../db/client.ts";
-import { isPermanentDataError, isUniqueViolation, pgErrorCode } from "../db/errors.ts";
+import { isRefusedByDatabase, isUniqueViolation, pgErrorCode } from "../db/errors.ts";
 import type { NewOperationRow } from "../db/repositories/operations.ts";
 import { recordOperationOutcomes } from "../db/repositories/operations.ts";
 import type { NewSubscriberRow, SubscriberRow } from "../db/repositories/subscribers.ts";
@@ -30,7 +30,7 @@ const MAX_CONFLICT_ROUNDS = 3;
 
 /**
  * Stores a batch of creates as a set, isolating poison. The whole batch goes in one transaction
- * (the fast path). If Postgres refuses the data itself (a permanent error, see isPermanentDataError),
+ * (the fast path). If Postgres refuses the set for what it holds (see isRefusedByDatabase),
  * the batch is split in halves and each half tried the same way, down to the single messages that
  * cause it: those are rejected and everything else is stored. One bad message in a batch of 100
  * costs about 2·log2(100) ≈ 14 extra transactions, and only when there is one.
@@ -40,7 +40,10 @@ const MAX_CONFLICT_ROUNDS = 3;
  */
 export async function storeSubscriberCreates(db: Database, messages: SubscriberCreateMessage[]): Promise<StoreResult> {
   const result: StoreResult = { outcomes: [], inserted: [], rejected: [], transactions: 0 };
-  await storeIsolating(db, messages, result);
+  // A message can arrive twice in one batch (a redelivery beside a replay): one operation, one
+  // write. The copies share its fate, which the caller looks up by operation id.
+  const unique = [...new Map(messages.map((m) => [m.operation_id, m])).values()];
+  await storeIsolating(db, unique, result);
   return result;
 }
 
@@ -52,7 +55,7 @@ async function storeIsolating(db: Database, messages: SubscriberCreateMessage[],
     into.outcomes.push(...outcomes);
     into.inserted.push(...inserted);
   } catch (err) {
-    if (!isPermanentDataError(err)) throw err;
+    if (!isRefusedByDatabase(err)) throw err;
     if (messages.length === 1) {
       const message = messages[0]!;
       await recordOperationOutcomes(db, [

@@ -1,4 +1,4 @@
-import { and, asc, inArray, isNull, like, lt } from "drizzle-orm";
+import { and, asc, inArray, isNull, like, lt, sql } from "drizzle-orm";
 import type { Database } from "../client.ts";
 import { deadLetters } from "../schema.ts";
 
@@ -35,6 +35,15 @@ export async function listDeadLetters(db: Database, q: { limit: number; reasonPr
 export async function markDeadLettersReplayed(db: Database, ids: number[], at: Date): Promise<void> {
   if (ids.length === 0) return;
   await db.update(deadLetters).set({ replayedAt: at }).where(inArray(deadLetters.id, ids));
+}
+
+/** Renames the reason so that an automatic redrive stops picking them up; the old reason stays in it. */
+export async function markDeadLettersNotReplayable(db: Database, ids: number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .update(deadLetters)
+    .set({ reason: sql`'invalid_message: not a subscriber write (was ' || ${deadLetters.reason} || ')'` })
+    .where(inArray(deadLetters.id, ids));
 }
 
 /** Replayed dead letters are kept for a while as an audit trail, then purged. */

@@ -3,6 +3,7 @@ import type { Principal } from "../../auth/principal.ts";
 import { isolateMemory } from "../../isolate-memory.ts";
 import { DomainError } from "../../lib/errors.ts";
 import { errorMessage } from "../../lib/log.ts";
+import { ipv6Prefix64 } from "../../lib/net.ts";
 import type { RateDecision, RateRule } from "../../ratelimit/index.ts";
 import type { AppEnv } from "../context.ts";
 import { problemHeaders } from "../problems.ts";
@@ -49,15 +50,27 @@ const LOCKOUT = "client address (API key lookups: too many failed authentication
 
 /** The 429 for a locked-out address, or undefined. */
 export function lockout(c: Context<AppEnv>): DomainError | undefined {
-  const d = lockedOut.get<RateDecision>(clientIp(c));
+  const d = lockedOut.get<RateDecision>(clientNetwork(c));
   return d && tooMany(d, LOCKOUT);
 }
 
+/**
+ * Unlike other limits, this one fails closed: if the limiter cannot answer, a key unknown at the
+ * edge is not looked up (503, Retry-After), because failing open would hand a flood straight to
+ * Postgres. Keys already known at the edge never get here.
+ */
 export async function takeKeyLookupToken(c: Context<AppEnv>): Promise<void> {
-  const ip = clientIp(c);
-  const d = await take(c, `keylookup:${ip}`, c.get("rt").config.authFailureIpLimit);
-  if (d && !d.allowed) {
-    lockedOut.set(ip, d, Math.max(1, d.retryAfterSeconds));
+  const rt = c.get("rt");
+  const network = clientNetwork(c);
+  let d: RateDecision;
+  try {
+    d = await rt.limiter.take(`keylookup:${network}`, rt.config.authFailureIpLimit);
+  } catch (err) {
+    rt.log.warn("rate_limiter_error", { backend: rt.limiter.backend, error: errorMessage(err) });
+    throw new DomainError("unavailable", "API keys cannot be verified right now; retry shortly.", { retryAfterSeconds: 5, cause: err });
+  }
+  if (!d.allowed) {
+    lockedOut.set(network, d, Math.max(1, d.retryAfterSeconds));
     throw tooMany(d, LOCKOUT);
   }
 }
@@ -65,6 +78,14 @@ export async function takeKeyLookupToken(c: Context<AppEnv>): Promise<void> {
 function clientIp(c: Context<AppEnv>): string {
   // Set by Cloudflare's edge (and by wrangler dev); anything else in front could forge it.
   return c.req.header("cf-connecting-ip") ?? "unknown";
+}
+
+/**
+ * The address a limit on failed authentication counts: an IPv4 address, or an IPv6 /64. One IPv6
+ * subscriber usually holds a whole /64, so counting single addresses would let it rotate freely.
+ */
+function clientNetwork(c: Context<AppEnv>): string {
+  return ipv6Prefix64(clientIp(c));
 }
 
 export interface IpRateLimitOptions {
