@@ -2,6 +2,7 @@
 // with LOG_LEVEL=debug so that nothing is filtered out, and every line written is searched for them.
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { sql } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createApp } from "../src/http/app.ts";
 import { bearer, createTestKey, databaseDown, testDb, uniqueDomain } from "./helpers.ts";
@@ -57,6 +58,29 @@ describe("log lines on failure paths carry no email and no name", () => {
     const good = subscriberMessage(`ok.${p.email}`, { name: p.name, last_name: p.last_name });
     const { result } = await runBatch([good, bad], { env: verbose });
     expect(result.explicitAcks).toHaveLength(2);
+    p.assertNotLogged();
+  });
+
+  it("a driver error that carries the statement's parameters (a serialization failure on the insert)", async () => {
+    const p = persona();
+    // Postgres answers, with an error drizzle wraps as "Failed query: … params: <email>,<name>,…":
+    // the line the original leak came from. A trigger makes exactly this persona's insert fail.
+    const fn = `fail_${crypto.randomUUID().replaceAll("-", "")}`;
+    await db.db.execute(
+      sql.raw(`create function ${fn}() returns trigger language plpgsql as $$ begin
+        raise exception 'could not serialize' using errcode = '40001'; end $$`),
+    );
+    await db.db.execute(
+      sql.raw(`create trigger ${fn} before insert on subscribers for each row
+        when (new.name = '${p.name}') execute function ${fn}()`),
+    );
+    try {
+      const { result } = await runBatch([subscriberMessage(p.email, { name: p.name, last_name: p.last_name })], { env: verbose });
+      expect(result.retryMessages).toHaveLength(1);
+    } finally {
+      await db.db.execute(sql.raw(`drop trigger ${fn} on subscribers; drop function ${fn}();`));
+    }
+    expect(lines.some((l) => l.includes("40001"))).toBe(true);
     p.assertNotLogged();
   });
 

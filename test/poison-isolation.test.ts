@@ -103,6 +103,30 @@ describe("poison isolation in the consumer", () => {
     expect(rows.map((r) => r.id)).toEqual([good.subscriber.id]);
   });
 
+  it("the same message twice in one batch (a redelivery beside a replay): stored once, both acked, nothing retried", async () => {
+    const domain = uniqueDomain();
+    const message = subscriberMessage(`twice@${domain}`);
+    const neighbour = subscriberMessage(`neighbour@${domain}`);
+    const { result } = await runBatch([message, neighbour, message]);
+    expect(result.retryMessages).toHaveLength(0);
+    expect(result.explicitAcks).toHaveLength(3);
+    expect((await storedIn(db, domain)).map((r) => r.id).sort()).toEqual([message.subscriber.id, neighbour.subscriber.id].sort());
+  });
+
+  it("a message that reuses a stored subscriber's id with another email is refused by the primary key and isolated", async () => {
+    const domain = uniqueDomain();
+    const first = subscriberMessage(`first@${domain}`);
+    await runBatch([first]);
+    const reuse = subscriberMessage(`other@${domain}`, { id: first.subscriber.id });
+    const neighbours = [subscriberMessage(`n1@${domain}`), subscriberMessage(`n2@${domain}`)];
+    const { result } = await runBatch([neighbours[0], reuse, neighbours[1]]);
+    expect(result.retryMessages).toHaveLength(0);
+    expect(result.explicitAcks).toHaveLength(3);
+    expect((await storedIn(db, domain)).map((r) => r.email).sort()).toEqual([`first@${domain}`, `n1@${domain}`, `n2@${domain}`]);
+    const [outcome] = await operationsOf(db, [reuse.operation_id]);
+    expect(outcome).toMatchObject({ status: "failed", errorCode: "invalid_data" });
+  });
+
   it("a structurally invalid message that names its operation: the operation fails with invalid_data instead of staying pending", async () => {
     const operationId = crypto.randomUUID();
     const { result } = await runBatch([{ type: "subscriber.create", v: 1, operation_id: operationId, subscriber: { email: 42 } }]);
@@ -219,7 +243,7 @@ describe("dead letters replayed by an admin", () => {
     });
   });
 
-  it("the dead-letter routes answer 404 to a non-admin, as every admin route does", async () => {
+  it("the dead-letter routes answer 403 to a key without admin and 404 without a key, as every admin route does", async () => {
     expect((await call("/v1/admin/dead-letters", { headers: bearer(writer) })).status).toBe(403);
     expect((await call("/v1/admin/dead-letters")).status).toBe(404);
   });
