@@ -2,7 +2,8 @@
 // (.data/pg) → migrations → bootstrap admin key → WebSocket relay → provider stand-in →
 // wrangler dev --test-scheduled (KV/Queues/Cron state in .data/wrangler).
 // Ctrl-C stops every child. Delete .data/ to reset all local state.
-import { ALL_SCOPES } from "./lib/api-keys.ts";
+
+import { SCOPES } from "../src/auth/principal.ts";
 import type { FaultMode } from "./lib/provider-standin.ts";
 import { startLocalStack } from "./lib/stack.ts";
 
@@ -25,7 +26,7 @@ const starting = startLocalStack({
   provider: process.env.PROVIDER_URL
     ? { url: process.env.PROVIDER_URL }
     : { port: PROVIDER_PORT, fault: (process.env.PROVIDER_FAULT as FaultMode) || "none" },
-  keys: [{ key: ADMIN_KEY, name: "bootstrap-admin", scopes: ALL_SCOPES }],
+  keys: [{ key: ADMIN_KEY, name: "bootstrap-admin", scopes: SCOPES }],
   worker: {
     port: PORT,
     testScheduled: true,

@@ -3,7 +3,8 @@
 // key in production (after that, use POST /v1/admin/api-keys). Prints the key once; only its
 // SHA-256 is stored.
 import { parseArgs } from "node:util";
-import { ALL_SCOPES, generateApiKey, insertApiKey } from "./lib/api-keys.ts";
+import { SCOPES } from "../src/auth/principal.ts";
+import { generateApiKey, insertApiKey } from "./lib/api-keys.ts";
 
 const { values } = parseArgs({
   options: {
@@ -28,9 +29,9 @@ const scopes = values.scopes
   .split(",")
   .map((s) => s.trim())
   .filter(Boolean);
-const unknown = scopes.filter((s) => !(ALL_SCOPES as readonly string[]).includes(s));
+const unknown = scopes.filter((s) => !(SCOPES as readonly string[]).includes(s));
 if (scopes.length === 0 || unknown.length > 0)
-  fail(`unknown scopes: ${unknown.join(", ") || "(none given)"}; choose from ${ALL_SCOPES.join(", ")}`);
+  fail(`unknown scopes: ${unknown.join(", ") || "(none given)"}; choose from ${SCOPES.join(", ")}`);
 
 let rateLimit: { limit: number; periodSeconds: number } | undefined;
 if (values["rate-limit"]) {

@@ -1,5 +1,4 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { secureHeaders } from "hono/secure-headers";
@@ -7,6 +6,7 @@ import { timing } from "hono/timing";
 import { DomainError } from "../lib/errors.ts";
 import type { Runtime } from "../runtime.ts";
 import type { AppEnv } from "./context.ts";
+import { limitBody } from "./middleware/json-body.ts";
 import { ipRateLimit } from "./middleware/rate-limit.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { notFound, onError, problemResponse } from "./on-error.ts";
@@ -97,14 +97,7 @@ export function createApp() {
     await next();
     if (c.get("rt").config.corsOrigins !== "*") c.res.headers.append("Vary", "Origin");
   });
-  app.use("*", (c, next) =>
-    bodyLimit({
-      maxSize: c.get("rt").config.maxBodyBytes,
-      onError: () => {
-        throw new DomainError("payload_too_large", `The request body is larger than ${c.get("rt").config.maxBodyBytes} bytes.`);
-      },
-    })(c, next),
-  );
+  app.use("*", (c, next) => limitBody(c.get("rt").config.maxBodyBytes)(c, next));
   // `total` here; request-context appends the cache outcome (`cache;desc="hit"`).
   app.use("*", timing({ crossOrigin: true }));
   for (const path of PUBLIC_PATHS) app.use(path, ipRateLimit());

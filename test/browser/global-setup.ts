@@ -3,9 +3,10 @@
 // nothing starts and the tests skip, saying why.
 import { existsSync } from "node:fs";
 import type { TestProject } from "vitest/node";
-import { ALL_SCOPES, generateApiKey } from "../../scripts/lib/api-keys.ts";
+import { generateApiKey } from "../../scripts/lib/api-keys.ts";
 import { freePort } from "../../scripts/lib/free-port.ts";
 import { startLocalStack } from "../../scripts/lib/stack.ts";
+import { SCOPES } from "../../src/auth/principal.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -41,7 +42,7 @@ export default async function setup(project: TestProject) {
   const stack = await startLocalStack({
     database: "edge_browser",
     tempPrefix: "edge-api-browser-",
-    keys: [{ key: adminKey, name: "browser-tests", scopes: ALL_SCOPES }],
+    keys: [{ key: adminKey, name: "browser-tests", scopes: SCOPES }],
     worker: {
       inspectorPort: await freePort(),
       vars: {

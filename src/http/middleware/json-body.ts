@@ -16,14 +16,15 @@ const requireJson: MiddlewareHandler<AppEnv> = async (c, next) => {
  * is only for a route that accepts less (checked while streaming, not just by header).
  */
 export function jsonBody(maxBytes?: number): MiddlewareHandler<AppEnv>[] {
-  if (maxBytes === undefined) return [requireJson];
-  return [
-    requireJson,
-    bodyLimit({
-      maxSize: maxBytes,
-      onError: () => {
-        throw new DomainError("payload_too_large", `The request body is larger than ${maxBytes} bytes.`);
-      },
-    }),
-  ];
+  return maxBytes === undefined ? [requireJson] : [requireJson, limitBody(maxBytes)];
+}
+
+/** 413 above `maxBytes`, counted while the body streams in, not just from Content-Length. */
+export function limitBody(maxBytes: number): MiddlewareHandler<AppEnv> {
+  return bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new DomainError("payload_too_large", `The request body is larger than ${maxBytes} bytes.`);
+    },
+  });
 }
