@@ -19,7 +19,7 @@ describe("problems for every non-2xx", () => {
     expect(res.headers.get("allow")).toBe("GET, HEAD");
     const sub = await call(`/v1/subscribers/${crypto.randomUUID()}`, { method: "POST" });
     await expectProblem(sub, 405, "method_not_allowed");
-    expect(sub.headers.get("allow")).toBe("GET, HEAD");
+    expect(sub.headers.get("allow")).toBe("DELETE, GET, HEAD, PATCH");
   });
 
   it("413 above the configured body limit, on any route", async () => {

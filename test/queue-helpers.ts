@@ -1,6 +1,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { ilike, inArray } from "drizzle-orm";
+import { v7 as uuidv7 } from "uuid";
 import type { DbHandle } from "../src/db/client.ts";
 import { operations, subscribers } from "../src/db/schema.ts";
 import worker from "../src/index.ts";
@@ -12,9 +13,10 @@ export function subscriberMessage(email: string, overrides: Partial<SubscriberCr
   return {
     type: "subscriber.create",
     v: 1,
-    operation_id: crypto.randomUUID(),
+    // UUIDv7, as the edge gives them: their order is the order of acceptance.
+    operation_id: uuidv7(),
     requested_at: new Date().toISOString(),
-    subscriber: { id: crypto.randomUUID(), email, name: "Ada", last_name: "Lovelace", status: "active", ...overrides },
+    subscriber: { id: uuidv7(), email, name: "Ada", last_name: "Lovelace", status: "active", ...overrides },
   };
 }
 

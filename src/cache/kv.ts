@@ -9,5 +9,16 @@ export function kvStore(kv: KVNamespace): Store {
     put: (key, value, opts) =>
       kv.put(key, JSON.stringify(value), opts?.ttlSeconds ? { expirationTtl: Math.max(KV_MIN_TTL, opts.ttlSeconds) } : undefined),
     delete: (key) => kv.delete(key),
+    deletePrefix: async (prefix) => {
+      let deleted = 0;
+      let cursor: string | undefined;
+      do {
+        const page: KVNamespaceListResult<unknown> = await kv.list({ prefix, ...(cursor ? { cursor } : {}) });
+        await Promise.all(page.keys.map((k) => kv.delete(k.name)));
+        deleted += page.keys.length;
+        cursor = page.list_complete ? undefined : page.cursor;
+      } while (cursor);
+      return deleted;
+    },
   };
 }

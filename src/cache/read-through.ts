@@ -33,7 +33,7 @@ export async function readThrough<T>(
   { cache, log }: CacheContext,
   key: string,
   load: () => Promise<T | undefined>,
-  ttl: { hitSeconds: number; missingSeconds: number; hotSeconds?: number },
+  ttl: { hitSeconds: number; missingSeconds: number; hotSeconds?: number; fillWithinMs?: number },
 ): Promise<Read<T | undefined>> {
   const hot = isolateMemory.cacheEntries;
   const hotKey = `${cache.kind}:${key}`;
@@ -53,7 +53,11 @@ export async function readThrough<T>(
     outcome = "error";
     log.warn("cache_error", { op: "get", backend: cache.kind, error: errorMessage(err) });
   }
+  const loadStarted = Date.now();
   const value = await load();
+  // A slow load may have read a state that a writer has since replaced and re-cached: filling the
+  // cache with it could undo that writer's cache pass, so it is only returned.
+  if (ttl.fillWithinMs !== undefined && Date.now() - loadStarted > ttl.fillWithinMs) return { value, cache: outcome };
   if (value !== undefined && ttl.hotSeconds) hot.set(hotKey, value, ttl.hotSeconds);
   if (outcome !== "error" && (value !== undefined || ttl.missingSeconds > 0)) {
     const entry: Entry<T> = value === undefined ? { m: 1 } : { v: value };

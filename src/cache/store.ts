@@ -8,4 +8,6 @@ export interface Store {
   /** ttlSeconds: KV's minimum is 60; shorter values are raised to it by the KV store. */
   put(key: string, value: unknown, opts?: { ttlSeconds?: number }): Promise<void>;
   delete(key: string): Promise<void>;
+  /** Deletes every key under a prefix (rare, bounded work: an erasure's purge of list pages); returns how many. */
+  deletePrefix(prefix: string): Promise<number>;
 }

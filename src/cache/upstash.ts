@@ -17,5 +17,15 @@ export function upstashStore(opts: { url: string; token: string }): Store {
     delete: async (key) => {
       await redis.del(key);
     },
+    deletePrefix: async (prefix) => {
+      let deleted = 0;
+      let cursor: string | number = 0;
+      do {
+        const [next, keys]: [string | number, string[]] = await redis.scan(cursor, { match: `${prefix}*`, count: 500 });
+        if (keys.length) deleted += await redis.del(...keys);
+        cursor = next;
+      } while (String(cursor) !== "0");
+      return deleted;
+    },
   };
 }

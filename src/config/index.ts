@@ -32,6 +32,11 @@ const ConfigSchema = z.object({
   DEFAULT_KEY_RATE_PERIOD_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   PUBLIC_IP_RATE_LIMIT: z.coerce.number().int().min(1).default(300),
   PUBLIC_IP_RATE_PERIOD_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  // Keys the email hashes kept after a delete or an erasure (src/subscribers/tombstones.ts). A secret
+  // in production; outside it, a fixed development key is used when none is set.
+  ERASURE_HASH_KEY: z.preprocess(emptyToUndefined, z.string().min(16).optional()),
+  // How long after a subscriber change commits the consumer re-checks the edge cache against Postgres.
+  CACHE_SETTLE_SECONDS: z.coerce.number().int().min(0).max(60).default(2),
   UPSTASH_REDIS_REST_URL: z.preprocess(emptyToUndefined, z.url().optional()),
   UPSTASH_REDIS_REST_TOKEN: z.preprocess(emptyToUndefined, z.string().min(1).optional()),
 });
@@ -63,6 +68,10 @@ export type Config = Readonly<{
   /** Failed authentications allowed per client IP before 429. */
   authFailureIpLimit: RateRule;
   upstash: { url: string; token: string } | undefined;
+  /** Key of the email hashes in subscriber tombstones. */
+  erasureHashKey: string;
+  /** Delay of the second, durable cache pass after a subscriber change (README "Subscriber lifecycle"). */
+  cacheSettleSeconds: number;
   /** "*" or the exact browser origins CORS allows. */
   corsOrigins: "*" | readonly string[];
   maxBodyBytes: number;
@@ -103,6 +112,7 @@ export function getConfig(env: Env): Config {
     throw new ConfigError(`invalid configuration: ${fields}`);
   }
   const v = parsed.data;
+  if (v.ENVIRONMENT === "production" && !v.ERASURE_HASH_KEY) throw new ConfigError("invalid configuration: ERASURE_HASH_KEY");
   const config: Config = Object.freeze({
     environment: v.ENVIRONMENT,
     logLevel: v.LOG_LEVEL,
@@ -137,6 +147,8 @@ export function getConfig(env: Env): Config {
               .filter(Boolean),
           ),
     maxBodyBytes: v.MAX_BODY_BYTES,
+    erasureHashKey: v.ERASURE_HASH_KEY ?? "development-only-erasure-hash-key",
+    cacheSettleSeconds: v.CACHE_SETTLE_SECONDS,
     defaultKeyRateLimit: { limit: v.DEFAULT_KEY_RATE_LIMIT, periodSeconds: v.DEFAULT_KEY_RATE_PERIOD_SECONDS },
     publicIpRateLimit: { limit: v.PUBLIC_IP_RATE_LIMIT, periodSeconds: v.PUBLIC_IP_RATE_PERIOD_SECONDS },
   });

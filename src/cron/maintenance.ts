@@ -1,5 +1,6 @@
 import { purgeReplayedDeadLetters } from "../db/repositories/dead-letters.ts";
 import { purgeOperations } from "../db/repositories/operations.ts";
+import { purgeTombstones } from "../db/repositories/subscriber-history.ts";
 import type { Runtime } from "../runtime.ts";
 
 const DAY_MS = 86_400_000;
@@ -10,5 +11,12 @@ export async function runMaintenance(rt: Runtime, now: Date): Promise<Record<str
   const replayedDeadLettersPurged = await purgeReplayedDeadLetters(db, new Date(now.getTime() - 7 * DAY_MS));
   // Operation outcomes are for clients polling a recent write; a month is far beyond any retry.
   const operationsPurged = await purgeOperations(db, new Date(now.getTime() - 30 * DAY_MS));
-  return { replayed_dead_letters_purged: replayedDeadLettersPurged, operations_purged: operationsPurged };
+  // A tombstone must outlive every message that could still name its subscriber: a queue keeps a
+  // message at most 14 days, retries take at most 46 h (README "Subscriber lifecycle").
+  const tombstonesPurged = await purgeTombstones(db, new Date(now.getTime() - 30 * DAY_MS));
+  return {
+    replayed_dead_letters_purged: replayedDeadLettersPurged,
+    operations_purged: operationsPurged,
+    tombstones_purged: tombstonesPurged,
+  };
 }

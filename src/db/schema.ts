@@ -83,6 +83,16 @@ export const subscribers = pgTable(
     // Millisecond precision, like a JS Date, so the keyset cursor round-trips exactly.
     createdAt: timestamp("created_at", { withTimezone: true, mode: "date", precision: 3 }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date", precision: 3 }).notNull().defaultNow(),
+    /** Set when the status moves to unsubscribed; cleared when it moves away again. */
+    unsubscribedAt: timestamp("unsubscribed_at", { withTimezone: true, mode: "date", precision: 3 }),
+    /** 1 when created, +1 per applied change: the ETag, and the order of the subscriber's events. */
+    version: integer("version").notNull().default(1),
+    /**
+     * Per field, the operation (UUIDv7, the edge's order) that last wrote it. A change writes only the
+     * fields whose last writer is older than itself, so redelivered or reordered changes converge on
+     * the order the edge accepted them in (README "Subscriber lifecycle").
+     */
+    fieldOps: jsonb("field_ops").$type<FieldOps>().notNull().default({}),
   },
   (t) => [
     uniqueIndex("subscribers_email_lower_uq").on(sql`lower(${t.email})`),
@@ -96,7 +106,62 @@ export const subscribers = pgTable(
   ],
 );
 
-export const OPERATION_OUTCOMES = ["succeeded", "failed"] as const;
+/** The changeable fields of a subscriber, each with the id of the operation that last wrote it. */
+export type FieldOps = Partial<Record<"name" | "last_name" | "status", string>>;
+
+/**
+ * What is kept of a deleted or erased subscriber: its id and a keyed hash of its email (never the
+ * email), so a late create or change for it is recognised and not applied. Purged after 30 days.
+ */
+export const subscriberTombstones = pgTable(
+  "subscriber_tombstones",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    /** Null for an erasure by email of an address no subscriber had (yet): its hash still refuses late creates. */
+    subscriberId: uuid("subscriber_id"),
+    /** HMAC-SHA256 of the lower-cased email under ERASURE_HASH_KEY; null when the email was never known. */
+    emailHash: text("email_hash"),
+    kind: text("kind", { enum: ["deleted", "forgotten"] }).notNull(),
+    /** The delete or forget that made it: only changes the edge accepted before it are refused. */
+    operationId: uuid("operation_id").notNull(),
+    version: integer("version").notNull(),
+    ...timestamps,
+  },
+  (t) => [
+    uniqueIndex("subscriber_tombstones_subscriber_uq").on(t.subscriberId),
+    index("subscriber_tombstones_email_hash_idx").on(t.emailHash),
+    index("subscriber_tombstones_created_idx").on(t.createdAt),
+  ],
+);
+
+export const SUBSCRIBER_EVENT_TYPES = [
+  "subscriber.created",
+  "subscriber.updated",
+  "subscriber.unsubscribed",
+  "subscriber.deleted",
+  "subscriber.forgotten",
+] as const;
+
+/**
+ * One row per applied change, written in the change's transaction: the outbox webhooks deliver from.
+ * `data` is the subscriber's view after the change; an erasure reduces every earlier row's data to
+ * its id and version.
+ */
+export const subscriberEvents = pgTable(
+  "subscriber_events",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    subscriberId: uuid("subscriber_id").notNull(),
+    type: text("type", { enum: SUBSCRIBER_EVENT_TYPES }).notNull(),
+    version: integer("version").notNull(),
+    operationId: uuid("operation_id").notNull(),
+    data: jsonb("data").notNull(),
+    occurredAt: timestamp("occurred_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("subscriber_events_subscriber_version_uq").on(t.subscriberId, t.version)],
+);
+
+export const OPERATION_OUTCOMES = ["succeeded", "failed", "superseded"] as const;
 export const operationStatus = pgEnum("operation_status", OPERATION_OUTCOMES);
 
 /** Outcome of an accepted asynchronous write; "pending" lives only in the edge cache. */
@@ -109,10 +174,14 @@ export const operations = pgTable(
     /** Null only for a message too malformed to name its subscriber. */
     subscriberId: uuid("subscriber_id"),
     errorCode: text("error_code"),
+    /** The subscriber's version after this change, when it applied one. */
+    version: integer("version"),
+    /** The edge cache key of the request's Idempotency-Key record (a hash), so an erasure can delete it. */
+    idempotencyKey: text("idempotency_key"),
     ...timestamps,
     completedAt: timestamp("completed_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
   },
-  (t) => [index("operations_completed_at_idx").on(t.completedAt)],
+  (t) => [index("operations_completed_at_idx").on(t.completedAt), index("operations_subscriber_idx").on(t.subscriberId)],
 );
 
 /** Provider times carry no zone; stored as timestamp without time zone and compared as UTC. */

@@ -14,6 +14,12 @@ export async function sha256Hex(input: string): Promise<string> {
   return hex(await crypto.subtle.digest("SHA-256", encoder.encode(input)));
 }
 
+/** HMAC-SHA256 of `input` under `key`, hex: a keyed hash that cannot be reversed by guessing inputs without the key. */
+export async function hmacSha256Hex(key: string, input: string): Promise<string> {
+  const k = await crypto.subtle.importKey("raw", encoder.encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return hex(await crypto.subtle.sign("HMAC", k, encoder.encode(input)));
+}
+
 /**
  * Constant-time comparison of two strings of equal length (hashes), so timing reveals nothing.
  * Plain JS over char codes: no encoding and no native call on every authenticated request.

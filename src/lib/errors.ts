@@ -12,6 +12,8 @@ const ERROR_CODES = [
   "not_found",
   "method_not_allowed",
   "conflict",
+  /** An If-Match that does not hold for the resource's current version. */
+  "precondition_failed",
   "payload_too_large",
   "unsupported_media_type",
   "validation_failed",

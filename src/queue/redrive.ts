@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { DeadLetterInput, DeadLetterRow } from "../db/repositories/dead-letters.ts";
 import {
   insertDeadLetters,
@@ -7,8 +8,10 @@ import {
 } from "../db/repositories/dead-letters.ts";
 import type { Runtime } from "../runtime.ts";
 import { DEAD_LETTER_REASONS, PARKED_PREFIX } from "./dead-letter.ts";
-import type { DeadLetter, ReplayResult } from "./schema.ts";
-import { SubscriberCreateMessage } from "./schema.ts";
+import type { DeadLetter, ReplayResult, SubscriberWriteMessage } from "./schema.ts";
+import { SubscriberChangeMessage, SubscriberCreateMessage } from "./schema.ts";
+
+const Replayable = z.union([SubscriberCreateMessage, SubscriberChangeMessage]);
 
 /**
  * Bounds one cron run's work; what is left waits for the next minute. A run makes at most one KV
@@ -21,14 +24,14 @@ const SEND_BATCH = 100;
  * Sends dead letters back to the subscriber queue, unchanged, and marks them replayed. Only
  * subscriber writes can be replayed; anything else is reported and left for an operator. A replay
  * that is sent but not marked (the database fails in between) is sent again later, which the
- * consumer's idempotent check-then-insert absorbs.
+ * consumer absorbs: an operation with an outcome is not applied twice.
  */
 async function replayDeadLetters(rt: Runtime, rows: DeadLetterRow[], now = new Date()): Promise<ReplayResult> {
-  const sendable: Array<{ id: number; body: SubscriberCreateMessage }> = [];
+  const sendable: Array<{ id: number; body: SubscriberWriteMessage }> = [];
   const skipped: ReplayResult["skipped"] = [];
   for (const row of rows) {
     const body = row.bodyFormat === "json" ? parseJson(row.body) : undefined;
-    const message = SubscriberCreateMessage.safeParse(body);
+    const message = Replayable.safeParse(body);
     if (message.success) sendable.push({ id: row.id, body: message.data });
     else skipped.push({ id: row.id, reason: "not a subscriber write this version understands" });
   }

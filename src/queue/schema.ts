@@ -1,21 +1,102 @@
 import { z } from "zod";
 import { SubscriberStatus } from "../subscribers/schema.ts";
 
-/** Shared by the producer (POST /v1/subscribers) and the consumer; versioned for rolling deploys. */
-export const SubscriberCreateMessage = z.object({
-  type: z.literal("subscriber.create"),
+/**
+ * The subscriber-writes queue's messages, shared by the producers (the write routes) and the
+ * consumer; versioned for rolling deploys. Every change carries the operation id the edge gave it, a
+ * UUIDv7: its order is the order the edge accepted the changes in. `idempotency_key` is the cache key
+ * of the request's Idempotency-Key record (a hash), kept with the operation so an erasure can find it.
+ */
+const change = {
   v: z.literal(1),
   operation_id: z.uuid(),
   requested_at: z.iso.datetime(),
-  subscriber: z.object({
-    id: z.uuid(),
-    email: z.email().max(254),
-    name: z.string().min(1).max(255),
-    last_name: z.string().min(1).max(255),
-    status: SubscriberStatus,
-  }),
+  idempotency_key: z.string().max(200).optional(),
+};
+
+/** The edge checks names against the full policy; Postgres enforces the rest, so the consumer is lenient. */
+const Name = z.string().min(1).max(255);
+
+export const SubscriberCreateMessage = z.object({
+  type: z.literal("subscriber.create"),
+  ...change,
+  subscriber: z.object({ id: z.uuid(), email: z.email().max(254), name: Name, last_name: Name, status: SubscriberStatus }),
 });
 export type SubscriberCreateMessage = z.infer<typeof SubscriberCreateMessage>;
+
+export const SubscriberUpdateMessage = z.object({
+  type: z.literal("subscriber.update"),
+  ...change,
+  subscriber_id: z.uuid(),
+  changes: z
+    .object({ name: Name.optional(), last_name: Name.optional(), status: SubscriberStatus.optional() })
+    .refine((c) => Object.keys(c).length > 0, "no change"),
+  /** The version an `If-Match` asked for. */
+  if_match: z.number().int().positive().optional(),
+});
+export type SubscriberUpdateMessage = z.infer<typeof SubscriberUpdateMessage>;
+
+export const SubscriberDeleteMessage = z.object({
+  type: z.literal("subscriber.delete"),
+  ...change,
+  subscriber_id: z.uuid(),
+  if_match: z.number().int().positive().optional(),
+});
+export type SubscriberDeleteMessage = z.infer<typeof SubscriberDeleteMessage>;
+
+/** By id, by email, or both: an address whose subscriber was already deleted is still erased. */
+export const SubscriberForgetMessage = z
+  .object({
+    type: z.literal("subscriber.forget"),
+    ...change,
+    subscriber_id: z.uuid().optional(),
+    email: z.email().max(254).optional(),
+  })
+  .refine((m) => m.subscriber_id !== undefined || m.email !== undefined, "subscriber_id or email");
+export type SubscriberForgetMessage = z.infer<typeof SubscriberForgetMessage>;
+
+/**
+ * Sent by the consumer to itself, delayed, after a change commits: re-reads these subscribers from
+ * Postgres and rewrites (or removes) their cache entries. `email_key` is the cache key by email, a
+ * hash, so the message carries no address.
+ */
+export const SubscriberSettleMessage = z.object({
+  type: z.literal("subscriber.settle"),
+  v: z.literal(1),
+  subscribers: z.array(z.object({ id: z.uuid(), email_key: z.string().max(200).optional() })).max(500),
+});
+export type SubscriberSettleMessage = z.infer<typeof SubscriberSettleMessage>;
+
+export const SubscriberChangeMessage = z.union([SubscriberUpdateMessage, SubscriberDeleteMessage, SubscriberForgetMessage]);
+export type SubscriberChangeMessage = z.infer<typeof SubscriberChangeMessage>;
+
+/** Every write the consumer applies in Postgres. */
+export type SubscriberWriteMessage = SubscriberCreateMessage | SubscriberChangeMessage;
+
+export type SubscriberQueueMessage = SubscriberWriteMessage | SubscriberSettleMessage;
+
+const BY_TYPE: Record<string, z.ZodType<SubscriberQueueMessage>> = {
+  "subscriber.create": SubscriberCreateMessage,
+  "subscriber.update": SubscriberUpdateMessage,
+  "subscriber.delete": SubscriberDeleteMessage,
+  "subscriber.forget": SubscriberForgetMessage,
+  "subscriber.settle": SubscriberSettleMessage,
+};
+
+/**
+ * A message on the subscriber queue, by its `type`. A failure names paths and issue codes only
+ * (zod's messages can quote the input, which may be personal data).
+ */
+export function parseSubscriberQueueMessage(
+  body: unknown,
+): { ok: true; message: SubscriberQueueMessage } | { ok: false; problems: string } {
+  const type = typeof body === "object" && body !== null ? (body as { type?: unknown }).type : undefined;
+  const schema = typeof type === "string" && Object.hasOwn(BY_TYPE, type) ? BY_TYPE[type] : undefined;
+  if (!schema) return { ok: false, problems: "type unknown" };
+  const parsed = schema.safeParse(body);
+  if (parsed.success) return { ok: true, message: parsed.data };
+  return { ok: false, problems: parsed.error.issues.map((i) => `${i.path.join(".") || "body"} ${i.code}`).join("; ") };
+}
 
 /** What the main consumer sends to the dead-letter queue; a message the runtime dead-letters by itself arrives as the bare body. */
 export const DeadLetterEnvelope = z.object({

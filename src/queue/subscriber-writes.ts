@@ -1,16 +1,18 @@
 import { z } from "zod";
-import { cached, safePut } from "../cache/read-through.ts";
+import { cached, safeDelete, safePut } from "../cache/read-through.ts";
 import { recordOperationOutcomes } from "../db/repositories/operations.ts";
+import { findSubscribersByIds } from "../db/repositories/subscribers.ts";
 import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
 import { forgetStats } from "../stats/service.ts";
 import { cacheKeys, TTL, toSubscriberView } from "../subscribers/model.ts";
 import type { StoreResult } from "../subscribers/writes.ts";
-import { storeSubscriberCreates } from "../subscribers/writes.ts";
-import { DEAD_LETTER_REASONS, deadLetter } from "./dead-letter.ts";
+import { storeSubscriberWrites } from "../subscribers/writes.ts";
+import { DEAD_LETTER_REASONS, deadLetter, PARKED_PREFIX } from "./dead-letter.ts";
 import { QUEUES } from "./names.ts";
 import { mayRetry, retryDelaySeconds } from "./retry.ts";
-import { SubscriberCreateMessage } from "./schema.ts";
+import type { SubscriberSettleMessage, SubscriberWriteMessage } from "./schema.ts";
+import { parseSubscriberQueueMessage } from "./schema.ts";
 
 export interface BatchReport {
   valid: number;
@@ -18,12 +20,18 @@ export interface BatchReport {
   poison: number;
   inserted: number;
   already_existed: number;
+  changed: number;
+  removed: number;
+  superseded: number;
+  /** Redeliveries of operations that already had an outcome: acked, nothing written. */
+  already_decided: number;
+  settled: number;
   retried: number;
   /** Dead-lettered after the retry budget ran out (the database stayed unreachable). */
   exhausted: number;
   /** Transactions used; above 1 when a poison message was isolated by bisection. */
   transactions: number;
-  /** Time in the check-then-insert transactions (the cache write-through runs after the batch). */
+  /** Time in the write transactions (the cache write-through runs after the batch). */
   db_ms: number;
   /** Log-safe description of a transient failure, when the batch had one. */
   db_error?: string;
@@ -34,15 +42,16 @@ interface Poison {
   reason: string;
   /** The operation to record as failed, when the message names one. */
   operationId?: string;
+  kind?: string;
 }
 
-const OperationIdOnly = z.object({ operation_id: z.uuid() });
+const Named = z.object({ operation_id: z.uuid(), type: z.string().max(40).optional() });
 
 /**
  * Consumer of subscriber-writes. Every message ends one of three ways, and is acked only once that
- * is durable: stored (its outcome recorded in the same transaction), dead-lettered with its
+ * is durable: applied (its outcome recorded in the same transaction), dead-lettered with its
  * operation recorded failed (poison), or retried with backoff (the database is unreachable). A
- * poison message never fails its neighbours (see storeSubscriberCreates); a write that outlives the
+ * poison message never fails its neighbours (see storeSubscriberWrites); a write that outlives the
  * retry budget is dead-lettered as retries_exhausted and replayed once the database is back.
  */
 export async function consumeSubscriberWrites(
@@ -51,18 +60,23 @@ export async function consumeSubscriberWrites(
   /** Runs work after the batch is acked (ctx.waitUntil); awaited inline when absent. */
   defer?: (work: Promise<unknown>) => void,
 ): Promise<BatchReport> {
-  const valid: Array<{ msg: Message<unknown>; body: SubscriberCreateMessage }> = [];
+  const valid: Array<{ msg: Message<unknown>; body: SubscriberWriteMessage }> = [];
+  const settles: Array<{ msg: Message<unknown>; body: SubscriberSettleMessage }> = [];
   const poison: Poison[] = [];
   for (const msg of batch.messages) {
-    const parsed = SubscriberCreateMessage.safeParse(msg.body);
-    if (parsed.success) valid.push({ msg, body: parsed.data });
-    else
+    const parsed = parseSubscriberQueueMessage(msg.body);
+    if (parsed.ok) {
+      if (parsed.message.type === "subscriber.settle") settles.push({ msg, body: parsed.message });
+      else valid.push({ msg, body: parsed.message });
+    } else {
+      const named = Named.safeParse(msg.body).data;
       poison.push({
         msg,
-        // Paths and issue codes only: zod's messages can quote the input.
-        reason: `${DEAD_LETTER_REASONS.invalidMessage}: ${parsed.error.issues.map((i) => `${i.path.join(".") || "body"} ${i.code}`).join("; ")}`,
-        operationId: OperationIdOnly.safeParse(msg.body).data?.operation_id,
+        reason: `${DEAD_LETTER_REASONS.invalidMessage}: ${parsed.problems}`,
+        operationId: named?.operation_id,
+        kind: named?.type,
       });
+    }
   }
 
   const report: BatchReport = {
@@ -70,6 +84,11 @@ export async function consumeSubscriberWrites(
     poison: 0,
     inserted: 0,
     already_existed: 0,
+    changed: 0,
+    removed: 0,
+    superseded: 0,
+    already_decided: 0,
+    settled: 0,
     retried: 0,
     exhausted: 0,
     transactions: 0,
@@ -93,8 +112,8 @@ export async function consumeSubscriberWrites(
     try {
       await recordOperationOutcomes(
         rt.db(),
-        poison.flatMap(({ operationId: id }) =>
-          id ? [{ id, kind: "subscriber.create", status: "failed" as const, subscriberId: null, errorCode: "invalid_data" }] : [],
+        poison.flatMap(({ operationId: id, kind }) =>
+          id ? [{ id, kind: kind ?? "subscriber.create", status: "failed" as const, subscriberId: null, errorCode: "invalid_data" }] : [],
         ),
       );
       report.poison += await sendToDeadLetters(rt, poison);
@@ -103,12 +122,28 @@ export async function consumeSubscriberWrites(
     }
   }
 
+  if (settles.length > 0) {
+    try {
+      report.settled = await settle(
+        rt,
+        settles.flatMap((s) => s.body.subscribers),
+      );
+      for (const { msg } of settles) msg.ack();
+    } catch (err) {
+      // Only a cache pass: retried while it may be, then given up (the entries' TTL bounds the rest).
+      for (const { msg } of settles)
+        if (mayRetry(msg.attempts, policy)) msg.retry({ delaySeconds: retryDelaySeconds(msg.attempts, policy) });
+      report.db_error = errorMessage(err);
+    }
+  }
+
   if (valid.length === 0) return report;
   let result: StoreResult;
   const dbStarted = performance.now();
   try {
-    result = await storeSubscriberCreates(
+    result = await storeSubscriberWrites(
       rt.db(),
+      rt.config.erasureHashKey,
       valid.map((v) => v.body),
     );
   } catch (err) {
@@ -117,6 +152,11 @@ export async function consumeSubscriberWrites(
   }
   report.db_ms = Math.round(performance.now() - dbStarted);
   report.transactions = result.transactions;
+
+  // An erasure's cache purge runs before the ack: if it is cut short, the message comes back and the
+  // (idempotent) erasure runs again with its purge.
+  await purgeErased(rt, result);
+
   const rejected = new Map(result.rejected.map((r) => [r.message.operation_id, r.reason]));
   const culprits: Poison[] = [];
   for (const { msg, body } of valid) {
@@ -126,10 +166,15 @@ export async function consumeSubscriberWrites(
   }
   report.poison += await sendToDeadLetters(rt, culprits);
 
-  report.inserted = result.inserted.length;
-  report.already_existed = result.outcomes.filter((o) => o.status === "failed").length;
+  report.inserted = result.outcomes.filter((o) => o.kind === "subscriber.create" && o.status === "succeeded").length;
+  report.already_existed = result.outcomes.filter((o) => o.errorCode === "already_exists").length;
+  report.changed = result.outcomes.filter((o) => o.kind === "subscriber.update" && o.status === "succeeded").length;
+  report.removed = result.removed.length;
+  report.superseded = result.outcomes.filter((o) => o.status === "superseded").length;
+  report.already_decided = result.alreadyDecided;
   // The rows are durable and acked: filling the cache need not hold the batch open. Every write here
-  // is best effort anyway (a miss reads Postgres; a pending operation is re-checked there).
+  // is best effort anyway (a miss reads Postgres; a pending operation is re-checked there), and the
+  // delayed settle message checks it again.
   const filled = writeThrough(rt, result);
   if (defer) defer(filled);
   else await filled;
@@ -156,21 +201,90 @@ async function sendToDeadLetters(rt: Runtime, items: Poison[]): Promise<number> 
 }
 
 /**
- * After commit: the cache learns the new subscribers (replacing any cached absence, and arming the
- * edge's 409 for a known address); failures here only log. Outcomes of operations are not written:
- * they are in Postgres, and the first read of a finished operation caches it (src/subscribers/service.ts),
- * which saves a KV write for every message nobody polls.
+ * After commit, the cache learns what changed: new and changed subscribers are written through
+ * (replacing any cached absence, and arming the edge's 409 for a known address), removed ones are
+ * deleted, list pages move to a new version and the stats are dropped. Then a settle message, delayed
+ * by CACHE_SETTLE_SECONDS, does it again from Postgres: that undoes a reader's fill that read the old
+ * state before this commit and wrote it after this pass (README "Subscriber lifecycle").
  */
 async function writeThrough(rt: Runtime, result: StoreResult): Promise<void> {
+  const touched = [...result.saved.map((r) => ({ id: r.id, email: r.email })), ...result.removed];
+  if (touched.length === 0) return;
   const writes: Promise<unknown>[] = [];
-  for (const row of result.inserted) {
-    const view = cached(toSubscriberView(row));
-    writes.push(safePut(rt, cacheKeys.byId(row.id), view, TTL.subscriber));
-    writes.push(safePut(rt, cacheKeys.byEmail(row.email), view, TTL.subscriber));
-  }
-  if (result.inserted.length > 0) {
-    writes.push(safePut(rt, cacheKeys.listVersion, Date.now().toString(36)));
-    writes.push(forgetStats(rt));
-  }
+  for (const row of result.saved) writes.push(putSubscriber(rt, toSubscriberView(row)));
+  for (const r of result.removed) writes.push(dropSubscriber(rt, r.id, await cacheKeys.byEmail(r.email)));
+  writes.push(safePut(rt, cacheKeys.listVersion, Date.now().toString(36)));
+  writes.push(forgetStats(rt));
   await Promise.all(writes);
+  const settleMessage: SubscriberSettleMessage = {
+    type: "subscriber.settle",
+    v: 1,
+    subscribers: await Promise.all(touched.map(async (t) => ({ id: t.id, email_key: await cacheKeys.byEmail(t.email) }))),
+  };
+  try {
+    await rt.env.SUBSCRIBER_QUEUE.send(settleMessage, { contentType: "json", delaySeconds: rt.config.cacheSettleSeconds });
+  } catch (err) {
+    rt.log.warn("settle_send_failed", { subscribers: touched.length, error: errorMessage(err) });
+  }
+}
+
+async function putSubscriber(rt: Runtime, view: ReturnType<typeof toSubscriberView>): Promise<void> {
+  const entry = cached(view);
+  await Promise.all([
+    safePut(rt, cacheKeys.byId(view.id), entry, TTL.subscriber),
+    safePut(rt, await cacheKeys.byEmail(view.email), entry, TTL.subscriber),
+  ]);
+}
+
+const dropSubscriber = (rt: Runtime, id: string, emailKey: string | undefined) =>
+  Promise.all([safeDelete(rt, cacheKeys.byId(id)), emailKey ? safeDelete(rt, emailKey) : undefined]);
+
+/** The delayed second pass: each subscriber's cache entries become what Postgres holds now. */
+async function settle(rt: Runtime, subscribers: SubscriberSettleMessage["subscribers"]): Promise<number> {
+  const unique = [...new Map(subscribers.map((s) => [s.id, s])).values()];
+  const rows = new Map(
+    (
+      await findSubscribersByIds(
+        rt.db(),
+        unique.map((s) => s.id),
+      )
+    ).map((r) => [r.id, r]),
+  );
+  await Promise.all(
+    unique.map(async (s) => {
+      const row = rows.get(s.id);
+      if (row) await putSubscriber(rt, toSubscriberView(row));
+      else await dropSubscriber(rt, s.id, s.email_key);
+    }),
+  );
+  await Promise.all([safePut(rt, cacheKeys.listVersion, Date.now().toString(36)), forgetStats(rt)]);
+  return unique.length;
+}
+
+/**
+ * An erasure's reach into the edge cache: the subscriber by id and by email, every operation and
+ * idempotency record it had, every cached list page (any of them may show the person), and dead
+ * letters parked in KV that mention them. Throws if the cache cannot be reached, so the erasure
+ * message is retried rather than acked with copies left behind.
+ */
+async function purgeErased(rt: Runtime, result: StoreResult): Promise<void> {
+  if (result.erasures.length === 0) return;
+  const keys = new Set<string>();
+  const needles: string[] = [];
+  for (const e of result.erasures) {
+    for (const id of e.subscriberIds) keys.add(cacheKeys.byId(id));
+    for (const email of e.emails) keys.add(await cacheKeys.byEmail(email));
+    for (const op of e.operations) {
+      keys.add(cacheKeys.operation(op.id));
+      if (op.idempotencyKey) keys.add(op.idempotencyKey);
+    }
+    needles.push(...e.subscriberIds, ...e.emails);
+  }
+  await Promise.all([...keys].map((k) => rt.cache.delete(k)));
+  await rt.cache.deletePrefix(cacheKeys.listPrefix);
+  const parked = await rt.env.CACHE.list({ prefix: PARKED_PREFIX });
+  for (const k of parked.keys) {
+    const text = (await rt.env.CACHE.get(k.name))?.toLowerCase();
+    if (text && needles.some((n) => text.includes(n.toLowerCase()))) await rt.env.CACHE.delete(k.name);
+  }
 }

@@ -1,10 +1,14 @@
 import type { OperationRow } from "../db/repositories/operations.ts";
 import type { SubscriberRow } from "../db/repositories/subscribers.ts";
+import { hmacSha256Hex, sha256Hex } from "../lib/crypto.ts";
 import type { Operation, OperationErrorCode, Subscriber } from "./schema.ts";
-import { OPERATION_ERROR_CODES } from "./schema.ts";
+import { OPERATION_ERROR_CODES, OPERATION_KINDS } from "./schema.ts";
 
 /** Uniqueness is case-insensitive; the address is stored as given. */
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();
+
+/** What a tombstone keeps of an address: a keyed hash, useless without ERASURE_HASH_KEY. */
+export const emailHash = (key: string, email: string) => hmacSha256Hex(key, normalizeEmail(email));
 
 export function toSubscriberView(row: SubscriberRow): Subscriber {
   return {
@@ -15,43 +19,61 @@ export function toSubscriberView(row: SubscriberRow): Subscriber {
     status: row.status,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
+    unsubscribed_at: row.unsubscribedAt?.toISOString() ?? null,
+    version: row.version,
   };
 }
+
+/** The ETag of a subscriber: its version, quoted (a strong validator: equal versions are equal bytes). */
+export const etagOf = (s: Pick<Subscriber, "version">) => `"${s.version}"`;
 
 const operationErrorMessages: Record<OperationErrorCode, string> = {
   already_exists: "A subscriber with this email already exists.",
   invalid_data: "The database refused this write's data; it was kept as a dead letter for an operator.",
+  precondition_failed: "The subscriber's version no longer matched If-Match when the change was applied.",
+  not_found: "The subscriber did not exist when the change was applied.",
+  invalid_transition: "The subscriber's status when the change was applied does not allow this status change.",
 };
 
 export function toOperationView(row: OperationRow): Operation {
   const code = OPERATION_ERROR_CODES.find((c) => c === row.errorCode);
   return {
     id: row.id,
-    kind: "subscriber.create",
+    kind: OPERATION_KINDS.find((k) => k === row.kind) ?? "subscriber.create",
     status: row.status,
     subscriber_id: row.subscriberId,
+    subscriber_version: row.version,
     error: row.status === "failed" && code ? { code, message: operationErrorMessages[code] } : null,
     completed_at: row.completedAt.toISOString(),
   };
 }
 
 export const cacheKeys = {
-  byId: (id: string) => `sub:v1:id:${id}`,
-  byEmail: (email: string) => `sub:v1:email:${normalizeEmail(email)}`,
+  byId: (id: string) => `sub:v1:id:${id.toLowerCase()}`,
+  /** A hash of the address, so no cache key (listed in dashboards, logs of the store) holds an email. */
+  byEmail: async (email: string) => `sub:v2:email:${await sha256Hex(normalizeEmail(email))}`,
   operation: (id: string) => `op:v1:${id}`,
   listVersion: "subs:v1:listver",
+  /** Every list page lives under this prefix; an erasure deletes all of them. */
+  listPrefix: "subs:v1:list:",
   list: (version: string, status: string, limit: number, cursor: string) => `subs:v1:list:${version}:${status}:${limit}:${cursor}`,
   idempotency: (keyId: string, keyHash: string) => `idem:v1:${keyId}:${keyHash}`,
 };
 
 export const TTL = {
-  subscriber: 86_400,
+  /** The consumer writes every change through and re-checks it (settle), so this only bounds a lost settle. */
+  subscriber: 3_600,
   /** Absent subscribers: short, and never used to reject a create. */
   missing: 60,
   /** Pending operations live only here until their outcome is in Postgres: as long as a queue keeps a message (14 days). */
   operation: 14 * 86_400,
   list: 60,
   idempotency: 86_400,
-  /** In isolate memory (src/isolate-memory.ts): subscribers are never updated in place, so a minute is safe. */
-  subscriberHot: 60,
+  /**
+   * In isolate memory (src/isolate-memory.ts), which no other invocation can clear: the bound on how
+   * long an isolate may serve a subscriber's state after a change (README "Subscriber lifecycle").
+   */
+  subscriberHot: 5,
+  /** A cache fill whose read took longer than this is dropped: it may predate a change the settle pass already wrote. */
+  fillWithinMs: 1_000,
 };

@@ -65,6 +65,37 @@ export const SubscriberInput = z
   .meta({ id: "SubscriberInput" });
 export type SubscriberInput = z.infer<typeof SubscriberInput>;
 
+/**
+ * Status changes a client may ask for (README "Subscriber lifecycle"). `unconfirmed` is only ever a
+ * starting status; `bounced` and `junk` say the address itself is bad, so only an unsubscribe leads
+ * away from them (the email is immutable: a new address is a new subscriber). Setting the current
+ * status again is always allowed and changes nothing.
+ */
+const STATUS_TRANSITIONS: Record<SubscriberStatus, readonly SubscriberStatus[]> = {
+  unconfirmed: ["active", "unsubscribed", "bounced", "junk"],
+  active: ["unsubscribed", "bounced", "junk"],
+  unsubscribed: ["active"],
+  bounced: ["unsubscribed"],
+  junk: ["unsubscribed"],
+};
+export const mayMoveTo = (from: SubscriberStatus, to: SubscriberStatus) => from === to || STATUS_TRANSITIONS[from].includes(to);
+
+/** A status no transition leads to; the edge refuses it at once. */
+const SettableStatus = SubscriberStatus.exclude(["unconfirmed"]);
+
+/** PATCH: any of the three, at least one. The email is immutable. */
+export const SubscriberPatch = z
+  .strictObject({
+    name: personName(255).optional(),
+    last_name: personName(255).optional(),
+    status: SettableStatus.optional(),
+  })
+  .refine((p) => p.name !== undefined || p.last_name !== undefined || p.status !== undefined, {
+    message: "give at least one of name, last_name, status",
+  })
+  .meta({ id: "SubscriberPatch" });
+export type SubscriberPatch = z.infer<typeof SubscriberPatch>;
+
 export const Subscriber = z
   .object({
     id: z.uuid(),
@@ -74,22 +105,30 @@ export const Subscriber = z
     status: SubscriberStatus,
     created_at: z.iso.datetime(),
     updated_at: z.iso.datetime(),
+    unsubscribed_at: z.iso.datetime().nullable(),
+    version: z.number().int().positive().meta({ description: "1 when created, +1 per applied change; the ETag is its quoted form" }),
   })
   .meta({ id: "Subscriber" });
 export type Subscriber = z.infer<typeof Subscriber>;
 
-export const OPERATION_ERROR_CODES = ["already_exists", "invalid_data"] as const;
+export const OPERATION_ERROR_CODES = ["already_exists", "invalid_data", "precondition_failed", "not_found", "invalid_transition"] as const;
 export type OperationErrorCode = (typeof OPERATION_ERROR_CODES)[number];
+
+export const OPERATION_KINDS = ["subscriber.create", "subscriber.update", "subscriber.delete", "subscriber.forget"] as const;
+export type OperationKind = (typeof OPERATION_KINDS)[number];
 
 export const Operation = z
   .object({
     id: z.uuid(),
-    kind: z.literal("subscriber.create"),
-    status: z.enum(["pending", "succeeded", "failed"]),
+    kind: z.enum(OPERATION_KINDS),
+    status: z.enum(["pending", "succeeded", "failed", "superseded"]).meta({
+      description: "superseded: a newer change to the same subscriber was applied first, so this older one was not",
+    }),
     subscriber_id: z
       .uuid()
       .nullable()
       .meta({ description: "For already_exists, the subscriber that has the email; null only for a malformed message" }),
+    subscriber_version: z.number().int().nullable().meta({ description: "The subscriber's version once this change applied" }),
     error: z.object({ code: z.enum(OPERATION_ERROR_CODES), message: z.string() }).nullable(),
     completed_at: z.iso.datetime().nullable(),
   })

@@ -1,4 +1,3 @@
-import { v7 as uuidv7 } from "uuid";
 import { z } from "zod";
 import type { Principal } from "../auth/principal.ts";
 import { hasScope } from "../auth/principal.ts";
@@ -6,15 +5,13 @@ import type { Read } from "../cache/read-through.ts";
 import { cached, readThrough, safeGet, safePut } from "../cache/read-through.ts";
 import { findOperation } from "../db/repositories/operations.ts";
 import { findSubscriberByEmail, findSubscriberById, listSubscribers } from "../db/repositories/subscribers.ts";
-import { canonicalJson, sha256Hex } from "../lib/crypto.ts";
 import { DomainError } from "../lib/errors.ts";
 import { errorMessage } from "../lib/log.ts";
 import type { Page } from "../lib/pagination.ts";
 import { decodeCursor, encodeCursor, rowsForPage, toPage } from "../lib/pagination.ts";
-import type { SubscriberCreateMessage } from "../queue/schema.ts";
 import type { Runtime } from "../runtime.ts";
 import { cacheKeys, TTL, toOperationView, toSubscriberView } from "./model.ts";
-import type { Operation, Subscriber, SubscriberInput, SubscriberStatus } from "./schema.ts";
+import type { Operation, Subscriber, SubscriberStatus } from "./schema.ts";
 
 /**
  * Stored emails are printable ASCII (the create schema's email format), so a lookup holding anything
@@ -23,110 +20,39 @@ import type { Operation, Subscriber, SubscriberInput, SubscriberStatus } from ".
 const LOOKUP_EMAIL = /^[\x20-\x7e]{1,254}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** By id or by email (anything containing "@"), cache-aside. */
-export async function getSubscriber(rt: Runtime, idOrEmail: string): Promise<Read<Subscriber>> {
+/** A subscriber reference from a path: an id (UUID) or an email address (anything containing "@"). */
+export function parseSubscriberRef(idOrEmail: string): { id?: string; email?: string } {
   const byEmail = idOrEmail.includes("@");
   if (byEmail ? !LOOKUP_EMAIL.test(idOrEmail.trim()) : !UUID.test(idOrEmail)) {
     throw new DomainError("validation_failed", "Give a subscriber id (UUID) or an email address.", {
       fields: [{ field: "id_or_email", message: "must be a UUID or an email address" }],
     });
   }
-  const key = byEmail ? cacheKeys.byEmail(idOrEmail) : cacheKeys.byId(idOrEmail.toLowerCase());
+  return byEmail ? { email: idOrEmail.trim() } : { id: idOrEmail.toLowerCase() };
+}
+
+/** By id or by email, cache-aside. */
+export async function getSubscriber(rt: Runtime, idOrEmail: string): Promise<Read<Subscriber>> {
+  const ref = parseSubscriberRef(idOrEmail);
+  const key = ref.email ? await cacheKeys.byEmail(ref.email) : cacheKeys.byId(ref.id!);
   const { value, cache } = await readThrough(
     rt,
     key,
     async () => {
-      const row = byEmail ? await findSubscriberByEmail(rt.db(), idOrEmail.trim()) : await findSubscriberById(rt.db(), idOrEmail);
+      const row = ref.email ? await findSubscriberByEmail(rt.db(), ref.email) : await findSubscriberById(rt.db(), ref.id!);
       return row ? toSubscriberView(row) : undefined;
     },
-    { hitSeconds: TTL.subscriber, missingSeconds: TTL.missing, hotSeconds: TTL.subscriberHot },
+    { hitSeconds: TTL.subscriber, missingSeconds: TTL.missing, hotSeconds: TTL.subscriberHot, fillWithinMs: TTL.fillWithinMs },
   );
   if (!value) throw new DomainError("not_found", "No subscriber has this id or email.");
   return { value, cache };
 }
 
-export interface CreateResult {
-  operation: Operation;
-  replayed: boolean;
-}
-
-interface IdempotencyRecord {
-  bodyHash: string;
-  operation: Operation;
-}
-
-/**
- * Accepts a subscriber for asynchronous creation: the edge answers from what it knows (cache) and
- * enqueues; the consumer makes the decision against Postgres. Nothing is reported as accepted that
- * was not enqueued.
- */
-export async function createSubscriber(
-  rt: Runtime,
-  principal: Principal,
-  input: SubscriberInput,
-  idempotencyKey: string | undefined,
-): Promise<CreateResult> {
-  let idemCacheKey: string | undefined;
-  let bodyHash = "";
-  if (idempotencyKey !== undefined) {
-    idemCacheKey = cacheKeys.idempotency(principal.keyId, await sha256Hex(idempotencyKey));
-    bodyHash = await sha256Hex(canonicalJson({ ...input, email: input.email.toLowerCase() }));
-    const previous = await safeGet<IdempotencyRecord>(rt, idemCacheKey);
-    if (previous) {
-      if (previous.bodyHash !== bodyHash) {
-        throw new DomainError("validation_failed", "This Idempotency-Key was already used with a different request body.", {
-          fields: [{ field: "Idempotency-Key", message: "reused with a different body" }],
-        });
-      }
-      return { operation: (await findOperationView(rt, previous.operation.id)) ?? previous.operation, replayed: true };
-    }
-  }
-
-  // A positive cache entry is authoritative enough to answer 409 at once; an absence never is.
-  const known = await safeGet<{ v?: Subscriber }>(rt, cacheKeys.byEmail(input.email));
-  if (known?.v) {
-    // Only a key that may read subscribers learns whose the address is.
-    const extra = hasScope(principal, "subscribers:read") ? { existing_id: known.v.id } : undefined;
-    throw new DomainError("conflict", "A subscriber with this email already exists.", extra ? { extra } : {});
-  }
-
-  const message: SubscriberCreateMessage = {
-    type: "subscriber.create",
-    v: 1,
-    operation_id: uuidv7(),
-    requested_at: new Date().toISOString(),
-    subscriber: { id: uuidv7(), email: input.email, name: input.name, last_name: input.last_name, status: input.status },
-  };
-  try {
-    await rt.env.SUBSCRIBER_QUEUE.send(message, { contentType: "json" });
-  } catch (err) {
-    rt.log.error("queue_send_failed", { queue: "subscriber-writes", error: errorMessage(err) });
-    throw new DomainError("unavailable", "The write queue is not accepting requests right now; nothing was stored.", {
-      retryAfterSeconds: 5,
-      cause: err,
-    });
-  }
-
-  const operation: Operation = {
-    id: message.operation_id,
-    kind: "subscriber.create",
-    status: "pending",
-    subscriber_id: message.subscriber.id,
-    error: null,
-    completed_at: null,
-  };
-  await Promise.all([
-    safePut(rt, cacheKeys.operation(operation.id), { v: operation }, TTL.operation),
-    idemCacheKey ? safePut(rt, idemCacheKey, { bodyHash, operation } satisfies IdempotencyRecord, TTL.idempotency) : undefined,
-  ]);
-  return { operation, replayed: false };
-}
-
 /**
  * A finished operation is final: once read from Postgres it is cached for good. A pending one lives
- * only in the cache (written by the POST) and is re-checked in Postgres on every read.
+ * only in the cache (written when the write was accepted) and is re-checked in Postgres on every read.
  */
-async function findOperationView(rt: Runtime, id: string): Promise<Operation | undefined> {
+export async function findOperationView(rt: Runtime, id: string): Promise<Operation | undefined> {
   const cachedOp = await safeGet<{ v?: Operation }>(rt, cacheKeys.operation(id));
   if (cachedOp?.v && cachedOp.v.status !== "pending") return cachedOp.v;
   const row = await findOperation(rt.db(), id);
@@ -141,6 +67,76 @@ export async function getOperation(rt: Runtime, id: string): Promise<Operation> 
   const op = await findOperationView(rt, id);
   if (!op) throw new DomainError("not_found", "No operation has this id.");
   return op;
+}
+
+/** `Prefer: wait` never holds a request longer than this (README "Subscriber lifecycle"). */
+export const MAX_WAIT_SECONDS = 10;
+
+/**
+ * Waits up to `seconds` for an accepted write's outcome, polling Postgres (20 ms, doubling to 250 ms).
+ * Returns the operation as it stands at the end: still pending means the caller answers 202. A
+ * database that fails meanwhile ends the wait early, never the request.
+ */
+export async function awaitOperation(rt: Runtime, accepted: Operation, seconds: number): Promise<Operation> {
+  let op = accepted;
+  const deadline = Date.now() + Math.min(seconds, MAX_WAIT_SECONDS) * 1000;
+  let delay = 20;
+  while (op.status === "pending") {
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(delay, left)));
+    delay = Math.min(delay * 2, 250);
+    try {
+      const row = await findOperation(rt.db(), op.id);
+      if (row) op = toOperationView(row);
+    } catch (err) {
+      rt.log.warn("operation_wait_failed", { error: errorMessage(err) });
+      break;
+    }
+  }
+  return op;
+}
+
+export type WriteResult =
+  | { status: "accepted"; operation: Operation }
+  | { status: "created" | "updated"; subscriber: Subscriber; operation: Operation }
+  | { status: "gone"; operation: Operation };
+
+/**
+ * What a finished operation means for the request that made it: the subscriber it created or
+ * changed, nothing (a delete or erasure), or the problem that stopped it, as the one DomainError.
+ */
+export async function writeResult(rt: Runtime, principal: Principal, op: Operation): Promise<WriteResult> {
+  if (op.status === "pending") return { status: "accepted", operation: op };
+  const extra = { operation_id: op.id };
+  if (op.status === "superseded") {
+    throw new DomainError("conflict", "A newer change to this subscriber was applied first, so this one was not applied.", {
+      extra: { ...extra, code: "superseded" },
+    });
+  }
+  if (op.status === "failed") {
+    const code = op.error?.code;
+    const detail = op.error?.message ?? "The write failed.";
+    switch (code) {
+      case "already_exists": {
+        const who = hasScope(principal, "subscribers:read") && op.subscriber_id ? { existing_id: op.subscriber_id } : {};
+        throw new DomainError("conflict", detail, { extra: { ...extra, code, ...who } });
+      }
+      case "precondition_failed":
+        throw new DomainError("precondition_failed", detail, { extra: { ...extra, code, current_version: op.subscriber_version } });
+      case "not_found":
+        throw new DomainError("not_found", detail, { extra: { ...extra, code } });
+      case "invalid_transition":
+        throw new DomainError("validation_failed", detail, { extra: { ...extra, code }, fields: [{ field: "status", message: detail }] });
+      default:
+        throw new DomainError("validation_failed", detail, { extra: { ...extra, code: code ?? "invalid_data" } });
+    }
+  }
+  if (op.kind === "subscriber.delete" || op.kind === "subscriber.forget") return { status: "gone", operation: op };
+  const row = op.subscriber_id ? await findSubscriberById(rt.db(), op.subscriber_id) : undefined;
+  // Applied, but a later change already removed it: the outcome is all there is to show.
+  if (!row) return { status: "accepted", operation: op };
+  return { status: op.kind === "subscriber.create" ? "created" : "updated", subscriber: toSubscriberView(row), operation: op };
 }
 
 const SubscriberCursor = z.object({ c: z.iso.datetime({ offset: true }), i: z.uuid() });

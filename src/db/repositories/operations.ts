@@ -1,4 +1,4 @@
-import { eq, lt, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, ne, or, sql } from "drizzle-orm";
 import type { Database, Executor } from "../client.ts";
 import { operations } from "../schema.ts";
 
@@ -21,6 +21,7 @@ export async function recordOperationOutcomes(db: Executor, rows: NewOperationRo
         status: sql`excluded.status`,
         subscriberId: sql`excluded.subscriber_id`,
         errorCode: sql`excluded.error_code`,
+        version: sql`excluded.version`,
         completedAt: sql`excluded.completed_at`,
       },
       setWhere: sql`${operations.errorCode} = 'invalid_data'`,
@@ -35,4 +36,17 @@ export async function findOperation(db: Database, id: string): Promise<Operation
 export async function purgeOperations(db: Database, completedBefore: Date): Promise<number> {
   const rows = await db.delete(operations).where(lt(operations.completedAt, completedBefore)).returning({ id: operations.id });
   return rows.length;
+}
+
+/**
+ * Of these operations, those with a final outcome: a redelivered message for one of them changes
+ * nothing. An `invalid_data` failure is not final for this purpose (see recordOperationOutcomes).
+ */
+export async function findDecidedOperations(db: Executor, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db
+    .select({ id: operations.id })
+    .from(operations)
+    .where(and(inArray(operations.id, ids), or(isNull(operations.errorCode), ne(operations.errorCode, "invalid_data"))));
+  return new Set(rows.map((r) => r.id));
 }

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
 import type { Database, Executor } from "../client.ts";
 import { subscribers } from "../schema.ts";
 
@@ -29,6 +29,49 @@ export async function findExistingEmails(db: Executor, lowerEmails: string[]): P
 export async function insertSubscribers(db: Executor, rows: NewSubscriberRow[]): Promise<SubscriberRow[]> {
   if (rows.length === 0) return [];
   return db.insert(subscribers).values(rows).returning();
+}
+
+/**
+ * The rows a set of changes will touch, by id or by (lower-cased) email, locked until the
+ * transaction ends. Locked in id order, so two batches touching the same rows cannot deadlock.
+ */
+export async function lockSubscribers(tx: Executor, ids: string[], lowerEmails: string[]): Promise<SubscriberRow[]> {
+  const conditions = [];
+  if (ids.length) conditions.push(inArray(subscribers.id, ids));
+  if (lowerEmails.length) conditions.push(inArray(lowerEmail, lowerEmails));
+  if (conditions.length === 0) return [];
+  return tx
+    .select()
+    .from(subscribers)
+    .where(or(...conditions))
+    .orderBy(asc(subscribers.id))
+    .for("update");
+}
+
+/** Writes a row's changeable state back, as the consumer computed it under the row's lock. */
+export async function saveSubscriber(tx: Executor, row: SubscriberRow): Promise<void> {
+  await tx
+    .update(subscribers)
+    .set({
+      name: row.name,
+      lastName: row.lastName,
+      status: row.status,
+      updatedAt: row.updatedAt,
+      unsubscribedAt: row.unsubscribedAt,
+      version: row.version,
+      fieldOps: row.fieldOps,
+    })
+    .where(eq(subscribers.id, row.id));
+}
+
+export async function deleteSubscribers(tx: Executor, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await tx.delete(subscribers).where(inArray(subscribers.id, ids));
+}
+
+export async function findSubscribersByIds(db: Executor, ids: string[]): Promise<SubscriberRow[]> {
+  if (ids.length === 0) return [];
+  return db.select().from(subscribers).where(inArray(subscribers.id, ids));
 }
 
 export interface ListQuery {

@@ -1,7 +1,18 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { listBody, pageSchema } from "../../lib/pagination.ts";
-import { Operation, Subscriber, SubscriberInput, SubscriberStatus } from "../../subscribers/schema.ts";
-import { createSubscriber, getOperation, getSubscriber, listSubscriberPage } from "../../subscribers/service.ts";
+import type { Accepted } from "../../subscribers/accept.ts";
+import { createSubscriber, deleteSubscriber, forgetSubscriber, parseIfMatch, updateSubscriber } from "../../subscribers/accept.ts";
+import { etagOf } from "../../subscribers/model.ts";
+import { Operation, Subscriber, SubscriberInput, SubscriberPatch, SubscriberStatus } from "../../subscribers/schema.ts";
+import {
+  awaitOperation,
+  getOperation,
+  getSubscriber,
+  listSubscriberPage,
+  MAX_WAIT_SECONDS,
+  writeResult,
+} from "../../subscribers/service.ts";
 import type { AppEnv } from "../context.ts";
 import { requireScope } from "../middleware/auth.ts";
 import { jsonBody } from "../middleware/json-body.ts";
@@ -9,32 +20,133 @@ import { authProblems, envelope, problems } from "../openapi-schemas.ts";
 
 const security = [{ bearerAuth: [] }];
 
+const idempotencyKey = z
+  .string()
+  .min(1)
+  .max(255)
+  .optional()
+  .meta({ description: "Replays the first response to the same request for 24 h; reused with a different request it is a 422." });
+const prefer = z
+  .string()
+  .max(200)
+  .optional()
+  .meta({
+    description: `\`wait=N\` (RFC 7240): wait up to N seconds (at most ${MAX_WAIT_SECONDS}) for the outcome and answer it directly; 202 if it is not there by then.`,
+  });
+const ifMatch = z
+  .string()
+  .max(100)
+  .optional()
+  .meta({ description: 'The ETag of a read ("3"), or "*": the change applies only to that version. 412 when it no longer holds.' });
+const ref = z.object({ id_or_email: z.string().min(1).max(254).meta({ description: "A subscriber id (UUID) or email address" }) });
+
+const OperationEnvelope = envelope(Operation, "OperationEnvelope");
+const SubscriberEnvelope = envelope(Subscriber, "SubscriberEnvelope");
+const accepted = {
+  description: "Accepted; the operation is pending (or `Prefer: wait` ran out)",
+  headers: z.object({ Location: z.string() }),
+  content: { "application/json": { schema: OperationEnvelope } },
+};
+const changeProblems = {
+  ...authProblems,
+  400: problems[400],
+  404: problems[404],
+  409: problems[409],
+  412: problems[412],
+  413: problems[413],
+  415: problems[415],
+  422: problems[422],
+};
+
+/** RFC 7240 `wait`: the largest of the preferences' wait values, at most MAX_WAIT_SECONDS; 0 without one. */
+function preferredWait(header: string | undefined): number {
+  const m = header ? /(?:^|[,;\s])wait\s*=\s*"?(\d{1,6})"?/i.exec(header) : null;
+  return m ? Math.min(Number(m[1]), MAX_WAIT_SECONDS) : 0;
+}
+
+/**
+ * Every write answers the same way: 202 with the pending operation, or, under `Prefer: wait`, its
+ * final result: the subscriber it created or changed, nothing for a delete or an erasure, or its
+ * problem (thrown, as the one DomainError). Each route turns the result into its documented statuses.
+ */
+async function outcome(c: Context<AppEnv>, { operation, replayed }: Accepted, preferHeader: string | undefined) {
+  const wait = preferredWait(preferHeader);
+  const headers: Record<string, string> = {};
+  if (replayed) headers["Idempotent-Replayed"] = "true";
+  if (wait > 0) {
+    headers["Preference-Applied"] = `wait=${wait}`;
+    headers.Vary = "Prefer";
+  }
+  const rt = c.get("rt");
+  const result = await writeResult(rt, c.get("principal")!, wait > 0 ? await awaitOperation(rt, operation, wait) : operation);
+  const pendingHeaders = { ...headers, Location: `/v1/operations/${result.operation.id}` };
+  return { result, headers, pendingHeaders };
+}
+
 const create = createRoute({
   method: "post",
   path: "/v1/subscribers",
   tags: ["Subscribers"],
   summary: "Accept a subscriber for creation (asynchronous)",
   description:
-    "Validates at the edge and enqueues; the queue consumer stores it unless the email exists. Follow `Location` to the operation. `Idempotency-Key` replays the first response for 24 h.",
+    "Validates at the edge and enqueues; the queue consumer stores it unless the email exists. Follow `Location` to the operation, or send `Prefer: wait=N` for the outcome.",
   security,
   middleware: [requireScope("subscribers:write"), ...jsonBody()] as const,
   request: {
-    headers: z.object({ "idempotency-key": z.string().min(1).max(255).optional() }),
+    headers: z.object({ "idempotency-key": idempotencyKey, prefer }),
     body: { required: true, content: { "application/json": { schema: SubscriberInput } } },
   },
   responses: {
-    202: {
-      description: "Accepted; the operation is pending",
-      headers: z.object({ Location: z.string() }),
-      content: { "application/json": { schema: envelope(Operation, "OperationEnvelope") } },
-    },
-    ...authProblems,
-    400: problems[400],
-    409: problems[409],
-    413: problems[413],
-    415: problems[415],
-    422: problems[422],
+    201: { description: "Created (only under `Prefer: wait`)", content: { "application/json": { schema: SubscriberEnvelope } } },
+    202: accepted,
+    ...changeProblems,
   },
+});
+
+const update = createRoute({
+  method: "patch",
+  path: "/v1/subscribers/{id_or_email}",
+  tags: ["Subscribers"],
+  summary: "Change a subscriber's name, last name or status (asynchronous)",
+  description:
+    "The email is immutable. Status changes follow the README's transition table; moving to `unsubscribed` records `unsubscribed_at`. Changes apply in the order they were accepted; an older change that a newer one overtook ends `superseded`.",
+  security,
+  middleware: [requireScope("subscribers:write"), ...jsonBody()] as const,
+  request: {
+    params: ref,
+    headers: z.object({ "idempotency-key": idempotencyKey, prefer, "if-match": ifMatch }),
+    body: { required: true, content: { "application/json": { schema: SubscriberPatch } } },
+  },
+  responses: {
+    200: { description: "Applied (only under `Prefer: wait`)", content: { "application/json": { schema: SubscriberEnvelope } } },
+    202: accepted,
+    ...changeProblems,
+  },
+});
+
+const remove = createRoute({
+  method: "delete",
+  path: "/v1/subscribers/{id_or_email}",
+  tags: ["Subscribers"],
+  summary: "Delete a subscriber (asynchronous)",
+  description: "Gone from reads, lists and stats once applied; a later POST with the same email creates a new subscriber.",
+  security,
+  middleware: [requireScope("subscribers:write")] as const,
+  request: { params: ref, headers: z.object({ "idempotency-key": idempotencyKey, prefer, "if-match": ifMatch }) },
+  responses: { 204: { description: "Deleted (only under `Prefer: wait`)" }, 202: accepted, ...changeProblems },
+});
+
+const forget = createRoute({
+  method: "post",
+  path: "/v1/subscribers/{id_or_email}/forget",
+  tags: ["Subscribers"],
+  summary: "Erase a subscriber and every copy of their data (GDPR art. 17, asynchronous)",
+  description:
+    "Removes the row, its operation and idempotency records, dead letters, events' personal data and every cache entry. Keeps a keyed hash of the email for 30 days so late messages cannot bring the person back. Works for an address whose subscriber was already deleted.",
+  security,
+  middleware: [requireScope("subscribers:erase")] as const,
+  request: { params: ref, headers: z.object({ "idempotency-key": idempotencyKey, prefer }) },
+  responses: { 204: { description: "Erased (only under `Prefer: wait`)" }, 202: accepted, ...changeProblems },
 });
 
 const getOne = createRoute({
@@ -44,9 +156,14 @@ const getOne = createRoute({
   summary: "Read a subscriber by id or email",
   security,
   middleware: [requireScope("subscribers:read")] as const,
-  request: { params: z.object({ id_or_email: z.string().min(1).max(254) }) },
+  request: { params: ref, headers: z.object({ "if-none-match": z.string().max(200).optional() }) },
   responses: {
-    200: { description: "The subscriber", content: { "application/json": { schema: envelope(Subscriber, "SubscriberEnvelope") } } },
+    200: {
+      description: "The subscriber; `ETag` is its version",
+      headers: z.object({ ETag: z.string() }),
+      content: { "application/json": { schema: SubscriberEnvelope } },
+    },
+    304: { description: "Not modified: If-None-Match holds the current ETag" },
     ...authProblems,
     404: problems[404],
     422: problems[422],
@@ -92,20 +209,60 @@ const operation = createRoute({
 
 export const subscriberRoutes = new OpenAPIHono<AppEnv>()
   .openapi(create, async (c) => {
-    const { operation: op, replayed } = await createSubscriber(
+    const h = c.req.valid("header");
+    const accepted = await createSubscriber(c.get("rt"), c.get("principal")!, c.req.valid("json"), h["idempotency-key"]);
+    const { result, headers, pendingHeaders } = await outcome(c, accepted, h.prefer);
+    if (result.status === "created") {
+      const { subscriber, operation: op } = result;
+      return c.json({ data: subscriber, meta: { operation: op } }, 201, {
+        ...headers,
+        Location: `/v1/subscribers/${subscriber.id}`,
+        ETag: etagOf(subscriber),
+      });
+    }
+    return c.json({ data: result.operation, meta: {} }, 202, pendingHeaders);
+  })
+  .openapi(update, async (c) => {
+    const h = c.req.valid("header");
+    const accepted = await updateSubscriber(
       c.get("rt"),
       c.get("principal")!,
+      c.req.valid("param").id_or_email,
       c.req.valid("json"),
-      c.req.valid("header")["idempotency-key"],
+      parseIfMatch(h["if-match"]),
+      h["idempotency-key"],
     );
-    const headers: Record<string, string> = { Location: `/v1/operations/${op.id}` };
-    if (replayed) headers["Idempotent-Replayed"] = "true";
-    return c.json({ data: op, meta: {} }, 202, headers);
+    const { result, headers, pendingHeaders } = await outcome(c, accepted, h.prefer);
+    if (result.status === "updated") {
+      return c.json({ data: result.subscriber, meta: { operation: result.operation } }, 200, {
+        ...headers,
+        ETag: etagOf(result.subscriber),
+      });
+    }
+    return c.json({ data: result.operation, meta: {} }, 202, pendingHeaders);
+  })
+  .openapi(remove, async (c) => {
+    const h = c.req.valid("header");
+    const ref = c.req.valid("param").id_or_email;
+    const accepted = await deleteSubscriber(c.get("rt"), c.get("principal")!, ref, parseIfMatch(h["if-match"]), h["idempotency-key"]);
+    const { result, headers, pendingHeaders } = await outcome(c, accepted, h.prefer);
+    if (result.status === "gone") return c.body(null, 204, headers);
+    return c.json({ data: result.operation, meta: {} }, 202, pendingHeaders);
+  })
+  .openapi(forget, async (c) => {
+    const h = c.req.valid("header");
+    const accepted = await forgetSubscriber(c.get("rt"), c.get("principal")!, c.req.valid("param").id_or_email, h["idempotency-key"]);
+    const { result, headers, pendingHeaders } = await outcome(c, accepted, h.prefer);
+    if (result.status === "gone") return c.body(null, 204, headers);
+    return c.json({ data: result.operation, meta: {} }, 202, pendingHeaders);
   })
   .openapi(getOne, async (c) => {
     const { value, cache } = await getSubscriber(c.get("rt"), c.req.valid("param").id_or_email);
     c.set("cacheOutcome", cache);
-    return c.json({ data: value, meta: {} }, 200);
+    const etag = etagOf(value);
+    const inm = c.req.valid("header")["if-none-match"];
+    if (inm?.split(",").some((t) => t.trim().replace(/^W\//, "") === etag || t.trim() === "*")) return c.body(null, 304, { ETag: etag });
+    return c.json({ data: value, meta: {} }, 200, { ETag: etag });
   })
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
