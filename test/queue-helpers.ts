@@ -5,7 +5,12 @@ import { v7 as uuidv7 } from "uuid";
 import type { DbHandle } from "../src/db/client.ts";
 import { operations, subscribers } from "../src/db/schema.ts";
 import worker from "../src/index.ts";
-import type { SubscriberCreateMessage } from "../src/queue/schema.ts";
+import type {
+  SubscriberCreateMessage,
+  SubscriberDeleteMessage,
+  SubscriberForgetMessage,
+  SubscriberUpdateMessage,
+} from "../src/queue/schema.ts";
 import { waitFor } from "./helpers.ts";
 
 /** A well-formed create message, as the edge would enqueue it. */
@@ -51,4 +56,45 @@ export async function waitForOperations(db: DbHandle, ids: string[], timeoutMs =
     timeoutMs,
     `${ids.length} operation outcomes`,
   );
+}
+
+type ChangeOptions = { operationId?: string; ifMatch?: number };
+
+/** An update as the edge would enqueue it; `operationId` lets a test give an older (or newer) place in the order. */
+export function updateMessage(
+  subscriberId: string,
+  changes: SubscriberUpdateMessage["changes"],
+  opts: ChangeOptions = {},
+): SubscriberUpdateMessage {
+  return {
+    type: "subscriber.update",
+    v: 1,
+    operation_id: opts.operationId ?? uuidv7(),
+    requested_at: new Date().toISOString(),
+    subscriber_id: subscriberId,
+    changes,
+    ...(opts.ifMatch ? { if_match: opts.ifMatch } : {}),
+  };
+}
+
+export function deleteMessage(subscriberId: string, opts: ChangeOptions = {}): SubscriberDeleteMessage {
+  return {
+    type: "subscriber.delete",
+    v: 1,
+    operation_id: opts.operationId ?? uuidv7(),
+    requested_at: new Date().toISOString(),
+    subscriber_id: subscriberId,
+    ...(opts.ifMatch ? { if_match: opts.ifMatch } : {}),
+  };
+}
+
+export function forgetMessage(target: { id?: string; email?: string }, opts: ChangeOptions = {}): SubscriberForgetMessage {
+  return {
+    type: "subscriber.forget",
+    v: 1,
+    operation_id: opts.operationId ?? uuidv7(),
+    requested_at: new Date().toISOString(),
+    ...(target.id ? { subscriber_id: target.id } : {}),
+    ...(target.email ? { email: target.email } : {}),
+  };
 }

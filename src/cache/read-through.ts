@@ -76,7 +76,9 @@ export async function safeGet<T>({ cache, log }: CacheContext, key: string): Pro
   }
 }
 
+/** Writes the store; this isolate's hot copy of the key is dropped, so it reads what it just wrote. */
 export async function safePut({ cache, log }: CacheContext, key: string, value: unknown, ttlSeconds?: number): Promise<boolean> {
+  isolateMemory.cacheEntries.delete(`${cache.kind}:${key}`);
   try {
     await cache.put(key, value, ttlSeconds ? { ttlSeconds } : undefined);
     return true;

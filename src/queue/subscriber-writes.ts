@@ -2,6 +2,7 @@ import { z } from "zod";
 import { cached, safeDelete, safePut } from "../cache/read-through.ts";
 import { recordOperationOutcomes } from "../db/repositories/operations.ts";
 import { findSubscribersByIds } from "../db/repositories/subscribers.ts";
+import { isolateMemory } from "../isolate-memory.ts";
 import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
 import { forgetStats } from "../stats/service.ts";
@@ -280,6 +281,8 @@ async function purgeErased(rt: Runtime, result: StoreResult): Promise<void> {
     }
     needles.push(...e.subscriberIds, ...e.emails);
   }
+  // Not safeDelete: a failure here must fail the batch. This isolate's hot copies go too.
+  for (const k of keys) isolateMemory.cacheEntries.delete(`${rt.cache.kind}:${k}`);
   await Promise.all([...keys].map((k) => rt.cache.delete(k)));
   await rt.cache.deletePrefix(cacheKeys.listPrefix);
   const parked = await rt.env.CACHE.list({ prefix: PARKED_PREFIX });

@@ -213,8 +213,12 @@ class SetApplier {
 
     // Removals first, then creates, then updates: an address freed by a delete in this batch can be
     // taken by a newer create in it, and an update in it sees the row its create made.
-    for (const m of changes) if (m.type === "subscriber.delete") this.delete(m);
+    for (const m of changes) if (m.type === "subscriber.delete") await this.delete(m);
     for (const m of changes) if (m.type === "subscriber.forget") await this.forget(m);
+    await deleteSubscribers(
+      this.tx,
+      this.removed.map((r) => r.id),
+    );
     await saveTombstones(this.tx, this.newTombstones);
     await this.create(creates);
     for (const m of changes) if (m.type === "subscriber.update") this.update(m);
@@ -274,7 +278,7 @@ class SetApplier {
     return true;
   }
 
-  private delete(m: SubscriberDeleteMessage): void {
+  private async delete(m: SubscriberDeleteMessage): Promise<void> {
     const row = this.rows.get(m.subscriber_id);
     if (!row) {
       this.missing(m);
@@ -291,13 +295,15 @@ class SetApplier {
     }
     if (this.preconditionFails(m, row)) return;
     const gone = { ...row, version: row.version + 1, updatedAt: new Date() };
-    this.remove(gone, "deleted", m.operation_id);
+    await this.remove(gone, "deleted", m.operation_id);
     this.event(gone, "subscriber.deleted", m.operation_id);
     this.outcome(m, "succeeded", { version: gone.version });
   }
 
   /** Drops a row and tombstones it; its email hash comes from the row, so no message needs the address. */
-  private remove(row: SubscriberRow, kind: "deleted" | "forgotten", operationId: string): void {
+  private async remove(row: SubscriberRow, kind: "deleted" | "forgotten", operationId: string): Promise<void> {
+    const email = normalizeEmail(row.email);
+    if (!this.hashes.has(email)) this.hashes.set(email, await emailHash(this.hashKey, email));
     this.rows.delete(row.id);
     this.saved.delete(row.id);
     this.removed.push({ id: row.id, email: row.email });
@@ -314,11 +320,6 @@ class SetApplier {
     const email = m.email ? normalizeEmail(m.email) : undefined;
     const hash = email ? this.hashes.get(email) : undefined;
     const live = [...this.rows.values()].filter((r) => r.id === m.subscriber_id || (email && normalizeEmail(r.email) === email));
-    // Rows hold the address, and the hash must be known before the row goes.
-    for (const r of live) {
-      const e = normalizeEmail(r.email);
-      if (!this.hashes.has(e)) this.hashes.set(e, await emailHash(this.hashKey, e));
-    }
     const buried = [...this.tombstones, ...this.newTombstones].filter(
       (t) => (m.subscriber_id && t.subscriberId === m.subscriber_id) || (hash && t.emailHash === hash),
     );
@@ -331,14 +332,10 @@ class SetApplier {
     ];
     const emails = [...new Set([...live.map((r) => normalizeEmail(r.email)), ...(email ? [email] : [])])];
 
-    await deleteSubscribers(
-      this.tx,
-      live.map((r) => r.id),
-    );
     const versions = new Map<string, number>();
     for (const r of live) {
       const gone = { ...r, version: r.version + 1 };
-      this.remove(gone, "forgotten", m.operation_id);
+      await this.remove(gone, "forgotten", m.operation_id);
       versions.set(r.id, gone.version);
     }
     // Erased once already: nothing more to record about them.
