@@ -34,4 +34,22 @@ describe("typed client (hono/client with the exported App type)", () => {
       expect(revoked.status).toBe(200);
     }
   });
+
+  it("covers the subscriber lifecycle: create, change with If-Match, delete, each with Prefer: wait", async () => {
+    const email = `typed.${crypto.randomUUID().slice(0, 8)}@example.com`;
+    const wait = { prefer: "wait=10" };
+    const created = await client.v1.subscribers.$post({ json: { email, name: "Typed", last_name: "Client" }, header: wait });
+    expect(created.status).toBe(201);
+    if (created.status !== 201) return;
+    const { data } = await created.json();
+    const changed = await client.v1.subscribers[":id_or_email"].$patch({
+      param: { id_or_email: data.id },
+      json: { status: "active" },
+      header: { ...wait, "if-match": `"${data.version}"` },
+    });
+    expect(changed.status).toBe(200);
+    if (changed.status === 200) expect((await changed.json()).data).toMatchObject({ status: "active", version: 2 });
+    const removed = await client.v1.subscribers[":id_or_email"].$delete({ param: { id_or_email: email }, header: wait });
+    expect(removed.status).toBe(204);
+  });
 });

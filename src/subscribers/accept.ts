@@ -136,7 +136,10 @@ async function target(rt: Runtime, ref: string, ifMatch: IfMatch | undefined): P
 
 const ifMatchVersion = (ifMatch: IfMatch | undefined) => (ifMatch && "version" in ifMatch ? { if_match: ifMatch.version } : {});
 
-export async function updateSubscriber(
+/** The reference as given, normalised: what makes two requests about the same subscriber the same request. */
+const sameRef = (ref: string) => ref.trim().toLowerCase();
+
+export function updateSubscriber(
   rt: Runtime,
   principal: Principal,
   ref: string,
@@ -144,8 +147,8 @@ export async function updateSubscriber(
   ifMatch: IfMatch | undefined,
   idempotencyKey: string | undefined,
 ) {
-  const subscriber = await target(rt, ref, ifMatch);
-  return accept(rt, principal, idempotencyKey, { op: "update", id: subscriber.id, patch, ifMatch }, async (idem) => {
+  return accept(rt, principal, idempotencyKey, { op: "update", ref: sameRef(ref), patch, ifMatch }, async (idem) => {
+    const subscriber = await target(rt, ref, ifMatch);
     const message = {
       type: "subscriber.update" as const,
       ...change(idem),
@@ -157,15 +160,15 @@ export async function updateSubscriber(
   });
 }
 
-export async function deleteSubscriber(
+export function deleteSubscriber(
   rt: Runtime,
   principal: Principal,
   ref: string,
   ifMatch: IfMatch | undefined,
   idempotencyKey: string | undefined,
 ) {
-  const subscriber = await target(rt, ref, ifMatch);
-  return accept(rt, principal, idempotencyKey, { op: "delete", id: subscriber.id, ifMatch }, async (idem) => {
+  return accept(rt, principal, idempotencyKey, { op: "delete", ref: sameRef(ref), ifMatch }, async (idem) => {
+    const subscriber = await target(rt, ref, ifMatch);
     const message = { type: "subscriber.delete" as const, ...change(idem), subscriber_id: subscriber.id, ...ifMatchVersion(ifMatch) };
     return { message, operation: pending(message.operation_id, "subscriber.delete", subscriber.id) };
   });
