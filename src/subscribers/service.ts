@@ -174,5 +174,5 @@ export async function listSubscriberPage(
     },
     { hitSeconds: TTL.list, missingSeconds: 0 },
   );
-  return { value: value ?? { data: [], nextCursor: null }, cache };
+  return { value: value ?? { data: [], nextCursor: null, prevCursor: null }, cache };
 }
