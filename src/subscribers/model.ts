@@ -40,7 +40,8 @@ export const cacheKeys = {
   byEmail: (email: string) => `sub:v1:email:${normalizeEmail(email)}`,
   operation: (id: string) => `op:v1:${id}`,
   listVersion: "subs:v1:listver",
-  list: (version: string, status: string, limit: number, cursor: string) => `subs:v1:list:${version}:${status}:${limit}:${cursor}`,
+  /** One list page: the SHA-256 of its normalised query (src/subscribers/list.ts) under the list version's prefix. */
+  list: (version: string, queryHash: string) => `subs:v1:list:${version}:${queryHash}`,
   idempotency: (keyId: string, keyHash: string) => `idem:v1:${keyId}:${keyHash}`,
 };
 
