@@ -325,12 +325,17 @@ describe("every list query reads an index, in order", () => {
       ).toEqual([["Index Scan", "subscribers_email_lower_uq"]]);
       return;
     }
-    // The sort's own index (behind the status when there is one); a previous page reads it backwards.
-    const idx = `subscribers_${query.status ? "status_" : ""}${query.sort === "created_at" ? "created" : "updated"}_id_idx`;
-    expect(
-      scans.map((s) => [s["Node Type"], s["Index Name"], s["Scan Direction"]]),
-      shape,
-    ).toEqual([["Index Scan", idx, query.from?.direction === "newer" ? "Backward" : "Forward"]]);
+    // The sort's own index, behind the status or not (with most rows in one status, walking
+    // (sort, id) and filtering the status is as good, and the planner may take it); a previous page
+    // reads it backwards.
+    const sortIdx = query.sort === "created_at" ? "created" : "updated";
+    const allowed = query.status
+      ? [`subscribers_status_${sortIdx}_id_idx`, `subscribers_${sortIdx}_id_idx`]
+      : [`subscribers_${sortIdx}_id_idx`];
+    expect(scans, shape).toHaveLength(1);
+    expect(scans[0]!["Node Type"], shape).toBe("Index Scan");
+    expect(allowed, shape).toContain(scans[0]!["Index Name"]);
+    expect(scans[0]!["Scan Direction"], shape).toBe(query.from?.direction === "newer" ? "Backward" : "Forward");
   });
 
   it("the check above would have caught the indexes drizzle declared before (DESC NULLS LAST): a sort", async () => {
