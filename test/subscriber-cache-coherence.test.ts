@@ -51,7 +51,9 @@ for (const backend of backends) {
       const ctx = createExecutionContext();
       const res = await app.fetch(new Request(`http://edge.test${path}`, { headers: bearer(key) }), backend.env, ctx);
       await waitOnExecutionContext(ctx);
-      return { status: res.status, body: res.status === 200 ? await res.json<T>() : (await res.body?.cancel(), undefined) };
+      if (res.status === 200) return { status: res.status, body: await res.json<T>() };
+      await res.body?.cancel();
+      return { status: res.status, body: undefined };
     };
     const views = async (s: { id: string; email: string }) => {
       const [byId, byEmail, list] = await Promise.all([

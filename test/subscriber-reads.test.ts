@@ -128,7 +128,8 @@ describe("reads", () => {
       ["limit=101", "query.limit"],
       ["limit=0", "query.limit"],
       ["status=deleted", "query.status"],
-      ["sort=email", "query"],
+      ["sort=email", "query.sort"],
+      ["order=email", "query"],
     ] as const) {
       const res = await call(`/v1/subscribers?${query}`, { headers: bearer(reader) });
       expect(res.status, query).toBe(422);

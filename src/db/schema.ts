@@ -96,9 +96,13 @@ export const subscribers = pgTable(
   },
   (t) => [
     uniqueIndex("subscribers_email_lower_uq").on(sql`lower(${t.email})`),
-    // Keyset pagination, newest first, with and without a status filter.
-    index("subscribers_created_id_idx").on(t.createdAt.desc(), t.id.desc()),
-    index("subscribers_status_created_id_idx").on(t.status, t.createdAt.desc(), t.id.desc()),
+    // Keyset pages newest first by (created_at, id) or (updated_at, id), with and without a status
+    // filter (src/db/repositories/subscriber-list.ts). NULLS FIRST is what a plain DESC means: the
+    // ORDER BY must match the declaration exactly, or Postgres sorts instead of reading the index.
+    index("subscribers_created_id_idx").on(t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
+    index("subscribers_status_created_id_idx").on(t.status, t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
+    index("subscribers_updated_id_idx").on(t.updatedAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
+    index("subscribers_status_updated_id_idx").on(t.status, t.updatedAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
     // The name policy's control and bidi rules (src/subscribers/model.ts), enforced where the data
     // lands too: a write that bypassed the edge fails here and the consumer isolates it.
     check("subscribers_name_chars", sql`${t.name} !~ ${sql.raw(`'${NAME_FORBIDDEN}'`)}`),

@@ -3,21 +3,51 @@ import { base64urlDecode, base64urlEncode } from "./base64.ts";
 
 /**
  * Keyset pagination, one way for every list. A repository fetches `rowsForPage(limit)` rows, one more
- * than the page holds: if that extra row exists, there is a next page, and the cursor is the keyset
- * position of the page's last row. Cursors are opaque to clients: base64url of JSON.
+ * than the page holds: if that extra row exists, there is another page in the direction walked, and
+ * the cursor is the keyset position of the page's edge row. Cursors are opaque to clients: base64url
+ * of JSON.
  */
 export const rowsForPage = (limit: number): number => limit + 1;
 
 export interface Page<T> {
   data: T[];
   nextCursor: string | null;
+  /** Null on the first page, and always for lists that only walk forward. */
+  prevCursor: string | null;
 }
 
-/** `cursorOf` turns the page's last row into the next cursor (usually `encodeCursor` of its keyset position). */
-export function toPage<Row, T>(rows: Row[], limit: number, view: (row: Row) => T, cursorOf: (last: Row) => string): Page<T> {
+/**
+ * How the rows of a list that walks both ways were fetched: `forward` in the list's own order (from
+ * the start, or from a next-page cursor when `fromCursor`), or `backward` from a previous-page cursor
+ * (the query runs in reverse order, nearest the cursor first). Lists that only walk forward pass none
+ * and never answer a previous cursor.
+ */
+export interface Walk {
+  direction: "forward" | "backward";
+  fromCursor: boolean;
+}
+
+/**
+ * A page in the list's order from the rows a repository fetched. `cursorOf` turns a row into its
+ * keyset position (usually `encodeCursor`): the next cursor is the page's last row, the previous
+ * cursor its first.
+ */
+export function toPage<Row, T>(rows: Row[], limit: number, view: (row: Row) => T, cursorOf: (row: Row) => string, walk?: Walk): Page<T> {
+  const more = rows.length > limit;
   const page = rows.slice(0, limit);
+  const backward = walk?.direction === "backward";
+  if (backward) page.reverse();
+  const first = page.at(0);
   const last = page.at(-1);
-  return { data: page.map(view), nextCursor: rows.length > limit && last !== undefined ? cursorOf(last) : null };
+  // Walking backward, the rows after the cursor are the next page; walking forward from a cursor,
+  // the rows before it are the previous one.
+  const hasNext = backward || more;
+  const hasPrev = backward ? more : walk?.fromCursor === true;
+  return {
+    data: page.map(view),
+    nextCursor: hasNext && last !== undefined ? cursorOf(last) : null,
+    prevCursor: hasPrev && first !== undefined ? cursorOf(first) : null,
+  };
 }
 
 const encoder = new TextEncoder();
@@ -38,19 +68,30 @@ export function decodeCursor<T>(cursor: string, schema: z.ZodType<T>): T | undef
 /** What every list route answers. */
 export interface ListBody<T> {
   data: T[];
-  meta: { limit: number; next_cursor: string | null };
-  links: { next: string | null };
+  meta: { limit: number; next_cursor: string | null; prev_cursor: string | null };
+  links: { next: string | null; prev: string | null };
 }
 
-/** The list envelope for a page: the next link is the request's own path and query with the next cursor. */
+/** The request's own path and query with this one cursor parameter set and the other removed. */
+function linkWith(requestUrl: string, set: "cursor" | "prev_cursor", cursor: string): string {
+  const url = new URL(requestUrl);
+  url.searchParams.delete(set === "cursor" ? "prev_cursor" : "cursor");
+  url.searchParams.set(set, cursor);
+  return `${url.pathname}${url.search}`;
+}
+
+/** The list envelope for a page: next and previous links are the request's own path and query with the page's cursor. */
 export function listBody<T>(requestUrl: string, limit: number, page: Page<T>): ListBody<T> {
-  let next: string | null = null;
-  if (page.nextCursor) {
-    const url = new URL(requestUrl);
-    url.searchParams.set("cursor", page.nextCursor);
-    next = `${url.pathname}${url.search}`;
-  }
-  return { data: page.data, meta: { limit, next_cursor: page.nextCursor }, links: { next } };
+  // `?? null`: pages cached before previous cursors existed have none.
+  const prev = page.prevCursor ?? null;
+  return {
+    data: page.data,
+    meta: { limit, next_cursor: page.nextCursor, prev_cursor: prev },
+    links: {
+      next: page.nextCursor ? linkWith(requestUrl, "cursor", page.nextCursor) : null,
+      prev: prev ? linkWith(requestUrl, "prev_cursor", prev) : null,
+    },
+  };
 }
 
 /** The list envelope every paginated route answers with. */
@@ -58,7 +99,11 @@ export const pageSchema = <T extends z.ZodType>(item: T, id: string) =>
   z
     .object({
       data: z.array(item),
-      meta: z.object({ limit: z.number().int(), next_cursor: z.string().nullable() }),
-      links: z.object({ next: z.string().nullable() }),
+      meta: z.object({
+        limit: z.number().int(),
+        next_cursor: z.string().nullable(),
+        prev_cursor: z.string().nullable().describe("Null on the first page and for lists that only page forward."),
+      }),
+      links: z.object({ next: z.string().nullable(), prev: z.string().nullable() }),
     })
     .meta({ id });

@@ -78,7 +78,7 @@ export async function listPlans(rt: Runtime, q: SearchRange & { limit: number; c
     },
     { hitSeconds: TTL.page, missingSeconds: 0 },
   );
-  return { value: value ?? { data: [], nextCursor: null }, cache };
+  return { value: value ?? { data: [], nextCursor: null, prevCursor: null }, cache };
 }
 
 /** Admin-triggered sync: the run's one log line is written here (cron runs log via the cron handler). */

@@ -56,7 +56,8 @@ export const cacheKeys = {
   listVersion: "subs:v1:listver",
   /** Every list page lives under this prefix; an erasure deletes all of them. */
   listPrefix: "subs:v1:list:",
-  list: (version: string, status: string, limit: number, cursor: string) => `subs:v1:list:${version}:${status}:${limit}:${cursor}`,
+  /** One list page: the SHA-256 of its normalised query (src/subscribers/list.ts) under the list version's prefix. */
+  list: (version: string, queryHash: string) => `subs:v1:list:${version}:${queryHash}`,
   idempotency: (keyId: string, keyHash: string) => `idem:v1:${keyId}:${keyHash}`,
 };
 

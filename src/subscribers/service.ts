@@ -1,17 +1,14 @@
-import { z } from "zod";
 import type { Principal } from "../auth/principal.ts";
 import { hasScope } from "../auth/principal.ts";
 import type { Read } from "../cache/read-through.ts";
 import { cached, readThrough, safeGet, safePut } from "../cache/read-through.ts";
 import { findOperation } from "../db/repositories/operations.ts";
-import { findSubscriberByEmail, findSubscriberById, listSubscribers } from "../db/repositories/subscribers.ts";
+import { findSubscriberByEmail, findSubscriberById } from "../db/repositories/subscribers.ts";
 import { DomainError } from "../lib/errors.ts";
 import { errorMessage } from "../lib/log.ts";
-import type { Page } from "../lib/pagination.ts";
-import { decodeCursor, encodeCursor, rowsForPage, toPage } from "../lib/pagination.ts";
 import type { Runtime } from "../runtime.ts";
 import { cacheKeys, TTL, toOperationView, toSubscriberView } from "./model.ts";
-import type { Operation, Subscriber, SubscriberStatus } from "./schema.ts";
+import type { Operation, Subscriber } from "./schema.ts";
 
 /**
  * Stored emails are printable ASCII (the create schema's email format), so a lookup holding anything
@@ -137,38 +134,4 @@ export async function writeResult(rt: Runtime, principal: Principal, op: Operati
   // Applied, but a later change already removed it: the outcome is all there is to show.
   if (!row) return { status: "accepted", operation: op };
   return { status: op.kind === "subscriber.create" ? "created" : "updated", subscriber: toSubscriberView(row), operation: op };
-}
-
-const SubscriberCursor = z.object({ c: z.iso.datetime({ offset: true }), i: z.uuid() });
-
-/** The keyset position in a cursor: only the form `toPage` below writes, a real instant Postgres and Date agree on. */
-function cursorPosition(cursor: string): { createdAt: Date; id: string } {
-  const pos = decodeCursor(cursor, SubscriberCursor);
-  const createdAt = pos ? new Date(pos.c) : undefined;
-  // Years 0001–9999 only: Postgres has no year 0, and Date writes others in another form.
-  if (!pos || !createdAt || Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== pos.c || pos.c.startsWith("0000")) {
-    throw new DomainError("validation_failed", "The cursor is not valid; use meta.next_cursor from a previous page.", {
-      fields: [{ field: "cursor", message: "invalid cursor" }],
-    });
-  }
-  return { createdAt, id: pos.i };
-}
-
-export async function listSubscriberPage(
-  rt: Runtime,
-  q: { status?: SubscriberStatus | undefined; limit: number; cursor?: string | undefined },
-): Promise<Read<Page<Subscriber>>> {
-  const after = q.cursor ? cursorPosition(q.cursor) : undefined;
-  const version = (await safeGet<string>(rt, cacheKeys.listVersion)) ?? "0";
-  const key = cacheKeys.list(version, q.status ?? "all", q.limit, q.cursor ?? "");
-  const { value, cache } = await readThrough<Page<Subscriber>>(
-    rt,
-    key,
-    async () => {
-      const rows = await listSubscribers(rt.db(), { status: q.status, rows: rowsForPage(q.limit), after });
-      return toPage(rows, q.limit, toSubscriberView, (last) => encodeCursor({ c: last.createdAt.toISOString(), i: last.id }));
-    },
-    { hitSeconds: TTL.list, missingSeconds: 0 },
-  );
-  return { value: value ?? { data: [], nextCursor: null }, cache };
 }

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
+import { asc, eq, inArray, or, sql } from "drizzle-orm";
 import type { Database, Executor } from "../client.ts";
 import { subscribers } from "../schema.ts";
 
@@ -72,31 +72,6 @@ export async function deleteSubscribers(tx: Executor, ids: string[]): Promise<vo
 export async function findSubscribersByIds(db: Executor, ids: string[]): Promise<SubscriberRow[]> {
   if (ids.length === 0) return [];
   return db.select().from(subscribers).where(inArray(subscribers.id, ids));
-}
-
-export interface ListQuery {
-  status: SubscriberRow["status"] | undefined;
-  /** How many rows to fetch (a page and one more: src/lib/pagination.ts). */
-  rows: number;
-  /** Keyset position: rows strictly after (older than) this one. */
-  after: { createdAt: Date; id: string } | undefined;
-}
-
-/** Newest first on (created_at, id), keyset. */
-export async function listSubscribers(db: Database, q: ListQuery): Promise<SubscriberRow[]> {
-  const conditions = [];
-  if (q.status) conditions.push(eq(subscribers.status, q.status));
-  if (q.after) {
-    conditions.push(
-      or(lt(subscribers.createdAt, q.after.createdAt), and(eq(subscribers.createdAt, q.after.createdAt), lt(subscribers.id, q.after.id))),
-    );
-  }
-  return db
-    .select()
-    .from(subscribers)
-    .where(conditions.length ? and(...conditions) : undefined)
-    .orderBy(desc(subscribers.createdAt), desc(subscribers.id))
-    .limit(q.rows);
 }
 
 export async function countSubscribersByStatus(db: Database): Promise<Record<string, number>> {

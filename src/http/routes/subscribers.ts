@@ -3,16 +3,10 @@ import type { Context } from "hono";
 import { listBody, pageSchema } from "../../lib/pagination.ts";
 import type { Accepted } from "../../subscribers/accept.ts";
 import { createSubscriber, deleteSubscriber, forgetSubscriber, parseIfMatch, updateSubscriber } from "../../subscribers/accept.ts";
+import { listQueryFields, listSubscriberPage } from "../../subscribers/list.ts";
 import { etagOf } from "../../subscribers/model.ts";
 import { Operation, Subscriber, SubscriberInput, SubscriberPatch, SubscriberStatus } from "../../subscribers/schema.ts";
-import {
-  awaitOperation,
-  getOperation,
-  getSubscriber,
-  listSubscriberPage,
-  MAX_WAIT_SECONDS,
-  writeResult,
-} from "../../subscribers/service.ts";
+import { awaitOperation, getOperation, getSubscriber, MAX_WAIT_SECONDS, writeResult } from "../../subscribers/service.ts";
 import type { AppEnv } from "../context.ts";
 import { requireScope } from "../middleware/auth.ts";
 import { jsonBody } from "../middleware/json-body.ts";
@@ -174,16 +168,12 @@ const list = createRoute({
   method: "get",
   path: "/v1/subscribers",
   tags: ["Subscribers"],
-  summary: "List subscribers, newest first, with keyset cursors",
+  summary: "List subscribers, newest first, filtered, with keyset cursors both ways",
+  description:
+    "Newest first by `sort` (created_at or updated_at), ties broken by id. `meta.next_cursor` goes to older subscribers (`cursor`), `meta.prev_cursor` back to newer ones (`prev_cursor`); give one of them, with the sort the cursor came from. Bounds are ISO 8601 date-times with an offset.",
   security,
   middleware: [requireScope("subscribers:read")] as const,
-  request: {
-    query: z.strictObject({
-      status: SubscriberStatus.optional(),
-      limit: z.coerce.number().int().min(1).max(100).default(25),
-      cursor: z.string().min(1).max(512).optional(),
-    }),
-  },
+  request: { query: z.strictObject({ status: SubscriberStatus.optional(), ...listQueryFields }) },
   responses: {
     200: { description: "A page of subscribers", content: { "application/json": { schema: pageSchema(Subscriber, "SubscriberList") } } },
     ...authProblems,

@@ -7,7 +7,7 @@
  * @typedef {{ type?: string, title?: string, status: number, detail?: string, errors?: FieldError[], existing_id?: string, [k: string]: unknown }} Problem
  * @typedef {{ id: string, email: string, name: string, last_name: string, status: string, created_at: string, updated_at: string }} Subscriber
  * @typedef {{ id: string, status: "pending" | "succeeded" | "failed", subscriber_id: string | null, error: { code: string, message: string } | null }} Operation
- * @typedef {{ data: Subscriber[], meta: { limit: number, next_cursor: string | null } }} SubscriberPage
+ * @typedef {{ data: Subscriber[], meta: { limit: number, next_cursor: string | null, prev_cursor: string | null } }} SubscriberPage
  */
 
 /**
