@@ -1,43 +1,19 @@
 // Callbacks passed to page.evaluate run in the browser.
 /// <reference lib="dom" />
 
-import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
-import pg from "pg";
 import type { Browser, Page } from "playwright-core";
 import { chromium } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { mayMoveTo, SUBSCRIBER_STATUSES, type Subscriber, type SubscriberStatus } from "../../src/subscribers/schema.ts";
-import { ARTIFACTS, api, DESKTOP, PHONE, until } from "./page-helpers.ts";
+import { ARTIFACTS, api, createSubscriber, DESKTOP, PHONE, storedRow, until, WAIT } from "./page-helpers.ts";
 
 // The subscriber lifecycle through the page: edit, unsubscribe, a stale version, delete and forget,
-// each followed to its outcome, against the real stack (queue, consumer, Postgres).
+// each followed to its outcome, against the real stack (queue, consumer, Postgres). Never "bounced"
+// here: page.test.ts counts exactly its own 60 bounced subscribers.
 const chromiumPath = inject("chromiumPath");
 const baseUrl = inject("baseUrl");
 const adminKey = inject("adminKey");
-const databaseUrl = inject("databaseUrl");
-
-const WAIT = { Prefer: "wait=10" };
-
-// Never "bounced" here: page.test.ts counts exactly its own 60 bounced subscribers.
-
-async function createSubscriber(status: SubscriberStatus = "active"): Promise<Subscriber> {
-  const email = `life.${randomUUID().slice(0, 8)}@example.com`;
-  const res = await api<{ data: Subscriber }>("POST", "/v1/subscribers", { email, name: "Ada", last_name: "Lovelace", status }, WAIT);
-  expect(res.status).toBe(201);
-  return res.body.data;
-}
-
-async function storedRow(id: string): Promise<Record<string, unknown> | undefined> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query("select name, last_name, status, version, unsubscribed_at from subscribers where id = $1", [id]);
-    return rows[0];
-  } finally {
-    await client.end();
-  }
-}
 
 describe.skipIf(!chromiumPath)("subscriber lifecycle in the page (headless Chromium)", () => {
   let browser: Browser;
