@@ -140,16 +140,17 @@ export function setupManage(shell, hooks) {
       isCurrent: () => mine === run,
     });
     if (mine !== run) return;
-    await report(label, outcome, s);
+    await report(label, outcome, s, mine);
     if (mine === run) setBusy(false);
   }
 
-  /** @param {string} label @param {Outcome} outcome @param {Subscriber} s */
-  async function report(label, outcome, s) {
+  /** @param {string} label @param {Outcome} outcome @param {Subscriber} s @param {number} mine */
+  async function report(label, outcome, s, mine) {
     switch (outcome.state) {
       case "applied": {
         hooks.changed();
         const res = outcome.subscriber ? null : await readAfterChange(s.id, outcome.version);
+        if (mine !== run) return;
         const fresh = outcome.subscriber ?? (res?.ok ? res.body.data : null);
         if (fresh) {
           hooks.render(fresh);
