@@ -14,6 +14,8 @@ declare module "vitest" {
     chromiumPath: string;
     baseUrl: string;
     adminKey: string;
+    /** The stack's Postgres, for tests that check what was stored (not only what the API says). */
+    databaseUrl: string;
   }
 }
 
@@ -35,6 +37,7 @@ export default async function setup(project: TestProject) {
     project.provide("chromiumPath", "");
     project.provide("baseUrl", "");
     project.provide("adminKey", "");
+    project.provide("databaseUrl", "");
     return;
   }
 
@@ -63,5 +66,6 @@ export default async function setup(project: TestProject) {
   project.provide("chromiumPath", chromium);
   project.provide("baseUrl", stack.worker.url);
   project.provide("adminKey", adminKey);
+  project.provide("databaseUrl", stack.databaseUrl);
   return stack.stop;
 }

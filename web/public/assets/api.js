@@ -5,8 +5,10 @@
 /**
  * @typedef {{ field: string, message: string }} FieldError
  * @typedef {{ type?: string, title?: string, status: number, detail?: string, errors?: FieldError[], existing_id?: string, [k: string]: unknown }} Problem
- * @typedef {{ id: string, email: string, name: string, last_name: string, status: string, created_at: string, updated_at: string }} Subscriber
- * @typedef {{ id: string, status: "pending" | "succeeded" | "failed", subscriber_id: string | null, error: { code: string, message: string } | null }} Operation
+ * @typedef {"unconfirmed" | "active" | "unsubscribed" | "bounced" | "junk"} SubscriberStatus
+ * @typedef {{ id: string, email: string, name: string, last_name: string, status: SubscriberStatus, created_at: string, updated_at: string, unsubscribed_at: string | null, version: number }} Subscriber
+ * @typedef {"subscriber.create" | "subscriber.update" | "subscriber.delete" | "subscriber.forget"} OperationKind
+ * @typedef {{ id: string, kind: OperationKind, status: "pending" | "succeeded" | "failed" | "superseded", subscriber_id: string | null, subscriber_version: number | null, error: { code: string, message: string } | null, completed_at: string | null }} Operation
  * @typedef {{ data: Subscriber[], meta: { limit: number, next_cursor: string | null, prev_cursor: string | null } }} SubscriberPage
  */
 

@@ -1,9 +1,10 @@
 // @ts-check
 import { apiKey, describeFailure } from "./api.js";
 import { byId } from "./dom.js";
+import { setupLookup } from "./lookup.js";
 import { setupPlans } from "./plans.js";
 import { setupAddForm } from "./subscriber-form.js";
-import { setupList, setupLookup } from "./subscribers.js";
+import { setupList } from "./subscribers.js";
 
 const keyForm = byId("key-form", HTMLFormElement);
 const keyInput = byId("api-key", HTMLInputElement);
@@ -35,7 +36,7 @@ const shell = {
 
 const list = setupList(shell);
 setupAddForm(shell, { onStored: () => void list.refreshIfFirstPage() });
-const lookup = setupLookup(shell);
+const lookup = setupLookup(shell, { changed: () => void list.refresh() });
 setupPlans();
 
 function showKeyState() {

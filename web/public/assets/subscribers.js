@@ -4,7 +4,6 @@ import { byId, el, formatDateTime, setDisabled, subscriberLink } from "./dom.js"
 
 /**
  * @typedef {import("./api.js").Subscriber} Subscriber
- * @typedef {import("./api.js").Operation} Operation
  * @typedef {import("./api.js").SubscriberPage} SubscriberPage
  * @typedef {import("./api.js").Problem} Problem
  * @typedef {{ alert(message: string): void, fail(status: number, problem: Problem, retryAfter: number | null): void, clearAlert(): void, requireKey(): boolean }} Shell
@@ -87,75 +86,7 @@ export function setupList(shell) {
     reset,
     /** New subscribers appear first, so only the first page needs a refresh. */
     refreshIfFirstPage: () => (index === 0 ? load() : undefined),
+    /** A change or removal can touch any page: reload the one on screen. */
+    refresh: load,
   };
-}
-
-/** @param {Shell} shell */
-export function setupLookup(shell) {
-  const form = byId("lookup-form", HTMLFormElement);
-  const query = byId("lookup", HTMLInputElement);
-  const panel = byId("lookup-result", HTMLDivElement);
-
-  /** @param {Node[]} children */
-  function show(children) {
-    const close = el("button", { text: "Close", className: "secondary", attrs: { type: "button" } });
-    close.addEventListener("click", () => {
-      panel.hidden = true;
-      if (location.hash.startsWith("#subscriber/")) history.replaceState(null, "", location.pathname);
-      query.focus();
-    });
-    panel.replaceChildren(...children, close);
-    panel.hidden = false;
-    panel.focus();
-  }
-
-  /** @param {string} idOrEmail */
-  async function lookup(idOrEmail) {
-    const q = idOrEmail.trim();
-    if (!q || !shell.requireKey()) return;
-    const res = /** @type {import("./api.js").Result<{ data: Subscriber }>} */ (
-      await request("GET", `/v1/subscribers/${encodeURIComponent(q)}`)
-    );
-    if (res.ok) {
-      const s = res.body.data;
-      /** @type {Array<[string, string]>} */
-      const facts = [
-        ["Email", s.email],
-        ["Name", s.name],
-        ["Last name", s.last_name],
-        ["Status", s.status],
-        ["Created", formatDateTime(s.created_at)],
-        ["ID", s.id],
-      ];
-      show([
-        el("h3", { text: `${s.name} ${s.last_name}` }),
-        el(
-          "dl",
-          {},
-          facts.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]),
-        ),
-      ]);
-    } else if (res.status === 404) {
-      show([el("p", { text: `No subscriber has the email or id “${q}”.` })]);
-    } else if (res.status === 422) {
-      show([el("p", { text: "Enter an email address or a subscriber id (UUID)." })]);
-    } else {
-      shell.fail(res.status, res.problem, res.retryAfter);
-    }
-  }
-
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    void lookup(query.value);
-  });
-
-  // "View the subscriber" links carry the id in the fragment (never the key), so they work with Back.
-  function fromHash() {
-    const m = /^#subscriber\/(.+)$/.exec(location.hash);
-    if (!m?.[1]) return;
-    query.value = decodeURIComponent(m[1]);
-    void lookup(query.value);
-  }
-  window.addEventListener("hashchange", fromHash);
-  return { fromHash };
 }
