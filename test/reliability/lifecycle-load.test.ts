@@ -159,12 +159,15 @@ describe(`reliability: ${TOTAL} mixed lifecycle requests at concurrency ${CONCUR
       pool: POOL,
       statuses: traffic.statuses,
       direct_to_queue: traffic.direct,
+      unavailable_503_retried: traffic.unavailableRetried,
       ...counts,
       history_problems: history.length,
       sent_s: Math.round(sentMs / 100) / 10,
       total_s: Math.round((Date.now() - started) / 100) / 10,
     });
     expect(traffic.serverErrors()).toEqual([]);
+    // The short run must not even need a retry; the long one may, on a small machine (reported).
+    if (!long) expect(traffic.unavailableRetried).toEqual({});
     expect(Object.keys(traffic.statuses).sort()).toEqual(expect.arrayContaining(["POST 202", "PATCH 202", "DELETE 202"]));
     for (const k of Object.keys(traffic.statuses))
       expect(["POST 202", "POST 409", "PATCH 202", "PATCH 404", "DELETE 202", "DELETE 404"]).toContain(k);
