@@ -282,8 +282,9 @@ class SetApplier {
     const row = this.rows.get(m.subscriber_id);
     if (!row) {
       this.missing(m);
+      const tomb = this.tombstoneOf(m.subscriber_id);
       // A delete that overtook its subscriber's create still wins over it: the id is kept.
-      if (!this.tombstoneOf(m.subscriber_id))
+      if (!tomb)
         this.newTombstones.push({
           subscriberId: m.subscriber_id,
           emailHash: null,
@@ -291,6 +292,21 @@ class SetApplier {
           operationId: m.operation_id,
           version: 0,
         });
+      // Deleted twice, the newer delete applied first: in the accepted order the subscriber was gone
+      // from this older delete on, so its address was free from here (a create accepted between the
+      // two is not refused). The tombstone takes the older operation.
+      else if (tomb.kind === "deleted" && tomb.operationId > m.operation_id) {
+        const ours = this.newTombstones.find((t) => t.subscriberId === m.subscriber_id);
+        if (ours) ours.operationId = m.operation_id;
+        else
+          this.newTombstones.push({
+            subscriberId: m.subscriber_id,
+            emailHash: tomb.emailHash,
+            kind: "deleted",
+            operationId: m.operation_id,
+            version: tomb.version,
+          });
+      }
       return;
     }
     if (this.preconditionFails(m, row)) return;

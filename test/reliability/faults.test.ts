@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { subscribers } from "../../src/db/schema.ts";
 import { createApp } from "../../src/http/app.ts";
 import type { OperationBody, SubscriberBody } from "../helpers.ts";
-import { bearer, call, control, createTestKey, postJson, testDb, uniqueDomain, waitFor } from "../helpers.ts";
+import { bearer, call, control, createTestKey, databaseDown, postJson, testDb, uniqueDomain, waitFor } from "../helpers.ts";
 import { operationsOf, storedIn as storedInDomain, waitForOperations } from "../queue-helpers.ts";
+import { checkAgainstModel, explain, random, Traffic } from "./lifecycle-traffic.ts";
 import { isProblem, pool, report } from "./support.ts";
 
 const long = env.RELIABILITY === "long";
@@ -65,6 +66,52 @@ describe("reliability: Postgres stopped while POSTs keep arriving", () => {
       operations_succeeded: outcomes.length,
       rows_stored: stored.length,
     });
+  });
+});
+
+describe("reliability: Postgres stopped during mixed creates, PATCHes and DELETEs", () => {
+  it("changes to cached subscribers stay 202, and after Postgres returns the final state is the model's", {
+    timeout: 120_000,
+  }, async () => {
+    const domain = uniqueDomain();
+    const n = long ? 60 : 20;
+    const traffic = new Traffic(writer);
+    await pool(
+      Array.from({ length: n }, (_, i) => `mixed${i}@${domain}`),
+      8,
+      (email, i) => traffic.create(email, { name: `Mixed${i}`, last_name: "Pool", status: "active" }),
+    );
+    await waitForOperations(
+      db,
+      traffic.accepted.map((c) => c.op),
+      30_000,
+    );
+    const members = traffic.accepted.map((c) => ({ id: c.id, email: (c as { email: string }).email }));
+    // While Postgres is away, the edge resolves each change's subscriber from its cache.
+    const rng = random(n);
+    const jobs = Array.from({ length: n * 3 }, (_, i) => {
+      const m = members[i % n]!;
+      if (i < n) return () => traffic.create(`fresh${i}@${domain}`, { name: `Fresh${i}`, last_name: "Down", status: "unsubscribed" });
+      if (i % 7 === 0) return () => traffic.delete(rng.chance(0.5) ? m.id : m.email);
+      return () =>
+        traffic.patch(rng.chance(0.5) ? m.id : m.email, {
+          name: `Down${i}`,
+          ...(rng.chance(0.5) ? { status: rng.pick(["active", "unsubscribed"] as const) } : {}),
+        });
+    });
+    await databaseDown(async () => {
+      await pool(rng.shuffle(jobs), 8, (job) => job());
+      for (let i = 0; i < 5; i++) await traffic.redeliver(rng);
+      await new Promise((r) => setTimeout(r, 2_500));
+    });
+    expect(Object.keys(traffic.statuses).sort()).toEqual(["DELETE 202", "PATCH 202", "POST 202"]);
+    expect(traffic.unavailableRetried).toEqual({});
+
+    const { differing, history, outcomes, counts } = await checkAgainstModel(db, domain, traffic.accepted, 90_000);
+    report("postgres down during mixed changes", { statuses: traffic.statuses, direct_to_queue: traffic.direct, ...counts });
+    expect(differing.length, explain(differing, traffic.accepted, outcomes)).toBe(0);
+    expect(history.slice(0, 10)).toEqual([]);
+    expect(outcomes.filter((o) => o.status === "failed" && o.errorCode !== "not_found")).toEqual([]);
   });
 });
 

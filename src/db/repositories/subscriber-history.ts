@@ -22,8 +22,9 @@ export async function findTombstones(db: Executor, ids: string[], emailHashes: s
 }
 
 /**
- * A tombstone per subscriber: a later delete or erasure of the same subscriber replaces the earlier
- * one (an erasure after a delete keeps `forgotten`, the stronger kind, and the newer operation).
+ * A tombstone per subscriber: a later erasure of the same subscriber replaces the earlier tombstone
+ * (an erasure after a delete keeps `forgotten`, the stronger kind, and the newer operation); of two
+ * deletes, the older operation stays (the subscriber was gone from then on in the accepted order).
  */
 export async function saveTombstones(tx: Executor, rows: NewTombstoneRow[]): Promise<void> {
   const withId = rows.filter((r) => r.subscriberId);
@@ -36,7 +37,8 @@ export async function saveTombstones(tx: Executor, rows: NewTombstoneRow[]): Pro
         target: subscriberTombstones.subscriberId,
         set: {
           kind: sql`case when excluded.kind = 'forgotten' then 'forgotten' else ${subscriberTombstones.kind} end`,
-          operationId: sql`greatest(excluded.operation_id, ${subscriberTombstones.operationId})`,
+          // Two deletes of one subscriber: it was gone from the older one on. An erasure keeps its own (newest) operation.
+          operationId: sql`case when excluded.kind = 'deleted' and ${subscriberTombstones.kind} = 'deleted' then least(excluded.operation_id, ${subscriberTombstones.operationId}) else greatest(excluded.operation_id, ${subscriberTombstones.operationId}) end`,
           emailHash: sql`coalesce(excluded.email_hash, ${subscriberTombstones.emailHash})`,
           version: sql`greatest(excluded.version, ${subscriberTombstones.version})`,
         },
