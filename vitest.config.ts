@@ -29,6 +29,7 @@ export default defineConfig({
                 PROVIDER_BREAKER_HALF_OPEN_SECONDS: "2",
                 PROVIDER_MAX_BYTES: "4194304",
                 TEST_CONTROL_URL: inject("controlUrl"),
+                TEST_WEBHOOK_RECEIVER_URL: inject("webhookReceiverUrl"),
                 // Not UPSTASH_*: tests opt into the Upstash store per request, KV stays the default.
                 TEST_UPSTASH_URL: inject("upstashUrl"),
                 TEST_UPSTASH_TOKEN: inject("upstashToken"),
@@ -38,6 +39,9 @@ export default defineConfig({
                 QUEUE_RETRY_BASE_SECONDS: "1",
                 QUEUE_RETRY_MAX_DELAY_SECONDS: "2",
                 QUEUE_MAX_RETRIES: "6",
+                // Webhook retries in seconds instead of a day, a short timeout for the timeout tests.
+                WEBHOOK_RETRY_SCHEDULE_SECONDS: "1,1,2,2,3",
+                WEBHOOK_TIMEOUT_MS: "1500",
                 // Many tests send bad keys from the same (absent) client address; the failed-authentication
                 // test sets its own small limit.
                 AUTH_FAILURE_IP_LIMIT: "1000000",

@@ -4,6 +4,7 @@ declare namespace Cloudflare {
     TEST_CONTROL_URL: string;
     /** Upstash REST bridge to a real redis-server; empty when redis-server is not installed. */
     TEST_UPSTASH_URL: string;
+    TEST_WEBHOOK_RECEIVER_URL: string;
     TEST_UPSTASH_TOKEN: string;
     /** "long" under npm run test:reliability: full-size reliability variants. */
     RELIABILITY: "short" | "long";

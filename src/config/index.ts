@@ -37,6 +37,16 @@ const ConfigSchema = z.object({
   ERASURE_HASH_KEY: z.preprocess(emptyToUndefined, z.string().min(16).optional()),
   // How long after a subscriber change commits the consumer re-checks the edge cache against Postgres.
   CACHE_SETTLE_SECONDS: z.coerce.number().int().min(0).max(60).default(2),
+  // Webhook delivery (src/webhooks/deliver.ts): the wait before each retry, in seconds, in order (the
+  // number of entries is the number of retries); each is jittered by ±20 %.
+  WEBHOOK_RETRY_SCHEDULE_SECONDS: z
+    .string()
+    .regex(/^\d{1,5}(,\d{1,5}){0,29}$/)
+    .default("5,30,120,600,1800,3600,7200,14400,28800,36000"),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(10_000),
+  WEBHOOK_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(4),
+  WEBHOOK_DISABLE_AFTER_SECONDS: z.coerce.number().int().min(60).default(259_200),
+  WEBHOOK_SECRET_OVERLAP_SECONDS: z.coerce.number().int().min(0).default(86_400),
   UPSTASH_REDIS_REST_URL: z.preprocess(emptyToUndefined, z.url().optional()),
   UPSTASH_REDIS_REST_TOKEN: z.preprocess(emptyToUndefined, z.string().min(1).optional()),
 });
@@ -72,6 +82,7 @@ export type Config = Readonly<{
   erasureHashKey: string;
   /** Delay of the second, durable cache pass after a subscriber change (README "Subscriber lifecycle"). */
   cacheSettleSeconds: number;
+  webhooks: WebhookSettings;
   /** "*" or the exact browser origins CORS allows. */
   corsOrigins: "*" | readonly string[];
   maxBodyBytes: number;
@@ -80,6 +91,20 @@ export type Config = Readonly<{
   /** Per client IP on public routes. */
   publicIpRateLimit: RateRule;
 }>;
+
+interface WebhookSettings {
+  /** Seconds before each retry, in order; a delivery gets this many retries after its first attempt. */
+  retrySchedule: readonly number[];
+  timeoutMs: number;
+  /** Deliveries in flight to one endpoint at once. */
+  endpointConcurrency: number;
+  /** An endpoint failing for this long is disabled. */
+  disableAfterMs: number;
+  /** How long the previous secret keeps signing after a rotation. */
+  secretOverlapMs: number;
+  /** Outside production, http and loopback receivers are allowed (tests and local development). */
+  allowInsecure: boolean;
+}
 
 export interface RetryPolicy {
   /** First delay; doubles per delivery attempt. */
@@ -149,6 +174,14 @@ export function getConfig(env: Env): Config {
     maxBodyBytes: v.MAX_BODY_BYTES,
     erasureHashKey: v.ERASURE_HASH_KEY ?? "development-only-erasure-hash-key",
     cacheSettleSeconds: v.CACHE_SETTLE_SECONDS,
+    webhooks: Object.freeze({
+      retrySchedule: Object.freeze(v.WEBHOOK_RETRY_SCHEDULE_SECONDS.split(",").map(Number)),
+      timeoutMs: v.WEBHOOK_TIMEOUT_MS,
+      endpointConcurrency: v.WEBHOOK_ENDPOINT_CONCURRENCY,
+      disableAfterMs: v.WEBHOOK_DISABLE_AFTER_SECONDS * 1000,
+      secretOverlapMs: v.WEBHOOK_SECRET_OVERLAP_SECONDS * 1000,
+      allowInsecure: v.ENVIRONMENT !== "production",
+    }),
     defaultKeyRateLimit: { limit: v.DEFAULT_KEY_RATE_LIMIT, periodSeconds: v.DEFAULT_KEY_RATE_PERIOD_SECONDS },
     publicIpRateLimit: { limit: v.PUBLIC_IP_RATE_LIMIT, periodSeconds: v.PUBLIC_IP_RATE_PERIOD_SECONDS },
   });

@@ -5,6 +5,8 @@ import { syncPlans } from "../plans/sync.ts";
 import { redriveDeadLetters } from "../queue/redrive.ts";
 import type { Runtime } from "../runtime.ts";
 import { createRuntime } from "../runtime.ts";
+import { sweepDeliveries } from "../webhooks/deliver.ts";
+import { relayWebhookEvents } from "../webhooks/relay.ts";
 import { runMaintenance } from "./maintenance.ts";
 
 type CronTask = (rt: Runtime, now: Date) => Promise<Record<string, unknown>>;
@@ -17,6 +19,8 @@ export const CRON_TASKS: Record<string, Array<{ name: string; run: CronTask }>> 
   "* * * * *": [
     { name: "plan_sync", run: async (rt) => flattenReport(await syncPlans(rt, "cron")) },
     { name: "dead_letter_redrive", run: (rt) => redriveDeadLetters(rt) },
+    { name: "webhook_relay", run: (rt) => relayWebhookEvents(rt) },
+    { name: "webhook_sweep", run: sweepDeliveries },
   ],
   "17 * * * *": [{ name: "maintenance", run: runMaintenance }],
 };

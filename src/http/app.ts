@@ -19,6 +19,7 @@ import { planRoutes, searchRateLimited } from "./routes/plans.ts";
 import { statsRoutes } from "./routes/stats.ts";
 import { subscriberRoutes } from "./routes/subscribers.ts";
 import { webRoutes } from "./routes/web.ts";
+import { webhookRoutes } from "./routes/webhooks.ts";
 
 export const OPENAPI_PATH = "/openapi.json";
 
@@ -113,6 +114,7 @@ export function createApp() {
     .route("/", adminPlanRoutes)
     .route("/", adminDeadLetterRoutes)
     .route("/", apiKeyRoutes)
+    .route("/", webhookRoutes)
     .route("/", webRoutes);
 
   routed.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

@@ -1,6 +1,7 @@
 import { errorMessage } from "../lib/log.ts";
 import { writeMetric } from "../lib/metrics.ts";
 import { createRuntime } from "../runtime.ts";
+import { consumeWebhookDeliveries } from "../webhooks/deliver.ts";
 import { consumeDeadLetters } from "./dead-letter.ts";
 import { QUEUES } from "./names.ts";
 import { consumeSubscriberWrites } from "./subscriber-writes.ts";
@@ -11,13 +12,18 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env, ctx: E
   const rt = createRuntime(env, { batch_id: crypto.randomUUID(), queue: batch.queue });
   const fields: Record<string, unknown> = { messages: batch.messages.length };
   let outcome = "error";
+  /** Work after the acks (cache write-through, webhook relay); the database pool closes after it. */
+  const deferred: Promise<unknown>[] = [];
   try {
     switch (batch.queue) {
       case QUEUES.subscriberWrites:
-        Object.assign(fields, await consumeSubscriberWrites(batch, rt, (work) => ctx.waitUntil(work)));
+        Object.assign(fields, await consumeSubscriberWrites(batch, rt, (work) => deferred.push(work)));
         break;
       case QUEUES.deadLetters:
         Object.assign(fields, await consumeDeadLetters(batch, rt));
+        break;
+      case QUEUES.webhookDeliveries:
+        Object.assign(fields, await consumeWebhookDeliveries(batch, rt));
         break;
       default:
         // A queue bound in wrangler.toml without a consumer here is a deployment mistake: retry so
@@ -27,13 +33,12 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env, ctx: E
     }
     outcome = "ok";
     // A batch that retried, parked or dead-lettered anything is worth seeing at LOG_LEVEL=warn.
-    const eventful = ["retried", "exhausted", "poison", "parked"].some((k) => Number(fields[k] ?? 0) > 0);
+    const eventful = ["retried", "exhausted", "poison", "parked", "db_retried"].some((k) => Number(fields[k] ?? 0) > 0);
     rt.log[eventful ? "warn" : "info"]("queue_batch", { ...fields, outcome: "ok", ms: Math.round(performance.now() - started) });
   } catch (err) {
     rt.log.error("queue_batch", { ...fields, outcome: "error", error: errorMessage(err), ms: Math.round(performance.now() - started) });
   } finally {
-    // After deferred cache writes: dispose only closes the database pool, which they do not use.
     writeMetric(env, { kind: "queue_batch", name: batch.queue, outcome, ms: performance.now() - started, items: batch.messages.length });
-    ctx.waitUntil(rt.dispose());
+    ctx.waitUntil(Promise.allSettled(deferred).finally(() => rt.dispose()));
   }
 }

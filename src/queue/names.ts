@@ -2,4 +2,5 @@
 export const QUEUES = {
   subscriberWrites: "subscriber-writes",
   deadLetters: "subscriber-writes-dlq",
+  webhookDeliveries: "webhook-deliveries",
 } as const;

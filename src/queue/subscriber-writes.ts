@@ -9,6 +9,7 @@ import { forgetStats } from "../stats/service.ts";
 import { cacheKeys, TTL, toSubscriberView } from "../subscribers/model.ts";
 import type { StoreResult } from "../subscribers/writes.ts";
 import { storeSubscriberWrites } from "../subscribers/writes.ts";
+import { relayWebhookEvents } from "../webhooks/relay.ts";
 import { DEAD_LETTER_REASONS, deadLetter, PARKED_PREFIX } from "./dead-letter.ts";
 import { QUEUES } from "./names.ts";
 import { mayRetry, retryDelaySeconds } from "./retry.ts";
@@ -177,8 +178,16 @@ export async function consumeSubscriberWrites(
   // is best effort anyway (a miss reads Postgres; a pending operation is re-checked there), and the
   // delayed settle message checks it again.
   const filled = writeThrough(rt, result);
-  if (defer) defer(filled);
-  else await filled;
+  // Applied changes wrote events: the relay turns them into webhook deliveries now rather than at
+  // the next cron minute (which still catches them if this invocation dies first).
+  const relayed =
+    result.saved.length + result.removed.length > 0 || result.erasures.length > 0
+      ? relayWebhookEvents(rt).catch((err) => rt.log.warn("webhook_relay_failed", { error: errorMessage(err) }))
+      : undefined;
+  if (defer) {
+    defer(filled);
+    if (relayed) defer(relayed);
+  } else await Promise.all([filled, relayed]);
   return report;
 }
 

@@ -12,6 +12,7 @@ import {
   lockSubscribers,
   saveSubscriber,
 } from "../db/repositories/subscribers.ts";
+import { purgeSubscriberDeliveries } from "../db/repositories/webhooks.ts";
 import type {
   SubscriberCreateMessage,
   SubscriberDeleteMessage,
@@ -365,6 +366,7 @@ class SetApplier {
       this.newTombstones.push({ subscriberId: null, emailHash: hash, kind: "forgotten", operationId: m.operation_id, version: 0 });
 
     const erased = await eraseSubscriberHistory(this.tx, ids, emails, m.operation_id);
+    await purgeSubscriberDeliveries(this.tx, ids);
     // Earlier events were scrubbed above; this set's own events and operations about them go the
     // same way (their pending entries in the edge cache are purged with the others).
     for (const e of this.events) if (ids.includes(e.subscriberId)) e.data = { id: e.subscriberId, version: e.version };

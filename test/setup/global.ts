@@ -10,6 +10,7 @@ import { freePort } from "../../scripts/lib/free-port.ts";
 import type { FaultMode } from "../../scripts/lib/provider-standin.ts";
 import { loadSampleDocuments } from "../../scripts/lib/provider-standin.ts";
 import { startLocalStack } from "../../scripts/lib/stack.ts";
+import { startWebhookReceiver } from "../../scripts/lib/webhook-receiver.ts";
 import { redisServerAvailable, startUpstashBridge } from "./upstash-bridge.ts";
 
 declare module "vitest" {
@@ -21,6 +22,8 @@ declare module "vitest" {
     /** Empty when no redis-server is installed: Upstash tests then skip and say why. */
     upstashUrl: string;
     upstashToken: string;
+    /** The webhook receiver (scripts/lib/webhook-receiver.ts) on loopback. */
+    webhookReceiverUrl: string;
     /** ../shared/fixtures/provider/*.xml in name order, or empty when that folder is absent. */
     sharedProviderFixtures: string[];
   }
@@ -32,6 +35,8 @@ export default async function setup(project: TestProject) {
   try {
     const upstash = redisServerAvailable() ? await startUpstashBridge(await freePort()) : undefined;
     if (upstash) stack.defer(upstash.close);
+    const receiver = await startWebhookReceiver();
+    stack.defer(receiver.close);
 
     // POST /relay/down and /relay/up simulate Postgres becoming unreachable from the Worker. Every
     // database connection the Worker opens passes the relay, so tests count them to bound queries.
@@ -78,6 +83,7 @@ export default async function setup(project: TestProject) {
     // Reference responses of the real provider live beside the clone, never inside it.
     const shared = join(import.meta.dirname, "../../../shared/fixtures/provider");
     project.provide("sharedProviderFixtures", existsSync(shared) ? loadSampleDocuments(shared) : []);
+    project.provide("webhookReceiverUrl", receiver.url);
     project.provide("controlUrl", `http://127.0.0.1:${(control.address() as AddressInfo).port}`);
   } catch (err) {
     await stack.stop().catch(() => {});
