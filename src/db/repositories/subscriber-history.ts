@@ -67,7 +67,8 @@ export interface ErasedRecords {
 /**
  * Erases what the database holds about these subscribers beyond their row: their operation records
  * (but `keepOperation`, the erasure's own), the personal data in their earlier events (reduced to id
- * and version), and every dead letter whose raw body mentions one of them by id or by address.
+ * and version, and no longer due to webhooks), and every dead letter whose raw body mentions one of
+ * them by id or by address.
  */
 export async function eraseSubscriberHistory(
   tx: Executor,
@@ -81,9 +82,13 @@ export async function eraseSubscriberHistory(
       .delete(operations)
       .where(and(inArray(operations.subscriberId, ids), ne(operations.id, keepOperation)))
       .returning({ id: operations.id, idempotencyKey: operations.idempotencyKey });
+    // Events not yet relayed to webhooks are never sent: only the erasure's own event will be.
     await tx
       .update(subscriberEvents)
-      .set({ data: sql`jsonb_build_object('id', ${subscriberEvents.subscriberId}, 'version', ${subscriberEvents.version})` })
+      .set({
+        data: sql`jsonb_build_object('id', ${subscriberEvents.subscriberId}, 'version', ${subscriberEvents.version})`,
+        relayedAt: sql`coalesce(${subscriberEvents.relayedAt}, now())`,
+      })
       .where(inArray(subscriberEvents.subscriberId, ids));
   }
   // Bodies are raw text (JSON escapes no ASCII in an address or a UUID), so a substring search finds
