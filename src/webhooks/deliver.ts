@@ -87,7 +87,9 @@ async function attemptDelivery(rt: Runtime, id: string): Promise<Outcome> {
       await failDelivery(rt.db(), id, "endpoint disabled", now);
       return "failed";
     case "wait":
-      await enqueueDeliveries(rt, [id], Math.max(1, (claim.retryAt.getTime() - Date.now()) / 1000));
+      // Waiting for an earlier version: the job that finishes it sends this one (nextInLine), and the
+      // sweeper covers a race between the two, so no job polls meanwhile. Otherwise, come back when due.
+      if (claim.reason !== "ordering") await enqueueDeliveries(rt, [id], Math.max(1, (claim.retryAt.getTime() - Date.now()) / 1000));
       return "waiting";
   }
   const { delivery, endpoint, body } = claim;

@@ -235,19 +235,21 @@ export async function nextInLine(db: Database, d: WebhookDeliveryRow): Promise<s
 
 /**
  * Deliveries whose job may have been lost (the enqueue failed, or a consumer died holding a lease):
- * pending and due for a while, or delivering past their lease.
+ * pending and due for a while, or delivering past their lease. Those waiting behind an earlier
+ * version of their subscriber are not: the earlier one's job sends them when it finishes.
  */
 export async function overdueDeliveries(db: Database, dueBefore: Date, limit: number): Promise<string[]> {
-  const rows = await db
-    .select({ id: webhookDeliveries.id })
-    .from(webhookDeliveries)
-    .where(
-      sql`(${webhookDeliveries.status} = 'pending' and ${webhookDeliveries.nextAttemptAt} < ${dueBefore})
-        or (${webhookDeliveries.status} = 'delivering' and ${webhookDeliveries.leaseUntil} < ${dueBefore})`,
-    )
-    .orderBy(asc(webhookDeliveries.nextAttemptAt))
-    .limit(limit);
-  return rows.map((r) => r.id);
+  const rows = await db.execute<{ id: string }>(sql`
+    select d.id from webhook_deliveries d
+    where ((d.status = 'pending' and d.next_attempt_at < ${dueBefore})
+        or (d.status = 'delivering' and d.lease_until < ${dueBefore}))
+      and not exists (
+        select 1 from webhook_deliveries e
+        where e.endpoint_id = d.endpoint_id and e.subscriber_id = d.subscriber_id
+          and e.subscriber_version < d.subscriber_version and e.status in ('pending', 'delivering'))
+    order by d.next_attempt_at
+    limit ${limit}`);
+  return rows.rows.map((r) => r.id);
 }
 
 /** Newest first, keyset on the UUIDv7 id, with each delivery's attempts. */
