@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { Webhook } from "standardwebhooks";
-import type { Received } from "../webhook-receiver.ts";
+import type { HookBehaviour, Received } from "../webhook-receiver.ts";
 import { startWebhookReceiver } from "../webhook-receiver.ts";
 import type { Scenario } from "./scenario-kit.ts";
 import { bearer, waitForCount } from "./scenario-kit.ts";
@@ -71,6 +71,7 @@ export const webhooks: Scenario = {
       });
     const receiver = await startWebhookReceiver();
     const control = (name: string, init?: RequestInit) => fetch(`${receiver.url}/control/${name}`, init);
+    const configure = (name: string, behaviour: HookBehaviour) => control(name, { method: "POST", body: JSON.stringify(behaviour) });
     const hookState = async (name: string) => json<HookState>(await control(name), "receiver");
     const lock = new pg.Client({ connectionString: stack.pgUrl });
     await lock.connect();
@@ -87,7 +88,7 @@ export const webhooks: Scenario = {
       );
       endpointId = created.data.id;
       const secret = created.data.secret;
-      await control(hook, { method: "POST", body: JSON.stringify({ secrets: [secret] }) });
+      await configure(hook, { secrets: [secret] });
 
       // ── N − 1 events into the outbox, the relay held.
       const prefix = `wh-${runId}-`;
@@ -142,7 +143,7 @@ export const webhooks: Scenario = {
 
       // ── The reference: the same number of signed POSTs, same body sizes, same concurrency.
       const rawHook = `raw-${runId}`;
-      await control(rawHook, { method: "POST", body: JSON.stringify({ secrets: [secret] }) });
+      await configure(rawHook, { secrets: [secret] });
       const bodies = state.received
         .filter((r) => r.verifiedWith >= 0)
         .slice(0, n)
