@@ -105,132 +105,187 @@ export async function relayEventBatch(
   });
 }
 
-export type Claim =
+/** Which endpoint each delivery goes to, for grouping a batch of jobs. */
+export async function endpointsOfDeliveries(db: Database, ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .select({ id: webhookDeliveries.id, endpointId: webhookDeliveries.endpointId })
+    .from(webhookDeliveries)
+    .where(inArray(webhookDeliveries.id, ids));
+  return new Map(rows.map((r) => [r.id, r.endpointId]));
+}
+
+export interface ClaimedDelivery {
+  delivery: WebhookDeliveryRow;
+  /** The attempt's row, written before the request is sent, so the log shows every attempt made. */
+  attemptId: number;
+  body: { type: string; timestamp: string; data: unknown };
+}
+
+export type GroupClaim =
+  | { kind: "gone" }
+  /** Another invocation is sending to this endpoint; come back then. */
+  | { kind: "busy"; retryAt: Date }
+  | { kind: "disabled"; failed: WebhookDeliveryRow[] }
   | {
       kind: "claimed";
-      delivery: WebhookDeliveryRow;
       endpoint: WebhookEndpointRow;
-      body: { type: string; timestamp: string; data: unknown };
-    }
-  /** Not its turn yet: an earlier version for the same endpoint is still on its way, or the endpoint is at its concurrency bound. */
-  | { kind: "wait"; reason: "ordering" | "concurrency" | "not_due"; retryAt: Date }
-  | { kind: "gone" }
-  | { kind: "endpoint_disabled"; delivery: WebhookDeliveryRow };
+      claimed: ClaimedDelivery[];
+      /** Not due yet: their job comes back at that time. */
+      notDue: Array<{ id: string; at: Date }>;
+      /** Behind an earlier version of their subscriber to this endpoint. */
+      blocked: string[];
+    };
 
 /**
- * Claims a delivery for one attempt, under the endpoint's row lock so that concurrent consumers count
- * the endpoint's in-flight deliveries consistently. A claim is a lease: a consumer that dies mid-send
- * lets it lapse and the delivery is due again.
+ * Claims, for one attempt each, the deliveries of a batch that go to one endpoint. Under the
+ * endpoint's row lock: an endpoint is sent to by one invocation at a time (which keeps at most the
+ * endpoint's concurrency in flight), and a delivery goes only when no earlier version of its
+ * subscriber to this endpoint is still pending or being delivered. Each claimed delivery gets a lease
+ * long enough for the whole group to be sent, and its attempt row, "in progress", in the same transaction.
  */
-export async function claimDelivery(db: Database, id: string, opts: { concurrency: number; leaseMs: number; now: Date }): Promise<Claim> {
-  return db.transaction(async (tx) => {
-    const [delivery] = await tx.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, id));
-    if (!delivery || delivery.status === "succeeded" || delivery.status === "failed") return { kind: "gone" };
-    const [endpoint] = await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, delivery.endpointId)).for("update");
-    if (!endpoint) return { kind: "gone" };
-    if (!endpoint.enabled) return { kind: "endpoint_disabled", delivery };
-    const leaseLive = sql`${webhookDeliveries.status} = 'delivering' and ${webhookDeliveries.leaseUntil} > ${opts.now}`;
-    if (delivery.status === "delivering" && delivery.leaseUntil && delivery.leaseUntil > opts.now)
-      return { kind: "wait", reason: "concurrency", retryAt: delivery.leaseUntil };
-    if (delivery.nextAttemptAt > opts.now) return { kind: "wait", reason: "not_due", retryAt: delivery.nextAttemptAt };
-    if (delivery.subscriberId && delivery.subscriberVersion !== null) {
-      const [earlier] = await tx
-        .select({ id: webhookDeliveries.id })
-        .from(webhookDeliveries)
-        .where(
-          and(
-            eq(webhookDeliveries.endpointId, endpoint.id),
-            eq(webhookDeliveries.subscriberId, delivery.subscriberId),
-            lt(webhookDeliveries.subscriberVersion, delivery.subscriberVersion),
-            inArray(webhookDeliveries.status, ["pending", "delivering"]),
-          ),
-        )
-        .limit(1);
-      if (earlier) return { kind: "wait", reason: "ordering", retryAt: new Date(opts.now.getTime() + 1_000) };
-    }
-    const [inFlight] = await tx
-      .select({ n: sql<number>`count(*)::int` })
-      .from(webhookDeliveries)
-      .where(and(eq(webhookDeliveries.endpointId, endpoint.id), leaseLive));
-    if ((inFlight?.n ?? 0) >= opts.concurrency)
-      return { kind: "wait", reason: "concurrency", retryAt: new Date(opts.now.getTime() + 1_000) };
-
-    let body: { type: string; timestamp: string; data: unknown };
-    if (delivery.eventId !== null) {
-      const [event] = await tx.select().from(subscriberEvents).where(eq(subscriberEvents.id, delivery.eventId));
-      if (!event) return { kind: "gone" };
-      body = { type: event.type, timestamp: event.occurredAt.toISOString(), data: event.data };
-    } else {
-      body = delivery.payload as typeof body;
-    }
-    const [claimed] = await tx
-      .update(webhookDeliveries)
-      .set({ status: "delivering", leaseUntil: new Date(opts.now.getTime() + opts.leaseMs) })
-      .where(eq(webhookDeliveries.id, id))
-      .returning();
-    return { kind: "claimed", delivery: claimed!, endpoint, body };
-  });
-}
-
-export interface AttemptRecord {
-  attemptedAt: Date;
-  durationMs: number;
-  statusCode: number | null;
-  error: string | null;
-  responseBody: string | null;
-}
-
-/** An attempt's row and the delivery's new state, in one transaction; the endpoint's failure clock with it. */
-export async function recordAttempt(
+export async function claimGroup(
   db: Database,
-  delivery: WebhookDeliveryRow,
-  attempt: AttemptRecord,
-  next: { status: "succeeded" | "failed" | "pending"; nextAttemptAt?: Date },
-  endpoint: { id: string; set?: Partial<typeof webhookEndpoints.$inferInsert> },
-): Promise<void> {
-  await db.transaction(async (tx) => {
-    await tx.insert(webhookAttempts).values({ deliveryId: delivery.id, ...attempt });
-    await tx
+  endpointId: string,
+  ids: string[],
+  opts: { now: Date; concurrency: number; timeoutMs: number },
+): Promise<GroupClaim> {
+  return db.transaction(async (tx) => {
+    const [endpoint] = await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, endpointId)).for("update");
+    if (!endpoint) return { kind: "gone" };
+    const rows = await tx
+      .select()
+      .from(webhookDeliveries)
+      .where(and(inArray(webhookDeliveries.id, ids), eq(webhookDeliveries.endpointId, endpointId)));
+    const open = rows.filter((r) => r.status === "pending" || (r.status === "delivering" && (!r.leaseUntil || r.leaseUntil <= opts.now)));
+    if (open.length === 0) return { kind: "gone" };
+    if (!endpoint.enabled) return { kind: "disabled", failed: open };
+    const [held] = await tx
+      .select({ until: sql<Date>`max(${webhookDeliveries.leaseUntil})` })
+      .from(webhookDeliveries)
+      .where(
+        and(
+          eq(webhookDeliveries.endpointId, endpointId),
+          eq(webhookDeliveries.status, "delivering"),
+          gt(webhookDeliveries.leaseUntil, opts.now),
+          sql`${webhookDeliveries.id} not in ${ids}`,
+        ),
+      );
+    if (held?.until) return { kind: "busy", retryAt: new Date(held.until) };
+
+    const notDue = open.filter((r) => r.nextAttemptAt > opts.now).map((r) => ({ id: r.id, at: r.nextAttemptAt }));
+    const due = open.filter((r) => r.nextAttemptAt <= opts.now);
+    const waiting = new Set(
+      (
+        await tx.execute<{ id: string }>(sql`
+          select d.id from webhook_deliveries d
+          where d.id in ${due.length ? due.map((r) => r.id) : [null]} and exists (
+            select 1 from webhook_deliveries e
+            where e.endpoint_id = d.endpoint_id and e.subscriber_id = d.subscriber_id
+              and e.subscriber_version < d.subscriber_version and e.status in ('pending', 'delivering'))`)
+      ).rows.map((r) => r.id),
+    );
+    const go = due.filter((r) => !waiting.has(r.id));
+    if (go.length === 0) return { kind: "claimed", endpoint, claimed: [], notDue, blocked: [...waiting] };
+
+    const rounds = Math.ceil(go.length / opts.concurrency);
+    const leaseUntil = new Date(opts.now.getTime() + rounds * opts.timeoutMs + 5_000);
+    const goIds = go.map((r) => r.id);
+    const claimedRows = await tx
       .update(webhookDeliveries)
-      .set({
-        status: next.status,
-        attempts: sql`${webhookDeliveries.attempts} + 1`,
-        leaseUntil: null,
-        lastStatusCode: attempt.statusCode,
-        lastError: attempt.error,
-        ...(next.nextAttemptAt ? { nextAttemptAt: next.nextAttemptAt } : {}),
-        ...(next.status === "pending" ? {} : { completedAt: attempt.attemptedAt }),
-      })
-      .where(eq(webhookDeliveries.id, delivery.id));
-    if (endpoint.set) await tx.update(webhookEndpoints).set(endpoint.set).where(eq(webhookEndpoints.id, endpoint.id));
+      .set({ status: "delivering", leaseUntil })
+      .where(inArray(webhookDeliveries.id, goIds))
+      .returning();
+    const attempts = await tx
+      .insert(webhookAttempts)
+      .values(claimedRows.map((d) => ({ deliveryId: d.id, attemptedAt: opts.now, durationMs: 0, error: "in progress" })))
+      .returning({ id: webhookAttempts.id, deliveryId: webhookAttempts.deliveryId });
+    const eventIds = claimedRows.flatMap((d) => (d.eventId === null ? [] : [d.eventId]));
+    const events = new Map(
+      (eventIds.length ? await tx.select().from(subscriberEvents).where(inArray(subscriberEvents.id, eventIds)) : []).map((e) => [e.id, e]),
+    );
+    const claimed: ClaimedDelivery[] = [];
+    for (const d of claimedRows) {
+      const event = d.eventId === null ? undefined : events.get(d.eventId);
+      const body = event
+        ? { type: event.type, timestamp: event.occurredAt.toISOString(), data: event.data }
+        : (d.payload as ClaimedDelivery["body"]);
+      claimed.push({ delivery: d, attemptId: attempts.find((a) => a.deliveryId === d.id)!.id, body });
+    }
+    return { kind: "claimed", endpoint, claimed, notDue, blocked: [...waiting] };
   });
 }
 
-/** Ends a delivery without an attempt (its endpoint was disabled). */
-export async function failDelivery(db: Database, id: string, error: string, at: Date): Promise<void> {
+export interface AttemptResult {
+  attemptId: number;
+  deliveryId: string;
+  attempt: { attemptedAt: Date; durationMs: number; statusCode: number | null; error: string | null; responseBody: string | null };
+  next: { status: "succeeded" | "failed" | "pending"; nextAttemptAt?: Date };
+}
+
+/** A group's attempts and the deliveries' new states, in one transaction, with the endpoint's new state. */
+export async function recordGroup(
+  db: Database,
+  endpointId: string,
+  results: AttemptResult[],
+  endpointSet: Partial<typeof webhookEndpoints.$inferInsert> | undefined,
+): Promise<void> {
+  if (results.length === 0) return;
+  await db.transaction(async (tx) => {
+    const attemptValues = sql.join(
+      results.map(
+        (r) =>
+          sql`(${r.attemptId}::bigint, ${r.attempt.attemptedAt}::timestamptz, ${r.attempt.durationMs}::int, ${r.attempt.statusCode}::int, ${r.attempt.error}::text, ${r.attempt.responseBody}::text)`,
+      ),
+      sql`, `,
+    );
+    await tx.execute(sql`
+      update webhook_attempts a set attempted_at = v.attempted_at, duration_ms = v.duration_ms, status_code = v.status_code,
+        error = v.error, response_body = v.response_body
+      from (values ${attemptValues}) as v(id, attempted_at, duration_ms, status_code, error, response_body) where a.id = v.id`);
+    const deliveryValues = sql.join(
+      results.map(
+        (r) =>
+          sql`(${r.deliveryId}::uuid, ${r.next.status}::text, ${r.next.nextAttemptAt ?? null}::timestamptz, ${r.attempt.statusCode}::int, ${r.attempt.error}::text, ${r.next.status === "pending" ? null : r.attempt.attemptedAt}::timestamptz)`,
+      ),
+      sql`, `,
+    );
+    await tx.execute(sql`
+      update webhook_deliveries d set status = v.status, attempts = d.attempts + 1, lease_until = null,
+        next_attempt_at = coalesce(v.next_attempt_at, d.next_attempt_at), last_status_code = v.status_code,
+        last_error = v.error, completed_at = v.completed_at
+      from (values ${deliveryValues}) as v(id, status, next_attempt_at, status_code, error, completed_at) where d.id = v.id`);
+    if (endpointSet) await tx.update(webhookEndpoints).set(endpointSet).where(eq(webhookEndpoints.id, endpointId));
+  });
+}
+
+/** Ends deliveries without an attempt (their endpoint was disabled). */
+export async function failDeliveries(db: Database, ids: string[], error: string, at: Date): Promise<void> {
+  if (ids.length === 0) return;
   await db
     .update(webhookDeliveries)
     .set({ status: "failed", lastError: error, completedAt: at, leaseUntil: null })
-    .where(eq(webhookDeliveries.id, id));
+    .where(inArray(webhookDeliveries.id, ids));
 }
 
-/** The next delivery of this subscriber to this endpoint that was waiting for the one just finished. */
-export async function nextInLine(db: Database, d: WebhookDeliveryRow): Promise<string | undefined> {
-  if (!d.subscriberId || d.subscriberVersion === null) return undefined;
-  const [row] = await db
-    .select({ id: webhookDeliveries.id })
-    .from(webhookDeliveries)
-    .where(
-      and(
-        eq(webhookDeliveries.endpointId, d.endpointId),
-        eq(webhookDeliveries.subscriberId, d.subscriberId),
-        gt(webhookDeliveries.subscriberVersion, d.subscriberVersion),
-        eq(webhookDeliveries.status, "pending"),
-      ),
-    )
-    .orderBy(asc(webhookDeliveries.subscriberVersion))
-    .limit(1);
-  return row?.id;
+/**
+ * For deliveries just finished (delivered or given up): the next pending version of the same
+ * subscriber to the same endpoint, which was waiting for them.
+ */
+export async function nextInLine(db: Database, finished: WebhookDeliveryRow[]): Promise<string[]> {
+  const keyed = finished.filter((d) => d.subscriberId && d.subscriberVersion !== null);
+  if (keyed.length === 0) return [];
+  const pairs = sql.join(
+    keyed.map((d) => sql`(${d.endpointId}::uuid, ${d.subscriberId}::uuid, ${d.subscriberVersion}::int)`),
+    sql`, `,
+  );
+  const rows = await db.execute<{ id: string }>(sql`
+    select distinct on (d.endpoint_id, d.subscriber_id) d.id
+    from webhook_deliveries d join (values ${pairs}) as f(endpoint_id, subscriber_id, version)
+      on d.endpoint_id = f.endpoint_id and d.subscriber_id = f.subscriber_id and d.subscriber_version > f.version
+    where d.status = 'pending'
+    order by d.endpoint_id, d.subscriber_id, d.subscriber_version`);
+  return rows.rows.map((r) => r.id);
 }
 
 /**
