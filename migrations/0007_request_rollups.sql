@@ -12,4 +12,5 @@ CREATE TABLE "request_rollups" (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX "request_rollups_isolate_minute_group_uq" ON "request_rollups" USING btree ("isolate_id","minute","route_group");--> statement-breakpoint
-CREATE INDEX "request_rollups_minute_idx" ON "request_rollups" USING btree ("minute");
+CREATE INDEX "request_rollups_minute_idx" ON "request_rollups" USING btree ("minute");--> statement-breakpoint
+CREATE INDEX "webhook_attempts_attempted_idx" ON "webhook_attempts" USING btree ("attempted_at");

@@ -248,7 +248,11 @@ export const webhookAttempts = pgTable(
     /** The first 1 KB of the receiver's answer, as text. */
     responseBody: text("response_body"),
   },
-  (t) => [index("webhook_attempts_delivery_idx").on(t.deliveryId)],
+  (t) => [
+    index("webhook_attempts_delivery_idx").on(t.deliveryId),
+    // Attempts per minute on the status page and the metrics endpoint.
+    index("webhook_attempts_attempted_idx").on(t.attemptedAt),
+  ],
 );
 
 export const OPERATION_OUTCOMES = ["succeeded", "failed", "superseded"] as const;
