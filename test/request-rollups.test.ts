@@ -38,8 +38,17 @@ describe("request rollups under load", () => {
     for (const r of res) await r.arrayBuffer();
   }
 
-  it("writes at most one row per isolate, minute and route group, and the counts add up to the requests made", { timeout: 60_000 }, async () => {
-    isolateMemory.requestRollups = { ...isolateMemory.requestRollups, current: null, finished: [], lastFlushAt: 0, flushes: 0, now: () => clock };
+  it("writes at most one row per isolate, minute and route group, and the counts add up to the requests made", {
+    timeout: 60_000,
+  }, async () => {
+    isolateMemory.requestRollups = {
+      ...isolateMemory.requestRollups,
+      current: null,
+      finished: [],
+      lastFlushAt: 0,
+      flushes: 0,
+      now: () => clock,
+    };
     const state = () => isolateMemory.requestRollups;
     try {
       // Minute 0: 300 concurrent requests, nothing written (the minute is not over).

@@ -29,7 +29,9 @@ async function workload(): Promise<void> {
   await env.SUBSCRIBER_QUEUE.send(poison, { contentType: "json" });
   await waitForOperations([...ops, poison.operation_id]);
   await waitFor(
-    async () => (await db.db.execute<{ n: number }>(sql`select count(*)::int as n from dead_letters where body like ${`%${poison.operation_id}%`}`)).rows[0]?.n,
+    async () =>
+      (await db.db.execute<{ n: number }>(sql`select count(*)::int as n from dead_letters where body like ${`%${poison.operation_id}%`}`))
+        .rows[0]?.n,
     20_000,
     "the poison write's dead letter",
   );
@@ -65,7 +67,11 @@ describe("GET /v1/admin/metrics and /v1/admin/status after a scripted workload",
       scalar(await q(sql`select count(*)::int from dead_letters where replayed_at is null`)),
     );
     const ops = byLabel(await q(sql`select status as k, count(*)::int as n from operations group by 1`));
-    expect(values("edge_api_operations", "outcome")).toEqual({ succeeded: ops.succeeded ?? 0, failed: ops.failed ?? 0, superseded: ops.superseded ?? 0 });
+    expect(values("edge_api_operations", "outcome")).toEqual({
+      succeeded: ops.succeeded ?? 0,
+      failed: ops.failed ?? 0,
+      superseded: ops.superseded ?? 0,
+    });
     expect(ops.failed).toBeGreaterThan(0);
     // OpenMetrics counters: the parser reads TYPE … counter, and the samples under their _total name.
     expect(family("edge_api_plan_sync_runs").type).toBe("COUNTER");
@@ -84,7 +90,11 @@ describe("GET /v1/admin/metrics and /v1/admin/status after a scripted workload",
     );
     // The last good sync ran moments ago.
     const age = Number(family("edge_api_plan_sync_age_seconds").metrics[0]!.value);
-    const lastGood = scalar(await q(sql`select extract(epoch from now() - max(finished_at))::float8 from plan_sync_runs where outcome in ('ok','unchanged','not_modified')`));
+    const lastGood = scalar(
+      await q(
+        sql`select extract(epoch from now() - max(finished_at))::float8 from plan_sync_runs where outcome in ('ok','unchanged','not_modified')`,
+      ),
+    );
     expect(Math.abs(age - lastGood)).toBeLessThan(5);
     // Lag quantiles over the last 5 minutes: the workload's writes completed within them.
     const lag = values("edge_api_write_lag_seconds", "quantile");

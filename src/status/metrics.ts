@@ -61,19 +61,20 @@ function render(families: Family[]): string {
  */
 export async function renderMetrics(rt: Runtime, now = Date.now()): Promise<string> {
   const db = rt.db();
-  const [lag, deadLetters, operations, lastGood, syncRuns, breaker, subscribers, deliveries, attempts, endpoints, requests] = await Promise.all([
-    lagPercentiles(db, now - LAG_WINDOW_MS),
-    countWaitingDeadLetters(db),
-    countOperationsByStatus(db),
-    lastGoodSyncAt(db),
-    countSyncRunsByOutcome(db),
-    readBreakerState(rt, rt.config.provider).catch(() => null),
-    countSubscribersByStatus(db),
-    countWebhookDeliveriesByStatus(db),
-    webhookAttemptTotals(db),
-    webhookEndpointCounts(db),
-    requestsPerStep(db, null),
-  ]);
+  const [lag, deadLetters, operations, lastGood, syncRuns, breaker, subscribers, deliveries, attempts, endpoints, requests] =
+    await Promise.all([
+      lagPercentiles(db, now - LAG_WINDOW_MS),
+      countWaitingDeadLetters(db),
+      countOperationsByStatus(db),
+      lastGoodSyncAt(db),
+      countSyncRunsByOutcome(db),
+      readBreakerState(rt, rt.config.provider).catch(() => null),
+      countSubscribersByStatus(db),
+      countWebhookDeliveriesByStatus(db),
+      webhookAttemptTotals(db),
+      webhookEndpointCounts(db),
+      requestsPerStep(db, null),
+    ]);
   const orNaN = (v: number | null) => v ?? Number.NaN;
   const families: Family[] = [
     {
@@ -152,7 +153,11 @@ export async function renderMetrics(rt: Runtime, now = Date.now()): Promise<stri
       name: "edge_api_requests_5xx",
       type: "counter",
       help: "Requests answered with a 5xx, by route group, from the request rollups kept (8 days).",
-      samples: ROUTE_GROUPS.map((g) => ({ suffix: "_total", labels: { group: g }, value: requests.find((r) => r.group === g)?.errors ?? 0 })),
+      samples: ROUTE_GROUPS.map((g) => ({
+        suffix: "_total",
+        labels: { group: g },
+        value: requests.find((r) => r.group === g)?.errors ?? 0,
+      })),
     },
     {
       name: "edge_api_request_duration_seconds",

@@ -24,7 +24,8 @@ export function routeGroup(route: string): RouteGroup {
   if (route === "/search") return "search";
   if (route.startsWith("/v1/webhooks")) return "webhooks";
   if (route === "/health" || route === "/ready") return "health";
-  if (route === "/" || route.startsWith("/assets") || route === "/docs" || route === "/openapi.json" || route.startsWith("/status")) return "web";
+  if (route === "/" || route.startsWith("/assets") || route === "/docs" || route === "/openapi.json" || route.startsWith("/status"))
+    return "web";
   return "other";
 }
 

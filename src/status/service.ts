@@ -1,5 +1,4 @@
 import { safeGet } from "../cache/read-through.ts";
-import { countSubscribersByStatus } from "../db/repositories/subscribers.ts";
 import type { StepRange } from "../db/repositories/status.ts";
 import {
   acceptedPerStep,
@@ -14,6 +13,7 @@ import {
   webhookAttemptsPerStep,
   webhookEndpointCounts,
 } from "../db/repositories/status.ts";
+import { countSubscribersByStatus } from "../db/repositories/subscribers.ts";
 import { planCacheKeys } from "../plans/model.ts";
 import type { BreakerState } from "../providers/client.ts";
 import { readBreakerState } from "../providers/client.ts";
@@ -35,7 +35,7 @@ export function breakerOf(state: string | null | undefined): StatusBreaker {
 }
 
 /** The window's steps: `n` steps of `stepMs` ending with the one `now` falls in. */
-export function windowSteps(window: StatusWindow, now: number): StepRange & { n: number; t: number[] } {
+function windowSteps(window: StatusWindow, now: number): StepRange & { n: number; t: number[] } {
   const { seconds, stepSeconds } = STATUS_WINDOWS[window];
   const stepMs = stepSeconds * 1000;
   const n = seconds / stepSeconds;
@@ -45,7 +45,12 @@ export function windowSteps(window: StatusWindow, now: number): StepRange & { n:
 }
 
 /** One value per step from sparse rows `{ b, … }`; steps without a row get `empty`. */
-function series<R extends { b: number }>(n: number, rows: R[], value: (row: R) => number | null, empty: number | null = 0): Array<number | null> {
+function series<R extends { b: number }>(
+  n: number,
+  rows: R[],
+  value: (row: R) => number | null,
+  empty: number | null = 0,
+): Array<number | null> {
   const out = new Array<number | null>(n).fill(empty);
   for (const row of rows) if (row.b >= 0 && row.b < n) out[row.b] = value(row);
   return out;

@@ -14,7 +14,8 @@ export interface StepRange {
 
 const ts = (ms: number) => sql`${new Date(ms).toISOString()}::timestamptz`;
 /** Epoch ms of a UUIDv7: its first 48 bits. */
-const uuidMs = (col: ReturnType<typeof sql.raw>) => sql`('x' || substr(${col}::text, 1, 8) || substr(${col}::text, 10, 4))::bit(48)::bigint`;
+const uuidMs = (col: ReturnType<typeof sql.raw>) =>
+  sql`('x' || substr(${col}::text, 1, 8) || substr(${col}::text, 10, 4))::bit(48)::bigint`;
 const epochMs = (col: ReturnType<typeof sql.raw>) => sql`(extract(epoch from ${col}) * 1000)::bigint`;
 const bucketOf = (ms: ReturnType<typeof sql>, r: StepRange) => sql`((${ms} - ${r.startMs}::bigint) / ${r.stepMs}::bigint)::int`;
 
@@ -61,7 +62,10 @@ export async function outcomesPerStep(db: Database, r: StepRange): Promise<Outco
 }
 
 /** Lag percentiles (seconds) of the operations completed since `sinceMs`; nulls when none. */
-export async function lagPercentiles(db: Database, sinceMs: number): Promise<{ p50: number | null; p95: number | null; p99: number | null }> {
+export async function lagPercentiles(
+  db: Database,
+  sinceMs: number,
+): Promise<{ p50: number | null; p95: number | null; p99: number | null }> {
   const id = sql.raw("id");
   const completed = sql.raw("completed_at");
   const res = await db.execute<{ lag: number[] | null }>(sql`
@@ -145,13 +149,17 @@ export async function syncRunsSince(db: Database, sinceMs: number): Promise<Sync
 const GOOD_SYNC = sql`('ok', 'unchanged', 'not_modified')`;
 
 export async function lastGoodSyncAt(db: Database): Promise<Date | null> {
-  const res = await db.execute<{ at: string | null }>(sql`select max(finished_at)::text as at from plan_sync_runs where outcome in ${GOOD_SYNC}`);
+  const res = await db.execute<{ at: string | null }>(
+    sql`select max(finished_at)::text as at from plan_sync_runs where outcome in ${GOOD_SYNC}`,
+  );
   const at = res.rows[0]?.at;
   return at ? new Date(at) : null;
 }
 
 export async function countSyncRunsByOutcome(db: Database): Promise<Record<string, number>> {
-  const res = await db.execute<{ outcome: string; n: number }>(sql`select outcome, count(*)::int as n from plan_sync_runs group by outcome`);
+  const res = await db.execute<{ outcome: string; n: number }>(
+    sql`select outcome, count(*)::int as n from plan_sync_runs group by outcome`,
+  );
   return Object.fromEntries(res.rows.map((row) => [row.outcome, row.n]));
 }
 
@@ -198,6 +206,8 @@ export async function webhookEndpointCounts(db: Database): Promise<{ total: numb
 }
 
 export async function countWebhookDeliveriesByStatus(db: Database): Promise<Record<string, number>> {
-  const res = await db.execute<{ status: string; n: number }>(sql`select status, count(*)::int as n from webhook_deliveries group by status`);
+  const res = await db.execute<{ status: string; n: number }>(
+    sql`select status, count(*)::int as n from webhook_deliveries group by status`,
+  );
   return Object.fromEntries(res.rows.map((row) => [row.status, row.n]));
 }
