@@ -2,6 +2,7 @@ import type { ApiKeyLookup } from "./auth/api-keys.ts";
 import { hotCache } from "./cache/hot.ts";
 import type { SearchIndexMemo } from "./plans/search-index.ts";
 import type { LeaseTable } from "./ratelimit/lease.ts";
+import { createRollupState } from "./status/rollup.ts";
 
 /**
  * Everything this isolate remembers between requests, in one place. Workers reuse an isolate for
@@ -26,6 +27,8 @@ export const isolateMemory = {
   rateLeases: new Map() as LeaseTable,
   /** This isolate's copy of the /search index (src/plans/search-index.ts). */
   searchIndex: { memo: null as SearchIndexMemo | null },
+  /** This isolate's request counts per minute and route group, until flushed (src/status/rollup.ts). */
+  requestRollups: createRollupState(),
 };
 
 /** Forgets everything, as a fresh isolate would have: what tests use to see the edge cache's path. */
@@ -41,4 +44,5 @@ export function resetIsolateMemory(): void {
   isolateMemory.apiKeyLookups.clear();
   isolateMemory.rateLeases.clear();
   isolateMemory.searchIndex.memo = null;
+  isolateMemory.requestRollups = createRollupState();
 }

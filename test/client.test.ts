@@ -35,6 +35,17 @@ describe("typed client (hono/client with the exported App type)", () => {
     }
   });
 
+  it("reads the status document with a typed window", async () => {
+    const res = await client.v1.admin.status.$get({ query: { window: "day" } });
+    expect(res.status).toBe(200);
+    if (res.status === 200) {
+      const { data } = await res.json();
+      expect(data.window).toBe("day");
+      expect(data.requests.t).toHaveLength(96);
+      expect(typeof data.writes.dead_letters_waiting).toBe("number");
+    }
+  });
+
   it("covers the subscriber lifecycle: create, change with If-Match, delete, each with Prefer: wait", async () => {
     const email = `typed.${crypto.randomUUID().slice(0, 8)}@example.com`;
     const wait = { prefer: "wait=10" };

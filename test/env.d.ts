@@ -16,3 +16,14 @@ declare module "*?raw" {
   const text: string;
   export default text;
 }
+
+/** parse-prometheus-text-format ships no types: its output, as the metrics test reads it. */
+declare module "parse-prometheus-text-format" {
+  interface MetricFamily {
+    name: string;
+    help: string;
+    type: "COUNTER" | "GAUGE" | "HISTOGRAM" | "SUMMARY" | "UNTYPED";
+    metrics: Array<{ value?: string; labels?: Record<string, string>; buckets?: Record<string, string>; count?: string; sum?: string }>;
+  }
+  export default function parsePrometheusTextFormat(text: string): MetricFamily[];
+}

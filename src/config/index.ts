@@ -47,6 +47,8 @@ const ConfigSchema = z.object({
   WEBHOOK_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(4),
   WEBHOOK_DISABLE_AFTER_SECONDS: z.coerce.number().int().min(60).default(259_200),
   WEBHOOK_SECRET_OVERLAP_SECONDS: z.coerce.number().int().min(0).default(86_400),
+  // Per-isolate request rollups flushed to Postgres once a minute (src/status/rollup.ts); "off" for the bench's comparison.
+  METRICS_ROLLUPS: z.enum(["on", "off"]).default("on"),
   UPSTASH_REDIS_REST_URL: z.preprocess(emptyToUndefined, z.url().optional()),
   UPSTASH_REDIS_REST_TOKEN: z.preprocess(emptyToUndefined, z.string().min(1).optional()),
 });
@@ -83,6 +85,8 @@ export type Config = Readonly<{
   /** Delay of the second, durable cache pass after a subscriber change (README "Subscriber lifecycle"). */
   cacheSettleSeconds: number;
   webhooks: WebhookSettings;
+  /** Whether requests are counted into per-minute rollups (METRICS_ROLLUPS). */
+  metricsRollups: boolean;
   /** "*" or the exact browser origins CORS allows. */
   corsOrigins: "*" | readonly string[];
   maxBodyBytes: number;
@@ -182,6 +186,7 @@ export function getConfig(env: Env): Config {
       secretOverlapMs: v.WEBHOOK_SECRET_OVERLAP_SECONDS * 1000,
       allowInsecure: v.ENVIRONMENT !== "production",
     }),
+    metricsRollups: v.METRICS_ROLLUPS === "on",
     defaultKeyRateLimit: { limit: v.DEFAULT_KEY_RATE_LIMIT, periodSeconds: v.DEFAULT_KEY_RATE_PERIOD_SECONDS },
     publicIpRateLimit: { limit: v.PUBLIC_IP_RATE_LIMIT, periodSeconds: v.PUBLIC_IP_RATE_PERIOD_SECONDS },
   });

@@ -1,5 +1,6 @@
 import { purgeReplayedDeadLetters } from "../db/repositories/dead-letters.ts";
 import { purgeOperations } from "../db/repositories/operations.ts";
+import { purgeRequestRollups } from "../db/repositories/request-rollups.ts";
 import { purgeTombstones } from "../db/repositories/subscriber-history.ts";
 import type { Runtime } from "../runtime.ts";
 
@@ -14,7 +15,10 @@ export async function runMaintenance(rt: Runtime, now: Date): Promise<Record<str
   // A tombstone must outlive every message that could still name its subscriber: a queue keeps a
   // message at most 14 days, retries take at most 46 h (README "Subscriber lifecycle").
   const tombstonesPurged = await purgeTombstones(db, new Date(now.getTime() - 30 * DAY_MS));
+  // Request rollups feed the status page's longest window (a week) and the metrics histograms.
+  const requestRollupsPurged = await purgeRequestRollups(db, new Date(now.getTime() - 8 * DAY_MS));
   return {
+    request_rollups_purged: requestRollupsPurged,
     replayed_dead_letters_purged: replayedDeadLettersPurged,
     operations_purged: operationsPurged,
     tombstones_purged: tombstonesPurged,

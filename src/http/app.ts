@@ -12,6 +12,7 @@ import { requestContext } from "./middleware/request-context.ts";
 import { notFound, onError, problemResponse } from "./on-error.ts";
 import { adminDeadLetterRoutes } from "./routes/admin-dead-letters.ts";
 import { adminPlanRoutes } from "./routes/admin-plans.ts";
+import { adminStatusRoutes } from "./routes/admin-status.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
 import { docsPage } from "./routes/docs.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -113,6 +114,7 @@ export function createApp() {
     .route("/", planRoutes)
     .route("/", adminPlanRoutes)
     .route("/", adminDeadLetterRoutes)
+    .route("/", adminStatusRoutes)
     .route("/", apiKeyRoutes)
     .route("/", webhookRoutes)
     .route("/", webRoutes);

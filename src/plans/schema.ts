@@ -85,6 +85,8 @@ export const SyncReport = z
     }),
     index: z.object({ plans: z.number().int(), bytes: z.number().int(), stored: z.boolean() }).nullable(),
     error: z.object({ failure: z.enum([...PROVIDER_FAILURES, "database"]), message: z.string() }).nullable(),
+    /** The provider's circuit breaker as this run left it; absent when the run never reached the provider (and in older runs). */
+    breaker: z.enum(["closed", "open", "half_open", "isolated"]).optional(),
   })
   .meta({ id: "PlanSyncReport" });
 export type SyncReport = z.infer<typeof SyncReport>;

@@ -48,10 +48,15 @@ export async function syncPlans(rt: Runtime, trigger: SyncTrigger): Promise<Sync
       // Another run holds the lock: this one writes nothing, not even its report.
       if (!(await tryLockPlanSync(tx))) return "skipped";
       const last = await lastAppliedSyncRun(tx);
-      const fetched = await fetchPlanDocument(rt.config.providerUrl, rt.config.provider, rt, {
-        etag: last?.etag ?? null,
-        lastModified: last?.lastModified ?? null,
-      });
+      const fetched = await fetchPlanDocument(
+        rt.config.providerUrl,
+        rt.config.provider,
+        rt,
+        { etag: last?.etag ?? null, lastModified: last?.lastModified ?? null },
+        (state) => {
+          report.breaker = state;
+        },
+      );
       report.attempts = fetched.attempts;
       let result: SyncOutcome;
       if (fetched.status === "not_modified") {

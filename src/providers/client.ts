@@ -93,9 +93,13 @@ export async function fetchPlanDocument(
   settings: ProviderSettings,
   cache: CacheContext,
   validators: Validators,
+  onBreaker?: (state: BreakerState) => void,
 ): Promise<FetchResult> {
   const { breaker, policy } = createPolicies(settings, await loadBreakerState(cache));
-  const saveBreaker = () => safePut(cache, BREAKER_KEY, breaker.toJSON(), 7 * 24 * 3600);
+  const saveBreaker = () => {
+    onBreaker?.(stateNames[breaker.state]);
+    return safePut(cache, BREAKER_KEY, breaker.toJSON(), 7 * 24 * 3600);
+  };
   let attempts = 0;
   let response: Response;
   let controller: AbortController;

@@ -5,7 +5,11 @@ import { z } from "zod";
  * each a list of points at a fixed step, plus current values. Every series is computed from durable
  * state (Postgres) or from the per-minute request rollups; the page draws exactly this.
  */
-export const STATUS_WINDOWS = { hour: { seconds: 3_600, stepSeconds: 60 }, day: { seconds: 86_400, stepSeconds: 900 }, week: { seconds: 604_800, stepSeconds: 3_600 } } as const;
+export const STATUS_WINDOWS = {
+  hour: { seconds: 3_600, stepSeconds: 60 },
+  day: { seconds: 86_400, stepSeconds: 900 },
+  week: { seconds: 604_800, stepSeconds: 3_600 },
+} as const;
 export const StatusWindow = z.enum(["hour", "day", "week"]);
 export type StatusWindow = z.infer<typeof StatusWindow>;
 

@@ -1,6 +1,9 @@
 import type { MiddlewareHandler } from "hono";
+import { isolateMemory } from "../../isolate-memory.ts";
 import { writeMetric } from "../../lib/metrics.ts";
 import { createRuntime } from "../../runtime.ts";
+import { flushRollups } from "../../status/flush.ts";
+import { recordRequest, routeGroup, takeDueRows } from "../../status/rollup.ts";
 import type { AppEnv } from "../context.ts";
 import { rateLimitHeaders } from "../problems.ts";
 
@@ -57,6 +60,14 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
       const route = c.req.routePath;
       const status = c.res.status;
       writeMetric(c.env, { kind: "request", name: route, method: c.req.method, status, ms, cache, keyId });
+      if (rt.config.metricsRollups) {
+        // In memory, O(1); at most once a minute, this request also carries the finished minutes to Postgres.
+        const rollups = isolateMemory.requestRollups;
+        const now = rollups.now();
+        recordRequest(rollups, now, { group: routeGroup(route), status, ms, cache });
+        const due = takeDueRows(rollups, now);
+        if (due) waitUntil(c, flushRollups(rt.config, rt.log, due));
+      }
       rt.log[status >= 500 ? "error" : "info"]("http_request", {
         method: c.req.method,
         route,

@@ -1,0 +1,47 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OPENMETRICS_CONTENT_TYPE, renderMetrics } from "../../status/metrics.ts";
+import { Status, StatusWindow } from "../../status/schema.ts";
+import { getStatus } from "../../status/service.ts";
+import type { AppEnv } from "../context.ts";
+import { requireAdmin } from "../middleware/auth.ts";
+import { authProblems, envelope, problems } from "../openapi-schemas.ts";
+
+const security = [{ bearerAuth: [] }];
+
+const status = createRoute({
+  method: "get",
+  path: "/v1/admin/status",
+  tags: ["Admin"],
+  summary: "The operator's status document: writes, requests, plans, subscribers and webhooks over a window",
+  description:
+    "What the /status page draws. Series have one value per step (a minute for `hour`, 15 minutes for `day`, an hour for `week`); rates are per minute averaged over the step, and the last step is still running. Request series come from the per-isolate rollups, flushed once a minute.",
+  security,
+  middleware: [requireAdmin()] as const,
+  request: { query: z.strictObject({ window: StatusWindow.default("hour") }) },
+  responses: {
+    200: { description: "The status document", content: { "application/json": { schema: envelope(Status, "StatusEnvelope") } } },
+    ...authProblems,
+    404: problems[404],
+    422: problems[422],
+  },
+});
+
+const metrics = createRoute({
+  method: "get",
+  path: "/v1/admin/metrics",
+  tags: ["Admin"],
+  summary: "Metrics in the OpenMetrics text format, for Prometheus",
+  description:
+    "Gauges and counters computed from Postgres at scrape time (write lag over the last 5 minutes, dead letters, operation outcomes, plan sync age and outcomes, the provider breaker, subscribers, webhooks) and request-duration histograms per route group from the request rollups. Scrape with an admin key as a bearer token.",
+  security,
+  middleware: [requireAdmin()] as const,
+  responses: {
+    200: { description: "OpenMetrics text, ending with `# EOF`", content: { [OPENMETRICS_CONTENT_TYPE]: { schema: z.string() } } },
+    ...authProblems,
+    404: problems[404],
+  },
+});
+
+export const adminStatusRoutes = new OpenAPIHono<AppEnv>()
+  .openapi(status, async (c) => c.json({ data: await getStatus(c.get("rt"), c.req.valid("query").window), meta: {} }, 200))
+  .openapi(metrics, async (c) => c.body(await renderMetrics(c.get("rt")), 200, { "Content-Type": OPENMETRICS_CONTENT_TYPE }));
