@@ -123,7 +123,8 @@ function options(spec, width) {
       spec.categorical ? { ...axis, splits: () => spec.x, values: (_u, splits) => splits.map((s) => categories[s] ?? "") } : { ...axis },
       {
         ...axis,
-        size: 56,
+        // Wide enough for the longest tick label ("12,345 ms"), so none is cut off.
+        size: (_u, values) => 14 + 7 * Math.max(3, ...(values ?? []).map((v) => v.length)),
         ...(spec.ySplits ? { splits: () => /** @type {number[]} */ (spec.ySplits) } : {}),
         values: (_u, splits) => splits.map((v) => (spec.yTick ?? spec.fmt)(v)),
       },
