@@ -30,7 +30,7 @@ import { el } from "./dom.js";
 const uPlot = /** @type {{ uPlot?: UPlotClass }} */ (/** @type {unknown} */ (globalThis)).uPlot;
 const HEIGHT = 200;
 
-/** @type {Map<string, { plot: UPlot, key: string, figure: HTMLElement, summary: HTMLElement, table: HTMLTableElement }>} */
+/** @type {Map<string, { plot: UPlot, resize: ResizeObserver, key: string, figure: HTMLElement, summary: HTMLElement, table: HTMLTableElement }>} */
 const drawn = new Map();
 
 /** @param {string} name */
@@ -44,13 +44,19 @@ const cssVar = (name) => getComputedStyle(document.documentElement).getPropertyV
 export function drawCharts(host, specs) {
   const keep = new Set(specs.map((s) => s.id));
   for (const [id, c] of drawn) {
-    if (host.contains(c.figure) && !keep.has(id)) {
-      c.plot.destroy();
-      c.figure.remove();
-      drawn.delete(id);
-    }
+    if (host.contains(c.figure) && !keep.has(id)) forget(id);
   }
   for (const spec of specs) host.append(drawChart(host, spec));
+}
+
+/** @param {string} id */
+function forget(id) {
+  const c = drawn.get(id);
+  if (!c) return;
+  c.resize.disconnect();
+  c.plot.destroy();
+  c.figure.remove();
+  drawn.delete(id);
 }
 
 /**
@@ -62,9 +68,7 @@ function drawChart(host, spec) {
   const data = /** @type {import("uplot").AlignedData} */ ([spec.x, ...spec.series.map((s) => s.values)]);
   let c = drawn.get(spec.id);
   if (c && c.key !== key) {
-    c.plot.destroy();
-    c.figure.remove();
-    drawn.delete(spec.id);
+    forget(spec.id);
     c = undefined;
   }
   if (!c) {
@@ -89,11 +93,12 @@ function drawChart(host, spec) {
     host.append(figure);
     if (!uPlot) throw new Error("uPlot did not load (/assets/vendor/uplot.min.js)");
     const plot = new uPlot(options(spec, Math.max(200, plotHost.clientWidth)), data, plotHost);
-    new ResizeObserver(() => {
+    const resize = new ResizeObserver(() => {
       const width = Math.max(200, plotHost.clientWidth);
       if (Math.abs(width - plot.width) > 1) plot.setSize({ width, height: HEIGHT });
-    }).observe(plotHost);
-    c = { plot, key, figure, summary, table };
+    });
+    resize.observe(plotHost);
+    c = { plot, resize, key, figure, summary, table };
     drawn.set(spec.id, c);
   } else {
     c.plot.setData(data);
