@@ -4,7 +4,8 @@
 import { apiKey, describeFailure, request } from "./api.js";
 import { byId } from "./dom.js";
 import { drawCharts } from "./status-chart.js";
-import { duration, planCharts, requestCharts, size, subscriberCharts, webhookCharts, writesCharts } from "./status-sections.js";
+import { duration, size } from "./status-format.js";
+import { planCharts, requestCharts, subscriberCharts, webhookCharts, writesCharts } from "./status-sections.js";
 
 /** @typedef {import("./status-sections.js").Status} Status */
 

@@ -1,6 +1,7 @@
 // @ts-check
 // The status document (src/status/schema.ts `Status`, from GET /v1/admin/status) turned into chart
 // specs, one list per section of the page. Pure: no DOM, no fetch.
+import { count, dayLabel, ms, num, percent, perMinute, seconds, timeLabel } from "./status-format.js";
 
 /**
  * Mirrors `Status` in src/status/schema.ts; the page draws exactly this.
@@ -33,22 +34,6 @@ const OUTCOME_COLOURS = /** @type {Record<string, string>} */ ({
 const BREAKER_LEVEL = /** @type {Record<Breaker, number | null>} */ ({ closed: 0, half_open: 1, open: 2, unknown: null });
 const BREAKER_NAMES = ["closed", "half open", "open"];
 const STATUS_ORDER = ["active", "unconfirmed", "unsubscribed", "bounced", "junk"];
-
-const num = (/** @type {number} */ v, digits = 1) => v.toLocaleString(undefined, { maximumFractionDigits: digits });
-const perMinute = (/** @type {number} */ v) => `${num(v)}/min`;
-const percent = (/** @type {number} */ v) => `${num(v * 100)} %`;
-const ms = (/** @type {number} */ v) => `${num(v, 0)} ms`;
-const count = (/** @type {number} */ v) => num(v, 0);
-const seconds = (/** @type {number} */ v) => (v < 1 ? `${num(v * 1000, 0)} ms` : `${num(v, 1)} s`);
-
-/** @param {Status["window"]} window */
-function timeLabel(window) {
-  /** @type {Intl.DateTimeFormatOptions} */
-  const opts =
-    window === "hour" ? { hour: "2-digit", minute: "2-digit" } : { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" };
-  return (/** @type {number} */ t) => new Date(t * 1000).toLocaleString(undefined, opts);
-}
-const dayLabel = (/** @type {number} */ t) => new Date(t * 1000).toLocaleDateString(undefined, { month: "short", day: "numeric" });
 
 /**
  * @param {Status} s
@@ -239,17 +224,3 @@ export function webhookCharts(s) {
     },
   ];
 }
-
-/** "3 min 12 s", "2 h 5 min", "1 d 4 h": how long ago, for the headline figures. */
-export function duration(/** @type {number} */ total) {
-  const d = Math.floor(total / 86_400);
-  const h = Math.floor((total % 86_400) / 3_600);
-  const m = Math.floor((total % 3_600) / 60);
-  if (d > 0) return `${d} d ${h} h`;
-  if (h > 0) return `${h} h ${m} min`;
-  return m > 0 ? `${m} min ${total % 60} s` : `${total} s`;
-}
-
-/** @param {number} bytes */
-export const size = (bytes) =>
-  bytes < 1024 ? `${bytes} B` : bytes < 1_048_576 ? `${num(bytes / 1024)} KiB` : `${num(bytes / 1_048_576)} MiB`;
