@@ -50,9 +50,10 @@ describe.skipIf(!chromiumPath)("/status in headless Chromium", () => {
     await closeReceiver();
   });
 
-  async function open(viewport: { width: number; height: number }): Promise<Page> {
+  async function open(viewport: { width: number; height: number }, opts: { fakeClock?: boolean } = {}): Promise<Page> {
     const context = await browser.newContext({ viewport, baseURL: baseUrl });
     const page = await context.newPage();
+    if (opts.fakeClock) await page.clock.install();
     page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
     page.on("console", (m) => {
       if (m.type() === "error") problems.push(`console: ${m.text()}`);
@@ -126,6 +127,14 @@ describe.skipIf(!chromiumPath)("/status in headless Chromium", () => {
     expect(problems).toEqual([]);
     expect(foreign).toEqual([]);
   }, 120_000);
+
+  it("refreshes itself every 30 s", async () => {
+    const page = await open(DESKTOP, { fakeClock: true });
+    const before = await page.evaluate(() => document.body.dataset.loaded);
+    await page.clock.runFor(31_000);
+    await page.waitForFunction((b) => document.body.dataset.loaded !== b, before);
+    expect(problems).toEqual([]);
+  });
 
   it("fits a 360 px wide phone without sideways scrolling", async () => {
     const page = await open({ width: 360, height: 780 });
