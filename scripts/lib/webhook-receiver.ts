@@ -6,7 +6,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
 
-/** What one request is answered with: a status, a hang past the sender's timeout, or a dropped connection. */
+/**
+ * What one request is answered with: a status, a hang past the sender's timeout, or a dropped connection.
+ * @public for tests that script a hook's answers
+ */
 export type Step = number | "hang" | "drop";
 
 export interface HookBehaviour {

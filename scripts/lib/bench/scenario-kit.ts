@@ -10,24 +10,28 @@ export interface BenchOptions {
   warmupSeconds: number;
   connections: number;
   consumerRows: number;
+  /** Subscriber events the webhook scenario delivers. */
+  webhookEvents: number;
   log: (m: string) => void;
 }
 
 export interface Measurement {
-  /** req/s for HTTP scenarios, rows/s for the consumer and raw insert. */
+  /** req/s for HTTP scenarios, rows/s for the consumer and raw insert, events/s for webhooks. */
   rate: number;
-  unit: "req/s" | "rows/s" | "ms";
+  unit: "req/s" | "rows/s" | "events/s" | "ms";
   p50_ms: number | null;
   p99_ms: number | null;
   /** What the scenario verified about its own run (cache outcomes, statuses, rows stored…). */
   checks: Record<string, unknown>;
   /** Scenario-specific figures that go into latest.json as they are (e.g. ingest_peak_mb). */
   extra?: Record<string, number | null>;
+  /** A reference measured inside the scenario itself (target `of: "reference"`), shown as a row of its own. */
+  reference?: { label: string; rate: number; unit: "req/s" | "rows/s" };
 }
 
 interface Target {
-  /** Ratio of this scenario's rate to another scenario's rate, in the same run. */
-  of: "baseline" | "raw_insert";
+  /** Ratio of this scenario's rate to another scenario's rate, or to its own reference, in the same run. */
+  of: "baseline" | "raw_insert" | "reference";
   min: number;
 }
 

@@ -1,0 +1,219 @@
+// Webhook delivery (outbox relay → queue → signed POST) to a real receiver on loopback, against the
+// reference it is held to: a raw loop of signed POSTs from Node to the same receiver, in the same run.
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { Webhook } from "standardwebhooks";
+import type { HookBehaviour, Received } from "../webhook-receiver.ts";
+import { startWebhookReceiver } from "../webhook-receiver.ts";
+import type { Scenario } from "./scenario-kit.ts";
+import { bearer, waitForCount } from "./scenario-kit.ts";
+
+/** src/db/repositories/webhooks.ts RELAY_LOCK: the advisory lock that lets one relay run at a time. */
+const RELAY_LOCK = 7_204_311_001;
+/** WEBHOOK_ENDPOINT_CONCURRENCY's default: at most this many deliveries in flight to one endpoint. */
+const ENDPOINT_CONCURRENCY = 4;
+
+interface HookState {
+  received: Received[];
+  requests: number;
+}
+
+/** Distinct webhook-ids that verified, the time of the last one to arrive, and the duplicates. */
+function tally(state: HookState) {
+  const seen = new Set<string>();
+  let lastAt = 0;
+  let duplicates = 0;
+  let unverified = 0;
+  for (const r of state.received) {
+    if (r.verifiedWith < 0) {
+      unverified++;
+      continue;
+    }
+    if (seen.has(r.webhookId)) duplicates++;
+    else {
+      seen.add(r.webhookId);
+      lastAt = Math.max(lastAt, r.at);
+    }
+  }
+  return { verified: seen.size, lastAt, duplicates, unverified };
+}
+
+async function json<T>(res: Response, what: string): Promise<T> {
+  if (!res.ok) throw new Error(`${what}: HTTP ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+/**
+ * N `subscriber.created` events delivered to one endpoint. The events are made first, through the
+ * real path (queue → consumer → event in the change's transaction), while the bench holds the relay's
+ * advisory lock, so every relay the consumer starts finds it busy and they wait in the outbox: the
+ * subscriber consumer is not what is measured. The lock is then released and one more create is sent;
+ * its batch runs the relay, which turns all N events into deliveries and enqueues them. The clock runs
+ * from the first delivery row (the relay's first transaction, Postgres clock) to the arrival of the
+ * last distinct verified delivery at the receiver (same machine, same clock).
+ *
+ * The reference: the same number of POSTs, with bodies of the same size (the delivered bodies with a
+ * fresh timestamp), each signed with `new Webhook(secret).sign(…)`, from 4 concurrent loops in this
+ * process to another hook of the same receiver with the same secret. 4 is the most the Worker can
+ * have in flight to one endpoint (WEBHOOK_ENDPOINT_CONCURRENCY; Miniflare hands the consumer one
+ * batch of ≤ 20 at a time, so the bound, not the batch, is the limit).
+ */
+export const webhooks: Scenario = {
+  id: "webhooks",
+  label: "webhook events delivered to a local receiver",
+  target: { of: "reference", min: 0.3 },
+  async run(stack, opts, runId) {
+    const n = opts.webhookEvents;
+    const api = (path: string, init: RequestInit = {}) =>
+      fetch(new URL(path, stack.appUrl), {
+        ...init,
+        headers: { ...bearer(stack.adminKey), "Content-Type": "application/json", ...init.headers },
+      });
+    const receiver = await startWebhookReceiver();
+    const control = (name: string, init?: RequestInit) => fetch(`${receiver.url}/control/${name}`, init);
+    const configure = (name: string, behaviour: HookBehaviour) => control(name, { method: "POST", body: JSON.stringify(behaviour) });
+    const hookState = async (name: string) => json<HookState>(await control(name), "receiver");
+    const lock = new pg.Client({ connectionString: stack.pgUrl });
+    await lock.connect();
+    let endpointId: string | undefined;
+    try {
+      await lock.query("select pg_advisory_lock($1)", [RELAY_LOCK]);
+      const hook = `bench-${runId}`;
+      const created = await json<{ data: { id: string; secret: string } }>(
+        await api("/v1/webhooks", {
+          method: "POST",
+          body: JSON.stringify({ url: `${receiver.url}/hooks/${hook}`, events: ["subscriber.created"], description: "bench" }),
+        }),
+        "register the endpoint",
+      );
+      endpointId = created.data.id;
+      const secret = created.data.secret;
+      await configure(hook, { secrets: [secret] });
+
+      // ── N − 1 events into the outbox, the relay held.
+      const prefix = `wh-${runId}-`;
+      const messages = Array.from({ length: n }, (_, i) => ({
+        type: "subscriber.create" as const,
+        v: 1 as const,
+        operation_id: randomUUID(),
+        requested_at: new Date().toISOString(),
+        subscriber: {
+          id: randomUUID(),
+          email: `${prefix}${i}@bench.example.com`,
+          name: "Bench",
+          last_name: "Webhook",
+          status: "active" as const,
+        },
+      }));
+      const queue = await stack.app.getQueueProducer<(typeof messages)[number]>("SUBSCRIBER_QUEUE");
+      const held = messages.slice(0, -1);
+      for (let i = 0; i < held.length; i += 100) {
+        await queue.sendBatch(held.slice(i, i + 100).map((body) => ({ body, contentType: "json" as const })));
+      }
+      const outbox = await waitForCount(
+        stack.pool,
+        "select count(*)::int as n from subscriber_events where relayed_at is null and data->>'email' like $1",
+        [`${prefix}%`],
+        held.length,
+        300_000,
+      );
+      if (outbox.count !== held.length) throw new Error(`webhooks: ${outbox.count}/${held.length} events in the outbox before the timeout`);
+      opts.log(`  ${held.length} events waiting in the outbox (${Math.round(outbox.ms)} ms)`);
+
+      // ── Release the relay; the last create's batch runs it.
+      await lock.query("select pg_advisory_unlock($1)", [RELAY_LOCK]);
+      const triggeredAt = Date.now();
+      await queue.send(messages.at(-1)!, { contentType: "json" });
+      const deadline = Date.now() + 600_000;
+      let state = await hookState(hook);
+      while (tally(state).verified < n && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+        state = await hookState(hook);
+      }
+      const t = tally(state);
+      if (t.verified < n) throw new Error(`webhooks: ${t.verified}/${n} verified deliveries before the timeout`);
+      const { rows } = await stack.pool.query<{ first: Date; attempts: number; rows: number; waited: number }>(
+        `select min(d.created_at) as first, count(distinct a.id)::int as attempts, count(distinct d.id)::int as rows
+           from webhook_deliveries d left join webhook_attempts a on a.delivery_id = d.id where d.endpoint_id = $1`,
+        [endpointId],
+      );
+      const firstRowAt = rows[0]!.first.getTime();
+      const deliverMs = t.lastAt - firstRowAt;
+      const eventsPerS = Math.round((n / deliverMs) * 1000);
+
+      // ── The reference: the same number of signed POSTs, same body sizes, same concurrency. Jobs
+      // that were sent back to wait (order, concurrency) come back within a second as no-ops; they
+      // are let pass first so they do not share the machine with the loop.
+      await new Promise((r) => setTimeout(r, 2_000));
+      const rawHook = `raw-${runId}`;
+      await configure(rawHook, { secrets: [secret] });
+      const bodies = state.received
+        .filter((r) => r.verifiedWith >= 0)
+        .slice(0, n)
+        .map((r) => JSON.stringify({ type: r.type, timestamp: new Date().toISOString(), data: r.data }));
+      const rawUrl = `${receiver.url}/hooks/${rawHook}`;
+      const statuses: Record<string, number> = {};
+      let next = 0;
+      const rawStarted = performance.now();
+      await Promise.all(
+        Array.from({ length: ENDPOINT_CONCURRENCY }, async () => {
+          for (let i = next++; i < bodies.length; i = next++) {
+            const id = `msg_${randomUUID()}`;
+            const at = new Date();
+            const body = bodies[i]!;
+            const res = await fetch(rawUrl, {
+              method: "POST",
+              headers: {
+                "Content-Type": "application/json",
+                "User-Agent": "edge-api-bench/1",
+                "webhook-id": id,
+                "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),
+                "webhook-signature": new Webhook(secret).sign(id, at, body),
+              },
+              body,
+              redirect: "manual",
+            });
+            await res.text();
+            statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+          }
+        }),
+      );
+      const rawMs = performance.now() - rawStarted;
+      const raw = tally(await hookState(rawHook));
+      if (raw.verified !== n) throw new Error(`webhooks raw loop: ${raw.verified}/${n} verified at the receiver`);
+      const bytes = bodies.reduce((s, b) => s + b.length, 0);
+      return {
+        rate: eventsPerS,
+        unit: "events/s",
+        p50_ms: null,
+        p99_ms: null,
+        checks: {
+          events: n,
+          verified: t.verified,
+          unverified: t.unverified,
+          duplicates: t.duplicates,
+          deliveries: rows[0]!.rows,
+          attempts: rows[0]!.attempts,
+          receiver_requests: state.requests,
+          deliver_ms: deliverMs,
+          trigger_to_first_delivery_row_ms: firstRowAt - triggeredAt,
+          outbox_fill_ms: Math.round(outbox.ms),
+          mean_body_bytes: Math.round(bytes / n),
+          raw_total_ms: Math.round(rawMs),
+          raw_statuses: statuses,
+          concurrency: ENDPOINT_CONCURRENCY,
+        },
+        reference: {
+          label: `raw signed POSTs from Node, ${ENDPOINT_CONCURRENCY} concurrent`,
+          rate: Math.round((n / rawMs) * 1000),
+          unit: "req/s",
+        },
+      };
+    } finally {
+      await lock.query("select pg_advisory_unlock_all()").catch(() => {});
+      await lock.end().catch(() => {});
+      if (endpointId) await api(`/v1/webhooks/${endpointId}`, { method: "DELETE" }).catch(() => {});
+      await receiver.close();
+    }
+  },
+};
