@@ -12,8 +12,8 @@ type OpenApiDoc = {
   components: { schemas: Record<string, unknown>; securitySchemes: Record<string, { type: string; scheme: string }> };
 };
 
-/** Routes that serve pages and files rather than the API: the docs themselves and the web page. */
-const NOT_API = new Set([OPENAPI_PATH, "/docs", "/", "/assets/*"]);
+/** Routes that serve pages and files rather than the API: the docs themselves, the web page and the status page. */
+const NOT_API = new Set([OPENAPI_PATH, "/docs", "/", "/status", "/assets/*"]);
 const HTTP_METHODS = new Set(["GET", "POST", "PUT", "PATCH", "DELETE"]);
 
 /** Every route the app answers, read from its own route table (Hono `:param` → OpenAPI `{param}`). */

@@ -16,6 +16,8 @@ declare module "vitest" {
     adminKey: string;
     /** The stack's Postgres, for tests that check what was stored (not only what the API says). */
     databaseUrl: string;
+    /** The provider stand-in's feed URL; its fault control is `POST <origin>/__fault?mode=…`. */
+    providerUrl: string;
   }
 }
 
@@ -38,6 +40,7 @@ export default async function setup(project: TestProject) {
     project.provide("baseUrl", "");
     project.provide("adminKey", "");
     project.provide("databaseUrl", "");
+    project.provide("providerUrl", "");
     return;
   }
 
@@ -67,5 +70,6 @@ export default async function setup(project: TestProject) {
   project.provide("baseUrl", stack.worker.url);
   project.provide("adminKey", adminKey);
   project.provide("databaseUrl", stack.databaseUrl);
+  project.provide("providerUrl", stack.providerUrl);
   return stack.stop;
 }

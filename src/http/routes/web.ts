@@ -17,9 +17,10 @@ const PAGE_CSP = [
 ].join("; ");
 
 /**
- * The subscriber page from Workers Static Assets (web/public). Only `/` and `/assets/*` reach the
- * asset store, so nothing else in the directory becomes a URL by accident, and a missing file is
- * the API's own 404 problem rather than the asset server's empty one.
+ * The subscriber page (`/`) and the operator's status page (`/status`, web/public/status.html through
+ * the asset server's html handling) from Workers Static Assets (web/public). Only these two and
+ * `/assets/*` reach the asset store, so nothing else in the directory becomes a URL by accident, and a
+ * missing file is the API's own 404 problem rather than the asset server's empty one.
  */
 async function serveAsset(c: Context<AppEnv>): Promise<Response> {
   const res = await c.env.ASSETS.fetch(c.req.raw);
@@ -34,4 +35,4 @@ async function serveAsset(c: Context<AppEnv>): Promise<Response> {
   return out;
 }
 
-export const webRoutes = new Hono<AppEnv>().get("/", serveAsset).get("/assets/*", serveAsset);
+export const webRoutes = new Hono<AppEnv>().get("/", serveAsset).get("/status", serveAsset).get("/assets/*", serveAsset);
