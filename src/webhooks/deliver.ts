@@ -1,5 +1,12 @@
 import type { AttemptResult, ClaimedDelivery, WebhookDeliveryRow, WebhookEndpointRow } from "../db/repositories/webhooks.ts";
-import { claimGroup, endpointsOfDeliveries, failDeliveries, nextInLine, overdueDeliveries, recordGroup } from "../db/repositories/webhooks.ts";
+import {
+  claimGroup,
+  endpointsOfDeliveries,
+  failDeliveries,
+  nextInLine,
+  overdueDeliveries,
+  recordGroup,
+} from "../db/repositories/webhooks.ts";
 import { errorMessage } from "../lib/log.ts";
 import { retryDelaySeconds } from "../queue/retry.ts";
 import type { Runtime } from "../runtime.ts";
@@ -121,7 +128,11 @@ async function deliverGroup(rt: Runtime, endpointId: string, ids: string[], repo
   let remaining = ids;
   for (let round = 0; round < MAX_ROUNDS && remaining.length > 0; round++) {
     const now = new Date();
-    const claim = await claimGroup(rt.db(), endpointId, remaining, { now, concurrency: settings.endpointConcurrency, timeoutMs: settings.timeoutMs });
+    const claim = await claimGroup(rt.db(), endpointId, remaining, {
+      now,
+      concurrency: settings.endpointConcurrency,
+      timeoutMs: settings.timeoutMs,
+    });
     if (claim.kind === "gone") {
       report.skipped += remaining.length;
       return;
@@ -167,7 +178,12 @@ async function deliverGroup(rt: Runtime, endpointId: string, ids: string[], repo
 }
 
 /** Sends a claimed group with at most the endpoint's concurrency in flight; records it; returns the finished deliveries. */
-async function sendGroup(rt: Runtime, endpoint: WebhookEndpointRow, claimed: ClaimedDelivery[], report: DeliveryReport): Promise<WebhookDeliveryRow[]> {
+async function sendGroup(
+  rt: Runtime,
+  endpoint: WebhookEndpointRow,
+  claimed: ClaimedDelivery[],
+  report: DeliveryReport,
+): Promise<WebhookDeliveryRow[]> {
   const settings = rt.config.webhooks;
   const attempts: Attempt[] = new Array(claimed.length);
   let next = 0;
@@ -212,7 +228,12 @@ async function sendGroup(rt: Runtime, endpoint: WebhookEndpointRow, claimed: Cla
     }
     if (status !== "pending") finished.push(c.delivery);
     report[status === "succeeded" ? "delivered" : status === "failed" ? "failed" : "retrying"]++;
-    results.push({ attemptId: c.attemptId, deliveryId: c.delivery.id, attempt, next: { status, ...(nextAttemptAt ? { nextAttemptAt } : {}) } });
+    results.push({
+      attemptId: c.attemptId,
+      deliveryId: c.delivery.id,
+      attempt,
+      next: { status, ...(nextAttemptAt ? { nextAttemptAt } : {}) },
+    });
   });
   if (!endpointSet) {
     const now = new Date();

@@ -122,7 +122,7 @@ export async function runStatusWorkload(): Promise<{ status: Status; failedStatu
       async () => {
         const res = await api<unknown>("GET", "/v1/admin/status?window=hour");
         if (res.status !== 200) throw new Error(`GET /v1/admin/status answered ${res.status}`);
-        const s = Status.parse(res.body);
+        const s = Status.parse((res.body as { data: unknown }).data);
         const ready =
           s.plans.syncs.some((r) => r.outcome === "failed") &&
           some(s.writes.applied) &&

@@ -77,7 +77,7 @@ async function load() {
   if (loading) return;
   loading = true;
   try {
-    /** @type {import("./api.js").Result<Status>} */
+    /** @type {import("./api.js").Result<{ data: Status }>} */
     const res = await request("GET", `/v1/admin/status?window=${chosenWindow()}`);
     if (!res.ok) {
       showAlert(describeFailure(res.status, res.problem, res.retryAfter));
@@ -85,8 +85,9 @@ async function load() {
       return;
     }
     clearAlert();
-    render(res.body);
-    const at = new Date(res.body.generated_at).toLocaleTimeString();
+    const status = res.body.data;
+    render(status);
+    const at = new Date(status.generated_at).toLocaleTimeString();
     updated.textContent = `Updated ${at}; refreshes every 30 s while this tab is visible.`;
   } finally {
     loading = false;
