@@ -56,7 +56,7 @@ describe.skipIf(!chromiumPath)("/status in headless Chromium", () => {
     if (opts.fakeClock) await page.clock.install();
     page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
     page.on("console", (m) => {
-      if (m.type() === "error") problems.push(`console: ${m.text()}`);
+      if (m.type() === "error") problems.push(`console: ${m.text()} (${m.location().url})`);
     });
     page.on("request", (r) => {
       if (new URL(r.url()).origin !== new URL(baseUrl).origin) foreign.push(r.url());
@@ -103,7 +103,8 @@ describe.skipIf(!chromiumPath)("/status in headless Chromium", () => {
     await syncs.locator("tbody tr", { hasText: "failed" }).first().waitFor();
     expect(await syncs.locator(".summary").textContent()).toMatch(/\b[1-9]\d* failed\b/);
     const runs = status.plans.syncs;
-    expect(await syncs.locator("tbody tr").count()).toBe(runs.length);
+    // The stack's cron keeps syncing while the page loads: the page may show runs newer than `status`.
+    expect(await syncs.locator("tbody tr").count()).toBeGreaterThanOrEqual(runs.length);
 
     // Headline figures.
     expect(Number(await page.locator("#dead-letters").textContent())).toBe(status.writes.dead_letters_waiting);
