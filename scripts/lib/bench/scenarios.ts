@@ -10,7 +10,7 @@ import { consumer, rawInsert } from "./consumer-scenarios.ts";
 import { baseline, probeKvPut, probePostIo } from "./harness-scenarios.ts";
 import { planIngest, searchWarm } from "./plan-scenarios.ts";
 import type { Scenario } from "./scenario-kit.ts";
-import { getHit, getMiss, post } from "./subscriber-scenarios.ts";
+import { getHit, getMiss, post, rollupCost } from "./subscriber-scenarios.ts";
 import { webhooks } from "./webhook-scenarios.ts";
 
 // The load specs scripts/profile.ts runs, so a profile uses exactly the bench's load.
@@ -22,6 +22,7 @@ export { hotReadSpec, postSpec } from "./subscriber-scenarios.ts";
 export const SCENARIOS: Scenario[] = [
   baseline,
   getHit,
+  rollupCost,
   getMiss,
   post,
   probeKvPut,

@@ -26,8 +26,8 @@ export interface Stack {
   writeKey: string;
   adminKey: string;
   provider: ProviderStandin;
-  /** Another instance of the app in its own workerd process (for per-process CPU/memory readings). */
-  startAppWorker(v8Flags?: string[]): Promise<{ mf: Miniflare; url: URL; pid: number }>;
+  /** Another instance of the app in its own workerd process (for per-process CPU/memory readings, or other settings). */
+  startAppWorker(v8Flags?: string[], bindings?: Record<string, string>): Promise<{ mf: Miniflare; url: URL; pid: number }>;
   stop(): Promise<void>;
 }
 
@@ -110,7 +110,7 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
     const runtime = { host: "127.0.0.1", log: new Log(LogLevel.WARN), logRequests: false, cf: false };
     // For CPU profiles (scripts/profile.ts): the app's isolate answers the DevTools protocol there.
     const inspector = process.env.BENCH_INSPECTOR_PORT ? { inspectorPort: Number(process.env.BENCH_INSPECTOR_PORT) } : {};
-    const appOptions = async () =>
+    const appOptions = async (overrides: Record<string, string> = {}) =>
       convertV4MiniflareOptions({
         ...runtime,
         ...inspector,
@@ -131,6 +131,7 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
               PROVIDER_URL: provider.url,
               // Public routes come from one address here; per-IP limits would refuse the load itself.
               PUBLIC_IP_RATE_LIMIT: "100000000",
+              ...overrides,
             },
             durableObjects: w.durableObjects,
             kvNamespaces: Object.keys(w.kvNamespaces ?? {}),
@@ -141,12 +142,12 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
       });
     const app = new Miniflare(await appOptions());
     local.defer(() => app.dispose());
-    const startAppWorker = async (v8Flags: string[] = []) => {
+    const startAppWorker = async (v8Flags: string[] = [], bindings: Record<string, string> = {}) => {
       const before = workerdPids();
       // Miniflare reads V8 flags for workerd from this variable when it builds the process config.
       const saved = process.env.MINIFLARE_WORKERD_V8_FLAGS;
       process.env.MINIFLARE_WORKERD_V8_FLAGS = v8Flags.join(" ");
-      const mf = new Miniflare(await appOptions());
+      const mf = new Miniflare(await appOptions(bindings));
       await mf.ready.finally(() => {
         if (saved === undefined) delete process.env.MINIFLARE_WORKERD_V8_FLAGS;
         else process.env.MINIFLARE_WORKERD_V8_FLAGS = saved;

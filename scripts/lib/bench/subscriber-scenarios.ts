@@ -78,6 +78,48 @@ export const getHit: Scenario = {
 };
 
 /**
+ * What the request rollups (src/status/rollup.ts) cost on the hottest path: the cache-hit GET on two
+ * fresh instances of the app, one with METRICS_ROLLUPS=on and one with it off, in alternating slices
+ * of the run so machine noise falls on both alike. The "off" instance is the reference.
+ */
+export const rollupCost: Scenario = {
+  id: "rollup_cost",
+  label: "cache hit, request rollups on",
+  target: { of: "reference", min: 0.95 },
+  async run(stack, opts, runId) {
+    const [on, off] = [
+      await stack.startAppWorker([], { METRICS_ROLLUPS: "on" }),
+      await stack.startAppWorker([], { METRICS_ROLLUPS: "off" }),
+    ];
+    const spec = await hotReadSpec(stack, opts, `rollups-${runId}`);
+    const slices = 4;
+    const slice = { ...spec, seconds: Math.max(1, opts.seconds / slices) };
+    await warm(opts, { ...spec, url: on.url, seconds: Math.max(1, opts.warmupSeconds) });
+    await warm(opts, { ...spec, url: off.url, seconds: Math.max(1, opts.warmupSeconds) });
+    const totals = { on: { requests: 0, seconds: 0 }, off: { requests: 0, seconds: 0 } };
+    let last: Awaited<ReturnType<typeof runLoad>> | undefined;
+    for (let i = 0; i < slices; i++) {
+      for (const [name, instance] of [
+        ["on", on],
+        ["off", off],
+      ] as const) {
+        const r = await runLoad({ ...slice, url: instance.url });
+        assertOnly(r, [200], `rollup_cost (${name})`);
+        totals[name].requests += r.requests;
+        totals[name].seconds += slice.seconds;
+        if (name === "on") last = r;
+      }
+    }
+    const rate = (t: { requests: number; seconds: number }) => Math.round(t.requests / t.seconds);
+    return {
+      ...http(last!, { slices, requests_on: totals.on.requests, requests_off: totals.off.requests }),
+      rate: rate(totals.on),
+      reference: { label: "cache hit, request rollups off", rate: rate(totals.off), unit: "req/s" },
+    };
+  },
+};
+
+/**
  * A real miss: every request asks for a different subscriber that exists in Postgres but was never
  * read (so neither KV nor any in-isolate layer can have it). The ids are seeded directly into
  * Postgres; the run fails loudly if it ever wraps around to an id already read.
