@@ -124,7 +124,8 @@ export type Claim =
  */
 export async function claimDelivery(db: Database, id: string, opts: { concurrency: number; leaseMs: number; now: Date }): Promise<Claim> {
   return db.transaction(async (tx) => {
-    const [delivery] = await tx.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, id));
+    // Locked, so a second job for the same delivery waits for this claim and then sees it delivering.
+    const [delivery] = await tx.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, id)).for("update");
     if (!delivery || delivery.status === "succeeded" || delivery.status === "failed") return { kind: "gone" };
     const [endpoint] = await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, delivery.endpointId)).for("update");
     if (!endpoint) return { kind: "gone" };
