@@ -5,7 +5,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
-import type { HookBehaviour, Received, Step } from "../scripts/lib/webhook-receiver.ts";
+import type { HookBehaviour, Received } from "../scripts/lib/webhook-receiver-types.ts";
 import type { DbHandle } from "../src/db/client.ts";
 import { webhookEndpoints } from "../src/db/schema.ts";
 import { createRuntime } from "../src/runtime.ts";
@@ -16,7 +16,7 @@ import type { WebhookDelivery, WebhookEndpoint, WebhookEndpointWithSecret } from
 import type { Envelope, ListBody, SubscriberBody } from "./helpers.ts";
 import { bearer, call, createTestKey, testDb, uniqueDomain, waitFor } from "./helpers.ts";
 
-export type { HookBehaviour, Received, Step };
+export type { Received };
 
 /**
  * The file's database handle and its keys (live bindings, read them inside tests): `admin` manages
