@@ -3,8 +3,8 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { Webhook } from "standardwebhooks";
-import type { HookBehaviour, Received } from "../webhook-receiver.ts";
 import { startWebhookReceiver } from "../webhook-receiver.ts";
+import type { HookBehaviour, Received } from "../webhook-receiver-types.ts";
 import type { Scenario } from "./scenario-kit.ts";
 import { bearer, waitForCount } from "./scenario-kit.ts";
 
