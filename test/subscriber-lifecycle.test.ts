@@ -63,6 +63,18 @@ describe("order: the change the edge accepted last wins, whatever the delivery o
     expect((await eventsOf(id)).map((e) => e.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
   });
 
+  it("an update and a newer delete in one batch both apply, each with its event", async () => {
+    const c = await created();
+    const id = c.subscriber.id;
+    const update = updateMessage(id, { name: "Last words" });
+    const del = deleteMessage(id);
+    await runBatch([del, update]);
+    const ops = await outcomes([update.operation_id, del.operation_id]);
+    expect(ops.get(update.operation_id)).toMatchObject({ status: "succeeded", version: 2 });
+    expect(ops.get(del.operation_id)).toMatchObject({ status: "succeeded", version: 3 });
+    expect((await eventsOf(id)).map((e) => e.type)).toEqual(["subscriber.created", "subscriber.updated", "subscriber.deleted"]);
+  });
+
   it("unsubscribing records unsubscribed_at and an unsubscribed event; resubscribing clears it", async () => {
     const c = await created();
     const id = c.subscriber.id;

@@ -212,17 +212,24 @@ class SetApplier {
       this.rows.set(row.id, row);
     this.tombstones.push(...(await findTombstones(this.tx, [...ids], [...this.hashes.values()])));
 
-    // Removals first, then creates, then updates: an address freed by a delete in this batch can be
-    // taken by a newer create in it, and an update in it sees the row its create made.
-    for (const m of changes) if (m.type === "subscriber.delete") await this.delete(m);
-    for (const m of changes) if (m.type === "subscriber.forget") await this.forget(m);
+    // Changes in the accepted order, then creates, then the updates of rows those creates make: an
+    // address freed by a delete in this batch can be taken by a newer create in it, and an update
+    // followed by a delete of the same subscriber applies (and writes its event) before the delete.
+    const afterCreates: SubscriberUpdateMessage[] = [];
+    const created = new Set(creates.map((m) => m.subscriber.id));
+    for (const m of changes) {
+      if (m.type === "subscriber.delete") await this.delete(m);
+      else if (m.type === "subscriber.forget") await this.forget(m);
+      else if (!this.rows.has(m.subscriber_id) && created.has(m.subscriber_id)) afterCreates.push(m);
+      else this.update(m);
+    }
     await deleteSubscribers(
       this.tx,
       this.removed.map((r) => r.id),
     );
     await saveTombstones(this.tx, this.newTombstones);
     await this.create(creates);
-    for (const m of changes) if (m.type === "subscriber.update") this.update(m);
+    for (const m of afterCreates) this.update(m);
 
     for (const row of this.saved.values()) if (this.rows.has(row.id) && !this.inserted.has(row.id)) await saveSubscriber(this.tx, row);
     await insertSubscriberEvents(this.tx, this.events);
