@@ -129,7 +129,7 @@ function options(spec, width) {
       {
         ...axis,
         // Wide enough for the longest tick label ("12,345 ms"), so none is cut off.
-        size: (_u, values) => 14 + 7 * Math.max(3, ...(values ?? []).map((v) => v.length)),
+        size: (_u, values) => 18 + 8 * Math.max(3, ...(values ?? []).map((v) => v.length)),
         ...(spec.ySplits ? { splits: () => /** @type {number[]} */ (spec.ySplits) } : {}),
         values: (_u, splits) => splits.map((v) => (spec.yTick ?? spec.fmt)(v)),
       },
