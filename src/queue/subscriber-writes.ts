@@ -250,6 +250,8 @@ async function putSubscriber(rt: Runtime, view: ReturnType<typeof toSubscriberVi
 const dropSubscriber = (rt: Runtime, id: string, emailKey: string | undefined) =>
   Promise.all([safeDelete(rt, cacheKeys.byId(id)), emailKey ? safeDelete(rt, emailKey) : undefined]);
 
+const SETTLE_PARALLELISM = 16;
+
 /**
  * The delayed second pass: each subscriber's cache entries become what Postgres holds now. Entries
  * are read first and written only where they differ (a racing fill happened): KV writes cost ten
@@ -261,18 +263,22 @@ async function settle(rt: Runtime, subscribers: SubscriberSettleMessage["subscri
   const ids = unique.map((s) => s.id);
   const rows = new Map((await findSubscribersByIds(rt.db(), ids)).map((r) => [r.id, r]));
   const asText = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
-  const corrected = await Promise.all(
-    unique.map(async (s) => {
-      const row = rows.get(s.id);
-      const want = row ? asText(cached(toSubscriberView(row))) : null;
-      const keys = [cacheKeys.byId(s.id), ...(s.email_key ? [s.email_key] : [])];
-      const held = await Promise.all(keys.map(async (k) => asText(await safeGet(rt, k))));
-      if (held.every((h) => h === want)) return 0;
-      if (row) await putSubscriber(rt, toSubscriberView(row));
-      else await dropSubscriber(rt, s.id, s.email_key);
-      return 1;
-    }),
-  );
+  // A few subscribers at a time: hundreds of parallel reads overwhelm a store (Miniflare's KV answers
+  // "internal error"), and a failed read counts as stale, which would add writes to the overload.
+  async function settleOne(s: (typeof unique)[number]): Promise<number> {
+    const row = rows.get(s.id);
+    const want = row ? asText(cached(toSubscriberView(row))) : null;
+    const keys = [cacheKeys.byId(s.id), ...(s.email_key ? [s.email_key] : [])];
+    const held = await Promise.all(keys.map(async (k) => asText(await safeGet(rt, k))));
+    if (held.every((h) => h === want)) return 0;
+    if (row) await putSubscriber(rt, toSubscriberView(row));
+    else await dropSubscriber(rt, s.id, s.email_key);
+    return 1;
+  }
+  const corrected: number[] = [];
+  for (let i = 0; i < unique.length; i += SETTLE_PARALLELISM) {
+    corrected.push(...(await Promise.all(unique.slice(i, i + SETTLE_PARALLELISM).map(settleOne))));
+  }
   const fixes = corrected.reduce<number>((a, b) => a + b, 0);
   // Counts a reader computed before the commit may have been cached after the first pass: one delete.
   // List pages are keyed by the version bumped after the commit, so a page read before it is unreachable.
