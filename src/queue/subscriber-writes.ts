@@ -156,9 +156,9 @@ export async function consumeSubscriberWrites(
   report.db_ms = Math.round(performance.now() - dbStarted);
   report.transactions = result.transactions;
 
-  // An erasure's cache purge runs before the ack: if it is cut short, the message comes back and the
-  // (idempotent) erasure runs again with its purge.
-  await purgeErased(rt, result);
+  // Before the acks, and never throwing: a failure here must not keep the batch's dead letters from
+  // being sent (its database part is committed, and a redelivered erasure is already decided).
+  await purgeErasedWithRetries(rt, result);
 
   const rejected = new Map(result.rejected.map((r) => [r.message.operation_id, r.reason]));
   const culprits: Poison[] = [];
@@ -289,9 +289,28 @@ async function settle(rt: Runtime, subscribers: SubscriberSettleMessage["subscri
 /**
  * An erasure's reach into the edge cache: the subscriber by id and by email, every operation and
  * idempotency record it had, every cached list page (any of them may show the person), and dead
- * letters parked in KV that mention them. Throws if the cache cannot be reached, so the erasure
- * message is retried rather than acked with copies left behind.
+ * letters parked in KV that mention them. Throws if the cache cannot be reached.
  */
+const PURGE_ATTEMPTS = 3;
+
+/**
+ * The purge is idempotent, so a failing cache gets a few tries. If it stays down, what is left
+ * expires with its TTL (subscriber entries 1 h, list pages 60 s, idempotency records 24 h, pending
+ * operations 14 days) and the failure is logged with counts only.
+ */
+async function purgeErasedWithRetries(rt: Runtime, result: StoreResult): Promise<void> {
+  for (let attempt = 1; attempt <= PURGE_ATTEMPTS; attempt++) {
+    try {
+      await purgeErased(rt, result);
+      return;
+    } catch (err) {
+      if (attempt === PURGE_ATTEMPTS)
+        rt.log.error("erasure_cache_purge_failed", { erasures: result.erasures.length, attempts: attempt, error: errorMessage(err) });
+      else await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
+}
+
 async function purgeErased(rt: Runtime, result: StoreResult): Promise<void> {
   if (result.erasures.length === 0) return;
   const keys = new Set<string>();
