@@ -1,25 +1,7 @@
 // The queue consumer (enqueue → stored) and the reference it is held to: a raw INSERT from Node.
-import { randomUUID } from "node:crypto";
 import pg from "pg";
 import type { Scenario } from "./scenario-kit.ts";
-import { waitForCount } from "./scenario-kit.ts";
-
-/** The same rows for both sides of the consumer comparison. */
-function consumerMessages(count: number, prefix: string) {
-  return Array.from({ length: count }, (_, i) => ({
-    type: "subscriber.create" as const,
-    v: 1 as const,
-    operation_id: randomUUID(),
-    requested_at: new Date().toISOString(),
-    subscriber: {
-      id: randomUUID(),
-      email: `${prefix}${i}@bench.example.com`,
-      name: "Bench",
-      last_name: "Consumer",
-      status: "active" as const,
-    },
-  }));
-}
+import { createMessages, waitForCount } from "./scenario-kit.ts";
 
 /**
  * Enqueue → durable: N messages go into the real (Miniflare) queue through the Worker's own producer
@@ -30,7 +12,7 @@ export const consumer: Scenario = {
   label: "queue consumer, enqueue → stored",
   target: { of: "raw_insert", min: 0.4 },
   async run(stack, opts, runId) {
-    const messages = consumerMessages(opts.consumerRows, `cons-${runId}-`);
+    const messages = createMessages(opts.consumerRows, `cons-${runId}-`, "Consumer");
     const queue = await stack.app.getQueueProducer<(typeof messages)[number]>("SUBSCRIBER_QUEUE");
     const { rows } = await stack.pool.query<{ t: Date }>("select clock_timestamp() as t");
     const started = performance.now();
@@ -63,7 +45,7 @@ export const rawInsert: Scenario = {
   id: "raw_insert",
   label: "raw multi-row INSERT from Node (pg)",
   async run(stack, opts, runId) {
-    const messages = consumerMessages(opts.consumerRows, `raw-${runId}-`);
+    const messages = createMessages(opts.consumerRows, `raw-${runId}-`, "Consumer");
     const client = new pg.Client({ connectionString: stack.pgUrl });
     await client.connect();
     try {

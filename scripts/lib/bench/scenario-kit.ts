@@ -1,4 +1,5 @@
 // What the bench's scenarios share: their types, and helpers to warm up, check and report a run.
+import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import type { LoadResult } from "./load.ts";
 import { runLoad } from "./load.ts";
@@ -82,4 +83,21 @@ export async function waitForCount(
     if (count >= want || performance.now() - started > timeoutMs) return { count, ms: performance.now() - started };
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Subscriber create messages as the edge enqueues them, with distinct addresses `<prefix><n>@bench.example.com`. */
+export function createMessages(count: number, prefix: string, lastName: string) {
+  return Array.from({ length: count }, (_, i) => ({
+    type: "subscriber.create" as const,
+    v: 1 as const,
+    operation_id: randomUUID(),
+    requested_at: new Date().toISOString(),
+    subscriber: {
+      id: randomUUID(),
+      email: `${prefix}${i}@bench.example.com`,
+      name: "Bench",
+      last_name: lastName,
+      status: "active" as const,
+    },
+  }));
 }

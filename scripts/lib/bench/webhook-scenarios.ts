@@ -6,7 +6,7 @@ import { Webhook } from "standardwebhooks";
 import { startWebhookReceiver } from "../webhook-receiver.ts";
 import type { HookBehaviour, Received } from "../webhook-receiver-types.ts";
 import type { Scenario } from "./scenario-kit.ts";
-import { bearer, waitForCount } from "./scenario-kit.ts";
+import { bearer, createMessages, waitForCount } from "./scenario-kit.ts";
 
 /** src/db/repositories/webhooks.ts RELAY_LOCK: the advisory lock that lets one relay run at a time. */
 const SETTLE_DRAIN_MS = 6_000;
@@ -93,19 +93,7 @@ export const webhooks: Scenario = {
 
       // ── N − 1 events into the outbox, the relay held.
       const prefix = `wh-${runId}-`;
-      const messages = Array.from({ length: n }, (_, i) => ({
-        type: "subscriber.create" as const,
-        v: 1 as const,
-        operation_id: randomUUID(),
-        requested_at: new Date().toISOString(),
-        subscriber: {
-          id: randomUUID(),
-          email: `${prefix}${i}@bench.example.com`,
-          name: "Bench",
-          last_name: "Webhook",
-          status: "active" as const,
-        },
-      }));
+      const messages = createMessages(n, prefix, "Webhook");
       const queue = await stack.app.getQueueProducer<(typeof messages)[number]>("SUBSCRIBER_QUEUE");
       const held = messages.slice(0, -1);
       for (let i = 0; i < held.length; i += 100) {
