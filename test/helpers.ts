@@ -1,6 +1,6 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { expect } from "vitest";
+import { afterEach, beforeEach, expect, vi } from "vitest";
 import { generateApiKey, storedFormOf } from "../src/auth/keys.ts";
 import type { Scope } from "../src/auth/principal.ts";
 import { getConfig } from "../src/config/index.ts";
@@ -105,3 +105,16 @@ export async function setProviderDocuments(docs: string[]): Promise<void> {
 }
 
 export const providerFault = (mode: string) => control(`/provider/fault?mode=${encodeURIComponent(mode)}`);
+
+/** Every console line the Worker writes during each test of the file (fresh per test), for searching them. */
+export function captureLogLines(): string[] {
+  const lines: string[] = [];
+  beforeEach(() => {
+    lines.length = 0;
+    for (const level of ["log", "info", "warn", "error", "debug"] as const) {
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" ")));
+    }
+  });
+  afterEach(() => vi.restoreAllMocks());
+  return lines;
+}

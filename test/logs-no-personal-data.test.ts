@@ -3,9 +3,9 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../src/http/app.ts";
-import { bearer, createTestKey, databaseDown, testDb, uniqueDomain } from "./helpers.ts";
+import { bearer, captureLogLines, createTestKey, databaseDown, testDb, uniqueDomain } from "./helpers.ts";
 import { runBatch, subscriberMessage } from "./queue-helpers.ts";
 
 const verbose = { ...env, LOG_LEVEL: "debug" } as Env;
@@ -16,14 +16,7 @@ beforeAll(async () => {
 });
 afterAll(() => db.close());
 
-const lines: string[] = [];
-beforeEach(() => {
-  lines.length = 0;
-  for (const level of ["log", "info", "warn", "error", "debug"] as const) {
-    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" ")));
-  }
-});
-afterEach(() => vi.restoreAllMocks());
+const lines = captureLogLines();
 
 /** Distinctive personal data for one test, and the check that none of it was logged. */
 function persona() {

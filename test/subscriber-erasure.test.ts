@@ -4,10 +4,10 @@
 import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PARKED_PREFIX } from "../src/queue/dead-letter.ts";
 import type { OperationBody, SubscriberBody } from "./helpers.ts";
-import { bearer, call, createTestKey, testDb, uniqueDomain, waitFor } from "./helpers.ts";
+import { bearer, call, captureLogLines, createTestKey, testDb, uniqueDomain, waitFor } from "./helpers.ts";
 import { updateMessage } from "./queue-helpers.ts";
 
 const db = testDb();
@@ -19,14 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => db.close());
 
-const lines: string[] = [];
-beforeEach(() => {
-  lines.length = 0;
-  for (const level of ["log", "info", "warn", "error", "debug"] as const) {
-    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" ")));
-  }
-});
-afterEach(() => vi.restoreAllMocks());
+const lines = captureLogLines();
 
 /** Every (table, column) in the public schema whose values are text, JSON or arrays of them. */
 async function textColumns(): Promise<Array<{ table: string; column: string }>> {
