@@ -37,6 +37,10 @@ export async function startWsRelay(opts: {
 }): Promise<WsRelay> {
   const standin = createNeonHttpStandin({ pgPort: opts.pgPort, onQuery: opts.onHttpQuery });
   const server = createServer((req, res) => standin.handle(req, res));
+  // Node closes an idle kept-alive connection after 5 s by default, and a request the Worker sends on
+  // it just then is lost ("Network connection lost", seen under load). Neon's endpoint keeps them far
+  // longer; so does this, leaving the closing to the client, which races with nothing.
+  server.keepAliveTimeout = 10 * 60_000;
   const wss = new WebSocketServer({ server, perMessageDeflate: false });
   wss.on("connection", (ws) => {
     opts.onConnection?.();
