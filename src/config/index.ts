@@ -7,6 +7,7 @@ const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
   DATABASE_WS_PROXY: z.preprocess(emptyToUndefined, z.string().min(1).optional()),
+  DATABASE_HTTP_ENDPOINT: z.preprocess(emptyToUndefined, z.url({ protocol: /^https?$/ }).optional()),
   PROVIDER_URL: z.url({ protocol: /^https?$/ }),
   QUEUE_RETRY_BASE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
   // Cloudflare Queues: a retry may be delayed by at most 12 hours, and a consumer retries at most 100 times.
@@ -73,6 +74,8 @@ export type Config = Readonly<{
   databaseUrl: string;
   /** Local only: host:port/path of the WebSocket->TCP relay in front of a plain Postgres. */
   databaseWsProxy: string | undefined;
+  /** Local only: URL of the SQL-over-HTTP stand-in (Neon's `/sql` endpoint) in front of the same Postgres. */
+  databaseHttpEndpoint: string | undefined;
   providerUrl: string;
   provider: ProviderSettings;
   /** How the consumer retries a write that failed transiently (src/queue/retry.ts). */
@@ -142,11 +145,17 @@ export function getConfig(env: Env): Config {
   }
   const v = parsed.data;
   if (v.ENVIRONMENT === "production" && !v.ERASURE_HASH_KEY) throw new ConfigError("invalid configuration: ERASURE_HASH_KEY");
+  // One local relay serves both (scripts/lib/ws-relay.ts); with only one set, half of the queries
+  // would go to Neon's public endpoint instead.
+  if (!v.DATABASE_WS_PROXY !== !v.DATABASE_HTTP_ENDPOINT) {
+    throw new ConfigError("invalid configuration: DATABASE_WS_PROXY and DATABASE_HTTP_ENDPOINT are set together or not at all");
+  }
   const config: Config = Object.freeze({
     environment: v.ENVIRONMENT,
     logLevel: v.LOG_LEVEL,
     databaseUrl: v.DATABASE_URL,
     databaseWsProxy: v.DATABASE_WS_PROXY,
+    databaseHttpEndpoint: v.DATABASE_HTTP_ENDPOINT,
     providerUrl: v.PROVIDER_URL,
     provider: Object.freeze({
       timeoutMs: v.PROVIDER_TIMEOUT_MS,

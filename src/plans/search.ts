@@ -89,7 +89,7 @@ export async function searchEvents(rt: Runtime, range: SearchRange): Promise<{ b
     );
     return { body, source: loaded.source };
   }
-  const rows = await searchPlansInRange(rt.db(), range);
+  const rows = await searchPlansInRange(rt.reader(), range);
   const events = rows.map(toEventSummary);
   return { body: utf8(JSON.stringify({ data: { events }, error: null })), source: "database" };
 }

@@ -30,8 +30,8 @@ export async function getPlan(rt: Runtime, id: string): Promise<Read<Plan>> {
     rt,
     planCacheKeys.plan(await generation(rt), id),
     async () => {
-      const row = await findSearchablePlan(rt.db(), id);
-      return row && toPlanView(row, await zonesOfPlans(rt.db(), [row.id]));
+      const row = await findSearchablePlan(rt.reader(), id);
+      return row && toPlanView(row, await zonesOfPlans(rt.reader(), [row.id]));
     },
     { hitSeconds: TTL.plan, missingSeconds: 60 },
   );
@@ -62,7 +62,7 @@ export async function listPlans(rt: Runtime, q: SearchRange & { limit: number; c
     rt,
     key,
     async () => {
-      const db = rt.db();
+      const db = rt.reader();
       const rows = await listPlanPage(db, { from: q.from, to: q.to, rows: rowsForPage(q.limit), after });
       const zones = await zonesOfPlans(
         db,
@@ -111,7 +111,7 @@ export function flattenReport(r: SyncReport): Record<string, unknown> {
 }
 
 export async function lastSyncReport(rt: Runtime): Promise<SyncReport> {
-  const row = await latestSyncRun(rt.db());
+  const row = await latestSyncRun(rt.reader());
   if (!row) throw new DomainError("not_found", "No plan sync has run yet.");
   return row.report as SyncReport;
 }

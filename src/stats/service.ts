@@ -17,7 +17,7 @@ export async function getStats(rt: Runtime): Promise<Read<Stats>> {
     rt,
     STATS_KEY,
     async () => {
-      const [counts, plans] = await Promise.all([countSubscribersByStatus(rt.db()), countPlans(rt.db())]);
+      const [counts, plans] = await Promise.all([countSubscribersByStatus(rt.reader()), countPlans(rt.reader())]);
       const byStatus = Object.fromEntries(SUBSCRIBER_STATUSES.map((s) => [s, counts[s] ?? 0])) as Record<SubscriberStatus, number>;
       return {
         subscribers: { total: Object.values(byStatus).reduce((a, b) => a + b, 0), by_status: byStatus },

@@ -60,7 +60,7 @@ function render(families: Family[]): string {
  * the breaker kept in the cache), plus the request-duration histograms summed over every rollup kept.
  */
 export async function renderMetrics(rt: Runtime, now = Date.now()): Promise<string> {
-  const db = rt.db();
+  const db = rt.reader();
   const [lag, deadLetters, operations, lastGood, syncRuns, breaker, subscribers, deliveries, attempts, endpoints, requests] =
     await Promise.all([
       lagPercentiles(db, now - LAG_WINDOW_MS),

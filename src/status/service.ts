@@ -64,7 +64,7 @@ const round = (v: number | null, digits = 3) => (v === null || !Number.isFinite(
  * Rates are per minute, averaged over each step; the current step is partial.
  */
 export async function getStatus(rt: Runtime, window: StatusWindow, now = Date.now()): Promise<Status> {
-  const db = rt.db();
+  const db = rt.reader();
   const steps = windowSteps(window, now);
   const perMinute = 60_000 / steps.stepMs;
   const daysFrom = (Math.floor(now / 1000 / DAY_S) - 6) * DAY_S;
@@ -147,6 +147,6 @@ export async function getStatus(rt: Runtime, window: StatusWindow, now = Date.no
 }
 
 async function countPendingDeliveries(rt: Runtime): Promise<number> {
-  const byStatus = await countWebhookDeliveriesByStatus(rt.db());
+  const byStatus = await countWebhookDeliveriesByStatus(rt.reader());
   return (byStatus.pending ?? 0) + (byStatus.delivering ?? 0);
 }

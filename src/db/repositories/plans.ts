@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, gt, gte, inArray, lte, or, sql } from "drizzle-orm";
-import type { Database, Executor, Transaction } from "../client.ts";
+import type { Database, Executor, Reader, Transaction } from "../client.ts";
 import { basePlans, planSyncRuns, plans, zones } from "../schema.ts";
 
 type PlanRow = typeof plans.$inferSelect;
@@ -118,13 +118,13 @@ export async function lastChangingSyncRunId(db: Executor): Promise<string | null
   return row?.id ?? null;
 }
 
-export async function latestSyncRun(db: Database): Promise<SyncRunRow | undefined> {
+export async function latestSyncRun(db: Reader): Promise<SyncRunRow | undefined> {
   const [row] = await db.select().from(planSyncRuns).orderBy(desc(planSyncRuns.finishedAt)).limit(1);
   return row;
 }
 
 /** The last run that read a document (or was told it had not changed): its validators and hash. */
-export async function lastAppliedSyncRun(db: Executor): Promise<SyncRunRow | undefined> {
+export async function lastAppliedSyncRun(db: Reader): Promise<SyncRunRow | undefined> {
   const [row] = await db
     .select()
     .from(planSyncRuns)
@@ -170,7 +170,7 @@ function rangeWhere(range: PlanRange) {
 }
 
 /** Containment search straight from Postgres, for when the edge index is cold. */
-export async function searchPlansInRange(db: Database, range: PlanRange): Promise<PlanSummaryRow[]> {
+export async function searchPlansInRange(db: Reader, range: PlanRange): Promise<PlanSummaryRow[]> {
   return db
     .select(summaryColumns)
     .from(plans)
@@ -189,7 +189,7 @@ const detailColumns = {
 
 /** Keyset page ordered by (starts_at, id). */
 export async function listPlanPage(
-  db: Database,
+  db: Reader,
   q: PlanRange & { rows: number; after: { startsAt: string; id: string } | null },
 ): Promise<PlanDetailRow[]> {
   const after = q.after;
@@ -208,7 +208,7 @@ export async function listPlanPage(
   return rows.map((r) => ({ ...r.plan, title: r.title, organizerCompanyId: r.organizerCompanyId }));
 }
 
-export async function findSearchablePlan(db: Database, id: string): Promise<PlanDetailRow | undefined> {
+export async function findSearchablePlan(db: Reader, id: string): Promise<PlanDetailRow | undefined> {
   const [row] = await db
     .select(detailColumns)
     .from(plans)
@@ -218,12 +218,12 @@ export async function findSearchablePlan(db: Database, id: string): Promise<Plan
   return row && { ...row.plan, title: row.title, organizerCompanyId: row.organizerCompanyId };
 }
 
-export async function zonesOfPlans(db: Database, planIds: string[]): Promise<ZoneRow[]> {
+export async function zonesOfPlans(db: Reader, planIds: string[]): Promise<ZoneRow[]> {
   if (planIds.length === 0) return [];
   return db.select().from(zones).where(inArray(zones.planId, planIds)).orderBy(asc(zones.planId), asc(zones.position));
 }
 
-export async function countPlans(db: Database): Promise<{ total: number; searchable: number }> {
+export async function countPlans(db: Reader): Promise<{ total: number; searchable: number }> {
   const [row] = await db
     .select({ total: sql<number>`count(*)::int`, searchable: sql<number>`(count(*) filter (where ${plans.everOnline}))::int` })
     .from(plans);
