@@ -33,6 +33,8 @@ export const isolateMemory = {
    */
   searchIndex: {
     manifest: null as ManifestMemo | null,
+    /** The generation marker as last read, for callers that need only the generation. */
+    marker: null as { generation: string | null; loadedAt: number } | null,
     parts: new ByteLru<PartMemo>(22 * 1024 * 1024),
     bodies: new ByteLru<BodyMemo>(8 * 1024 * 1024),
   },
@@ -53,6 +55,7 @@ export function resetIsolateMemory(): void {
   isolateMemory.apiKeyLookups.clear();
   isolateMemory.rateLeases.clear();
   isolateMemory.searchIndex.manifest = null;
+  isolateMemory.searchIndex.marker = null;
   isolateMemory.searchIndex.parts.clear();
   isolateMemory.searchIndex.bodies.clear();
   isolateMemory.requestRollups = createRollupState();

@@ -47,8 +47,9 @@ export interface PartMemo {
   bytes: Uint8Array<ArrayBuffer>;
   /** Byte offset of event i; offsets[n] = bytes.length + 1, as if a comma followed the last. */
   offsets: Uint32Array;
-  starts: string[];
-  ends: string[];
+  /** Start and end of event i in ms: numbers, so no string of the parsed part stays reachable. */
+  starts: Float64Array;
+  ends: Float64Array;
 }
 
 export interface ManifestMemo {
@@ -93,17 +94,27 @@ export function rememberManifest(manifest: Manifest): void {
   held.manifest = { manifest, loadedAt: Date.now() };
 }
 
-/** The generation /search and /v1/plans answer from, without reading the manifest when this isolate has it. */
+/**
+ * The generation /search and /v1/plans answer from: this isolate's manifest or last read of the
+ * marker while fresh, else the marker (never the manifest or a part).
+ */
 export async function searchIndexGeneration(rt: Runtime): Promise<string | null> {
+  const now = Date.now();
   const memo = held.manifest;
-  if (memo && Date.now() - memo.loadedAt < MEMO_MS) return memo.manifest.generation;
-  return safeGet<string>(rt, planCacheKeys.indexGeneration);
+  if (memo && now - memo.loadedAt < MEMO_MS) return memo.manifest.generation;
+  if (held.marker && now - held.marker.loadedAt < MEMO_MS) return held.marker.generation;
+  const generation = await safeGet<string>(rt, planCacheKeys.indexGeneration);
+  held.marker = { generation, loadedAt: now };
+  return generation;
 }
 
 const encoder = new TextEncoder();
 
-/** Bytes an entry costs beyond its JSON: two 19-character strings and an offset per event. */
-const PER_EVENT_OVERHEAD = 100;
+/** Bytes an entry costs beyond its JSON: two times and an offset per event. */
+const PER_EVENT_OVERHEAD = 20;
+
+/** Provider time ("YYYY-MM-DDTHH:MM:SS", UTC) in ms. */
+const msOf = (t: string) => Date.parse(`${t}Z`);
 
 function toPartMemo(events: EventSummary[]): PartMemo {
   const pieces = events.map((e) => encoder.encode(JSON.stringify(e)));
@@ -122,8 +133,8 @@ function toPartMemo(events: EventSummary[]): PartMemo {
   return {
     bytes,
     offsets,
-    starts: events.map((e) => `${e.start_date}T${e.start_time}`),
-    ends: events.map((e) => `${e.end_date}T${e.end_time}`),
+    starts: Float64Array.from(events, (e) => msOf(`${e.start_date}T${e.start_time}`)),
+    ends: Float64Array.from(events, (e) => msOf(`${e.end_date}T${e.end_time}`)),
   };
 }
 
@@ -151,12 +162,12 @@ export const overlaps = (p: PartRef, r: Bounds): boolean => (r.from === null || 
 export const within = (p: PartRef, r: Bounds): boolean => (r.from === null || p.first >= r.from) && (r.to === null || p.maxEnd <= r.to);
 
 /** First position whose start is >= from (a part is sorted by start). */
-function lowerBound(starts: string[], from: string): number {
+function lowerBound(starts: Float64Array, from: number): number {
   let lo = 0;
   let hi = starts.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if ((starts[mid] as string) < from) lo = mid + 1;
+    if ((starts[mid] as number) < from) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -164,14 +175,15 @@ function lowerBound(starts: string[], from: string): number {
 
 /** The part's events inside the range (containment, inclusive) as comma-joined JSON; empty when none. */
 export function selectBytes(part: PartMemo, r: Bounds): Uint8Array<ArrayBuffer> {
+  const to = r.to === null ? Number.POSITIVE_INFINITY : msOf(r.to);
   const runs: [number, number][] = [];
   let runStart = -1;
   const n = part.starts.length;
-  let i = r.from === null ? 0 : lowerBound(part.starts, r.from);
+  let i = r.from === null ? 0 : lowerBound(part.starts, msOf(r.from));
   for (; i < n; i++) {
     // start <= end, so once a start passes `to` no later event can fit.
-    if (r.to !== null && (part.starts[i] as string) > r.to) break;
-    const fits = r.to === null || (part.ends[i] as string) <= r.to;
+    if ((part.starts[i] as number) > to) break;
+    const fits = (part.ends[i] as number) <= to;
     if (fits && runStart < 0) runStart = i;
     if (!fits && runStart >= 0) {
       runs.push([runStart, i]);
@@ -182,7 +194,7 @@ export function selectBytes(part: PartMemo, r: Bounds): Uint8Array<ArrayBuffer> 
   const slice = ([a, b]: [number, number]) => part.bytes.subarray(part.offsets[a] as number, (part.offsets[b] as number) - 1);
   if (runs.length === 1) return slice(runs[0] as [number, number]);
   const slices = runs.map(slice);
-  const out = new Uint8Array(slices.reduce((sum, s) => sum + s.byteLength + 1, -1) + (slices.length === 0 ? 1 : 0));
+  const out = new Uint8Array(slices.length === 0 ? 0 : slices.reduce((sum, s) => sum + s.byteLength, slices.length - 1));
   let at = 0;
   for (const s of slices) {
     if (at > 0) out[at++] = 0x2c;
