@@ -138,6 +138,20 @@ function toPartMemo(events: EventSummary[]): PartMemo {
   };
 }
 
+/**
+ * The bytes a part contributes to an answer that takes all of it, for streaming: from this isolate
+ * when it holds the part, else read and encoded once without being kept, so one wide scan does not
+ * push the parts that narrow queries keep reading out of memory.
+ */
+export async function wholePartBytes(rt: Runtime, ref: PartRef): Promise<Uint8Array<ArrayBuffer> | null> {
+  const hit = held.parts.get(ref.hash);
+  if (hit) return hit.bytes;
+  const events = await safeGet<EventSummary[]>(rt, planCacheKeys.indexPart(ref.hash));
+  if (!events) return null;
+  const json = encoder.encode(JSON.stringify(events));
+  return json.subarray(1, json.byteLength - 1) as Uint8Array<ArrayBuffer>;
+}
+
 /** A part from this isolate or the edge cache; null when the cache does not have it (or fails). */
 export async function loadPart(rt: Runtime, ref: PartRef): Promise<PartMemo | null> {
   const hit = held.parts.get(ref.hash);

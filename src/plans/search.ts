@@ -4,7 +4,7 @@ import { base64urlEncode } from "../lib/base64.ts";
 import type { Runtime } from "../runtime.ts";
 import { toEventSummary } from "./model.ts";
 import type { PartMemo, PartRef } from "./search-index.ts";
-import { loadManifest, loadPart, overlaps, searchIndexGeneration, selectBytes, within } from "./search-index.ts";
+import { loadManifest, loadPart, overlaps, searchIndexGeneration, selectBytes, wholePartBytes, within } from "./search-index.ts";
 
 /** Inclusive bounds in provider time ("YYYY-MM-DDTHH:MM:SS", read as UTC); null = unbounded. */
 export interface SearchRange {
@@ -185,14 +185,15 @@ async function streamed(rt: Runtime, refs: PartRef[], range: SearchRange) {
       async pull(controller) {
         while (next < refs.length) {
           const ref = refs[next++] as PartRef;
-          const part = await loadPart(rt, ref);
+          const whole = within(ref, range);
+          const part = whole ? await wholePartBytes(rt, ref) : await loadPart(rt, ref);
           if (!part) {
             // Headers are gone: cutting the body short is the only honest signal left.
             rt.log.warn("search_part_unavailable", { part: ref.hash });
             controller.error(new Error("a search index part could not be read"));
             return;
           }
-          const selected = selectBytes(part, range);
+          const selected = part instanceof Uint8Array ? part : selectBytes(part, range);
           if (selected.byteLength === 0) continue;
           if (wrote) controller.enqueue(COMMA);
           controller.enqueue(selected);
