@@ -210,8 +210,9 @@ describe("the split search index", () => {
     expect(hot.length).toBeGreaterThan(5);
     for (let i = 1; i < m.parts.length; i++)
       expect((m.parts[i - 1] as Manifest["parts"][number]).last < (m.parts[i] as Manifest["parts"][number]).first).toBe(true);
-    // A part passes the budget only to keep the plans of its last instant together.
-    for (const p of m.parts.filter((p) => p.bytes > PART_BYTES)) {
+    // A part passes the budget only to keep the plans of its last instant together. (Only this
+    // file's months: other files may have published parts of their months with the default budget.)
+    for (const p of m.parts.filter((p) => p.bytes > PART_BYTES && p.month >= "2029" && p.month < "2034")) {
       const events = (await env.CACHE.get<Event[]>(`plans:part:${p.hash}`, "json")) as Event[];
       const earlier = events.filter((e) => `${e.start_date}T${e.start_time}` < p.last);
       expect(new TextEncoder().encode(JSON.stringify(earlier)).byteLength).toBeLessThanOrEqual(PART_BYTES);
