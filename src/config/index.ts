@@ -50,6 +50,14 @@ const ConfigSchema = z.object({
   WEBHOOK_SECRET_OVERLAP_SECONDS: z.coerce.number().int().min(0).default(86_400),
   // Per-isolate request rollups flushed to Postgres once a minute (src/status/rollup.ts); "off" for the bench's comparison.
   METRICS_ROLLUPS: z.enum(["on", "off"]).default("on"),
+  // Largest search index part (src/plans/search-index.ts); KV takes up to 25 MiB a value, but a part
+  // is read whole for every query it overlaps. Tests set it small to get many parts from few plans.
+  SEARCH_INDEX_PART_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1_024)
+    .max(4 * 1024 * 1024)
+    .default(1024 * 1024),
   UPSTASH_REDIS_REST_URL: z.preprocess(emptyToUndefined, z.url().optional()),
   UPSTASH_REDIS_REST_TOKEN: z.preprocess(emptyToUndefined, z.string().min(1).optional()),
 });
@@ -90,6 +98,7 @@ export type Config = Readonly<{
   webhooks: WebhookSettings;
   /** Whether requests are counted into per-minute rollups (METRICS_ROLLUPS). */
   metricsRollups: boolean;
+  searchIndexPartBytes: number;
   /** "*" or the exact browser origins CORS allows. */
   corsOrigins: "*" | readonly string[];
   maxBodyBytes: number;
@@ -196,6 +205,7 @@ export function getConfig(env: Env): Config {
       allowInsecure: v.ENVIRONMENT !== "production",
     }),
     metricsRollups: v.METRICS_ROLLUPS === "on",
+    searchIndexPartBytes: v.SEARCH_INDEX_PART_BYTES,
     defaultKeyRateLimit: { limit: v.DEFAULT_KEY_RATE_LIMIT, periodSeconds: v.DEFAULT_KEY_RATE_PERIOD_SECONDS },
     publicIpRateLimit: { limit: v.PUBLIC_IP_RATE_LIMIT, periodSeconds: v.PUBLIC_IP_RATE_PERIOD_SECONDS },
   });

@@ -12,7 +12,7 @@ import type { Runtime } from "../runtime.ts";
 import { isoLocal, planCacheKeys, toPlanView } from "./model.ts";
 import type { Plan, SyncReport, SyncTrigger } from "./schema.ts";
 import type { SearchRange } from "./search.ts";
-import { loadSearchIndex } from "./search-index.ts";
+import { currentSearchGeneration } from "./search.ts";
 import { syncPlans } from "./sync.ts";
 
 const TTL = { plan: 300, page: 60 } as const;
@@ -22,7 +22,7 @@ const TTL = { plan: 300, page: 60 } as const;
  * anything publishes a new generation, so stale entries are simply never read again (and expire).
  */
 async function generation(rt: Runtime): Promise<string> {
-  return (await loadSearchIndex(rt))?.memo.index.generation ?? "cold";
+  return (await currentSearchGeneration(rt)) ?? "cold";
 }
 
 export async function getPlan(rt: Runtime, id: string): Promise<Read<Plan>> {
