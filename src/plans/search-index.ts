@@ -1,6 +1,7 @@
 import { safeGet, safePut } from "../cache/read-through.ts";
 import { allSearchablePlans } from "../db/repositories/plans.ts";
 import { isolateMemory } from "../isolate-memory.ts";
+import { strongEtag } from "../lib/crypto.ts";
 import type { Runtime } from "../runtime.ts";
 import { planCacheKeys, toEventSummary } from "./model.ts";
 import type { EventSummary } from "./schema.ts";
@@ -19,12 +20,17 @@ export interface SearchIndexMemo {
   starts: string[];
   ends: string[];
   loadedAt: number;
-  /** Serialised /search bodies (UTF-8) by range, so a repeated query costs one map lookup. */
-  bodies: Map<string, Body>;
+  /** Serialised /search bodies (UTF-8) and their ETags by range, so a repeated query costs one map lookup. */
+  bodies: Map<string, MemoisedBody>;
   bodyBytes: number;
 }
 
 type Body = Uint8Array<ArrayBuffer>;
+export interface MemoisedBody {
+  body: Body;
+  /** Strong validator of `body` (src/lib/crypto.ts strongEtag): hashed once per range and generation. */
+  etag: string;
+}
 
 /**
  * Isolate-level copy of the index. KV is already eventually consistent (up to ~60 s between
@@ -85,6 +91,25 @@ export async function rebuildSearchIndex(rt: Runtime, generation: string): Promi
   return { plans: rows.length, bytes, stored };
 }
 
+/**
+ * The generation /search answers from now, without fetching the index: this isolate's copy while
+ * it is fresh, else the small marker in the edge cache (null when the cache has none or fails).
+ * A marker that names the generation this isolate already holds renews the copy, so the
+ * searchEvents call that usually follows answers from memory without reading the marker again.
+ */
+export async function currentSearchGeneration(rt: Runtime): Promise<string | null> {
+  const memo = held.memo;
+  if (memo && Date.now() - memo.loadedAt < MEMO_MS) return memo.index.generation;
+  const generation = await safeGet<string>(rt, planCacheKeys.indexGeneration);
+  if (memo && generation === memo.index.generation) memo.loadedAt = Date.now();
+  return generation;
+}
+
+/** The generation whose index this isolate holds in memory, if any: a synchronous look, no I/O. */
+export function generationInMemory(): string | null {
+  return held.memo?.index.generation ?? null;
+}
+
 /** Whether the edge cache holds an index at all (without fetching it). */
 export async function searchIndexGeneration(rt: Runtime): Promise<string | null> {
   return safeGet<string>(rt, planCacheKeys.indexGeneration);
@@ -113,16 +138,19 @@ export function eventsInRange(m: SearchIndexMemo, from: string | null, to: strin
   return out;
 }
 
-export function memoisedBody(m: SearchIndexMemo, key: string, build: () => Body): Body {
-  let body = m.bodies.get(key);
-  if (body === undefined) {
-    body = build();
-    if (m.bodyBytes + body.byteLength > MAX_MEMO_BODY_BYTES) {
-      m.bodies.clear();
-      m.bodyBytes = 0;
-    }
-    m.bodies.set(key, body);
+export async function memoisedBody(m: SearchIndexMemo, key: string, build: () => Body): Promise<MemoisedBody> {
+  const known = m.bodies.get(key);
+  if (known !== undefined) return known;
+  const body = build();
+  // Concurrent first requests for one range may each hash it; only finished plain data is stored.
+  const entry = { body, etag: await strongEtag(body) };
+  if (m.bodyBytes + body.byteLength > MAX_MEMO_BODY_BYTES) {
+    m.bodies.clear();
+    m.bodyBytes = 0;
+  }
+  if (!m.bodies.has(key)) {
+    m.bodies.set(key, entry);
     m.bodyBytes += body.byteLength;
   }
-  return body;
+  return entry;
 }

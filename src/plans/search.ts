@@ -1,5 +1,6 @@
 import { searchPlansInRange } from "../db/repositories/plans.ts";
 import { isolateMemory } from "../isolate-memory.ts";
+import { strongEtag } from "../lib/crypto.ts";
 import type { Runtime } from "../runtime.ts";
 import { toEventSummary } from "./model.ts";
 import { eventsInRange, loadSearchIndex, memoisedBody } from "./search-index.ts";
@@ -75,21 +76,30 @@ const encoder = new TextEncoder();
 // TextEncoder always returns a fresh ArrayBuffer; workers-types only says ArrayBufferLike.
 const utf8 = (text: string) => encoder.encode(text) as Uint8Array<ArrayBuffer>;
 
+/** /search's answer: its bytes and their strong ETag, the index generation it came from (null from Postgres), and where. */
+export interface SearchAnswer {
+  etag: string;
+  generation: string | null;
+  body: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>;
+  source: SearchSource;
+}
+
 /**
  * /search's answer as a UTF-8 body. Served from the edge index (this isolate's copy, else the
  * cache); only a cold or failing cache sends it to Postgres. Never calls the provider. Bytes, not a
  * string: a month of plans is ~80 KB, and a Response made from a string re-encodes it every time;
  * the memoised bytes are only copied.
  */
-export async function searchEvents(rt: Runtime, range: SearchRange): Promise<{ body: Uint8Array<ArrayBuffer>; source: SearchSource }> {
+export async function searchEvents(rt: Runtime, range: SearchRange): Promise<SearchAnswer> {
   const loaded = await loadSearchIndex(rt);
   if (loaded) {
-    const body = memoisedBody(loaded.memo, `${range.from}|${range.to}`, () =>
+    const { body, etag } = await memoisedBody(loaded.memo, `${range.from}|${range.to}`, () =>
       utf8(JSON.stringify({ data: { events: eventsInRange(loaded.memo, range.from, range.to) }, error: null })),
     );
-    return { body, source: loaded.source };
+    return { etag, generation: loaded.memo.index.generation, body, source: loaded.source };
   }
   const rows = await searchPlansInRange(rt.db(), range);
   const events = rows.map(toEventSummary);
-  return { body: utf8(JSON.stringify({ data: { events }, error: null })), source: "database" };
+  const body = utf8(JSON.stringify({ data: { events }, error: null }));
+  return { etag: await strongEtag(body), generation: null, body, source: "database" };
 }
