@@ -201,6 +201,25 @@ describe("cache levels", () => {
     }
   });
 
+  it("/search from Postgres (KV cold) carries the same validator and is not stored, having no generation", async () => {
+    await publish([inside(18)]);
+    const etag = await etagOf(SEARCH_IN);
+    const saved = await Promise.all([planCacheKeys.index, planCacheKeys.indexGeneration].map((k) => env.CACHE.get(k, "text")));
+    await Promise.all([planCacheKeys.index, planCacheKeys.indexGeneration].map((k) => env.CACHE.delete(k)));
+    try {
+      for (let i = 0; i < 2; i++) {
+        resetIsolateMemory();
+        const cold = await get(SEARCH_IN, { "If-None-Match": etag });
+        expect(cold.status).toBe(304);
+        expect(levelOf(cold)).toBe("database");
+      }
+    } finally {
+      await env.CACHE.put(planCacheKeys.index, saved[0] as string);
+      await env.CACHE.put(planCacheKeys.indexGeneration, saved[1] as string);
+      resetIsolateMemory();
+    }
+  });
+
   it("a sync that changes the range is a new Cache API key: a fresh isolate never gets the old answer", async () => {
     await publish([inside(15)]);
     resetIsolateMemory();
@@ -242,5 +261,21 @@ describe("cache levels", () => {
     }
     const request = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.event === "http_request");
     expect(request).toMatchObject({ route: "/search", status: 200, cache: "hit", cache_level: "memory" });
+  });
+});
+
+describe("OpenAPI", () => {
+  it("documents If-None-Match, the 200's ETag and Cache-Control, and the 304 on each cacheable read", async () => {
+    type Op = { parameters?: Array<{ in: string; name: string }>; responses: Record<string, { headers?: Record<string, unknown> }> };
+    const doc = await (await get("/openapi.json")).json<{ paths: Record<string, { get: Op }> }>();
+    for (const path of ["/search", "/v1/plans", "/v1/plans/{id}"]) {
+      const op = doc.paths[path]?.get as Op;
+      expect(
+        op.parameters?.some((p) => p.in === "header" && p.name === "if-none-match"),
+        path,
+      ).toBe(true);
+      for (const status of ["200", "304"])
+        expect(Object.keys(op.responses[status]?.headers ?? {}), `${path} ${status}`).toEqual(["ETag", "Cache-Control"]);
+    }
   });
 });
