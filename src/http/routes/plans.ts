@@ -164,7 +164,8 @@ async function answerPlanRead(
 
 const routes = new OpenAPIHono<AppEnv>();
 // Conditional GET (RFC 9110 §13.1.2: weak comparison, lists, "*") on the ETag each handler sets.
-for (const path of ["/search", "/v1/plans", "/v1/plans/*"]) routes.use(path, etag());
+// "/v1/plans/*" matches "/v1/plans" itself too.
+for (const path of ["/search", "/v1/plans/*"]) routes.use(path, etag());
 
 export const planRoutes = routes
   .openapi(
