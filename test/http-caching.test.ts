@@ -154,6 +154,24 @@ describe("conditional GET (RFC 9110 §13.1.2)", () => {
     }
   });
 
+  it("lets a page's script on another origin read the ETag and send If-None-Match (CORS)", async () => {
+    const options = await worker.fetch(
+      new Request(`http://edge.test${SEARCH_IN}`, {
+        method: "OPTIONS",
+        headers: {
+          Origin: "https://app.example",
+          "Access-Control-Request-Method": "GET",
+          "Access-Control-Request-Headers": "if-none-match",
+        },
+      }),
+      env,
+      createExecutionContext(),
+    );
+    expect(options.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("if-none-match");
+    const res = await get(SEARCH_IN, { Origin: "https://app.example" });
+    expect(res.headers.get("access-control-expose-headers")?.toLowerCase()).toContain("etag");
+  });
+
   it("never caches an error, and a 404 or 422 on /v1/plans carries no validator", async () => {
     const bad = await get("/search?starts_at=yesterday");
     expect(bad.status).toBe(400);
