@@ -289,7 +289,7 @@ describe("OpenAPI", () => {
     for (const path of ["/search", "/v1/plans", "/v1/plans/{id}"]) {
       const op = doc.paths[path]?.get as Op;
       expect(
-        op.parameters?.some((p) => p.in === "header" && p.name === "if-none-match"),
+        op.parameters?.some((p) => p.in === "header" && p.name.toLowerCase() === "if-none-match"),
         path,
       ).toBe(true);
       for (const status of ["200", "304"])

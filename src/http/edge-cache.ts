@@ -76,6 +76,8 @@ export function toEdge(c: Context<AppEnv>, key: string, etag: string, body: Body
  * The 200 of a cacheable read, with its validator and caching policy, and the level that answered
  * recorded for the request's log line. If-None-Match is evaluated by hono/etag on these routes: it
  * turns this into a 304 (keeping ETag, Cache-Control and Vary) and cancels the body.
+ * Only for routes that need no API key: the answer is `public` and its Cache API key names no key,
+ * so a keyed route's answer would be shared across keys (those stay `no-store`, src/http/middleware/auth.ts).
  */
 export function cacheableAnswer(
   c: Context<AppEnv>,

@@ -13,7 +13,7 @@ import { getPlan, listPlans } from "../../plans/service.ts";
 import type { AppEnv } from "../context.ts";
 import type { CacheLevel } from "../edge-cache.ts";
 import { cacheableAnswer, edgeKey, fromEdge, toEdge } from "../edge-cache.ts";
-import { cacheable, conditionalGet, envelope, notModified, problems, publicProblems } from "../openapi-schemas.ts";
+import { cacheable, envelope, ifNoneMatch, notModified, problems, publicProblems } from "../openapi-schemas.ts";
 
 const SearchOk = z.object({ data: z.object({ events: z.array(EventSummary) }), error: z.null() }).openapi("SearchResponse");
 
@@ -39,7 +39,8 @@ const search = createRoute({
   description:
     "Containment, inclusive at both ends: starts_at <= start and end <= ends_at. Plan times carry no zone and are compared as UTC. " +
     "Only plans that were ever sold online; plans that vanished from the provider are still returned. Answers from the edge index, never from the provider.",
-  request: { query: z.object({ starts_at: bound("below"), ends_at: bound("above") }), headers: conditionalGet },
+  request: { query: z.object({ starts_at: bound("below"), ends_at: bound("above") }) },
+  parameters: [ifNoneMatch],
   responses: {
     200: cacheable("Matching plans", SearchOk),
     304: notModified,
@@ -90,8 +91,8 @@ const list = createRoute({
       limit: z.coerce.number().int().min(1).max(100).default(25),
       cursor: z.string().min(1).max(512).optional(),
     }),
-    headers: conditionalGet,
   },
+  parameters: [ifNoneMatch],
   responses: {
     200: cacheable("A page of plans", PlanList),
     304: notModified,
@@ -105,7 +106,8 @@ const getOne = createRoute({
   path: "/v1/plans/{id}",
   tags: ["Plans"],
   summary: "One plan with its zones",
-  request: { params: z.object({ id: z.uuid() }), headers: conditionalGet },
+  request: { params: z.object({ id: z.uuid() }) },
+  parameters: [ifNoneMatch],
   responses: {
     200: cacheable("The plan", PlanEnvelope),
     304: notModified,
