@@ -73,9 +73,23 @@ export function toEdge(c: Context<AppEnv>, key: string, etag: string, body: Body
 }
 
 /**
- * The 200 of a cacheable read, with its validator and caching policy, and the level that answered
- * recorded for the request's log line. If-None-Match is evaluated by hono/etag on these routes: it
- * turns this into a 304 (keeping ETag, Cache-Control and Vary) and cancels the body.
+ * RFC 9110 §13.1.2: If-None-Match holds when it is "*" or lists an entity-tag equal to `etag` under
+ * weak comparison (a W/ prefix on either side is ignored). An entity-tag may hold commas, so tags
+ * are read as quoted strings, not split on commas; anything unparseable matches nothing.
+ */
+export function ifNoneMatchHolds(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === "*") return true;
+  const opaque = etag.startsWith("W/") ? etag.slice(2) : etag;
+  for (const [, tag] of header.matchAll(/(?:W\/)?("[^"]*")/g)) if (tag === opaque) return true;
+  return false;
+}
+
+/**
+ * The answer to a cacheable read: a 304 with no body when If-None-Match holds, else the 200, both
+ * with the validator and the caching policy; the level that answered is recorded for the request's
+ * log line. Checked here rather than by hono/etag, which would wrap every request in one more
+ * middleware and set the ETag a second time on the hot path, to make the same comparison.
  * Only for routes that need no API key: the answer is `public` and its Cache API key names no key,
  * so a keyed route's answer would be shared across keys (those stay `no-store`, src/http/middleware/auth.ts).
  */
@@ -85,5 +99,10 @@ export function cacheableAnswer(
 ): Response {
   c.set("cacheOutcome", answer.outcome ?? (answer.level === "database" ? "miss" : "hit"));
   c.set("cacheLevel", answer.level);
+  if (ifNoneMatchHolds(c.req.header("if-none-match"), answer.etag)) {
+    // The Cache API's stream is not read: let it go. (Vary: Origin is added on the way out, as on the 200.)
+    if (answer.body instanceof ReadableStream) void answer.body.cancel();
+    return c.body(null, 304, { ETag: answer.etag, "Cache-Control": PLANS_CACHE_CONTROL });
+  }
   return c.body(answer.body, 200, { "Content-Type": JSON_UTF8, ETag: answer.etag, "Cache-Control": PLANS_CACHE_CONTROL });
 }

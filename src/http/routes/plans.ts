@@ -1,6 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context, TypedResponse } from "hono";
-import { etag } from "hono/etag";
 import { strongEtag } from "../../lib/crypto.ts";
 import { DomainError } from "../../lib/errors.ts";
 import { errorMessage } from "../../lib/log.ts";
@@ -164,12 +163,7 @@ async function answerPlanRead(
   return cacheableAnswer(c, { etag: tag, body, level: cache === "hit" ? "kv" : "database", outcome: cache });
 }
 
-const routes = new OpenAPIHono<AppEnv>();
-// Conditional GET (RFC 9110 §13.1.2: weak comparison, lists, "*") on the ETag each handler sets.
-// "/v1/plans/*" matches "/v1/plans" itself too.
-for (const path of ["/search", "/v1/plans/*"]) routes.use(path, etag());
-
-export const planRoutes = routes
+export const planRoutes = new OpenAPIHono<AppEnv>()
   .openapi(
     search,
     async (c) => {
