@@ -71,7 +71,7 @@ function parseBound(value: string, side: "from" | "to"): string | null {
   return iso.slice(0, 19);
 }
 
-type SearchSource = "memory" | "cache" | "database";
+export type SearchSource = "memory" | "cache" | "database";
 
 /**
  * /search's answer. `etag` is a strong validator: equal tags mean equal bytes. `generation` is the
@@ -136,9 +136,19 @@ function concat(chunks: Uint8Array[]): Uint8Array<ArrayBuffer> {
   return out;
 }
 
+/**
+ * Whether this isolate holds the answer for this generation and range already built: then it is the
+ * fastest level and nothing in front of it (the Cache API) is worth asking. A synchronous look, no I/O.
+ */
+export function answerInMemory(generation: string, range: SearchRange): boolean {
+  return isolateMemory.searchIndex.bodies.get(bodyKey(generation, range)) !== undefined;
+}
+
+const bodyKey = (generation: string, range: SearchRange) => `${generation}|${range.from}|${range.to}`;
+
 async function inMemory(rt: Runtime, generation: string, refs: PartRef[], range: SearchRange) {
   const bodies = isolateMemory.searchIndex.bodies;
-  const key = `${generation}|${range.from}|${range.to}`;
+  const key = bodyKey(generation, range);
   const hit = bodies.get(key);
   if (hit) return hit;
   const parts = await Promise.all(refs.map((ref) => loadPart(rt, ref)));

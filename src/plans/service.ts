@@ -12,23 +12,21 @@ import type { Runtime } from "../runtime.ts";
 import { isoLocal, planCacheKeys, toPlanView } from "./model.ts";
 import type { Plan, SyncReport, SyncTrigger } from "./schema.ts";
 import type { SearchRange } from "./search.ts";
-import { currentSearchGeneration } from "./search.ts";
 import { syncPlans } from "./sync.ts";
 
 const TTL = { plan: 300, page: 60 } as const;
 
 /**
- * Cache entries for /v1/plans are namespaced by the search index's generation: a sync that changes
- * anything publishes a new generation, so stale entries are simply never read again (and expire).
+ * Cache entries for /v1/plans are namespaced by the search index's generation (the caller reads it
+ * with currentSearchGeneration, and may key its own caches by it too): a sync that changes anything
+ * publishes a new generation, so stale entries are simply never read again (and expire).
  */
-async function generation(rt: Runtime): Promise<string> {
-  return (await currentSearchGeneration(rt)) ?? "cold";
-}
+const namespace = (generation: string | null) => generation ?? "cold";
 
-export async function getPlan(rt: Runtime, id: string): Promise<Read<Plan>> {
+export async function getPlan(rt: Runtime, id: string, generation: string | null): Promise<Read<Plan>> {
   const { value, cache } = await readThrough<Plan>(
     rt,
-    planCacheKeys.plan(await generation(rt), id),
+    planCacheKeys.plan(namespace(generation), id),
     async () => {
       const row = await findSearchablePlan(rt.reader(), id);
       return row && toPlanView(row, await zonesOfPlans(rt.reader(), [row.id]));
@@ -55,9 +53,13 @@ function cursorPosition(cursor: string): { startsAt: string; id: string } {
 }
 
 /** Keyset pages over searchable plans in start order, with zones; cached per generation and query. */
-export async function listPlans(rt: Runtime, q: SearchRange & { limit: number; cursor: string | undefined }): Promise<Read<Page<Plan>>> {
+export async function listPlans(
+  rt: Runtime,
+  q: SearchRange & { limit: number; cursor: string | undefined },
+  generation: string | null,
+): Promise<Read<Page<Plan>>> {
   const after = q.cursor ? cursorPosition(q.cursor) : null;
-  const key = planCacheKeys.page(await generation(rt), await sha256Hex(JSON.stringify([q.from, q.to, q.limit, q.cursor ?? null])));
+  const key = planCacheKeys.page(namespace(generation), await sha256Hex(JSON.stringify([q.from, q.to, q.limit, q.cursor ?? null])));
   const { value, cache } = await readThrough<Page<Plan>>(
     rt,
     key,

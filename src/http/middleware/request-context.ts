@@ -50,16 +50,18 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
       }
       const keyId = c.get("principal")?.keyId ?? null;
       const cache = c.get("cacheOutcome") ?? null;
+      const level = c.get("cacheLevel") ?? null;
       // The cache outcome is visible to clients and load tests (the bench checks its misses are misses).
       // Joined with the timing middleware's `total` into one header line: appending would send two
       // lines, which some clients read as a list.
       if (cache) {
+        const entry = level ? `cache;desc="${cache}", cache-level;desc="${level}"` : `cache;desc="${cache}"`;
         const timing = headers.get("Server-Timing");
-        headers.set("Server-Timing", timing ? `${timing}, cache;desc="${cache}"` : `cache;desc="${cache}"`);
+        headers.set("Server-Timing", timing ? `${timing}, ${entry}` : entry);
       }
       const route = c.req.routePath;
       const status = c.res.status;
-      writeMetric(c.env, { kind: "request", name: route, method: c.req.method, status, ms, cache, keyId });
+      writeMetric(c.env, { kind: "request", name: route, method: c.req.method, status, ms, cache, keyId, cacheLevel: level });
       if (rt.config.metricsRollups) {
         // In memory, O(1); at most once a minute, this request also carries the finished minutes to Postgres.
         const rollups = isolateMemory.requestRollups;
@@ -74,6 +76,7 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
         status,
         ms,
         cache,
+        ...(level && { cache_level: level }),
         key_id: keyId,
         db: rt.dbUsed,
       });
