@@ -19,7 +19,7 @@ export async function publishSearchIndex(rt: Runtime, db: Database, report: Sync
       report.index = await rebuildSearchIndex(rt, want);
       await updateSyncRunReport(db, report.id, report);
     }
-    if (report.outcome === "ok") await forgetStats(rt);
+    if (report.outcome === "ok") forgetStats();
   } catch (err) {
     report.index = { plans: 0, bytes: 0, stored: false };
     rt.log.warn("plan_index_publish_failed", { run_id: report.id, error: errorMessage(err) });
