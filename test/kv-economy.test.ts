@@ -9,7 +9,7 @@ import type { SubscriberSettleMessage } from "../src/queue/schema.ts";
 import { cacheKeys } from "../src/subscribers/model.ts";
 import { bearer, captureLogLines, createTestKey, setProviderDocuments, testDb, uniqueDomain } from "./helpers.ts";
 import { usePlanAdmin } from "./plan-helpers.ts";
-import { deleteMessage, runBatch, subscriberMessage, updateMessage, waitForOperations } from "./queue-helpers.ts";
+import { deleteMessage, forgetMessage, runBatch, subscriberMessage, updateMessage, waitForOperations } from "./queue-helpers.ts";
 
 // KV operations per operation, read from the one log line each request, queue batch and cron task
 // writes (src/cache/meter.ts). Each request starts from a cold isolate (resetIsolateMemory), so what
@@ -101,13 +101,18 @@ describe("KV reads and writes per operation", () => {
     const idem = json("POST", { email: `i@${domain}`, name: "A", last_name: "B" }, { "Idempotency-Key": crypto.randomUUID() });
     expect(await kvOf("http_request", request("/v1/subscribers", idem))).toEqual({ reads: 3, writes: 2, lists: 0 });
 
-    const target = subscriberMessage(`t@${domain}`);
-    await runBatch([target]);
-    const path = `/v1/subscribers/${target.subscriber.id}`;
-    await request(path, authed())(); // cached by id, as a client that read it before changing it
-    expect(await kvOf("http_request", request(path, json("PATCH", { name: "C" })))).toEqual({ reads: 2, writes: 1, lists: 0 });
-    expect(await kvOf("http_request", request(path, { method: "DELETE", ...authed() }))).toEqual({ reads: 2, writes: 1, lists: 0 });
-    expect(await kvOf("http_request", request(`${path}/forget`, { method: "POST", ...authed() }))).toMatchObject({ writes: 1 });
+    // Each change reads the subscriber it is about (cached by id, as by a client that read it first).
+    const targets = [subscriberMessage(`t1@${domain}`), subscriberMessage(`t2@${domain}`), subscriberMessage(`t3@${domain}`)];
+    await runBatch(targets);
+    const [patch, del, forget] = targets.map((t) => `/v1/subscribers/${t.subscriber.id}`) as [string, string, string];
+    for (const path of [patch, del, forget]) await request(path, authed())();
+    expect(await kvOf("http_request", request(patch, json("PATCH", { name: "C" })))).toEqual({ reads: 2, writes: 1, lists: 0 });
+    expect(await kvOf("http_request", request(del, { method: "DELETE", ...authed() }))).toEqual({ reads: 2, writes: 1, lists: 0 });
+    expect(await kvOf("http_request", request(`${forget}/forget`, { method: "POST", ...authed() }))).toEqual({
+      reads: 2,
+      writes: 1,
+      lists: 0,
+    });
   });
 
   it("polling an operation: pending costs reads only; the first read of a finished one caches it", async () => {
@@ -141,6 +146,11 @@ describe("KV reads and writes per operation", () => {
     expect(await kvOf("queue_batch", () => runBatch(deletes, { env: verbose }))).toEqual({ reads: 0, writes: 2 * n + 1, lists: 0 });
     // A redelivered batch changes nothing and writes nothing.
     expect(await kvOf("queue_batch", () => runBatch(deletes, { env: verbose }))).toEqual({ reads: 0, writes: 0, lists: 0 });
+    // An erasure deletes whatever the person had (how much depends on what is cached) and lists the
+    // cached list pages and the parked dead letters.
+    const erased = await kvOf("queue_batch", () => runBatch([forgetMessage({ email: creates[0]!.subscriber.email })], { env: verbose }));
+    expect(erased).toMatchObject({ lists: 2 });
+    expect(erased.writes).toBeGreaterThanOrEqual(2);
   });
 
   it("plans: a sync that changed nothing writes nothing; /search and /v1/plans read", async () => {
@@ -161,6 +171,25 @@ describe("KV reads and writes per operation", () => {
     // The index generation (pages are keyed by it), then the page.
     expect(await kvOf("http_request", request(`/v1/plans?${range}`))).toEqual({ reads: 2, writes: 1, lists: 0 });
     expect(await kvOf("http_request", request(`/v1/plans?${range}`))).toEqual({ reads: 2, writes: 0, lists: 0 });
+  });
+
+  it.skipIf(!env.TEST_UPSTASH_URL)("Upstash commands are counted the same way", async () => {
+    const upstash = { ...verbose, UPSTASH_REDIS_REST_URL: env.TEST_UPSTASH_URL, UPSTASH_REDIS_REST_TOKEN: env.TEST_UPSTASH_TOKEN } as Env;
+    const created = subscriberMessage(`up@${uniqueDomain()}`);
+    expect(await kvOf("queue_batch", () => runBatch([created], { env: upstash }))).toEqual({ reads: 1, writes: 2, lists: 0 });
+    const get = async () => {
+      resetIsolateMemory();
+      const res = await app.fetch(
+        new Request(`http://edge.test/v1/subscribers/${created.subscriber.id}`, authed()),
+        upstash,
+        createExecutionContext(),
+      );
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    };
+    // The API key is not in this store yet: its fill and the subscriber's, then two hits.
+    expect(await kvOf("http_request", get)).toEqual({ reads: 2, writes: 2, lists: 0 });
+    expect(await kvOf("http_request", get)).toEqual({ reads: 2, writes: 0, lists: 0 });
   });
 
   it("an unknown API key costs one KV read, never a write", async () => {
