@@ -2,7 +2,6 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../src/http/app.ts";
-import { cacheKeys } from "../src/subscribers/model.ts";
 import type { Problem, SubscriberBody } from "./helpers.ts";
 import { bearer, call, postJson, uniqueDomain, waitFor } from "./helpers.ts";
 import type { OperationBody } from "./subscriber-helpers.ts";
@@ -72,8 +71,7 @@ describe("POST /v1/subscribers end to end through the real queue", () => {
     await waitForOperations([op.id]);
     const key = `op:v1:${op.id}`;
     // Stored and committed, but the cache still holds what the POST wrote.
-    const byEmail = await cacheKeys.byEmail(email);
-    await waitFor(async () => (await env.CACHE.get(byEmail)) !== null, 10_000, "subscriber write-through");
+    await waitFor(async () => (await env.CACHE.get(`sub:v1:id:${op.subscriber_id}`)) !== null, 10_000, "subscriber write-through");
     expect((await env.CACHE.get<{ v: { status: string } }>(key, "json"))?.v.status).toBe("pending");
     const read = await call(`/v1/operations/${op.id}`, { headers: bearer(reader) });
     expect((await read.json<OperationBody>()).data).toMatchObject({ id: op.id, status: "succeeded", subscriber_id: op.subscriber_id });

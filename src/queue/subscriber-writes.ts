@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { meteredKv } from "../cache/meter.ts";
-import { cached, safeDelete, safeGet, safePut } from "../cache/read-through.ts";
+import { cached, safeDelete, safePut } from "../cache/read-through.ts";
 import { recordOperationOutcomes } from "../db/repositories/operations.ts";
 import { findSubscribersByIds } from "../db/repositories/subscribers.ts";
 import { isolateMemory } from "../isolate-memory.ts";
@@ -213,27 +213,20 @@ async function sendToDeadLetters(rt: Runtime, items: Poison[]): Promise<number> 
 }
 
 /**
- * After commit, the cache learns what changed: changed subscribers are written through, removed ones
- * are deleted, and list pages move to a new version. A new subscriber is written by email only (that
- * arms the edge's 409 for a known address); by id it is written only over an entry already there (a
- * cached absence from a read before the commit): a missing entry is filled by its first read, so a
- * subscriber nobody reads costs one KV write, not two. Then a settle message, delayed by
- * CACHE_SETTLE_SECONDS, checks the entries against Postgres again: that undoes a reader's fill that
- * read the old state before this commit and wrote it after this pass (README "Subscriber lifecycle").
- * The stats need nothing: their counters are moved by the same transaction (src/stats/service.ts).
+ * After commit, the cache learns what changed: new and changed subscribers are written through
+ * (replacing any cached absence, arming the edge's 409 for a known address, and letting the edge
+ * accept changes to them while Postgres is down: a read on a miss could not), removed ones are
+ * deleted, and list pages move to a new version. Then a settle message, delayed by
+ * CACHE_SETTLE_SECONDS, does it again from Postgres: that undoes a reader's fill that read the old
+ * state before this commit and wrote it after this pass (README "Subscriber lifecycle"). The stats
+ * need nothing: their counters moved in the same transaction (src/stats/service.ts).
  */
 async function writeThrough(rt: Runtime, result: StoreResult): Promise<void> {
   const touched = [...result.saved.map((r) => ({ id: r.id, email: r.email })), ...result.removed];
   if (touched.length === 0) return;
   forgetStats();
-  const created = new Set(
-    result.outcomes.flatMap((o) => (o.kind === "subscriber.create" && o.status === "succeeded" ? [o.subscriberId] : [])),
-  );
   const writes: Promise<unknown>[] = [];
-  for (const row of result.saved) {
-    const view = toSubscriberView(row);
-    writes.push(created.has(row.id) ? announceSubscriber(rt, view) : putSubscriber(rt, view));
-  }
+  for (const row of result.saved) writes.push(putSubscriber(rt, toSubscriberView(row)));
   for (const r of result.removed) writes.push(dropSubscriber(rt, r.id, await cacheKeys.byEmail(r.email)));
   writes.push(safePut(rt, cacheKeys.listVersion, Date.now().toString(36)));
   await Promise.all(writes);
@@ -249,24 +242,7 @@ async function writeThrough(rt: Runtime, result: StoreResult): Promise<void> {
   }
 }
 
-type View = ReturnType<typeof toSubscriberView>;
-
-/** A cached entry is wrong only if it is there and differs: a missing one is filled from Postgres by its first read. */
-const asText = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
-const isStale = (held: unknown, want: string | null) => asText(held) !== null && asText(held) !== want;
-
-async function announceSubscriber(rt: Runtime, view: View): Promise<void> {
-  const entry = cached(view);
-  const byId = cacheKeys.byId(view.id);
-  await Promise.all([
-    safePut(rt, await cacheKeys.byEmail(view.email), entry, TTL.subscriber),
-    (async () => {
-      if (isStale(await safeGet(rt, byId), asText(entry))) await safePut(rt, byId, entry, TTL.subscriber);
-    })(),
-  ]);
-}
-
-async function putSubscriber(rt: Runtime, view: View): Promise<void> {
+async function putSubscriber(rt: Runtime, view: ReturnType<typeof toSubscriberView>): Promise<void> {
   const entry = cached(view);
   await Promise.all([
     safePut(rt, cacheKeys.byId(view.id), entry, TTL.subscriber),
@@ -291,22 +267,24 @@ async function readOrFail(rt: Runtime, key: string): Promise<unknown> {
 
 /**
  * The delayed second pass: each subscriber's cache entries become what Postgres holds now. Entries
- * are read first and written only where one is there and differs (a racing fill happened): KV writes
- * cost ten times reads and are limited per key, and almost always there is nothing to correct.
- * Returns how many subscribers' entries were corrected.
+ * are read first and written only where they differ (a racing fill happened): KV writes cost ten
+ * times reads and are limited per key, and almost always there is nothing to correct. Returns how
+ * many subscribers' entries were corrected.
  */
 async function settle(rt: Runtime, subscribers: SubscriberSettleMessage["subscribers"]): Promise<number> {
   const unique = [...new Map(subscribers.map((s) => [s.id, s])).values()];
   const ids = unique.map((s) => s.id);
   const rows = new Map((await findSubscribersByIds(rt.db(), ids)).map((r) => [r.id, r]));
+  const asText = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
   // A few subscribers at a time: hundreds of parallel reads overwhelm a store (Miniflare's KV answers
-  // "internal error"), and a failed read counts as stale (it may hide one), which would add writes to the overload.
+  // "internal error"), and a failed read counts as stale (even for a removed subscriber, whose entry it
+  // may hide), which would add writes to the overload.
   async function settleOne(s: (typeof unique)[number]): Promise<number> {
     const row = rows.get(s.id);
     const want = row ? asText(cached(toSubscriberView(row))) : null;
     const keys = [cacheKeys.byId(s.id), ...(s.email_key ? [s.email_key] : [])];
     const held = await Promise.all(keys.map((k) => readOrFail(rt, k)));
-    if (!held.some((h) => h === FAILED || isStale(h, want))) return 0;
+    if (held.every((h) => h !== FAILED && asText(h) === want)) return 0;
     if (row) await putSubscriber(rt, toSubscriberView(row));
     else await dropSubscriber(rt, s.id, s.email_key);
     return 1;
