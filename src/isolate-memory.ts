@@ -20,6 +20,8 @@ export const isolateMemory = {
   unknownApiKeys: hotCache(10_000),
   /** Client addresses over their failed-authentication limit (src/http/middleware/rate-limit.ts). */
   lockedOutClients: hotCache(10_000),
+  /** The last /v1/stats answer, for a couple of seconds (src/stats/service.ts). */
+  stats: hotCache(1),
   /** Parsed /search bounds (src/plans/search.ts). */
   searchBounds: hotCache(1_024),
   /** API key lookups in flight, as plain data other requests poll (src/auth/api-keys.ts). */
@@ -50,6 +52,7 @@ export function resetIsolateMemory(): void {
     isolateMemory.unknownApiKeys,
     isolateMemory.lockedOutClients,
     isolateMemory.searchBounds,
+    isolateMemory.stats,
   ])
     c.clear();
   isolateMemory.apiKeyLookups.clear();

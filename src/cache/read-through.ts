@@ -58,11 +58,12 @@ export async function readThrough<T>(
   // A slow load may have read a state that a writer has since replaced and re-cached: filling the
   // cache with it could undo that writer's cache pass, so it is only returned.
   if (ttl.fillWithinMs !== undefined && Date.now() - loadStarted > ttl.fillWithinMs) return { value, cache: outcome };
-  if (value !== undefined && ttl.hotSeconds) hot.set(hotKey, value, ttl.hotSeconds);
   if (outcome !== "error" && (value !== undefined || ttl.missingSeconds > 0)) {
     const entry: Entry<T> = value === undefined ? { m: 1 } : { v: value };
     await safePut({ cache, log }, key, entry, value === undefined ? ttl.missingSeconds : ttl.hitSeconds);
   }
+  // After the fill: safePut drops this isolate's hot copy of the key, which would undo it.
+  if (value !== undefined && ttl.hotSeconds) hot.set(hotKey, value, ttl.hotSeconds);
   return { value, cache: outcome };
 }
 

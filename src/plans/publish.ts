@@ -22,7 +22,7 @@ export async function publishSearchIndex(rt: Runtime, db: Database, report: Sync
       report.index = await rebuildSearchIndex(rt, db, want, report.outcome === "ok" ? changes : null);
       await updateSyncRunReport(db, report.id, report);
     }
-    if (report.outcome === "ok") await forgetStats(rt);
+    if (report.outcome === "ok") forgetStats();
   } catch (err) {
     // Nothing usable was published; the next run, finding an older manifest, rebuilds in full.
     report.index = {

@@ -1,3 +1,4 @@
+import { readCounters } from "../db/repositories/counters.ts";
 import {
   countOperationsByStatus,
   countSyncRunsByOutcome,
@@ -9,7 +10,6 @@ import {
   webhookAttemptTotals,
   webhookEndpointCounts,
 } from "../db/repositories/status.ts";
-import { countSubscribersByStatus } from "../db/repositories/subscribers.ts";
 import { OPERATION_OUTCOMES, WEBHOOK_DELIVERY_STATUSES } from "../db/schema.ts";
 import { readBreakerState } from "../providers/client.ts";
 import type { Runtime } from "../runtime.ts";
@@ -69,7 +69,7 @@ export async function renderMetrics(rt: Runtime, now = Date.now()): Promise<stri
       lastGoodSyncAt(db),
       countSyncRunsByOutcome(db),
       readBreakerState(rt, rt.config.provider).catch(() => null),
-      countSubscribersByStatus(db),
+      readCounters(db).then((c) => c.subscribers),
       countWebhookDeliveriesByStatus(db),
       webhookAttemptTotals(db),
       webhookEndpointCounts(db),

@@ -1,4 +1,5 @@
 import { safeGet } from "../cache/read-through.ts";
+import { readCounters } from "../db/repositories/counters.ts";
 import type { StepRange } from "../db/repositories/status.ts";
 import {
   acceptedPerStep,
@@ -13,7 +14,6 @@ import {
   webhookAttemptsPerStep,
   webhookEndpointCounts,
 } from "../db/repositories/status.ts";
-import { countSubscribersByStatus } from "../db/repositories/subscribers.ts";
 import { planCacheKeys } from "../plans/model.ts";
 import type { BreakerState } from "../providers/client.ts";
 import { readBreakerState } from "../providers/client.ts";
@@ -79,7 +79,7 @@ export async function getStatus(rt: Runtime, window: StatusWindow, now = Date.no
       readBreakerState(rt, rt.config.provider).catch((): BreakerState | null => null),
       safeGet<string>(rt, planCacheKeys.indexGeneration),
       subscribersCreatedPerDay(db, daysFrom * 1000),
-      countSubscribersByStatus(db),
+      readCounters(db).then((c) => c.subscribers),
       webhookAttemptsPerStep(db, steps),
       webhookEndpointCounts(db),
       countPendingDeliveries(rt),

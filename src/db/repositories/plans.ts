@@ -262,10 +262,3 @@ export async function zonesOfPlans(db: Reader, planIds: string[]): Promise<ZoneR
   if (planIds.length === 0) return [];
   return db.select().from(zones).where(inArray(zones.planId, planIds)).orderBy(asc(zones.planId), asc(zones.position));
 }
-
-export async function countPlans(db: Reader): Promise<{ total: number; searchable: number }> {
-  const [row] = await db
-    .select({ total: sql<number>`count(*)::int`, searchable: sql<number>`(count(*) filter (where ${plans.everOnline}))::int` })
-    .from(plans);
-  return { total: row?.total ?? 0, searchable: row?.searchable ?? 0 };
-}

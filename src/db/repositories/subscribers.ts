@@ -73,8 +73,3 @@ export async function findSubscribersByIds(db: Executor, ids: string[]): Promise
   if (ids.length === 0) return [];
   return db.select().from(subscribers).where(inArray(subscribers.id, ids));
 }
-
-export async function countSubscribersByStatus(db: Reader): Promise<Record<string, number>> {
-  const rows = await db.select({ status: subscribers.status, n: sql<number>`count(*)::int` }).from(subscribers).groupBy(subscribers.status);
-  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
-}

@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from "hono";
+import { newKvCounts, withKvMeter } from "../../cache/meter.ts";
 import { isolateMemory } from "../../isolate-memory.ts";
 import { writeMetric } from "../../lib/metrics.ts";
 import { createRuntime } from "../../runtime.ts";
@@ -21,7 +22,7 @@ function waitUntil(c: Parameters<MiddlewareHandler<AppEnv>>[0], p: Promise<unkno
 /**
  * First in the chain: request id (an incoming well-formed X-Request-Id is kept), the per-request
  * runtime, and the one structured log line and metrics data point per request, written after the
- * response is known. Never logs the key (only its id), the client address or an email.
+ * response is known, with the request's edge cache operations (src/cache/meter.ts). Never logs the key (only its id), the client address or an email.
  *
  * Not hono/request-id: it accepts only [A-Za-z0-9_=-], so trace ids with "." or ":" (X-Ray's
  * "Root=1-…", "req-abc.123") that clients already send would be replaced, and it sets the header
@@ -35,8 +36,9 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     c.set("requestId", requestId);
     const rt = createRuntime(c.env, { request_id: requestId });
     c.set("rt", rt);
+    const kv = newKvCounts();
     try {
-      await next();
+      await withKvMeter(kv, next);
     } finally {
       const ms = Math.round((performance.now() - started) * 10) / 10;
       // Straight onto the response's headers (as secureHeaders and cors do): c.header() on a finished
@@ -79,6 +81,7 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
         ...(level && { cache_level: level }),
         key_id: keyId,
         db: rt.dbUsed,
+        ...kv,
       });
       // Only a request that opened the database has a pool to close.
       if (rt.dbUsed) waitUntil(c, rt.dispose());
