@@ -30,6 +30,12 @@ export interface Runtime {
   reader(): Reader;
   /** True once db() or reader() was called in this invocation (used by logs and tests). */
   readonly dbUsed: boolean;
+  /**
+   * Lets work this invocation started finish after its answer is sent (ctx.waitUntil). Without an
+   * execution context to hand it to, the caller must await the work itself: `deferred` says which.
+   */
+  defer(work: Promise<unknown>): void;
+  readonly deferred: boolean;
   dispose(): Promise<void>;
 }
 
@@ -39,7 +45,7 @@ export interface Runtime {
  */
 const shared = new WeakMap<object, { cache: Store; limiter?: RateLimiter }>();
 
-export function createRuntime(env: Env, context: LogFields = {}): Runtime {
+export function createRuntime(env: Env, context: LogFields = {}, waitUntil?: (work: Promise<unknown>) => void): Runtime {
   const config = getConfig(env);
   let handle: DbHandle | undefined;
   let readerUsed = false;
@@ -65,6 +71,10 @@ export function createRuntime(env: Env, context: LogFields = {}): Runtime {
     get dbUsed() {
       return handle !== undefined || readerUsed;
     },
+    defer(work) {
+      if (waitUntil) waitUntil(work);
+    },
+    deferred: waitUntil !== undefined,
     async dispose() {
       const h = handle;
       handle = undefined;

@@ -19,6 +19,14 @@ function waitUntil(c: Parameters<MiddlewareHandler<AppEnv>>[0], p: Promise<unkno
   }
 }
 
+function hasExecutionContext(c: Parameters<MiddlewareHandler<AppEnv>>[0]): boolean {
+  try {
+    return c.executionCtx !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * First in the chain: request id (an incoming well-formed X-Request-Id is kept), the per-request
  * runtime, and the one structured log line and metrics data point per request, written after the
@@ -34,7 +42,7 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     const incoming = c.req.header("x-request-id");
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     c.set("requestId", requestId);
-    const rt = createRuntime(c.env, { request_id: requestId });
+    const rt = createRuntime(c.env, { request_id: requestId }, hasExecutionContext(c) ? (work) => waitUntil(c, work) : undefined);
     c.set("rt", rt);
     const kv = newKvCounts();
     try {
