@@ -52,9 +52,9 @@ interface Base {
 
 const iso = (ms: number) => new Date(ms).toISOString().slice(0, 19);
 const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
-const SPAN_FROM = Date.UTC(2030, 0, 1);
-const SPAN_MS = Date.UTC(2033, 0, 1) - SPAN_FROM;
-const HOT_MONTH = Date.UTC(2031, 4, 1);
+const SPAN_FROM = Date.UTC(2040, 0, 1);
+const SPAN_MS = Date.UTC(2043, 0, 1) - SPAN_FROM;
+const HOT_MONTH = Date.UTC(2041, 4, 1);
 const TITLES = ["Concierto", "Ópera en el Real", "Kabuki 歌舞伎", "Jazz 🎷 & Blues", 'Teatro "Nuevo"', "Flamenco"];
 
 function generate(seed: number): Base[] {
@@ -68,7 +68,7 @@ function generate(seed: number): Base[] {
       const hot = rnd() < 0.33;
       const start = hot
         ? b % 3 === 0 && i % 4 === 0
-          ? Date.UTC(2031, 4, 10, 20)
+          ? Date.UTC(2041, 4, 10, 20)
           : HOT_MONTH + Math.floor(rnd() * 30 * 24) * 3_600_000
         : SPAN_FROM + Math.floor((rnd() * SPAN_MS) / 1_800_000) * 1_800_000;
       // Mostly a few hours; some last weeks and end in another month.
@@ -86,7 +86,7 @@ function xml(bases: Base[]): string {
     out += `<base_plan base_plan_id="split-${b.id}" sell_mode="${b.online ? "online" : "offline"}" title="${esc(b.title)}">\n`;
     for (const p of b.plans) {
       const start = iso(p.start);
-      out += `<plan plan_start_date="${start}" plan_end_date="${iso(p.start + p.hours * 3_600_000)}" plan_id="${p.id}" sell_from="2029-01-01T00:00:00" sell_to="${start}" sold_out="false">`;
+      out += `<plan plan_start_date="${start}" plan_end_date="${iso(p.start + p.hours * 3_600_000)}" plan_id="${p.id}" sell_from="2039-01-01T00:00:00" sell_to="${start}" sold_out="false">`;
       out += `<zone zone_id="1" capacity="10" price="${p.price}.00" name="Pista" numbered="false" /><zone zone_id="2" capacity="5" price="${p.price + 20}.50" name="Palco" numbered="true" /></plan>\n`;
     }
     out += "</base_plan>\n";
@@ -157,7 +157,7 @@ async function boundCandidates(): Promise<string[]> {
   const m = await manifest();
   const db = testDb();
   try {
-    const rows = await searchPlansInRange(db.db, { from: "2029-12-01T00:00:00", to: null });
+    const rows = await searchPlansInRange(db.db, { from: "2039-12-01T00:00:00", to: null });
     const instants = new Set<string>();
     for (const r of rows.map(toEventSummary)) {
       instants.add(`${r.start_date}T${r.start_time}`);
@@ -206,13 +206,13 @@ describe("the split search index", () => {
     const m = await manifest();
     expect(m.generation).toBe(report.id);
     expect(report.index).toMatchObject({ stored: true, parts: m.parts.length, manifest_bytes: expect.any(Number) });
-    const hot = m.parts.filter((p) => p.month === "2031-05");
+    const hot = m.parts.filter((p) => p.month === "2041-05");
     expect(hot.length).toBeGreaterThan(5);
     for (let i = 1; i < m.parts.length; i++)
       expect((m.parts[i - 1] as Manifest["parts"][number]).last < (m.parts[i] as Manifest["parts"][number]).first).toBe(true);
     // A part passes the budget only to keep the plans of its last instant together. (Only this
     // file's months: other files may have published parts of their months with the default budget.)
-    for (const p of m.parts.filter((p) => p.bytes > PART_BYTES && p.month >= "2029" && p.month < "2034")) {
+    for (const p of m.parts.filter((p) => p.bytes > PART_BYTES && p.month >= "2039" && p.month < "2044")) {
       const events = (await env.CACHE.get<Event[]>(`plans:part:${p.hash}`, "json")) as Event[];
       const earlier = events.filter((e) => `${e.start_date}T${e.start_time}` < p.last);
       expect(new TextEncoder().encode(JSON.stringify(earlier)).byteLength).toBeLessThanOrEqual(PART_BYTES);
@@ -266,7 +266,7 @@ describe("the split search index", () => {
   });
 
   it("keeps a streamed answer's tag when only plans outside its range change, and changes it when one inside does", async () => {
-    const range = { from: "2031-05-01T00:00:00", to: "2031-06-01T00:00:00" };
+    const range = { from: "2041-05-01T00:00:00", to: "2041-06-01T00:00:00" };
     const base = generate(1).map((b) => ({ ...b, plans: b.plans.map((p) => ({ ...p, price: p.price + 3 })) }));
     const before = await fromIndex(range, 0);
     expect(before.streamed).toBe(true);
@@ -279,7 +279,7 @@ describe("the split search index", () => {
     expect(same.etag).toBe(before.etag);
     const inside = outside.map((b) => ({
       ...b,
-      plans: b.plans.map((p) => (p.start >= HOT_MONTH && p.start < Date.UTC(2031, 5, 1) ? { ...p, price: p.price + 1 } : p)),
+      plans: b.plans.map((p) => (p.start >= HOT_MONTH && p.start < Date.UTC(2041, 5, 1) ? { ...p, price: p.price + 1 } : p)),
     }));
     await setProviderDocuments([xml(inside)]);
     await syncAsAdmin();
