@@ -47,8 +47,13 @@ const only = [...args]
   .find((a) => a.startsWith("--only="))
   ?.slice(7)
   .split(",");
-// A scenario held to another scenario runs with it, so `--only=post` still gets its ratio.
-if (only) for (const s of SCENARIOS) if (only.includes(s.id)) for (const t of s.targets ?? []) if (isScenario(t.of)) only.push(t.of);
+// A scenario held to another runs with it (`--only=post` still gets its ratio), and so does one whose state it needs.
+for (let size = -1; only && size !== only.length; ) {
+  size = only.length;
+  for (const s of SCENARIOS.filter((x) => only.includes(x.id)))
+    for (const dep of [...(s.targets ?? []).map((t) => t.of), ...(s.needs ?? [])])
+      if (isScenario(dep) && !only.includes(dep)) only.push(dep);
+}
 const results: Record<string, Measurement | null> = {};
 // Other work shares this machine, so its speed drifts during a run: every scenario with a target
 // "× baseline" is compared with a baseline measured immediately before it, not minutes earlier.

@@ -110,6 +110,7 @@ export const searchWarm: Scenario = {
   id: "search",
   label: "GET /search warm",
   targets: [{ of: "baseline", min: 0.6 }],
+  needs: ["ingest"],
   async run(stack, opts) {
     const spec = searchSpec(stack, opts);
     const first = await warmIndex(stack, spec);
@@ -129,6 +130,7 @@ export const search304: Scenario = {
   id: "search_304",
   label: "GET /search warm, If-None-Match → 304",
   targets: [{ of: "baseline" }, { of: "search" }],
+  needs: ["ingest"],
   async run(stack, opts) {
     const spec = searchSpec(stack, opts);
     await warmIndex(stack, spec);

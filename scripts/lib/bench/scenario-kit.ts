@@ -51,6 +51,8 @@ export interface Scenario {
   id: string;
   label: string;
   targets?: Target[];
+  /** Scenarios whose state this one measures on (e.g. /search on the index the ingest built): `--only` runs them first. */
+  needs?: string[];
   /** false for a stub whose feature does not exist yet: reported as "not yet available". */
   available?: boolean;
   run(stack: Stack, opts: BenchOptions, runId: string): Promise<Measurement | null>;
