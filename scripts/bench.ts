@@ -55,6 +55,7 @@ for (let size = -1; only && size !== only.length; ) {
       if (isScenario(dep) && !only.includes(dep)) only.push(dep);
 }
 const results: Record<string, Measurement | null> = {};
+const failures: Record<string, string> = {};
 // Other work shares this machine, so its speed drifts during a run: every scenario with a target
 // "× baseline" is compared with a baseline measured immediately before it, not minutes earlier.
 const pairedBaseline: Record<string, number> = {};
@@ -73,9 +74,17 @@ try {
       opts.log(`  ${show(b)}`);
     }
     opts.log(`${s.label} …`);
-    const m = await s.run(stack, opts, runId);
-    results[s.id] = m;
-    if (m) opts.log(`  ${show(m)}`);
+    // One scenario failing (a provider stalling under load, a check not met) must not cost the
+    // others' figures: it is reported, its targets fail, and the bench exits 1 at the end.
+    try {
+      const m = await s.run(stack, opts, runId);
+      results[s.id] = m;
+      if (m) opts.log(`  ${show(m)}`);
+    } catch (err) {
+      results[s.id] = null;
+      failures[s.id] = err instanceof Error ? err.message.slice(0, 300) : String(err);
+      console.error(`[bench] ${s.id} failed:`, err);
+    }
   }
   if (baselineRuns.length === 0) baselineRuns.push((await baselineScenario.run(stack, opts, runId))!);
   const mean = (xs: number[]) => Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 100) / 100;
@@ -116,7 +125,10 @@ function score(s: Scenario, t: Target): Scored {
   else if (t.of === "reference") ref = results[s.id]?.reference?.rate ?? null;
   else ref = latency ? c1p50(t.of) : rate(t.of);
   const ratio = mine !== null && ref ? round3(mine / ref) : null;
-  const pass = ratio === null ? null : t.min !== undefined ? ratio >= t.min : t.max !== undefined ? ratio <= t.max : null;
+  const hasGoal = t.min !== undefined || t.max !== undefined;
+  const failed = failures[s.id] !== undefined || (isScenario(t.of) && failures[t.of] !== undefined);
+  const pass =
+    hasGoal && failed ? false : ratio === null ? null : t.min !== undefined ? ratio >= t.min : t.max !== undefined ? ratio <= t.max : null;
   const versus = `${t.of === "reference" ? "reference" : t.of}${latency ? " (c1 p50)" : ""}`;
   return { scenario: s, target: t, ratio, pass, versus };
 }
@@ -132,7 +144,11 @@ const ingest = results.ingest;
 const ingestCap = Number(ingest?.checks.v8_max_old_space_mb ?? Infinity);
 // Workers' 128 MB is the isolate's heap: the run passes when it completed with V8's heap capped
 // at that size. The RSS growth shown is the whole workerd process (an upper bound, not the limit).
-const ingestPass = ingest?.extra ? (ingest.extra.ingest_cpu_ms ?? 0) <= INGEST_CPU_LIMIT_MS && ingestCap <= 128 : null;
+const ingestPass = ingest?.extra
+  ? (ingest.extra.ingest_cpu_ms ?? 0) <= INGEST_CPU_LIMIT_MS && ingestCap <= 128
+  : failures.ingest
+    ? false
+    : null;
 const rows = SCENARIOS.flatMap((s) => {
   const m = results[s.id];
   if (s.id === "ingest" && m?.extra) {
@@ -150,7 +166,13 @@ const rows = SCENARIOS.flatMap((s) => {
   }
   const row = {
     scenario: s.label,
-    rate: m ? `${m.rate.toLocaleString("en-US")} ${m.unit}` : s.available === false ? "not yet available" : "not run",
+    rate: m
+      ? `${m.rate.toLocaleString("en-US")} ${m.unit}`
+      : failures[s.id]
+        ? "FAILED (see log)"
+        : s.available === false
+          ? "not yet available"
+          : "not run",
     p50: ms(m?.p50_ms),
     p99: ms(m?.p99_ms),
     c1p50: ms(m?.c1?.p50_ms),
@@ -200,10 +222,10 @@ const targetRows = scored.filter(isTarget).map((x) => {
     result: x.pass === null ? "" : x.pass ? "PASS" : "FAIL",
   };
 });
-if (ingestScenario && ingest?.extra)
+if (ingestScenario && ingestPass !== null)
   targetRows.push({
     target: "ingest CPU and heap",
-    measured: `CPU ${(ingest.extra.ingest_cpu_ms ?? 0).toLocaleString("en-US")} ms, heap cap ${ingestCap} MB`,
+    measured: ingest?.extra ? `CPU ${(ingest.extra.ingest_cpu_ms ?? 0).toLocaleString("en-US")} ms, heap cap ${ingestCap} MB` : "failed",
     ratio: "",
     goal: `CPU ≤ ${INGEST_CPU_LIMIT_MS / 1000} s, heap ≤ 128 MB`,
     result: ingestPass ? "PASS" : "FAIL",
@@ -295,6 +317,8 @@ const report = {
   /** Every ratio the tables show, targets or not: "<scenario> / <what it is compared with>". */
   ratios: Object.fromEntries(scored.filter((x) => x.ratio !== null).map((x) => [`${x.scenario.id} / ${x.versus}`, x.ratio])),
   checks: Object.fromEntries(Object.entries(results).map(([id, m]) => [id, m?.checks ?? null])),
+  /** Scenarios that threw, with their message (their figures are null, their targets fail). */
+  failures,
   wall_seconds: Math.round((Date.now() - started) / 1000),
 };
 writeFileSync(`${BENCH_DIR}/latest.json`, `${JSON.stringify(report, null, 2)}\n`);
@@ -304,4 +328,5 @@ const failed = Object.entries(targets)
   .map(([id]) => id);
 if (ingestPass === false) failed.push("ingest");
 if (failed.length) console.log(`[bench] targets not met: ${failed.join(", ")}`);
-await stop(strict && failed.length ? 1 : 0);
+if (Object.keys(failures).length) console.log(`[bench] scenarios failed: ${Object.keys(failures).join(", ")}`);
+await stop(Object.keys(failures).length || (strict && failed.length) ? 1 : 0);

@@ -152,7 +152,8 @@ function consumerHandler(k: number, targets: Scenario["targets"]): Scenario {
     label: `consumer handler, K=${k} concurrent batches of 100`,
     targets,
     async run(stack, opts, runId) {
-      const seconds = opts.seconds;
+      // At least 10 s: a K=8 round of batches takes seconds here, and a rate needs several rounds.
+      const seconds = Math.max(10, opts.seconds);
       const harness = await handlerRun(stack, stack.harness, seconds, k, `hk${k}-${runId}-`);
       const app = await handlerRun(stack, stack.app, seconds, k, `ck${k}-${runId}-`);
       return {
@@ -162,7 +163,9 @@ function consumerHandler(k: number, targets: Scenario["targets"]): Scenario {
         p99_ms: null,
         checks: {
           k,
-          rows: opts.consumerRows,
+          seconds,
+          app_rows: app.counts.subscribers,
+          harness_rows: harness.counts.subscribers,
           app_ms: app.ms,
           harness_ms: harness.ms,
           app_stored: app.counts,

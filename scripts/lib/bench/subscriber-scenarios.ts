@@ -77,17 +77,26 @@ export const getHit: Scenario = {
   targets: [{ of: "baseline", min: 0.6 }],
   async run(stack, opts, runId) {
     const spec = await hotReadSpec(stack, opts, runId);
+    await fillOneByOne(spec);
     await warm(opts, { ...spec, seconds: Math.max(1, opts.warmupSeconds) });
     const r = await runLoad(spec);
     assertOnly(r, [200], "get_hit");
-    // Under load a slow fill is dropped (TTL.fillWithinMs), so an id can still be uncached here:
-    // one read of each, one at a time, fills them all before the latency run, which must be all hits.
-    for (const id of spec.ids) await (await fetch(new URL(`/v1/subscribers/${id}`, spec.url), { headers: spec.headers })).arrayBuffer();
     const c1 = await latencyC1(opts, spec, [200], "get_hit");
-    if ((c1.cache.hit ?? 0) !== c1.requests) throw new Error(`get_hit: ${JSON.stringify(c1.cache)} at c1, not all hits`);
+    const misses = (r.cache.miss ?? 0) + (c1.cache.miss ?? 0);
+    if (misses > 0)
+      throw new Error(`get_hit: ${misses} responses were cache misses (${JSON.stringify(r.cache)}, c1 ${JSON.stringify(c1.cache)})`);
     return { ...http(r, { hot_ids: spec.ids.length, c1_cache: c1.cache }), c1: c1Of(c1) };
   },
 };
+
+/**
+ * One read of each hot id, one at a time, before any load: under 32 connections on a busy machine a
+ * fill whose query took over TTL.fillWithinMs is dropped (by design), and the "hit" run would
+ * measure misses.
+ */
+async function fillOneByOne(spec: LoadSpec & { ids: string[] }): Promise<void> {
+  for (const id of spec.ids) await (await fetch(new URL(`/v1/subscribers/${id}`, spec.url), { headers: spec.headers })).arrayBuffer();
+}
 
 /**
  * What the request rollups (src/status/rollup.ts) cost on the hottest path: the cache-hit GET on two
@@ -104,6 +113,8 @@ export const rollupCost: Scenario = {
       await stack.startAppWorker([], { METRICS_ROLLUPS: "off" }),
     ];
     const spec = await hotReadSpec(stack, opts, `rollups-${runId}`);
+    await fillOneByOne({ ...spec, url: on.url });
+    await fillOneByOne({ ...spec, url: off.url });
     const slices = 4;
     const slice = { ...spec, seconds: Math.max(1, opts.seconds / slices) };
     await warm(opts, { ...spec, url: on.url, seconds: Math.max(1, opts.warmupSeconds) });
