@@ -212,11 +212,13 @@ const targetRows = scored.filter(isTarget).map((x) => {
   const latency = x.target.metric === "c1_p50";
   return {
     target: `${x.scenario.id}${latency ? " c1 p50" : ""} vs ${x.versus.replace(" (c1 p50)", "")}`,
-    measured: latency
-      ? ms(c1p50(x.scenario.id))
-      : rate(x.scenario.id) !== null
-        ? `${rate(x.scenario.id)!.toLocaleString("en-US")} ${results[x.scenario.id]!.unit}`
-        : "not run",
+    measured: failures[x.scenario.id]
+      ? "failed"
+      : latency
+        ? ms(c1p50(x.scenario.id)) || "not run"
+        : rate(x.scenario.id) !== null
+          ? `${rate(x.scenario.id)!.toLocaleString("en-US")} ${results[x.scenario.id]!.unit}`
+          : "not run",
     ratio: x.ratio !== null ? `${x.ratio.toFixed(2)} ×` : "",
     goal: x.target.min !== undefined ? `≥ ${x.target.min} ×` : `≤ ${x.target.max} ×`,
     result: x.pass === null ? "" : x.pass ? "PASS" : "FAIL",
