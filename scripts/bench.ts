@@ -22,7 +22,7 @@ const opts: BenchOptions = {
   connections: 32,
   c1Seconds: quick ? 2 : 5,
   // Through Miniflare's queue, one batch at a time: enough batches for a rate, not minutes of them.
-  consumerRows: quick ? 2_000 : 5_000,
+  consumerRows: quick ? 2_000 : 3_000,
   webhookEvents: quick ? 500 : 2_000,
   log: (m) => console.log(`[bench] ${m}`),
 };
