@@ -33,6 +33,15 @@ type CreateBody = {
 };
 type SettleBody = { type: "subscriber.settle"; subscribers: Array<{ id: string; email_key?: string }> };
 
+/**
+ * The handle the app's one-shot reads (key lookup, cache miss) use: the runtime's reader when the I/O
+ * layer has one (Neon's HTTP driver, one round trip per statement), otherwise the pool.
+ */
+function readerOf(rt: Runtime) {
+  const withReader = rt as Runtime & { reader?: () => Runtime extends { reader(): infer R } ? R : ReturnType<Runtime["db"]> };
+  return withReader.reader ? withReader.reader() : rt.db();
+}
+
 /** The key's digest, as authenticate memoises it per isolate. */
 const keyHashes = new Map<string, string>();
 
@@ -52,7 +61,7 @@ async function keyIo(rt: Runtime, req: Request): Promise<boolean> {
     rt,
     apiKeyCacheKey(keyHash),
     async () => {
-      const row = await findActiveApiKeyByHash(rt.db(), keyHash);
+      const row = await findActiveApiKeyByHash(readerOf(rt), keyHash);
       if (!row) return undefined;
       const rateLimit = row.rateLimit && row.ratePeriodSeconds ? { limit: row.rateLimit, periodSeconds: row.ratePeriodSeconds } : null;
       return { keyId: row.id, name: row.name, keyHash: row.keyHash, scopes: row.scopes, rateLimit };
@@ -70,7 +79,7 @@ async function read(rt: Runtime, id: string): Promise<Response> {
     rt,
     cacheKeys.byId(id),
     async () => {
-      const row = await findSubscriberById(rt.db(), id);
+      const row = await findSubscriberById(readerOf(rt), id);
       return row ? toSubscriberView(row) : undefined;
     },
     { hitSeconds: TTL.subscriber, missingSeconds: TTL.missing, hotSeconds: TTL.subscriberHot, fillWithinMs: TTL.fillWithinMs },
