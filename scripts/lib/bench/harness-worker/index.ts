@@ -175,12 +175,14 @@ async function storeCreates(rt: Runtime, creates: CreateBody[]): Promise<Promise
     return rows;
   });
   const writeThrough = (async () => {
-    const writes: Promise<unknown>[] = [];
-    for (const row of saved) {
+    // Shaped as the consumer's: every row's two puts start at once (each awaits its own email digest).
+    const writes: Promise<unknown>[] = saved.map(async (row) => {
       const view = toSubscriberView(row);
-      writes.push(safePut(rt, cacheKeys.byId(view.id), cached(view), TTL.subscriber));
-      writes.push(safePut(rt, await cacheKeys.byEmail(view.email), cached(view), TTL.subscriber));
-    }
+      await Promise.all([
+        safePut(rt, cacheKeys.byId(view.id), cached(view), TTL.subscriber),
+        safePut(rt, await cacheKeys.byEmail(view.email), cached(view), TTL.subscriber),
+      ]);
+    });
     writes.push(safePut(rt, cacheKeys.listVersion, Date.now().toString(36)));
     writes.push(forgetStats(rt));
     await Promise.all(writes);
