@@ -19,6 +19,7 @@ export default defineConfig({
                 LOG_LEVEL: "warn",
                 DATABASE_URL: inject("databaseUrl"),
                 DATABASE_WS_PROXY: inject("wsProxy"),
+                DATABASE_HTTP_ENDPOINT: inject("httpEndpoint"),
                 PROVIDER_URL: inject("providerUrl"),
                 // Fast resilience settings so fault tests take seconds, not minutes.
                 PROVIDER_TIMEOUT_MS: "1000",

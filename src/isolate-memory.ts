@@ -1,6 +1,7 @@
 import type { ApiKeyLookup } from "./auth/api-keys.ts";
 import { hotCache } from "./cache/hot.ts";
-import type { SearchIndexMemo } from "./plans/search-index.ts";
+import { ByteLru } from "./lib/byte-lru.ts";
+import type { BodyMemo, ManifestMemo, PartMemo } from "./plans/search-index.ts";
 import type { LeaseTable } from "./ratelimit/lease.ts";
 import { createRollupState } from "./status/rollup.ts";
 
@@ -19,14 +20,26 @@ export const isolateMemory = {
   unknownApiKeys: hotCache(10_000),
   /** Client addresses over their failed-authentication limit (src/http/middleware/rate-limit.ts). */
   lockedOutClients: hotCache(10_000),
+  /** The last /v1/stats answer, for a couple of seconds (src/stats/service.ts). */
+  stats: hotCache(1),
   /** Parsed /search bounds (src/plans/search.ts). */
   searchBounds: hotCache(1_024),
   /** API key lookups in flight, as plain data other requests poll (src/auth/api-keys.ts). */
   apiKeyLookups: new Map<string, ApiKeyLookup>(),
   /** Rate-limit tokens leased from the shared buckets (src/ratelimit/lease.ts). */
   rateLeases: new Map() as LeaseTable,
-  /** This isolate's copy of the /search index (src/plans/search-index.ts). */
-  searchIndex: { memo: null as SearchIndexMemo | null },
+  /**
+   * This isolate's copy of the /search index (src/plans/search-index.ts): the manifest, the parts
+   * recent queries read, and recent answers, within 32 MiB together (an isolate has 128 MB for
+   * everything); a wider answer is streamed part by part, never held.
+   */
+  searchIndex: {
+    manifest: null as ManifestMemo | null,
+    /** The generation marker as last read, for callers that need only the generation. */
+    marker: null as { generation: string | null; loadedAt: number } | null,
+    parts: new ByteLru<PartMemo>(22 * 1024 * 1024),
+    bodies: new ByteLru<BodyMemo>(8 * 1024 * 1024),
+  },
   /** This isolate's request counts per minute and route group, until flushed (src/status/rollup.ts). */
   requestRollups: createRollupState(),
 };
@@ -39,10 +52,14 @@ export function resetIsolateMemory(): void {
     isolateMemory.unknownApiKeys,
     isolateMemory.lockedOutClients,
     isolateMemory.searchBounds,
+    isolateMemory.stats,
   ])
     c.clear();
   isolateMemory.apiKeyLookups.clear();
   isolateMemory.rateLeases.clear();
-  isolateMemory.searchIndex.memo = null;
+  isolateMemory.searchIndex.manifest = null;
+  isolateMemory.searchIndex.marker = null;
+  isolateMemory.searchIndex.parts.clear();
+  isolateMemory.searchIndex.bodies.clear();
   isolateMemory.requestRollups = createRollupState();
 }

@@ -2,8 +2,8 @@ import { createStore } from "./cache/index.ts";
 import type { Store } from "./cache/store.ts";
 import type { Config } from "./config/index.ts";
 import { getConfig } from "./config/index.ts";
-import type { Database, DbHandle } from "./db/client.ts";
-import { createDb } from "./db/client.ts";
+import type { Database, DbHandle, Reader } from "./db/client.ts";
+import { createDb, createReader } from "./db/client.ts";
 import type { LogFields, Logger } from "./lib/log.ts";
 import { createLogger } from "./lib/log.ts";
 import type { RateLimiter } from "./ratelimit/index.ts";
@@ -21,9 +21,21 @@ export interface Runtime {
   readonly log: Logger;
   /** Per-key and per-IP limits (Upstash when configured, Durable Objects otherwise). */
   readonly limiter: RateLimiter;
+  /** The WebSocket pool, opened on first call: for transactions and anything needing a session. */
   db(): Database;
-  /** True once db() was called in this invocation (used by logs and tests). */
+  /**
+   * Neon's HTTP client: one round trip per statement over Neon's warm connections, nothing to open or
+   * close. For reads that stand alone (a cache miss, a lookup, a page); a transaction needs db().
+   */
+  reader(): Reader;
+  /** True once db() or reader() was called in this invocation (used by logs and tests). */
   readonly dbUsed: boolean;
+  /**
+   * Lets work this invocation started finish after its answer is sent (ctx.waitUntil). Without an
+   * execution context to hand it to, the caller must await the work itself: `deferred` says which.
+   */
+  defer(work: Promise<unknown>): void;
+  readonly deferred: boolean;
   dispose(): Promise<void>;
 }
 
@@ -33,9 +45,10 @@ export interface Runtime {
  */
 const shared = new WeakMap<object, { cache: Store; limiter?: RateLimiter }>();
 
-export function createRuntime(env: Env, context: LogFields = {}): Runtime {
+export function createRuntime(env: Env, context: LogFields = {}, waitUntil?: (work: Promise<unknown>) => void): Runtime {
   const config = getConfig(env);
   let handle: DbHandle | undefined;
+  let readerUsed = false;
   const parts = shared.get(env) ?? { cache: createStore(config, env) };
   shared.set(env, parts);
   return {
@@ -51,9 +64,17 @@ export function createRuntime(env: Env, context: LogFields = {}): Runtime {
       handle ??= createDb(config);
       return handle.db;
     },
-    get dbUsed() {
-      return handle !== undefined;
+    reader() {
+      readerUsed = true;
+      return createReader(config);
     },
+    get dbUsed() {
+      return handle !== undefined || readerUsed;
+    },
+    defer(work) {
+      if (waitUntil) waitUntil(work);
+    },
+    deferred: waitUntil !== undefined,
     async dispose() {
       const h = handle;
       handle = undefined;

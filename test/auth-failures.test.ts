@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateApiKey } from "../src/auth/keys.ts";
 import { createApp } from "../src/http/app.ts";
-import { bearer, createTestKey, databaseConnections, testDb } from "./helpers.ts";
+import { bearer, createTestKey, databaseRoundTrips, testDb } from "./helpers.ts";
 import { pool } from "./reliability/support.ts";
 
 const LIMIT = 40;
@@ -37,7 +37,7 @@ describe("a flood of unknown keys from one address", () => {
     // The legitimate key is known at the edge before the flood.
     expect((await get(reader, ip)).status).toBe(200);
 
-    const before = await databaseConnections();
+    const before = await databaseRoundTrips();
     const statuses: Record<number, number> = {};
     let retryAfter: string | null = null;
     await pool(Array.from({ length: 400 }, randomKey), 16, async (key) => {
@@ -46,7 +46,7 @@ describe("a flood of unknown keys from one address", () => {
       if (res.status === 429) retryAfter = res.headers.get("retry-after");
       await res.body?.cancel();
     });
-    const queries = (await databaseConnections()) - before;
+    const queries = (await databaseRoundTrips()) - before;
 
     expect(Object.keys(statuses).sort()).toEqual(["401", "429"]);
     expect(statuses[401]).toBeLessThanOrEqual(LIMIT);
@@ -58,15 +58,15 @@ describe("a flood of unknown keys from one address", () => {
     expect(legit.status).toBe(200);
     // Another address is not affected.
     expect((await get(randomKey(), randomIp())).status).toBe(401);
-    console.log(`[auth] flood: ${JSON.stringify({ requests: 400, statuses, database_connections: queries, limit: LIMIT })}`);
+    console.log(`[auth] flood: ${JSON.stringify({ requests: 400, statuses, database_round_trips: queries, limit: LIMIT })}`);
   });
 
   it("the same unknown key repeated costs one database lookup, not one per request", async () => {
     const ip = randomIp();
     const key = randomKey();
-    const before = await databaseConnections();
+    const before = await databaseRoundTrips();
     for (let i = 0; i < 20; i++) expect((await get(key, ip)).status).toBe(401);
-    expect((await databaseConnections()) - before).toBe(1);
+    expect((await databaseRoundTrips()) - before).toBe(1);
   });
 
   it("counts an IPv6 client by its /64, so rotating addresses inside it does not escape the limit", async () => {

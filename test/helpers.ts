@@ -47,7 +47,7 @@ export async function expectProblem(res: Response, status: number, type: string)
   return body;
 }
 
-/** A Postgres handle from inside workerd, through the same driver and relay the Worker uses. */
+/** A Postgres pool from inside workerd, through the same driver and relay the Worker uses (WebSocket). */
 export function testDb(): DbHandle {
   return createDb(getConfig(env));
 }
@@ -57,10 +57,19 @@ export async function control(path: string): Promise<void> {
   if (!res.ok) throw new Error(`control ${path}: ${res.status}`);
 }
 
-/** Database connections opened through the relay since the suite started (each request that queries opens one). */
-export async function databaseConnections(): Promise<number> {
-  const res = await fetch(`${env.TEST_CONTROL_URL}/relay/connections`, { method: "POST" });
-  return (await res.json<{ connections: number }>()).connections;
+/** Database round trips through the relay since the suite started, by the way they went. */
+export async function relayCounts(): Promise<{ connections: number; httpQueries: number }> {
+  const res = await fetch(`${env.TEST_CONTROL_URL}/relay/counts`, { method: "POST" });
+  return res.json();
+}
+
+/**
+ * Database round trips since the suite started: a WebSocket connection (a pool, opened once per
+ * invocation that needs a session) or an HTTP query (one statement). Bounds "how often Postgres was asked".
+ */
+export async function databaseRoundTrips(): Promise<number> {
+  const c = await relayCounts();
+  return c.connections + c.httpQueries;
 }
 
 export async function databaseDown<T>(fn: () => Promise<T>): Promise<T> {

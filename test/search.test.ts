@@ -49,7 +49,8 @@ describe("GET /search contract", () => {
   });
 
   it("answers 500 with the envelope and Retry-After when neither the index nor Postgres is available", async () => {
-    await env.CACHE.delete("plans:index:v1");
+    await env.CACHE.delete("plans:index:v2:manifest");
+    await env.CACHE.delete("plans:index:v2:gen");
     resetIsolateMemory();
     const { status, body, res } = await databaseDown(() => search(ALL));
     expect(status).toBe(500);

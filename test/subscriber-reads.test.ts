@@ -6,7 +6,7 @@ import { createApp } from "../src/http/app.ts";
 import type { Stats } from "../src/stats/schema.ts";
 import type { Subscriber } from "../src/subscribers/schema.ts";
 import type { Envelope, ListBody, Problem, SubscriberBody } from "./helpers.ts";
-import { bearer, call, databaseDown, postJson, uniqueDomain } from "./helpers.ts";
+import { bearer, call, databaseDown, postJson, uniqueDomain, waitFor } from "./helpers.ts";
 import { runBatch } from "./queue-helpers.ts";
 import type { OperationBody } from "./subscriber-helpers.ts";
 import { db, message, reader, useSubscriberKeys, waitForOperations, writer } from "./subscriber-helpers.ts";
@@ -27,8 +27,9 @@ describe("reads", () => {
 
     const miss = await call(`/v1/subscribers/${id}`, { headers: bearer(reader) });
     expect(miss.status).toBe(200);
-    const cachedEntry = await env.CACHE.get<{ v: { email: string } }>(`sub:v1:id:${id}`, "json");
-    expect(cachedEntry?.v.email).toBe(email);
+    // The fill is written after the answer is sent (waitUntil).
+    const cachedEntry = await waitFor(() => env.CACHE.get<{ v: { email: string } }>(`sub:v1:id:${id}`, "json"), 5_000, "the fill");
+    expect(cachedEntry.v.email).toBe(email);
 
     // With Postgres unreachable, the cached subscriber (and the cached key lookup) still answer.
     const hit = await databaseDown(() => call(`/v1/subscribers/${id}`, { headers: bearer(reader) }));

@@ -5,17 +5,29 @@ import { fileURLToPath } from "node:url";
 import type { WsRelay } from "./ws-relay.ts";
 import { startWsRelay } from "./ws-relay.ts";
 
-/** The WebSocket relay the Neon driver needs, with the switch tests use to make Postgres vanish. */
+/** Database round trips the relay has carried since start, across down/up. */
+interface RelayCounts {
+  /** WebSocket connections: each is one Postgres connection (a Pool's, for one invocation). */
+  connections: number;
+  /** HTTP queries (POST /sql): each is one statement, or one batch run as a transaction. */
+  httpQueries: number;
+}
+
+/**
+ * The relay the Neon driver needs (WebSocket and SQL-over-HTTP on one port), with the switch tests
+ * use to make Postgres vanish.
+ */
 export interface RelayControl {
   port: number;
   /** Value for DATABASE_WS_PROXY. */
   proxy: string;
+  /** Value for DATABASE_HTTP_ENDPOINT. */
+  httpEndpoint: string;
   /** Closes the relay and cuts its connections: from the Worker, Postgres is now unreachable. */
   down(): Promise<void>;
-  /** Listens again on the same port, so the Worker's DATABASE_WS_PROXY stays right. */
+  /** Listens again on the same port, so the Worker's DATABASE_WS_PROXY and DATABASE_HTTP_ENDPOINT stay right. */
   up(): Promise<void>;
-  /** WebSocket connections accepted since start, across down/up: each is one database connection. */
-  connections(): Promise<number>;
+  counts(): Promise<RelayCounts>;
 }
 
 export interface RelayOptions {
@@ -31,13 +43,15 @@ export async function startRelay(opts: RelayOptions): Promise<RelayControl> {
 }
 
 async function relayInProcess(pgPort: number, wanted: number): Promise<RelayControl> {
-  let count = 0;
-  const start = (port: number) => startWsRelay({ port, pgPort, onConnection: () => void count++ });
+  const counts: RelayCounts = { connections: 0, httpQueries: 0 };
+  const start = (port: number) =>
+    startWsRelay({ port, pgPort, onConnection: () => void counts.connections++, onHttpQuery: () => void counts.httpQueries++ });
   let relay: WsRelay | undefined = await start(wanted);
   const port = relay.port;
   return {
     port,
     proxy: relay.proxy,
+    httpEndpoint: relay.httpEndpoint,
     down: async () => {
       await relay?.close();
       relay = undefined;
@@ -45,7 +59,7 @@ async function relayInProcess(pgPort: number, wanted: number): Promise<RelayCont
     up: async () => {
       relay ??= await start(port);
     },
-    connections: async () => count,
+    counts: async () => ({ ...counts }),
   };
 }
 
@@ -61,19 +75,19 @@ async function spawnRelay(pgPort: number, wanted: number) {
       if (m) ok(Number(m[1]));
     });
   });
-  const connections = () =>
-    new Promise<number>((ok, fail) => {
+  const counts = () =>
+    new Promise<RelayCounts>((ok, fail) => {
       const onExit = () => fail(new Error("relay exited before answering"));
       const onLine = (l: string) => {
-        const m = /^connections (\d+)$/.exec(l);
+        const m = /^counts (\d+) (\d+)$/.exec(l);
         if (!m) return;
         lines.off("line", onLine);
         child.off("exit", onExit);
-        ok(Number(m[1]));
+        ok({ connections: Number(m[1]), httpQueries: Number(m[2]) });
       };
       lines.on("line", onLine);
       child.once("exit", onExit);
-      child.stdin.write("connections\n");
+      child.stdin.write("counts\n");
     });
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -81,26 +95,34 @@ async function spawnRelay(pgPort: number, wanted: number) {
     child.kill("SIGTERM");
     await exited;
   };
-  return { port, connections, stop };
+  return { port, counts, stop };
 }
 
 async function relayInChild(pgPort: number, wanted: number): Promise<RelayControl> {
   let child: Awaited<ReturnType<typeof spawnRelay>> | undefined = await spawnRelay(pgPort, wanted);
   const port = child.port;
   // A restarted child counts from zero; what its predecessors saw is carried here.
-  let carried = 0;
+  const carried: RelayCounts = { connections: 0, httpQueries: 0 };
+  const add = (c: RelayCounts) => {
+    carried.connections += c.connections;
+    carried.httpQueries += c.httpQueries;
+  };
   return {
     port,
     proxy: `127.0.0.1:${port}/v1`,
+    httpEndpoint: `http://127.0.0.1:${port}/sql`,
     down: async () => {
       if (!child) return;
-      carried += await child.connections().catch(() => 0);
+      add(await child.counts().catch(() => ({ connections: 0, httpQueries: 0 })));
       await child.stop();
       child = undefined;
     },
     up: async () => {
       child ??= await spawnRelay(pgPort, port);
     },
-    connections: async () => carried + (child ? await child.connections() : 0),
+    counts: async () => {
+      const now = child ? await child.counts() : { connections: 0, httpQueries: 0 };
+      return { connections: carried.connections + now.connections, httpQueries: carried.httpQueries + now.httpQueries };
+    },
   };
 }

@@ -1,6 +1,7 @@
-// The local stack — embedded Postgres, migrations, the WebSocket relay the Neon driver needs, the
-// plan-provider stand-in and, when asked, the Worker under `wrangler dev` — started one way for
-// `npm run dev`, both test suites and the bench, so what they run against cannot drift apart.
+// The local stack — embedded Postgres, migrations, the relay that stands in for Neon's proxy (its
+// WebSocket and SQL-over-HTTP doors), the plan-provider stand-in and, when asked, the Worker under
+// `wrangler dev` — started one way for `npm run dev`, both test suites and the bench, so what they run
+// against cannot drift apart.
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,7 +22,7 @@ type StackWorkerOptions = Omit<WranglerDevOptions, "port" | "persistTo" | "vars"
   port?: number;
   /** Omitted: <stateDir>/wrangler. */
   persistTo?: string;
-  /** On top of DATABASE_URL, DATABASE_WS_PROXY and PROVIDER_URL, which point at this stack. */
+  /** On top of DATABASE_URL, DATABASE_WS_PROXY, DATABASE_HTTP_ENDPOINT and PROVIDER_URL, which point at this stack. */
   vars?: Record<string, string>;
 };
 
@@ -122,7 +123,7 @@ export async function startLocalStack<O extends LocalStackOptions>(opts: O): Pro
 
     const relay = await startRelay({ ...opts.relay, pgPort: server.port });
     stops.push(relay.down);
-    say(`ws relay    ws://${relay.proxy}`);
+    say(`db relay    ws://${relay.proxy} and ${relay.httpEndpoint}`);
     checkAbort();
 
     let provider: ProviderStandin | undefined;
@@ -147,7 +148,13 @@ export async function startLocalStack<O extends LocalStackOptions>(opts: O): Pro
         ...rest,
         port: rest.port ?? (await freePort()),
         persistTo,
-        vars: { DATABASE_URL: databaseUrl, DATABASE_WS_PROXY: relay.proxy, PROVIDER_URL: providerUrl, ...vars },
+        vars: {
+          DATABASE_URL: databaseUrl,
+          DATABASE_WS_PROXY: relay.proxy,
+          DATABASE_HTTP_ENDPOINT: relay.httpEndpoint,
+          PROVIDER_URL: providerUrl,
+          ...vars,
+        },
         signal: opts.signal,
       });
       stops.push(worker.stop);

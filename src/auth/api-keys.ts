@@ -88,7 +88,7 @@ function invalidKey(): DomainError {
 }
 
 async function findKey(rt: Runtime, keyHash: string): Promise<CachedKey | undefined> {
-  const row = await findActiveApiKeyByHash(rt.db(), keyHash);
+  const row = await findActiveApiKeyByHash(rt.reader(), keyHash);
   if (!row) return undefined;
   return {
     keyId: row.id,

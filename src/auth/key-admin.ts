@@ -38,7 +38,7 @@ export async function createApiKey(rt: Runtime, input: NewApiKey): Promise<Creat
 
 /** Newest first; the cursor is the last key's id (UUIDv7, so time-ordered). */
 export async function listApiKeyPage(rt: Runtime, q: { limit: number; cursor?: string | undefined }): Promise<Page<ApiKey>> {
-  const rows = await listApiKeys(rt.db(), { rows: rowsForPage(q.limit), before: q.cursor });
+  const rows = await listApiKeys(rt.reader(), { rows: rowsForPage(q.limit), before: q.cursor });
   return toPage(rows, q.limit, toApiKeyView, (last) => last.id);
 }
 

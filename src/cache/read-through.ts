@@ -7,6 +7,9 @@ import type { Store } from "./store.ts";
 export interface CacheContext {
   readonly cache: Store;
   readonly log: Logger;
+  /** With it, a miss's fill is written after the answer is sent (a Runtime passes ctx.waitUntil here). */
+  readonly deferred?: boolean;
+  defer?(work: Promise<unknown>): void;
 }
 
 export type CacheOutcome = "hit" | "miss" | "error";
@@ -30,11 +33,12 @@ export interface Read<T> {
  * key lookups), never for absences.
  */
 export async function readThrough<T>(
-  { cache, log }: CacheContext,
+  rt: CacheContext,
   key: string,
   load: () => Promise<T | undefined>,
   ttl: { hitSeconds: number; missingSeconds: number; hotSeconds?: number; fillWithinMs?: number },
 ): Promise<Read<T | undefined>> {
+  const { cache, log } = rt;
   const hot = isolateMemory.cacheEntries;
   const hotKey = `${cache.kind}:${key}`;
   if (ttl.hotSeconds) {
@@ -58,11 +62,17 @@ export async function readThrough<T>(
   // A slow load may have read a state that a writer has since replaced and re-cached: filling the
   // cache with it could undo that writer's cache pass, so it is only returned.
   if (ttl.fillWithinMs !== undefined && Date.now() - loadStarted > ttl.fillWithinMs) return { value, cache: outcome };
-  if (value !== undefined && ttl.hotSeconds) hot.set(hotKey, value, ttl.hotSeconds);
   if (outcome !== "error" && (value !== undefined || ttl.missingSeconds > 0)) {
     const entry: Entry<T> = value === undefined ? { m: 1 } : { v: value };
-    await safePut({ cache, log }, key, entry, value === undefined ? ttl.missingSeconds : ttl.hitSeconds);
+    // The fill is started now (its write is counted, this isolate's hot copy dropped) but, where the
+    // invocation can finish work after answering, not waited for: the reader has its value, and a
+    // KV put is the slowest step of a miss.
+    const fill = safePut({ cache, log }, key, entry, value === undefined ? ttl.missingSeconds : ttl.hitSeconds);
+    if (rt.deferred && rt.defer) rt.defer(fill);
+    else await fill;
   }
+  // After the fill: safePut drops this isolate's hot copy of the key, which would undo it.
+  if (value !== undefined && ttl.hotSeconds) hot.set(hotKey, value, ttl.hotSeconds);
   return { value, cache: outcome };
 }
 

@@ -1,4 +1,5 @@
 import { Redis } from "@upstash/redis/cloudflare";
+import { countKv } from "./meter.ts";
 import type { Store } from "./store.ts";
 
 /**
@@ -10,18 +11,25 @@ export function upstashStore(opts: { url: string; token: string }): Store {
   const redis = new Redis({ url: opts.url, token: opts.token, retry: { retries: 1, backoff: () => 50 } });
   return {
     kind: "upstash",
-    get: <T>(key: string) => redis.get<T>(key),
+    get: <T>(key: string) => {
+      countKv("read");
+      return redis.get<T>(key);
+    },
     put: async (key, value, o) => {
+      countKv("write");
       await (o?.ttlSeconds ? redis.set(key, value, { ex: o.ttlSeconds }) : redis.set(key, value));
     },
     delete: async (key) => {
+      countKv("write");
       await redis.del(key);
     },
     deletePrefix: async (prefix) => {
       let deleted = 0;
       let cursor: string | number = 0;
       do {
+        countKv("list");
         const [next, keys]: [string | number, string[]] = await redis.scan(cursor, { match: `${prefix}*`, count: 500 });
+        countKv("write", keys.length);
         if (keys.length) deleted += await redis.del(...keys);
         cursor = next;
       } while (String(cursor) !== "0");

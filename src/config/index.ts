@@ -7,6 +7,7 @@ const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
   DATABASE_WS_PROXY: z.preprocess(emptyToUndefined, z.string().min(1).optional()),
+  DATABASE_HTTP_ENDPOINT: z.preprocess(emptyToUndefined, z.url({ protocol: /^https?$/ }).optional()),
   PROVIDER_URL: z.url({ protocol: /^https?$/ }),
   QUEUE_RETRY_BASE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
   // Cloudflare Queues: a retry may be delayed by at most 12 hours, and a consumer retries at most 100 times.
@@ -49,6 +50,14 @@ const ConfigSchema = z.object({
   WEBHOOK_SECRET_OVERLAP_SECONDS: z.coerce.number().int().min(0).default(86_400),
   // Per-isolate request rollups flushed to Postgres once a minute (src/status/rollup.ts); "off" for the bench's comparison.
   METRICS_ROLLUPS: z.enum(["on", "off"]).default("on"),
+  // Largest search index part (src/plans/search-index.ts); KV takes up to 25 MiB a value, but a part
+  // is read whole for every query it overlaps. Tests set it small to get many parts from few plans.
+  SEARCH_INDEX_PART_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1_024)
+    .max(4 * 1024 * 1024)
+    .default(1024 * 1024),
   UPSTASH_REDIS_REST_URL: z.preprocess(emptyToUndefined, z.url().optional()),
   UPSTASH_REDIS_REST_TOKEN: z.preprocess(emptyToUndefined, z.string().min(1).optional()),
 });
@@ -73,6 +82,8 @@ export type Config = Readonly<{
   databaseUrl: string;
   /** Local only: host:port/path of the WebSocket->TCP relay in front of a plain Postgres. */
   databaseWsProxy: string | undefined;
+  /** Local only: URL of the SQL-over-HTTP stand-in (Neon's `/sql` endpoint) in front of the same Postgres. */
+  databaseHttpEndpoint: string | undefined;
   providerUrl: string;
   provider: ProviderSettings;
   /** How the consumer retries a write that failed transiently (src/queue/retry.ts). */
@@ -87,6 +98,7 @@ export type Config = Readonly<{
   webhooks: WebhookSettings;
   /** Whether requests are counted into per-minute rollups (METRICS_ROLLUPS). */
   metricsRollups: boolean;
+  searchIndexPartBytes: number;
   /** "*" or the exact browser origins CORS allows. */
   corsOrigins: "*" | readonly string[];
   maxBodyBytes: number;
@@ -142,11 +154,17 @@ export function getConfig(env: Env): Config {
   }
   const v = parsed.data;
   if (v.ENVIRONMENT === "production" && !v.ERASURE_HASH_KEY) throw new ConfigError("invalid configuration: ERASURE_HASH_KEY");
+  // One local relay serves both (scripts/lib/ws-relay.ts); with only one set, half of the queries
+  // would go to Neon's public endpoint instead.
+  if (!v.DATABASE_WS_PROXY !== !v.DATABASE_HTTP_ENDPOINT) {
+    throw new ConfigError("invalid configuration: DATABASE_WS_PROXY and DATABASE_HTTP_ENDPOINT are set together or not at all");
+  }
   const config: Config = Object.freeze({
     environment: v.ENVIRONMENT,
     logLevel: v.LOG_LEVEL,
     databaseUrl: v.DATABASE_URL,
     databaseWsProxy: v.DATABASE_WS_PROXY,
+    databaseHttpEndpoint: v.DATABASE_HTTP_ENDPOINT,
     providerUrl: v.PROVIDER_URL,
     provider: Object.freeze({
       timeoutMs: v.PROVIDER_TIMEOUT_MS,
@@ -187,6 +205,7 @@ export function getConfig(env: Env): Config {
       allowInsecure: v.ENVIRONMENT !== "production",
     }),
     metricsRollups: v.METRICS_ROLLUPS === "on",
+    searchIndexPartBytes: v.SEARCH_INDEX_PART_BYTES,
     defaultKeyRateLimit: { limit: v.DEFAULT_KEY_RATE_LIMIT, periodSeconds: v.DEFAULT_KEY_RATE_PERIOD_SECONDS },
     publicIpRateLimit: { limit: v.PUBLIC_IP_RATE_LIMIT, periodSeconds: v.PUBLIC_IP_RATE_PERIOD_SECONDS },
   });

@@ -1,3 +1,4 @@
+import { newKvCounts, withKvMeter } from "../cache/meter.ts";
 import { createLogger, errorMessage } from "../lib/log.ts";
 import { writeMetric } from "../lib/metrics.ts";
 import { flattenReport } from "../plans/service.ts";
@@ -25,7 +26,7 @@ export const CRON_TASKS: Record<string, Array<{ name: string; run: CronTask }>> 
   "17 * * * *": [{ name: "maintenance", run: runMaintenance }],
 };
 
-/** One log line per task run. A failed task rethrows (after the others ran) so Cloudflare records the invocation as failed. */
+/** One log line per task run (with its edge cache operations). A failed task rethrows (after the others ran) so Cloudflare records the invocation as failed. */
 export async function handleScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
   const tasks = CRON_TASKS[controller.cron];
   if (!tasks) {
@@ -38,10 +39,11 @@ export async function handleScheduled(controller: ScheduledController, env: Env,
     for (const task of tasks) {
       const started = performance.now();
       let outcome = "error";
+      const kv = newKvCounts();
       try {
-        const report = await task.run(rt, new Date(controller.scheduledTime));
+        const report = await withKvMeter(kv, () => task.run(rt, new Date(controller.scheduledTime)));
         outcome = "ok";
-        rt.log.info("cron_run", { task: task.name, outcome: "ok", ms: Math.round(performance.now() - started), ...report });
+        rt.log.info("cron_run", { task: task.name, outcome: "ok", ms: Math.round(performance.now() - started), ...report, ...kv });
       } catch (err) {
         failures.push(err);
         rt.log.error("cron_run", {
@@ -49,6 +51,7 @@ export async function handleScheduled(controller: ScheduledController, env: Env,
           outcome: "error",
           error: errorMessage(err),
           ms: Math.round(performance.now() - started),
+          ...kv,
         });
       } finally {
         writeMetric(env, { kind: "cron_run", name: task.name, outcome, ms: performance.now() - started });

@@ -31,9 +31,11 @@ export const OPENAPI_PATH = "/openapi.json";
 // Hono's "/v1/plans/*" matches "/v1/plans" itself too.
 const PUBLIC_PATHS = ["/health", "/ready", OPENAPI_PATH, "/docs", "/v1/plans/*", "/", "/assets/*"] as const;
 
-const CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"];
+// If-None-Match and ETag: a page's script may revalidate plan reads itself (src/http/edge-cache.ts).
+const CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id", "If-None-Match"];
 const CORS_EXPOSE_HEADERS = [
   "X-Request-Id",
+  "ETag",
   "Location",
   "Retry-After",
   "Idempotent-Replayed",

@@ -2,6 +2,7 @@ import type { Principal } from "../auth/principal.ts";
 import type { CacheOutcome } from "../cache/read-through.ts";
 import type { RateDecision } from "../ratelimit/index.ts";
 import type { Runtime } from "../runtime.ts";
+import type { CacheLevel } from "./edge-cache.ts";
 
 /**
  * Read these with c.get("…"), not c.var.…: Hono's c.var builds a fresh object from every variable
@@ -12,6 +13,8 @@ interface AppVariables {
   rt: Runtime;
   /** Set by handlers that read through the cache; logged and exposed in Server-Timing. */
   cacheOutcome?: CacheOutcome;
+  /** Which level of a multi-level cache answered (src/http/edge-cache.ts); logged beside the outcome. */
+  cacheLevel?: CacheLevel;
   /** Set by requireScope once the API key is verified. */
   principal?: Principal;
   /** The rate limit decision for this request, echoed as RateLimit-* headers. */

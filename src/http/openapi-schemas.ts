@@ -40,3 +40,31 @@ export const problems = {
 
 export const envelope = <T extends z.ZodType>(data: T, name: string) =>
   z.object({ data, meta: z.record(z.string(), z.unknown()) }).openapi(name);
+
+/**
+ * Conditional GET on the cacheable public plan reads (src/http/edge-cache.ts). Documented rather than
+ * declared in `request.headers`: any value is acceptable (one that is not an entity-tag list simply
+ * matches nothing), so a validator would only cost every request a parse of all its headers.
+ */
+export const ifNoneMatch = {
+  in: "header",
+  name: "If-None-Match",
+  required: false,
+  schema: { type: "string" },
+  description: 'ETags from earlier answers (a list, weak or strong, or "*"): 304 with no body when one names the current answer.',
+  example: '"47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"',
+} as const;
+
+const cacheHeaders = z.object({
+  ETag: z.string().openapi({ description: "Strong validator: changes when, and only when, the body changes" }),
+  "Cache-Control": z.string().openapi({ example: "public, max-age=30, stale-while-revalidate=60" }),
+});
+
+/** A 200 that shared caches may keep, with its validator. */
+export const cacheable = <T extends z.ZodType>(description: string, schema: T) => ({
+  description,
+  headers: cacheHeaders,
+  content: { "application/json": { schema } },
+});
+
+export const notModified = { description: "Not modified: If-None-Match names the current ETag; no body", headers: cacheHeaders } as const;

@@ -8,6 +8,7 @@
  *   blob4   = outcome: HTTP status class ("2xx"…), or "ok" / "error"
  *   blob5   = cache outcome ("hit" | "miss" | "error" | "")
  *   blob6   = API key id or ""
+ *   blob7   = cache level that answered ("memory" | "edge" | "kv" | "database" | "")
  *   double1 = latency in ms
  *   double2 = HTTP status (0 for batches and cron runs)
  *   double3 = items (queue messages; 1 otherwise)
@@ -21,6 +22,7 @@ export interface MetricPoint {
   outcome?: string;
   cache?: string | null;
   keyId?: string | null;
+  cacheLevel?: string | null;
   items?: number;
 }
 
@@ -32,7 +34,7 @@ export function writeMetric(env: Env, p: MetricPoint): void {
   try {
     dataset.writeDataPoint({
       indexes: [`${p.kind}:${p.name}`.slice(0, 96)],
-      blobs: [p.kind, p.name, p.method ?? "", outcome, p.cache ?? "", p.keyId ?? ""],
+      blobs: [p.kind, p.name, p.method ?? "", outcome, p.cache ?? "", p.keyId ?? "", p.cacheLevel ?? ""],
       doubles: [p.ms, p.status ?? 0, p.items ?? 1],
     });
   } catch {

@@ -50,8 +50,10 @@ const PLAN_SYNC_STALE_SECONDS = 15 * 60;
  * sync's last success age, the provider breaker's state) rather than editing checkReadiness.
  */
 export const readinessProbes: Record<string, ReadinessProbe> = {
+  // Both ways in: requests read over HTTP, while transactions (queue consumers, admin writes) need
+  // the WebSocket pool.
   postgres: async (rt) => {
-    await pingDatabase(rt.db());
+    await Promise.all([pingDatabase(rt.reader()), pingDatabase(rt.db())]);
     return undefined;
   },
   cache: async (rt) => {
@@ -65,7 +67,7 @@ export const readinessProbes: Record<string, ReadinessProbe> = {
   // Informational: /search answers from the stored index whatever the provider does, so a stale
   // sync or an open breaker is reported (`stale`, `state`) without taking the Worker out of service.
   plan_sync: async (rt) => {
-    const run = await lastAppliedSyncRun(rt.db());
+    const run = await lastAppliedSyncRun(rt.reader());
     if (!run) return { last_success_at: null, age_seconds: null, stale: true };
     const age = Math.max(0, Math.round((Date.now() - run.finishedAt.getTime()) / 1000));
     return { last_success_at: run.finishedAt.toISOString(), age_seconds: age, stale: age > PLAN_SYNC_STALE_SECONDS };

@@ -1,6 +1,6 @@
 import type { Executor } from "../db/client.ts";
 import type { NewBasePlanRow, NewPlanRow, ZoneColumns } from "../db/repositories/plans.ts";
-import { knownPlanHashes, replaceZones, touchPlans, upsertBasePlans, upsertPlans } from "../db/repositories/plans.ts";
+import { knownPlans, monthsOfRetitledBasePlans, replaceZones, touchPlans, upsertBasePlans, upsertPlans } from "../db/repositories/plans.ts";
 import { canonicalJson, hex, sha256Hex } from "../lib/crypto.ts";
 import { errorMessage } from "../lib/log.ts";
 import { ProviderError } from "../providers/errors.ts";
@@ -11,7 +11,8 @@ import type { SyncReport } from "./schema.ts";
 
 /**
  * Ingest: the provider's document, streamed once, into Postgres inside the sync's transaction. Only
- * plans whose content changed are written; unchanged ones only have last_seen_at touched.
+ * plans whose content changed are written; unchanged ones only have last_seen_at touched. The months
+ * ("YYYY-MM" of start) whose search index parts the changes affect are collected in `touched`.
  */
 
 /** Bounds memory and statement size: flush after this many zones or plans. */
@@ -43,18 +44,25 @@ async function toRow(p: ProviderPlan): Promise<NewPlanRow & { id: string; conten
 }
 
 /** Writes one batch: only plans whose content changed are upserted and get their zones replaced. */
-async function storeBatch(tx: Executor, batch: Batch, report: SyncReport, unchanged: string[]): Promise<void> {
+async function storeBatch(tx: Executor, batch: Batch, report: SyncReport, unchanged: string[], touched: Set<string>): Promise<void> {
   // Within one document the last occurrence of a (base_plan_id, plan_id) wins, like across documents.
   const byId = new Map<string, { plan: ProviderPlan; row: Awaited<ReturnType<typeof toRow>> }>();
   for (const plan of batch.plans) {
     const row = await toRow(plan);
     byId.set(row.id, { plan, row });
   }
-  const known = await knownPlanHashes(tx, [...byId.keys()]);
-  const changed = [...byId.values()].filter(({ row }) => known.get(row.id) !== row.contentHash);
-  for (const { row } of byId.values()) if (known.get(row.id) === row.contentHash) unchanged.push(row.id);
+  const known = await knownPlans(tx, [...byId.keys()]);
+  const changed = [...byId.values()].filter(({ row }) => known.get(row.id)?.hash !== row.contentHash);
+  for (const { row } of byId.values()) if (known.get(row.id)?.hash === row.contentHash) unchanged.push(row.id);
   report.counts.skipped += byId.size - changed.length;
   if (changed.length === 0) return;
+  for (const { row } of changed) {
+    const before = known.get(row.id);
+    // Searchable once online; a plan that moved leaves its old month and enters its new one.
+    if (!before?.everOnline && !row.everOnline) continue;
+    touched.add(row.startsAt.slice(0, 7));
+    if (before) touched.add(before.startsAt.slice(0, 7));
+  }
 
   const bases = new Map<string, NewBasePlanRow>();
   for (const { plan } of changed) {
@@ -66,6 +74,8 @@ async function storeBatch(tx: Executor, batch: Batch, report: SyncReport, unchan
       everOnline: plan.sellMode === "online",
     });
   }
+  // A new title changes the summaries of the base plan's other plans too, in the document or not.
+  for (const month of await monthsOfRetitledBasePlans(tx, [...bases.values()])) touched.add(month);
   await upsertBasePlans(tx, [...bases.values()]);
   for (let i = 0; i < changed.length; i += PLAN_ROWS_PER_STATEMENT) {
     await upsertPlans(
@@ -100,6 +110,7 @@ export async function ingestStream(
   body: ReadableStream<Uint8Array>,
   report: SyncReport,
   lastHash: string | null,
+  touched: Set<string>,
 ): Promise<void> {
   const parser = new PlanStreamParser();
   const digest = new crypto.DigestStream("SHA-256");
@@ -116,7 +127,7 @@ export async function ingestStream(
       if (batch.zones >= FLUSH_ZONES || batch.plans.length >= FLUSH_PLANS) {
         const full = batch;
         batch = { plans: [], zones: 0 };
-        await storeBatch(tx, full, report, unchanged);
+        await storeBatch(tx, full, report, unchanged, touched);
       }
     }
   };
@@ -156,7 +167,7 @@ export async function ingestStream(
     report.counts.invalid = parser.counters.invalid;
     report.invalid_samples = parser.invalidSamples;
   }
-  await storeBatch(tx, batch, report, unchanged);
+  await storeBatch(tx, batch, report, unchanged, touched);
   await digestWriter.close();
   report.document.sha256 = hex(await digest.digest);
   // An identical document wrote nothing so far; it is not worth a write just to bump last_seen.

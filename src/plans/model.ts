@@ -49,10 +49,12 @@ export function toPlanView(row: PlanDetailRow, zones: ZoneRow[]): Plan {
 }
 
 export const planCacheKeys = {
-  /** The whole search index: every searchable plan as an EventSummary, in start order. */
-  index: "plans:index:v1",
-  /** Small marker of the index's generation, checked without fetching the index itself. */
-  indexGeneration: "plans:index:v1:gen",
+  /** The search index's manifest: its generation and the parts it is made of (src/plans/search-index.ts). */
+  indexManifest: "plans:index:v2:manifest",
+  /** Small marker of the index's generation, checked without fetching the manifest. */
+  indexGeneration: "plans:index:v2:gen",
+  /** One part of the index, content-addressed: an unchanged part keeps its key across generations. */
+  indexPart: (hash: string) => `plans:part:${hash}`,
   plan: (generation: string, id: string) => `plans:${generation}:one:${id}`,
   page: (generation: string, queryHash: string) => `plans:${generation}:page:${queryHash}`,
 };

@@ -83,7 +83,24 @@ export const SyncReport = z
       etag: z.string().nullable(),
       last_modified: z.string().nullable(),
     }),
-    index: z.object({ plans: z.number().int(), bytes: z.number().int(), stored: z.boolean() }).nullable(),
+    /** The search index this run published (null when it published none: nothing changed). */
+    index: z
+      .object({
+        /** Plans and bytes in the whole index (every part of the manifest). */
+        plans: z.number().int(),
+        bytes: z.number().int(),
+        stored: z.boolean(),
+        /** incremental: only the months this run changed were rebuilt; full: every month (no usable manifest). */
+        rebuild: z.enum(["incremental", "full"]),
+        months_rebuilt: z.number().int(),
+        parts: z.number().int(),
+        /** Parts written to the edge cache by this run; the others were reused unchanged (content-addressed). */
+        parts_written: z.number().int(),
+        /** The largest part and the manifest: the largest values the index keeps in the edge cache. */
+        largest_part_bytes: z.number().int(),
+        manifest_bytes: z.number().int(),
+      })
+      .nullable(),
     error: z.object({ failure: z.enum([...PROVIDER_FAILURES, "database"]), message: z.string() }).nullable(),
     /** The provider's circuit breaker as this run left it; absent when the run never reached the provider (and in older runs). */
     breaker: z.enum(["closed", "open", "half_open", "isolated"]).optional(),

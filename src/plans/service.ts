@@ -12,26 +12,24 @@ import type { Runtime } from "../runtime.ts";
 import { isoLocal, planCacheKeys, toPlanView } from "./model.ts";
 import type { Plan, SyncReport, SyncTrigger } from "./schema.ts";
 import type { SearchRange } from "./search.ts";
-import { loadSearchIndex } from "./search-index.ts";
 import { syncPlans } from "./sync.ts";
 
 const TTL = { plan: 300, page: 60 } as const;
 
 /**
- * Cache entries for /v1/plans are namespaced by the search index's generation: a sync that changes
- * anything publishes a new generation, so stale entries are simply never read again (and expire).
+ * Cache entries for /v1/plans are namespaced by the search index's generation (the caller reads it
+ * with currentSearchGeneration, and may key its own caches by it too): a sync that changes anything
+ * publishes a new generation, so stale entries are simply never read again (and expire).
  */
-async function generation(rt: Runtime): Promise<string> {
-  return (await loadSearchIndex(rt))?.memo.index.generation ?? "cold";
-}
+const namespace = (generation: string | null) => generation ?? "cold";
 
-export async function getPlan(rt: Runtime, id: string): Promise<Read<Plan>> {
+export async function getPlan(rt: Runtime, id: string, generation: string | null): Promise<Read<Plan>> {
   const { value, cache } = await readThrough<Plan>(
     rt,
-    planCacheKeys.plan(await generation(rt), id),
+    planCacheKeys.plan(namespace(generation), id),
     async () => {
-      const row = await findSearchablePlan(rt.db(), id);
-      return row && toPlanView(row, await zonesOfPlans(rt.db(), [row.id]));
+      const row = await findSearchablePlan(rt.reader(), id);
+      return row && toPlanView(row, await zonesOfPlans(rt.reader(), [row.id]));
     },
     { hitSeconds: TTL.plan, missingSeconds: 60 },
   );
@@ -55,14 +53,18 @@ function cursorPosition(cursor: string): { startsAt: string; id: string } {
 }
 
 /** Keyset pages over searchable plans in start order, with zones; cached per generation and query. */
-export async function listPlans(rt: Runtime, q: SearchRange & { limit: number; cursor: string | undefined }): Promise<Read<Page<Plan>>> {
+export async function listPlans(
+  rt: Runtime,
+  q: SearchRange & { limit: number; cursor: string | undefined },
+  generation: string | null,
+): Promise<Read<Page<Plan>>> {
   const after = q.cursor ? cursorPosition(q.cursor) : null;
-  const key = planCacheKeys.page(await generation(rt), await sha256Hex(JSON.stringify([q.from, q.to, q.limit, q.cursor ?? null])));
+  const key = planCacheKeys.page(namespace(generation), await sha256Hex(JSON.stringify([q.from, q.to, q.limit, q.cursor ?? null])));
   const { value, cache } = await readThrough<Page<Plan>>(
     rt,
     key,
     async () => {
-      const db = rt.db();
+      const db = rt.reader();
       const rows = await listPlanPage(db, { from: q.from, to: q.to, rows: rowsForPage(q.limit), after });
       const zones = await zonesOfPlans(
         db,
@@ -111,7 +113,7 @@ export function flattenReport(r: SyncReport): Record<string, unknown> {
 }
 
 export async function lastSyncReport(rt: Runtime): Promise<SyncReport> {
-  const row = await latestSyncRun(rt.db());
+  const row = await latestSyncRun(rt.reader());
   if (!row) throw new DomainError("not_found", "No plan sync has run yet.");
   return row.report as SyncReport;
 }

@@ -1,4 +1,4 @@
-import { insertSyncRun, lastAppliedSyncRun, tryLockPlanSync } from "../db/repositories/plans.ts";
+import { insertSyncRun, lastAppliedSyncRun, lastChangingSyncRunId, tryLockPlanSync } from "../db/repositories/plans.ts";
 import { errorMessage } from "../lib/log.ts";
 import { fetchPlanDocument } from "../providers/client.ts";
 import { ProviderError } from "../providers/errors.ts";
@@ -42,6 +42,9 @@ export async function syncPlans(rt: Runtime, trigger: SyncTrigger): Promise<Sync
     report.ms = Math.round(performance.now() - t0);
   };
   const db = rt.db();
+  // What the search index must rebuild: the months this run changed, on top of the index of the
+  // run that changed plans before it (./index-build.ts).
+  const changes = { months: new Set<string>(), previousGeneration: null as string | null };
   let outcome: SyncOutcome;
   try {
     outcome = await db.transaction(async (tx): Promise<SyncOutcome> => {
@@ -71,7 +74,8 @@ export async function syncPlans(rt: Runtime, trigger: SyncTrigger): Promise<Sync
         report.document.etag = fetched.validators.etag;
         report.document.last_modified = fetched.validators.lastModified;
         try {
-          await ingestStream(tx, fetched.body, report, last?.documentHash ?? null);
+          changes.previousGeneration = await lastChangingSyncRunId(tx);
+          await ingestStream(tx, fetched.body, report, last?.documentHash ?? null, changes.months);
         } finally {
           fetched.done();
         }
@@ -93,7 +97,7 @@ export async function syncPlans(rt: Runtime, trigger: SyncTrigger): Promise<Sync
     throw providerError ?? err;
   }
   if (outcome === "skipped") finish("skipped");
-  else await publishSearchIndex(rt, db, report);
+  else await publishSearchIndex(rt, db, report, changes);
   return report;
 }
 

@@ -95,10 +95,15 @@ export async function fetchPlanDocument(
   validators: Validators,
   onBreaker?: (state: BreakerState) => void,
 ): Promise<FetchResult> {
-  const { breaker, policy } = createPolicies(settings, await loadBreakerState(cache));
-  const saveBreaker = () => {
+  const loaded = await loadBreakerState(cache);
+  const { breaker, policy } = createPolicies(settings, loaded);
+  const saveBreaker = async () => {
     onBreaker?.(stateNames[breaker.state]);
-    return safePut(cache, BREAKER_KEY, breaker.toJSON(), 7 * 24 * 3600);
+    // A healthy provider leaves a closed breaker exactly as it found it: rewriting that every minute
+    // would be a KV write per run for nothing (when it expires, the default is the same closed breaker).
+    const state = breaker.toJSON();
+    if (breaker.state === CircuitState.Closed && JSON.stringify(state) === JSON.stringify(loaded)) return true;
+    return safePut(cache, BREAKER_KEY, state, 7 * 24 * 3600);
   };
   let attempts = 0;
   let response: Response;

@@ -1,3 +1,4 @@
+import { meteredKv } from "../cache/meter.ts";
 import type { DeadLetterInput } from "../db/repositories/dead-letters.ts";
 import { insertDeadLetters } from "../db/repositories/dead-letters.ts";
 import { base64Encode } from "../lib/base64.ts";
@@ -70,7 +71,7 @@ export function toDeadLetterRow(queue: string, message: Message<unknown>): DeadL
  */
 export const PARKED_PREFIX = "deadletter:v1:";
 
-async function park(kv: KVNamespace, rows: DeadLetterInput[]): Promise<void> {
+async function park(kv: ReturnType<typeof meteredKv>, rows: DeadLetterInput[]): Promise<void> {
   await Promise.all(rows.map((row) => kv.put(`${PARKED_PREFIX}${row.messageId}`, JSON.stringify(row))));
 }
 
@@ -90,7 +91,7 @@ export async function consumeDeadLetters(
     return { stored, parked: 0 };
   } catch (dbErr) {
     try {
-      await park(rt.env.CACHE, rows);
+      await park(meteredKv(rt.env.CACHE), rows);
     } catch (kvErr) {
       const attempts = Math.max(...batch.messages.map((m) => m.attempts));
       batch.retryAll({ delaySeconds: retryDelaySeconds(attempts, rt.config.queueRetry) });

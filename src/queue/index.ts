@@ -1,3 +1,5 @@
+import type { KvCounts } from "../cache/meter.ts";
+import { newKvCounts, withKvMeter } from "../cache/meter.ts";
 import { errorMessage } from "../lib/log.ts";
 import { writeMetric } from "../lib/metrics.ts";
 import { createRuntime } from "../runtime.ts";
@@ -6,14 +8,21 @@ import { consumeDeadLetters } from "./dead-letter.ts";
 import { QUEUES } from "./names.ts";
 import { consumeSubscriberWrites } from "./subscriber-writes.ts";
 
-/** Entry for every queue this Worker consumes; one log line per batch. */
-export async function handleQueue(batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext): Promise<void> {
+/** Entry for every queue this Worker consumes; one log line per batch, with its edge cache operations. */
+export function handleQueue(batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext): Promise<void> {
+  const kv = newKvCounts();
+  return withKvMeter(kv, () => consume(batch, env, ctx, kv));
+}
+
+async function consume(batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext, kv: KvCounts): Promise<void> {
   const started = performance.now();
   const rt = createRuntime(env, { batch_id: crypto.randomUUID(), queue: batch.queue });
   const fields: Record<string, unknown> = { messages: batch.messages.length };
   let outcome = "error";
   /** Work after the acks (cache write-through, webhook relay); the database pool closes after it. */
   const deferred: Promise<unknown>[] = [];
+  /** The batch's line, written once the deferred work is done too, so that its KV operations are counted. */
+  let logLine = () => {};
   try {
     switch (batch.queue) {
       case QUEUES.subscriberWrites:
@@ -34,11 +43,18 @@ export async function handleQueue(batch: MessageBatch<unknown>, env: Env, ctx: E
     outcome = "ok";
     // A batch that retried, parked or dead-lettered anything is worth seeing at LOG_LEVEL=warn.
     const eventful = ["retried", "exhausted", "poison", "parked", "db_retried"].some((k) => Number(fields[k] ?? 0) > 0);
-    rt.log[eventful ? "warn" : "info"]("queue_batch", { ...fields, outcome: "ok", ms: Math.round(performance.now() - started) });
+    const ms = Math.round(performance.now() - started);
+    logLine = () => rt.log[eventful ? "warn" : "info"]("queue_batch", { ...fields, outcome: "ok", ms, ...kv });
   } catch (err) {
-    rt.log.error("queue_batch", { ...fields, outcome: "error", error: errorMessage(err), ms: Math.round(performance.now() - started) });
+    const ms = Math.round(performance.now() - started);
+    logLine = () => rt.log.error("queue_batch", { ...fields, outcome: "error", error: errorMessage(err), ms, ...kv });
   } finally {
     writeMetric(env, { kind: "queue_batch", name: batch.queue, outcome, ms: performance.now() - started, items: batch.messages.length });
-    ctx.waitUntil(Promise.allSettled(deferred).finally(() => rt.dispose()));
+    ctx.waitUntil(
+      Promise.allSettled(deferred).finally(() => {
+        logLine();
+        return rt.dispose();
+      }),
+    );
   }
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { meteredKv } from "../cache/meter.ts";
 import type { DeadLetterInput, DeadLetterRow } from "../db/repositories/dead-letters.ts";
 import {
   insertDeadLetters,
@@ -62,7 +63,7 @@ function parseJson(text: string): unknown {
  * Throws while Postgres is still down; the next run tries again and nothing is lost meanwhile.
  */
 export async function redriveDeadLetters(rt: Runtime): Promise<Record<string, number>> {
-  const kv = rt.env.CACHE;
+  const kv = meteredKv(rt.env.CACHE);
   const { keys } = await kv.list({ prefix: PARKED_PREFIX, limit: MAX_PER_RUN });
   // KV's list and get are eventually consistent: a key listed but not yet readable stays for the next run.
   const read = await Promise.all(keys.map(async (k) => ({ key: k.name, row: await kv.get<DeadLetterInput>(k.name, "json") })));

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { cached, safeDelete, safeGet, safePut } from "../cache/read-through.ts";
+import { meteredKv } from "../cache/meter.ts";
+import { cached, safeDelete, safePut } from "../cache/read-through.ts";
 import { recordOperationOutcomes } from "../db/repositories/operations.ts";
 import { findSubscribersByIds } from "../db/repositories/subscribers.ts";
 import { isolateMemory } from "../isolate-memory.ts";
@@ -213,19 +214,21 @@ async function sendToDeadLetters(rt: Runtime, items: Poison[]): Promise<number> 
 
 /**
  * After commit, the cache learns what changed: new and changed subscribers are written through
- * (replacing any cached absence, and arming the edge's 409 for a known address), removed ones are
- * deleted, list pages move to a new version and the stats are dropped. Then a settle message, delayed
- * by CACHE_SETTLE_SECONDS, does it again from Postgres: that undoes a reader's fill that read the old
- * state before this commit and wrote it after this pass (README "Subscriber lifecycle").
+ * (replacing any cached absence, arming the edge's 409 for a known address, and letting the edge
+ * accept changes to them while Postgres is down: a read on a miss could not), removed ones are
+ * deleted, and list pages move to a new version. Then a settle message, delayed by
+ * CACHE_SETTLE_SECONDS, does it again from Postgres: that undoes a reader's fill that read the old
+ * state before this commit and wrote it after this pass (README "Subscriber lifecycle"). The stats
+ * need nothing: their counters moved in the same transaction (src/stats/service.ts).
  */
 async function writeThrough(rt: Runtime, result: StoreResult): Promise<void> {
   const touched = [...result.saved.map((r) => ({ id: r.id, email: r.email })), ...result.removed];
   if (touched.length === 0) return;
+  forgetStats();
   const writes: Promise<unknown>[] = [];
   for (const row of result.saved) writes.push(putSubscriber(rt, toSubscriberView(row)));
   for (const r of result.removed) writes.push(dropSubscriber(rt, r.id, await cacheKeys.byEmail(r.email)));
   writes.push(safePut(rt, cacheKeys.listVersion, Date.now().toString(36)));
-  writes.push(forgetStats(rt));
   await Promise.all(writes);
   const settleMessage: SubscriberSettleMessage = {
     type: "subscriber.settle",
@@ -251,6 +254,16 @@ const dropSubscriber = (rt: Runtime, id: string, emailKey: string | undefined) =
   Promise.all([safeDelete(rt, cacheKeys.byId(id)), emailKey ? safeDelete(rt, emailKey) : undefined]);
 
 const SETTLE_PARALLELISM = 16;
+const FAILED = Symbol("failed");
+
+async function readOrFail(rt: Runtime, key: string): Promise<unknown> {
+  try {
+    return await rt.cache.get(key);
+  } catch (err) {
+    rt.log.warn("cache_error", { op: "get", backend: rt.cache.kind, error: errorMessage(err) });
+    return FAILED;
+  }
+}
 
 /**
  * The delayed second pass: each subscriber's cache entries become what Postgres holds now. Entries
@@ -264,13 +277,14 @@ async function settle(rt: Runtime, subscribers: SubscriberSettleMessage["subscri
   const rows = new Map((await findSubscribersByIds(rt.db(), ids)).map((r) => [r.id, r]));
   const asText = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
   // A few subscribers at a time: hundreds of parallel reads overwhelm a store (Miniflare's KV answers
-  // "internal error"), and a failed read counts as stale, which would add writes to the overload.
+  // "internal error"), and a failed read counts as stale (even for a removed subscriber, whose entry it
+  // may hide), which would add writes to the overload.
   async function settleOne(s: (typeof unique)[number]): Promise<number> {
     const row = rows.get(s.id);
     const want = row ? asText(cached(toSubscriberView(row))) : null;
     const keys = [cacheKeys.byId(s.id), ...(s.email_key ? [s.email_key] : [])];
-    const held = await Promise.all(keys.map(async (k) => asText(await safeGet(rt, k))));
-    if (held.every((h) => h === want)) return 0;
+    const held = await Promise.all(keys.map((k) => readOrFail(rt, k)));
+    if (held.every((h) => h !== FAILED && asText(h) === want)) return 0;
     if (row) await putSubscriber(rt, toSubscriberView(row));
     else await dropSubscriber(rt, s.id, s.email_key);
     return 1;
@@ -280,9 +294,8 @@ async function settle(rt: Runtime, subscribers: SubscriberSettleMessage["subscri
     corrected.push(...(await Promise.all(unique.slice(i, i + SETTLE_PARALLELISM).map(settleOne))));
   }
   const fixes = corrected.reduce<number>((a, b) => a + b, 0);
-  // Counts a reader computed before the commit may have been cached after the first pass: one delete.
   // List pages are keyed by the version bumped after the commit, so a page read before it is unreachable.
-  await Promise.all([fixes > 0 ? safePut(rt, cacheKeys.listVersion, Date.now().toString(36)) : undefined, forgetStats(rt)]);
+  if (fixes > 0) await safePut(rt, cacheKeys.listVersion, Date.now().toString(36));
   return fixes;
 }
 
@@ -328,9 +341,10 @@ async function purgeErased(rt: Runtime, result: StoreResult): Promise<void> {
   for (const k of keys) isolateMemory.cacheEntries.delete(`${rt.cache.kind}:${k}`);
   await Promise.all([...keys].map((k) => rt.cache.delete(k)));
   await rt.cache.deletePrefix(cacheKeys.listPrefix);
-  const parked = await rt.env.CACHE.list({ prefix: PARKED_PREFIX });
+  const kv = meteredKv(rt.env.CACHE);
+  const parked = await kv.list({ prefix: PARKED_PREFIX });
   for (const k of parked.keys) {
-    const text = (await rt.env.CACHE.get(k.name))?.toLowerCase();
-    if (text && needles.some((n) => text.includes(n.toLowerCase()))) await rt.env.CACHE.delete(k.name);
+    const text = (await kv.getText(k.name))?.toLowerCase();
+    if (text && needles.some((n) => text.includes(n.toLowerCase()))) await kv.delete(k.name);
   }
 }

@@ -1,3 +1,4 @@
+import { readCounters } from "../db/repositories/counters.ts";
 import {
   countOperationsByStatus,
   countSyncRunsByOutcome,
@@ -9,7 +10,6 @@ import {
   webhookAttemptTotals,
   webhookEndpointCounts,
 } from "../db/repositories/status.ts";
-import { countSubscribersByStatus } from "../db/repositories/subscribers.ts";
 import { OPERATION_OUTCOMES, WEBHOOK_DELIVERY_STATUSES } from "../db/schema.ts";
 import { readBreakerState } from "../providers/client.ts";
 import type { Runtime } from "../runtime.ts";
@@ -60,7 +60,7 @@ function render(families: Family[]): string {
  * the breaker kept in the cache), plus the request-duration histograms summed over every rollup kept.
  */
 export async function renderMetrics(rt: Runtime, now = Date.now()): Promise<string> {
-  const db = rt.db();
+  const db = rt.reader();
   const [lag, deadLetters, operations, lastGood, syncRuns, breaker, subscribers, deliveries, attempts, endpoints, requests] =
     await Promise.all([
       lagPercentiles(db, now - LAG_WINDOW_MS),
@@ -69,7 +69,7 @@ export async function renderMetrics(rt: Runtime, now = Date.now()): Promise<stri
       lastGoodSyncAt(db),
       countSyncRunsByOutcome(db),
       readBreakerState(rt, rt.config.provider).catch(() => null),
-      countSubscribersByStatus(db),
+      readCounters(db).then((c) => c.subscribers),
       countWebhookDeliveriesByStatus(db),
       webhookAttemptTotals(db),
       webhookEndpointCounts(db),

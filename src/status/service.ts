@@ -1,4 +1,5 @@
 import { safeGet } from "../cache/read-through.ts";
+import { readCounters } from "../db/repositories/counters.ts";
 import type { StepRange } from "../db/repositories/status.ts";
 import {
   acceptedPerStep,
@@ -13,7 +14,6 @@ import {
   webhookAttemptsPerStep,
   webhookEndpointCounts,
 } from "../db/repositories/status.ts";
-import { countSubscribersByStatus } from "../db/repositories/subscribers.ts";
 import { planCacheKeys } from "../plans/model.ts";
 import type { BreakerState } from "../providers/client.ts";
 import { readBreakerState } from "../providers/client.ts";
@@ -64,7 +64,7 @@ const round = (v: number | null, digits = 3) => (v === null || !Number.isFinite(
  * Rates are per minute, averaged over each step; the current step is partial.
  */
 export async function getStatus(rt: Runtime, window: StatusWindow, now = Date.now()): Promise<Status> {
-  const db = rt.db();
+  const db = rt.reader();
   const steps = windowSteps(window, now);
   const perMinute = 60_000 / steps.stepMs;
   const daysFrom = (Math.floor(now / 1000 / DAY_S) - 6) * DAY_S;
@@ -79,7 +79,7 @@ export async function getStatus(rt: Runtime, window: StatusWindow, now = Date.no
       readBreakerState(rt, rt.config.provider).catch((): BreakerState | null => null),
       safeGet<string>(rt, planCacheKeys.indexGeneration),
       subscribersCreatedPerDay(db, daysFrom * 1000),
-      countSubscribersByStatus(db),
+      readCounters(db).then((c) => c.subscribers),
       webhookAttemptsPerStep(db, steps),
       webhookEndpointCounts(db),
       countPendingDeliveries(rt),
@@ -147,6 +147,6 @@ export async function getStatus(rt: Runtime, window: StatusWindow, now = Date.no
 }
 
 async function countPendingDeliveries(rt: Runtime): Promise<number> {
-  const byStatus = await countWebhookDeliveriesByStatus(rt.db());
+  const byStatus = await countWebhookDeliveriesByStatus(rt.reader());
   return (byStatus.pending ?? 0) + (byStatus.delivering ?? 0);
 }

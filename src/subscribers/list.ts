@@ -149,7 +149,7 @@ export async function listSubscriberPage(rt: Runtime, q: SubscriberListParams): 
     rt,
     key,
     async () => {
-      const rows = await listSubscribers(rt.db(), query);
+      const rows = await listSubscribers(rt.reader(), query);
       return toPage(rows, q.limit, toSubscriberView, (row) => positionCursor(q.sort, row), {
         direction: backward ? "backward" : "forward",
         fromCursor: cursor !== undefined,

@@ -36,7 +36,7 @@ export async function getSubscriber(rt: Runtime, idOrEmail: string): Promise<Rea
     rt,
     key,
     async () => {
-      const row = ref.email ? await findSubscriberByEmail(rt.db(), ref.email) : await findSubscriberById(rt.db(), ref.id!);
+      const row = ref.email ? await findSubscriberByEmail(rt.reader(), ref.email) : await findSubscriberById(rt.reader(), ref.id!);
       return row ? toSubscriberView(row) : undefined;
     },
     { hitSeconds: TTL.subscriber, missingSeconds: TTL.missing, hotSeconds: TTL.subscriberHot, fillWithinMs: TTL.fillWithinMs },
@@ -52,7 +52,7 @@ export async function getSubscriber(rt: Runtime, idOrEmail: string): Promise<Rea
 export async function findOperationView(rt: Runtime, id: string): Promise<Operation | undefined> {
   const cachedOp = await safeGet<{ v?: Operation }>(rt, cacheKeys.operation(id));
   if (cachedOp?.v && cachedOp.v.status !== "pending") return cachedOp.v;
-  const row = await findOperation(rt.db(), id);
+  const row = await findOperation(rt.reader(), id);
   if (!row) return cachedOp?.v;
   const view = toOperationView(row);
   if (view.status !== "pending") await safePut(rt, cacheKeys.operation(id), cached(view), TTL.operation);
@@ -84,7 +84,7 @@ export async function awaitOperation(rt: Runtime, accepted: Operation, seconds: 
     await new Promise((resolve) => setTimeout(resolve, Math.min(delay, left)));
     delay = Math.min(delay * 2, 250);
     try {
-      const row = await findOperation(rt.db(), op.id);
+      const row = await findOperation(rt.reader(), op.id);
       if (row) op = toOperationView(row);
     } catch (err) {
       rt.log.warn("operation_wait_failed", { error: errorMessage(err) });
@@ -130,7 +130,7 @@ export async function writeResult(rt: Runtime, principal: Principal, op: Operati
     }
   }
   if (op.kind === "subscriber.delete" || op.kind === "subscriber.forget") return { status: "gone", operation: op };
-  const row = op.subscriber_id ? await findSubscriberById(rt.db(), op.subscriber_id) : undefined;
+  const row = op.subscriber_id ? await findSubscriberById(rt.reader(), op.subscriber_id) : undefined;
   // Applied, but a later change already removed it: the outcome is all there is to show.
   if (!row) return { status: "accepted", operation: op };
   return { status: op.kind === "subscriber.create" ? "created" : "updated", subscriber: toSubscriberView(row), operation: op };

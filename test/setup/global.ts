@@ -17,6 +17,7 @@ declare module "vitest" {
   export interface ProvidedContext {
     databaseUrl: string;
     wsProxy: string;
+    httpEndpoint: string;
     providerUrl: string;
     controlUrl: string;
     /** Empty when no redis-server is installed: Upstash tests then skip and say why. */
@@ -38,16 +39,17 @@ export default async function setup(project: TestProject) {
     const receiver = await startWebhookReceiver();
     stack.defer(receiver.close);
 
-    // POST /relay/down and /relay/up simulate Postgres becoming unreachable from the Worker. Every
-    // database connection the Worker opens passes the relay, so tests count them to bound queries.
+    // POST /relay/down and /relay/up simulate Postgres becoming unreachable from the Worker, over
+    // WebSocket and HTTP alike. Every database round trip the Worker makes passes the relay (a
+    // WebSocket connection per pool, an HTTP request per one-shot query), so tests count them.
     const control = createServer(async (req, res) => {
       const url = new URL(req.url ?? "/", "http://x");
       if (url.pathname === "/relay/down") {
         await relay.down();
       } else if (url.pathname === "/relay/up") {
         await relay.up();
-      } else if (url.pathname === "/relay/connections") {
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ connections: await relay.connections() }));
+      } else if (url.pathname === "/relay/counts") {
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(await relay.counts()));
         return;
       } else if (url.pathname === "/provider/fault") {
         provider.setFault((url.searchParams.get("mode") ?? "none") as FaultMode);
@@ -77,6 +79,7 @@ export default async function setup(project: TestProject) {
 
     project.provide("databaseUrl", stack.databaseUrl);
     project.provide("wsProxy", relay.proxy);
+    project.provide("httpEndpoint", relay.httpEndpoint);
     project.provide("providerUrl", stack.providerUrl);
     project.provide("upstashUrl", upstash?.url ?? "");
     project.provide("upstashToken", upstash?.token ?? "");

@@ -1,4 +1,4 @@
-// The bench's runtime: the real embedded Postgres (data in .data/bench), the WS relay in its own
+// The bench's runtime: the real embedded Postgres (data in .data/bench), the database relay in its own
 // process, the Worker built exactly as deployed (wrangler deploy --dry-run) and run in workerd through
 // the Miniflare API — no wrangler dev proxy, LOG_LEVEL=warn — with Miniflare's real KV and Queues,
 // configured from wrangler.toml. Plus a trivial "ok" Worker in the same runtime configuration.
@@ -132,6 +132,7 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
               LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
               DATABASE_URL: databaseUrl,
               DATABASE_WS_PROXY: relay.proxy,
+              DATABASE_HTTP_ENDPOINT: relay.httpEndpoint,
               // Retries come back quickly in the fault scenarios; production keeps wrangler.toml's value.
               QUEUE_RETRY_BASE_SECONDS: "1",
               PROVIDER_URL: provider.url,

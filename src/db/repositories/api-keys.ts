@@ -1,11 +1,11 @@
 import { and, desc, eq, isNull, lt } from "drizzle-orm";
-import type { Database } from "../client.ts";
+import type { Database, Reader } from "../client.ts";
 import { apiKeys } from "../schema.ts";
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type NewApiKeyRow = typeof apiKeys.$inferInsert;
 
-export async function findActiveApiKeyByHash(db: Database, keyHash: string): Promise<ApiKeyRow | undefined> {
+export async function findActiveApiKeyByHash(db: Reader, keyHash: string): Promise<ApiKeyRow | undefined> {
   const [row] = await db
     .select()
     .from(apiKeys)
@@ -21,7 +21,7 @@ export async function insertApiKey(db: Database, row: NewApiKeyRow): Promise<Api
 }
 
 /** Newest first by id (UUIDv7, so time-ordered); `before` is the last id of the previous page. */
-export async function listApiKeys(db: Database, opts: { rows: number; before?: string | undefined }): Promise<ApiKeyRow[]> {
+export async function listApiKeys(db: Reader, opts: { rows: number; before?: string | undefined }): Promise<ApiKeyRow[]> {
   return db
     .select()
     .from(apiKeys)

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
-import type { Database } from "../client.ts";
+import type { Reader } from "../client.ts";
 
-export async function pingDatabase(db: Database): Promise<void> {
+export async function pingDatabase(db: Reader): Promise<void> {
   await db.execute(sql`select 1`);
 }

@@ -1,5 +1,5 @@
 import { and, eq, inArray, isNull, lt, ne, or, sql } from "drizzle-orm";
-import type { Database, Executor } from "../client.ts";
+import type { Database, Executor, Reader } from "../client.ts";
 import { operations } from "../schema.ts";
 
 export type OperationRow = typeof operations.$inferSelect;
@@ -28,7 +28,7 @@ export async function recordOperationOutcomes(db: Executor, rows: NewOperationRo
     });
 }
 
-export async function findOperation(db: Database, id: string): Promise<OperationRow | undefined> {
+export async function findOperation(db: Reader, id: string): Promise<OperationRow | undefined> {
   const [row] = await db.select().from(operations).where(eq(operations.id, id)).limit(1);
   return row;
 }

@@ -1,5 +1,5 @@
-import { and, asc, desc, eq, gt, gte, inArray, lte, or, sql } from "drizzle-orm";
-import type { Database, Executor, Transaction } from "../client.ts";
+import { and, asc, desc, eq, gt, gte, inArray, lt, lte, or, sql } from "drizzle-orm";
+import type { Database, Executor, Reader, Transaction } from "../client.ts";
 import { basePlans, planSyncRuns, plans, zones } from "../schema.ts";
 
 type PlanRow = typeof plans.$inferSelect;
@@ -17,10 +17,34 @@ export async function tryLockPlanSync(tx: Transaction): Promise<boolean> {
   return res.rows[0]?.locked === true;
 }
 
-export async function knownPlanHashes(db: Executor, ids: string[]): Promise<Map<string, string>> {
+/** What ingest compares a plan against: its content hash, and where it sat in the search index. */
+export interface KnownPlan {
+  hash: string;
+  startsAt: string;
+  everOnline: boolean;
+}
+
+export async function knownPlans(db: Executor, ids: string[]): Promise<Map<string, KnownPlan>> {
   if (ids.length === 0) return new Map();
-  const rows = await db.select({ id: plans.id, hash: plans.contentHash }).from(plans).where(inArray(plans.id, ids));
-  return new Map(rows.map((r) => [r.id, r.hash]));
+  const rows = await db
+    .select({ id: plans.id, hash: plans.contentHash, startsAt: plans.startsAt, everOnline: plans.everOnline })
+    .from(plans)
+    .where(inArray(plans.id, ids));
+  return new Map(rows.map((r) => [r.id, { hash: r.hash, startsAt: r.startsAt, everOnline: r.everOnline }]));
+}
+
+/**
+ * Months ("YYYY-MM") of the searchable plans whose base plan is about to get another title: their
+ * summaries change even when the plans themselves are not in the document. Run before the upsert.
+ */
+export async function monthsOfRetitledBasePlans(db: Executor, rows: { basePlanId: string; title: string }[]): Promise<string[]> {
+  if (rows.length === 0) return [];
+  const res = await db.execute<{ month: string }>(sql`
+    select distinct to_char(p.starts_at, 'YYYY-MM') as month
+    from unnest(${sql.param(rows.map((r) => r.basePlanId))}::text[], ${sql.param(rows.map((r) => r.title))}::text[]) as n(id, title)
+    join base_plans b on b.base_plan_id = n.id and b.title is distinct from n.title
+    join plans p on p.base_plan_id = b.base_plan_id and p.ever_online`);
+  return res.rows.map((r) => r.month);
 }
 
 /** Latest values win; once online, always online. */
@@ -118,13 +142,13 @@ export async function lastChangingSyncRunId(db: Executor): Promise<string | null
   return row?.id ?? null;
 }
 
-export async function latestSyncRun(db: Database): Promise<SyncRunRow | undefined> {
+export async function latestSyncRun(db: Reader): Promise<SyncRunRow | undefined> {
   const [row] = await db.select().from(planSyncRuns).orderBy(desc(planSyncRuns.finishedAt)).limit(1);
   return row;
 }
 
 /** The last run that read a document (or was told it had not changed): its validators and hash. */
-export async function lastAppliedSyncRun(db: Executor): Promise<SyncRunRow | undefined> {
+export async function lastAppliedSyncRun(db: Reader): Promise<SyncRunRow | undefined> {
   const [row] = await db
     .select()
     .from(planSyncRuns)
@@ -145,14 +169,30 @@ const summaryColumns = {
 
 export type PlanSummaryRow = { id: string; title: string; startsAt: string; endsAt: string; minPrice: number; maxPrice: number };
 
-/** Every searchable plan, in search order: the source of the edge search index. */
-export async function allSearchablePlans(db: Database): Promise<PlanSummaryRow[]> {
+/**
+ * One keyset page of searchable plans in search order, with starts in [from, before): how the edge
+ * search index is built, a month or the whole history at a time, in bounded memory. Served by
+ * plans_search_idx (starts_at, id) where ever_online.
+ */
+export async function searchablePlanPage(
+  db: Database,
+  q: { from: string | null; before: string | null; after: { startsAt: string; id: string } | null; rows: number },
+): Promise<PlanSummaryRow[]> {
+  const after = q.after;
   return db
     .select(summaryColumns)
     .from(plans)
     .innerJoin(basePlans, eq(basePlans.basePlanId, plans.basePlanId))
-    .where(eq(plans.everOnline, true))
-    .orderBy(asc(plans.startsAt), asc(plans.id));
+    .where(
+      and(
+        eq(plans.everOnline, true),
+        q.from === null ? undefined : gte(plans.startsAt, q.from),
+        q.before === null ? undefined : lt(plans.startsAt, q.before),
+        after ? sql`(${plans.startsAt}, ${plans.id}) > (${after.startsAt}::timestamp, ${after.id}::uuid)` : undefined,
+      ),
+    )
+    .orderBy(asc(plans.startsAt), asc(plans.id))
+    .limit(q.rows);
 }
 
 export interface PlanRange {
@@ -170,7 +210,7 @@ function rangeWhere(range: PlanRange) {
 }
 
 /** Containment search straight from Postgres, for when the edge index is cold. */
-export async function searchPlansInRange(db: Database, range: PlanRange): Promise<PlanSummaryRow[]> {
+export async function searchPlansInRange(db: Reader, range: PlanRange): Promise<PlanSummaryRow[]> {
   return db
     .select(summaryColumns)
     .from(plans)
@@ -189,7 +229,7 @@ const detailColumns = {
 
 /** Keyset page ordered by (starts_at, id). */
 export async function listPlanPage(
-  db: Database,
+  db: Reader,
   q: PlanRange & { rows: number; after: { startsAt: string; id: string } | null },
 ): Promise<PlanDetailRow[]> {
   const after = q.after;
@@ -208,7 +248,7 @@ export async function listPlanPage(
   return rows.map((r) => ({ ...r.plan, title: r.title, organizerCompanyId: r.organizerCompanyId }));
 }
 
-export async function findSearchablePlan(db: Database, id: string): Promise<PlanDetailRow | undefined> {
+export async function findSearchablePlan(db: Reader, id: string): Promise<PlanDetailRow | undefined> {
   const [row] = await db
     .select(detailColumns)
     .from(plans)
@@ -218,14 +258,7 @@ export async function findSearchablePlan(db: Database, id: string): Promise<Plan
   return row && { ...row.plan, title: row.title, organizerCompanyId: row.organizerCompanyId };
 }
 
-export async function zonesOfPlans(db: Database, planIds: string[]): Promise<ZoneRow[]> {
+export async function zonesOfPlans(db: Reader, planIds: string[]): Promise<ZoneRow[]> {
   if (planIds.length === 0) return [];
   return db.select().from(zones).where(inArray(zones.planId, planIds)).orderBy(asc(zones.planId), asc(zones.position));
-}
-
-export async function countPlans(db: Database): Promise<{ total: number; searchable: number }> {
-  const [row] = await db
-    .select({ total: sql<number>`count(*)::int`, searchable: sql<number>`(count(*) filter (where ${plans.everOnline}))::int` })
-    .from(plans);
-  return { total: row?.total ?? 0, searchable: row?.searchable ?? 0 };
 }

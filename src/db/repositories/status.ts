@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { Database } from "../client.ts";
+import type { Reader } from "../client.ts";
 
 /**
  * The status page's and the metrics endpoint's reads: aggregates over the write, plan, subscriber,
@@ -26,7 +26,7 @@ function uuidFloor(ms: number): string {
 }
 
 /** Writes accepted per step, by the time in the operation id (the edge's 202). */
-export async function acceptedPerStep(db: Database, r: StepRange): Promise<Array<{ b: number; n: number }>> {
+export async function acceptedPerStep(db: Reader, r: StepRange): Promise<Array<{ b: number; n: number }>> {
   const id = sql.raw("id");
   const res = await db.execute<{ b: number; n: number }>(sql`
     select ${bucketOf(uuidMs(id), r)} as b, count(*)::int as n
@@ -46,7 +46,7 @@ export type OutcomeStep = {
 };
 
 /** Outcomes per step by completed_at, with the percentiles of their lag (id time → completed_at). */
-export async function outcomesPerStep(db: Database, r: StepRange): Promise<OutcomeStep[]> {
+export async function outcomesPerStep(db: Reader, r: StepRange): Promise<OutcomeStep[]> {
   const id = sql.raw("id");
   const completed = sql.raw("completed_at");
   const res = await db.execute<OutcomeStep>(sql`
@@ -62,10 +62,7 @@ export async function outcomesPerStep(db: Database, r: StepRange): Promise<Outco
 }
 
 /** Lag percentiles (seconds) of the operations completed since `sinceMs`; nulls when none. */
-export async function lagPercentiles(
-  db: Database,
-  sinceMs: number,
-): Promise<{ p50: number | null; p95: number | null; p99: number | null }> {
+export async function lagPercentiles(db: Reader, sinceMs: number): Promise<{ p50: number | null; p95: number | null; p99: number | null }> {
   const id = sql.raw("id");
   const completed = sql.raw("completed_at");
   const res = await db.execute<{ lag: number[] | null }>(sql`
@@ -75,13 +72,13 @@ export async function lagPercentiles(
   return { p50: lag?.[0] ?? null, p95: lag?.[1] ?? null, p99: lag?.[2] ?? null };
 }
 
-export async function countWaitingDeadLetters(db: Database): Promise<number> {
+export async function countWaitingDeadLetters(db: Reader): Promise<number> {
   const res = await db.execute<{ n: number }>(sql`select count(*)::int as n from dead_letters where replayed_at is null`);
   return res.rows[0]?.n ?? 0;
 }
 
 /** Operation outcomes kept (operations are purged 30 days after completion). */
-export async function countOperationsByStatus(db: Database): Promise<Record<string, number>> {
+export async function countOperationsByStatus(db: Reader): Promise<Record<string, number>> {
   const res = await db.execute<{ status: string; n: number }>(sql`select status, count(*)::int as n from operations group by status`);
   return Object.fromEntries(res.rows.map((row) => [row.status, row.n]));
 }
@@ -99,7 +96,7 @@ export type RequestStep = {
 };
 
 /** Request rollups summed over isolates per route group and step; without a range, over every row kept (one step). */
-export async function requestsPerStep(db: Database, r: StepRange | null): Promise<RequestStep[]> {
+export async function requestsPerStep(db: Reader, r: StepRange | null): Promise<RequestStep[]> {
   const minute = sql.raw("minute");
   const b = r ? bucketOf(epochMs(minute), r) : sql`0`;
   const where = r ? sql`where minute >= ${ts(r.startMs)} and minute < ${ts(r.endMs)}` : sql``;
@@ -132,7 +129,7 @@ export type SyncPoint = {
   failure: string | null;
 };
 
-export async function syncRunsSince(db: Database, sinceMs: number): Promise<SyncPoint[]> {
+export async function syncRunsSince(db: Reader, sinceMs: number): Promise<SyncPoint[]> {
   const res = await db.execute<SyncPoint>(sql`
     select extract(epoch from started_at)::bigint::int as at,
       coalesce((report->>'ms')::int, (extract(epoch from finished_at - started_at) * 1000)::int) as duration_ms,
@@ -148,7 +145,7 @@ export async function syncRunsSince(db: Database, sinceMs: number): Promise<Sync
 /** Outcomes that mean the stored plans match the provider: a new document, the same bytes, or a 304. */
 const GOOD_SYNC = sql`('ok', 'unchanged', 'not_modified')`;
 
-export async function lastGoodSyncAt(db: Database): Promise<Date | null> {
+export async function lastGoodSyncAt(db: Reader): Promise<Date | null> {
   const res = await db.execute<{ at: string | null }>(
     sql`select max(finished_at)::text as at from plan_sync_runs where outcome in ${GOOD_SYNC}`,
   );
@@ -156,7 +153,7 @@ export async function lastGoodSyncAt(db: Database): Promise<Date | null> {
   return at ? new Date(at) : null;
 }
 
-export async function countSyncRunsByOutcome(db: Database): Promise<Record<string, number>> {
+export async function countSyncRunsByOutcome(db: Reader): Promise<Record<string, number>> {
   const res = await db.execute<{ outcome: string; n: number }>(
     sql`select outcome, count(*)::int as n from plan_sync_runs group by outcome`,
   );
@@ -164,7 +161,7 @@ export async function countSyncRunsByOutcome(db: Database): Promise<Record<strin
 }
 
 /** The search index size recorded by the run that built it (its id is the index generation). */
-export async function searchIndexOfRun(db: Database, runId: string): Promise<{ plans: number; bytes: number } | null> {
+export async function searchIndexOfRun(db: Reader, runId: string): Promise<{ plans: number; bytes: number } | null> {
   const res = await db.execute<{ plans: number | null; bytes: number | null }>(sql`
     select (report->'index'->>'plans')::int as plans, (report->'index'->>'bytes')::int as bytes
     from plan_sync_runs where id = ${runId}::uuid`);
@@ -173,7 +170,7 @@ export async function searchIndexOfRun(db: Database, runId: string): Promise<{ p
 }
 
 /** Subscribers created per UTC day since `sinceMs` (deleted ones are gone, so not counted). */
-export async function subscribersCreatedPerDay(db: Database, sinceMs: number): Promise<Array<{ day: number; n: number }>> {
+export async function subscribersCreatedPerDay(db: Reader, sinceMs: number): Promise<Array<{ day: number; n: number }>> {
   const res = await db.execute<{ day: number; n: number }>(sql`
     select extract(epoch from date_trunc('day', created_at at time zone 'UTC'))::bigint::int as day, count(*)::int as n
     from subscribers where created_at >= ${ts(sinceMs)} group by 1`);
@@ -181,7 +178,7 @@ export async function subscribersCreatedPerDay(db: Database, sinceMs: number): P
 }
 
 /** Webhook attempts per step; a failure is anything but a 2xx answer (timeouts and refused connections included). */
-export async function webhookAttemptsPerStep(db: Database, r: StepRange): Promise<Array<{ b: number; n: number; failed: number }>> {
+export async function webhookAttemptsPerStep(db: Reader, r: StepRange): Promise<Array<{ b: number; n: number; failed: number }>> {
   const attempted = sql.raw("attempted_at");
   const res = await db.execute<{ b: number; n: number; failed: number }>(sql`
     select ${bucketOf(epochMs(attempted), r)} as b, count(*)::int as n,
@@ -191,7 +188,7 @@ export async function webhookAttemptsPerStep(db: Database, r: StepRange): Promis
   return res.rows;
 }
 
-export async function webhookAttemptTotals(db: Database): Promise<{ ok: number; failed: number }> {
+export async function webhookAttemptTotals(db: Reader): Promise<{ ok: number; failed: number }> {
   const res = await db.execute<{ ok: number; failed: number }>(sql`
     select count(*) filter (where status_code between 200 and 299)::int as ok,
       count(*) filter (where status_code is null or status_code not between 200 and 299)::int as failed
@@ -199,13 +196,13 @@ export async function webhookAttemptTotals(db: Database): Promise<{ ok: number; 
   return res.rows[0] ?? { ok: 0, failed: 0 };
 }
 
-export async function webhookEndpointCounts(db: Database): Promise<{ total: number; disabled: number }> {
+export async function webhookEndpointCounts(db: Reader): Promise<{ total: number; disabled: number }> {
   const res = await db.execute<{ total: number; disabled: number }>(sql`
     select count(*)::int as total, count(*) filter (where not enabled)::int as disabled from webhook_endpoints`);
   return res.rows[0] ?? { total: 0, disabled: 0 };
 }
 
-export async function countWebhookDeliveriesByStatus(db: Database): Promise<Record<string, number>> {
+export async function countWebhookDeliveriesByStatus(db: Reader): Promise<Record<string, number>> {
   const res = await db.execute<{ status: string; n: number }>(
     sql`select status, count(*)::int as n from webhook_deliveries group by status`,
   );

@@ -1,7 +1,7 @@
 import type { SQL } from "drizzle-orm";
 import { and, asc, desc, eq, gt, gte, lt, sql } from "drizzle-orm";
 import type { AnyPgColumn } from "drizzle-orm/pg-core";
-import type { Database } from "../client.ts";
+import type { Reader } from "../client.ts";
 import { subscribers } from "../schema.ts";
 import type { SubscriberRow } from "./subscribers.ts";
 
@@ -65,7 +65,7 @@ function conditions(t: Columns, q: ListQuery): SQL | undefined {
  * table), and the other conditions only decide whether that row is in the page. No ORDER BY, so no
  * sort of that single row either.
  */
-export function listSubscribersQuery(db: Database, q: ListQuery) {
+export function listSubscribersQuery(db: Reader, q: ListQuery) {
   if (q.email !== undefined) {
     const one = db.select().from(subscribers).where(eq(lowerEmail, q.email.toLowerCase())).limit(1).as("one");
     return db.select().from(one).where(conditions(one, q)).limit(q.rows);
@@ -81,6 +81,6 @@ export function listSubscribersQuery(db: Database, q: ListQuery) {
 }
 
 /** The rows of one page and the one after it, in the direction walked (see listSubscribersQuery). */
-export async function listSubscribers(db: Database, q: ListQuery): Promise<SubscriberRow[]> {
+export async function listSubscribers(db: Reader, q: ListQuery): Promise<SubscriberRow[]> {
   return listSubscribersQuery(db, q);
 }

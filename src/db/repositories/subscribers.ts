@@ -1,5 +1,5 @@
 import { asc, eq, inArray, or, sql } from "drizzle-orm";
-import type { Database, Executor } from "../client.ts";
+import type { Executor, Reader } from "../client.ts";
 import { subscribers } from "../schema.ts";
 
 export type SubscriberRow = typeof subscribers.$inferSelect;
@@ -7,13 +7,13 @@ export type NewSubscriberRow = typeof subscribers.$inferInsert;
 
 const lowerEmail = sql<string>`lower(${subscribers.email})`;
 
-export async function findSubscriberById(db: Database, id: string): Promise<SubscriberRow | undefined> {
+export async function findSubscriberById(db: Reader, id: string): Promise<SubscriberRow | undefined> {
   const [row] = await db.select().from(subscribers).where(eq(subscribers.id, id)).limit(1);
   return row;
 }
 
 /** Served by the unique index on lower(email). */
-export async function findSubscriberByEmail(db: Database, email: string): Promise<SubscriberRow | undefined> {
+export async function findSubscriberByEmail(db: Reader, email: string): Promise<SubscriberRow | undefined> {
   const [row] = await db.select().from(subscribers).where(eq(lowerEmail, email.toLowerCase())).limit(1);
   return row;
 }
@@ -72,9 +72,4 @@ export async function deleteSubscribers(tx: Executor, ids: string[]): Promise<vo
 export async function findSubscribersByIds(db: Executor, ids: string[]): Promise<SubscriberRow[]> {
   if (ids.length === 0) return [];
   return db.select().from(subscribers).where(inArray(subscribers.id, ids));
-}
-
-export async function countSubscribersByStatus(db: Database): Promise<Record<string, number>> {
-  const rows = await db.select({ status: subscribers.status, n: sql<number>`count(*)::int` }).from(subscribers).groupBy(subscribers.status);
-  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }

@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from "hono";
+import { newKvCounts, withKvMeter } from "../../cache/meter.ts";
 import { isolateMemory } from "../../isolate-memory.ts";
 import { writeMetric } from "../../lib/metrics.ts";
 import { createRuntime } from "../../runtime.ts";
@@ -18,10 +19,18 @@ function waitUntil(c: Parameters<MiddlewareHandler<AppEnv>>[0], p: Promise<unkno
   }
 }
 
+function hasExecutionContext(c: Parameters<MiddlewareHandler<AppEnv>>[0]): boolean {
+  try {
+    return c.executionCtx !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * First in the chain: request id (an incoming well-formed X-Request-Id is kept), the per-request
  * runtime, and the one structured log line and metrics data point per request, written after the
- * response is known. Never logs the key (only its id), the client address or an email.
+ * response is known, with the request's edge cache operations (src/cache/meter.ts). Never logs the key (only its id), the client address or an email.
  *
  * Not hono/request-id: it accepts only [A-Za-z0-9_=-], so trace ids with "." or ":" (X-Ray's
  * "Root=1-…", "req-abc.123") that clients already send would be replaced, and it sets the header
@@ -33,10 +42,11 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     const incoming = c.req.header("x-request-id");
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     c.set("requestId", requestId);
-    const rt = createRuntime(c.env, { request_id: requestId });
+    const rt = createRuntime(c.env, { request_id: requestId }, hasExecutionContext(c) ? (work) => waitUntil(c, work) : undefined);
     c.set("rt", rt);
+    const kv = newKvCounts();
     try {
-      await next();
+      await withKvMeter(kv, next);
     } finally {
       const ms = Math.round((performance.now() - started) * 10) / 10;
       // Straight onto the response's headers (as secureHeaders and cors do): c.header() on a finished
@@ -50,16 +60,18 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
       }
       const keyId = c.get("principal")?.keyId ?? null;
       const cache = c.get("cacheOutcome") ?? null;
+      const level = c.get("cacheLevel") ?? null;
       // The cache outcome is visible to clients and load tests (the bench checks its misses are misses).
       // Joined with the timing middleware's `total` into one header line: appending would send two
       // lines, which some clients read as a list.
       if (cache) {
+        const entry = level ? `cache;desc="${cache}", cache-level;desc="${level}"` : `cache;desc="${cache}"`;
         const timing = headers.get("Server-Timing");
-        headers.set("Server-Timing", timing ? `${timing}, cache;desc="${cache}"` : `cache;desc="${cache}"`);
+        headers.set("Server-Timing", timing ? `${timing}, ${entry}` : entry);
       }
       const route = c.req.routePath;
       const status = c.res.status;
-      writeMetric(c.env, { kind: "request", name: route, method: c.req.method, status, ms, cache, keyId });
+      writeMetric(c.env, { kind: "request", name: route, method: c.req.method, status, ms, cache, keyId, cacheLevel: level });
       if (rt.config.metricsRollups) {
         // In memory, O(1); at most once a minute, this request also carries the finished minutes to Postgres.
         const rollups = isolateMemory.requestRollups;
@@ -74,8 +86,10 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
         status,
         ms,
         cache,
+        ...(level && { cache_level: level }),
         key_id: keyId,
         db: rt.dbUsed,
+        ...kv,
       });
       // Only a request that opened the database has a pool to close.
       if (rt.dbUsed) waitUntil(c, rt.dispose());

@@ -1,16 +1,22 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context, TypedResponse } from "hono";
+import { strongEtag } from "../../lib/crypto.ts";
 import { DomainError } from "../../lib/errors.ts";
 import { errorMessage } from "../../lib/log.ts";
 import { listBody, pageSchema } from "../../lib/pagination.ts";
 import { EventSummary, Plan } from "../../plans/schema.ts";
-import type { SearchRange } from "../../plans/search.ts";
-import { parseBoundCached, searchEvents } from "../../plans/search.ts";
+import type { SearchRange, SearchSource } from "../../plans/search.ts";
+import { answerInMemory, currentSearchGeneration, parseBoundCached, searchEvents } from "../../plans/search.ts";
 import { getPlan, listPlans } from "../../plans/service.ts";
 import type { AppEnv } from "../context.ts";
-import { envelope, problems, publicProblems } from "../openapi-schemas.ts";
+import type { CacheLevel } from "../edge-cache.ts";
+import { cacheableAnswer, edgeKey, fromEdge, toEdge } from "../edge-cache.ts";
+import { cacheable, envelope, ifNoneMatch, notModified, problems, publicProblems } from "../openapi-schemas.ts";
 
 const SearchOk = z.object({ data: z.object({ events: z.array(EventSummary) }), error: z.null() }).openapi("SearchResponse");
+
+const PlanList = pageSchema(Plan, "PlanList");
+const PlanEnvelope = envelope(Plan, "PlanEnvelope");
 
 const SearchError = z.object({ error: z.object({ code: z.string(), message: z.string() }), data: z.null() }).openapi("SearchError");
 
@@ -32,8 +38,10 @@ const search = createRoute({
     "Containment, inclusive at both ends: starts_at <= start and end <= ends_at. Plan times carry no zone and are compared as UTC. " +
     "Only plans that were ever sold online; plans that vanished from the provider are still returned. Answers from the edge index, never from the provider.",
   request: { query: z.object({ starts_at: bound("below"), ends_at: bound("above") }) },
+  parameters: [ifNoneMatch],
   responses: {
-    200: { description: "Matching plans", content: { "application/json": { schema: SearchOk } } },
+    200: cacheable("Matching plans", SearchOk),
+    304: notModified,
     400: { description: "Invalid parameter", content: { "application/json": { schema: SearchError } } },
     429: {
       description: "Too many requests from this client address (Retry-After, RateLimit-*)",
@@ -45,7 +53,8 @@ const search = createRoute({
 
 function searchError(c: Context<AppEnv>, status: 400 | 429 | 500, code: string, message: string) {
   if (status === 500) c.header("Retry-After", "5");
-  return c.json({ error: { code, message }, data: null }, status);
+  // An error is about this moment or this request, never the answer: no cache may keep it.
+  return c.json({ error: { code, message }, data: null }, status, { "Cache-Control": "no-store" });
 }
 
 /** /search's 429 in its own envelope; ipRateLimit adds Retry-After and the RateLimit headers. */
@@ -81,8 +90,10 @@ const list = createRoute({
       cursor: z.string().min(1).max(512).optional(),
     }),
   },
+  parameters: [ifNoneMatch],
   responses: {
-    200: { description: "A page of plans", content: { "application/json": { schema: pageSchema(Plan, "PlanList") } } },
+    200: cacheable("A page of plans", PlanList),
+    304: notModified,
     422: problems[422],
     ...publicProblems,
   },
@@ -94,13 +105,62 @@ const getOne = createRoute({
   tags: ["Plans"],
   summary: "One plan with its zones",
   request: { params: z.object({ id: z.uuid() }) },
+  parameters: [ifNoneMatch],
   responses: {
-    200: { description: "The plan", content: { "application/json": { schema: envelope(Plan, "PlanEnvelope") } } },
+    200: cacheable("The plan", PlanEnvelope),
+    304: notModified,
     404: problems[404],
     422: problems[422],
     ...publicProblems,
   },
 });
+
+const LEVEL_OF: Record<SearchSource, CacheLevel> = { memory: "memory", cache: "kv", database: "database" };
+
+/**
+ * /search through its cache levels, fastest first. This isolate's copy of the index costs no I/O
+ * at all. An isolate without it (new, or holding an older generation) asks the data centre's Cache
+ * API for this exact answer before loading the index from KV, which is about 1 MB to read and parse
+ * where the Cache API hands over just this range's bytes. Postgres answers only when KV has no index.
+ * Cache API keys carry the generation, so a sync that changes anything is a new key: no purge.
+ */
+async function answerSearch(c: Context<AppEnv>, range: SearchRange) {
+  const rt = c.get("rt");
+  const rangeKey = `/search?from=${range.from ?? ""}&to=${range.to ?? ""}`;
+  const generation = await currentSearchGeneration(rt);
+  const askEdge = generation !== null && !answerInMemory(generation, range);
+  if (askEdge) {
+    const hit = await fromEdge(c, edgeKey(c.req.url, generation, rangeKey));
+    if (hit) return { ...hit, level: "edge" as const };
+  }
+  const { etag, generation: built, body, source } = await searchEvents(rt, range);
+  // Filled on its own misses only: a put per answer from memory would be a write per request.
+  const sent = askEdge && built !== null ? toEdge(c, edgeKey(c.req.url, built, rangeKey), etag, body) : body;
+  return { etag, body: sent, level: LEVEL_OF[source] };
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * /v1/plans and /v1/plans/{id}: the Cache API (per generation and exact URL, since a page's links
+ * repeat it), then the generation-namespaced KV entries, then Postgres. The ETag is the body's hash,
+ * so it holds across levels, isolates and generations for as long as the bytes are the same.
+ */
+async function answerPlanRead(
+  c: Context<AppEnv>,
+  read: (generation: string | null) => Promise<{ json: unknown; cache: "hit" | "miss" | "error" }>,
+) {
+  const generation = await currentSearchGeneration(c.get("rt"));
+  const url = new URL(c.req.url);
+  const key = generation === null ? null : edgeKey(c.req.url, generation, url.pathname + url.search);
+  const hit = key === null ? null : await fromEdge(c, key);
+  if (hit) return cacheableAnswer(c, { ...hit, level: "edge" });
+  const { json, cache } = await read(generation);
+  const bytes = utf8.encode(JSON.stringify(json)) as Uint8Array<ArrayBuffer>;
+  const tag = await strongEtag(bytes);
+  const body = key === null ? bytes : toEdge(c, key, tag, bytes);
+  return cacheableAnswer(c, { etag: tag, body, level: cache === "hit" ? "kv" : "database", outcome: cache });
+}
 
 export const planRoutes = new OpenAPIHono<AppEnv>()
   .openapi(
@@ -109,14 +169,8 @@ export const planRoutes = new OpenAPIHono<AppEnv>()
       const range = rangeOrError(c.req.valid("query"));
       if ("code" in range) return searchError(c, 400, range.code, range.message);
       try {
-        const { body, source } = await searchEvents(c.get("rt"), range);
-        c.set("cacheOutcome", source === "database" ? "miss" : "hit");
-        // Pre-serialised by the search index (memoised per range); typed as the JSON it is.
-        return c.body(body, 200, { "Content-Type": "application/json; charset=utf-8" }) as unknown as TypedResponse<
-          z.infer<typeof SearchOk>,
-          200,
-          "json"
-        >;
+        // Pre-serialised by the search index (memoised per range) or the Cache API; typed as the JSON it is.
+        return cacheableAnswer(c, await answerSearch(c, range)) as unknown as TypedResponse<z.infer<typeof SearchOk>, 200, "json">;
       } catch (err) {
         // /search keeps the Fever envelope even when the database is unreachable on a cold cache.
         c.get("rt").log.warn("search_unavailable", { error: errorMessage(err) });
@@ -135,12 +189,15 @@ export const planRoutes = new OpenAPIHono<AppEnv>()
         fields: [{ field: range.code === "invalid_ends_at" ? "query.ends_at" : "query.starts_at", message: range.message }],
       });
     }
-    const { value, cache } = await listPlans(c.get("rt"), { ...range, limit: q.limit, cursor: q.cursor });
-    c.set("cacheOutcome", cache);
-    return c.json(listBody(c.req.url, q.limit, value), 200);
+    return (await answerPlanRead(c, async (generation) => {
+      const { value, cache } = await listPlans(c.get("rt"), { ...range, limit: q.limit, cursor: q.cursor }, generation);
+      return { json: listBody(c.req.url, q.limit, value), cache };
+    })) as unknown as TypedResponse<z.infer<typeof PlanList>, 200, "json">;
   })
   .openapi(getOne, async (c) => {
-    const { value, cache } = await getPlan(c.get("rt"), c.req.valid("param").id);
-    c.set("cacheOutcome", cache);
-    return c.json({ data: value, meta: {} }, 200);
+    const id = c.req.valid("param").id;
+    return (await answerPlanRead(c, async (generation) => {
+      const { value, cache } = await getPlan(c.get("rt"), id, generation);
+      return { json: { data: value, meta: {} }, cache };
+    })) as unknown as TypedResponse<{ data: Plan; meta: Record<string, never> }, 200, "json">;
   });

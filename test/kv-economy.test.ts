@@ -1,0 +1,208 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DbHandle } from "../src/db/client.ts";
+import { createApp } from "../src/http/app.ts";
+import worker from "../src/index.ts";
+import { resetIsolateMemory } from "../src/isolate-memory.ts";
+import type { SubscriberSettleMessage } from "../src/queue/schema.ts";
+import { cacheKeys } from "../src/subscribers/model.ts";
+import { bearer, captureLogLines, createTestKey, setProviderDocuments, testDb, uniqueDomain } from "./helpers.ts";
+import { usePlanAdmin } from "./plan-helpers.ts";
+import { deleteMessage, forgetMessage, runBatch, subscriberMessage, updateMessage, waitForOperations } from "./queue-helpers.ts";
+
+// KV operations per operation, read from the one log line each request, queue batch and cron task
+// writes (src/cache/meter.ts). Each request starts from a cold isolate (resetIsolateMemory), so what
+// isolate memory saves in production is not counted as saved here; the API key is already in KV.
+// The README's "KV economy" table is these numbers: a change that adds a write fails here.
+
+const verbose = { ...env, LOG_LEVEL: "info" } as Env;
+const app = createApp();
+const lines = captureLogLines();
+let db: DbHandle;
+let key: string;
+usePlanAdmin();
+
+type Kv = { reads: number; writes: number; lists: number };
+
+/** The KV counts on the last line of this event written while `fn` ran. */
+async function kvOf(event: string, fn: () => Promise<unknown>, task?: string): Promise<Kv> {
+  lines.length = 0;
+  await fn();
+  const line = lines
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    })
+    .filter((l) => l.event === event && (task === undefined || l.task === task))
+    .at(-1);
+  if (!line) throw new Error(`no ${event} line`);
+  return { reads: Number(line.kv_reads), writes: Number(line.kv_writes), lists: Number(line.kv_lists) };
+}
+
+/** One request from a cold isolate, through the whole middleware chain. */
+function request(path: string, init: RequestInit = {}): () => Promise<Response> {
+  return async () => {
+    resetIsolateMemory();
+    const ctx = createExecutionContext();
+    const res = await app.fetch(new Request(`http://edge.test${path}`, init), verbose, ctx);
+    await res.arrayBuffer();
+    // Fills and Cache API copies are written after the answer (waitUntil): the next request sees them.
+    await waitOnExecutionContext(ctx);
+    return res;
+  };
+}
+
+const authed = (extra: Record<string, string> = {}) => ({ headers: { ...bearer(key), ...extra } });
+const json = (method: string, body: unknown, extra: Record<string, string> = {}) => ({
+  method,
+  headers: { ...bearer(key), "Content-Type": "application/json", ...extra },
+  body: JSON.stringify(body),
+});
+
+async function cron(): Promise<void> {
+  resetIsolateMemory();
+  const ctx = createExecutionContext();
+  await worker.scheduled(createScheduledController({ cron: "* * * * *", scheduledTime: Date.now() }), verbose, ctx);
+  await waitOnExecutionContext(ctx);
+}
+
+beforeAll(async () => {
+  db = testDb();
+  key = await createTestKey(db, ["admin"], "kv-economy");
+  // The key's first use fills its KV entry; every measured request below finds it there.
+  await request("/v1/stats", authed())();
+});
+afterAll(() => db.close());
+
+describe("KV reads and writes per operation", () => {
+  it("subscriber reads: a hit writes nothing, a miss (found or absent) writes its one entry", async () => {
+    const created = subscriberMessage(`read@${uniqueDomain()}`);
+    await runBatch([created]);
+    const path = `/v1/subscribers/${created.subscriber.id}`;
+    // Written through by the consumer: a hit.
+    expect(await kvOf("http_request", request(path, authed()))).toEqual({ reads: 2, writes: 0, lists: 0 });
+    // Gone from the cache (its TTL ran out): the first read fills it again.
+    await env.CACHE.delete(cacheKeys.byId(created.subscriber.id));
+    expect(await kvOf("http_request", request(path, authed()))).toEqual({ reads: 2, writes: 1, lists: 0 });
+    expect(await kvOf("http_request", request(path, authed()))).toEqual({ reads: 2, writes: 0, lists: 0 });
+    const absent = `/v1/subscribers/${crypto.randomUUID()}`;
+    expect(await kvOf("http_request", request(absent, authed()))).toEqual({ reads: 2, writes: 1, lists: 0 });
+    expect(await kvOf("http_request", request(absent, authed()))).toEqual({ reads: 2, writes: 0, lists: 0 });
+    expect(await kvOf("http_request", request("/v1/stats", authed()))).toEqual({ reads: 1, writes: 0, lists: 0 });
+  });
+
+  it("writes at the edge: one KV write per accepted write (its pending operation), two with an Idempotency-Key", async () => {
+    const domain = uniqueDomain();
+    expect(
+      await kvOf("http_request", request("/v1/subscribers", json("POST", { email: `p@${domain}`, name: "A", last_name: "B" }))),
+    ).toEqual({
+      reads: 2,
+      writes: 1,
+      lists: 0,
+    });
+    const idem = json("POST", { email: `i@${domain}`, name: "A", last_name: "B" }, { "Idempotency-Key": crypto.randomUUID() });
+    expect(await kvOf("http_request", request("/v1/subscribers", idem))).toEqual({ reads: 3, writes: 2, lists: 0 });
+
+    // Each change reads the subscriber it is about (cached by id, as by a client that read it first).
+    const targets = [subscriberMessage(`t1@${domain}`), subscriberMessage(`t2@${domain}`), subscriberMessage(`t3@${domain}`)];
+    await runBatch(targets);
+    const [patch, del, forget] = targets.map((t) => `/v1/subscribers/${t.subscriber.id}`) as [string, string, string];
+    for (const path of [patch, del, forget]) await request(path, authed())();
+    expect(await kvOf("http_request", request(patch, json("PATCH", { name: "C" })))).toEqual({ reads: 2, writes: 1, lists: 0 });
+    expect(await kvOf("http_request", request(del, { method: "DELETE", ...authed() }))).toEqual({ reads: 2, writes: 1, lists: 0 });
+    expect(await kvOf("http_request", request(`${forget}/forget`, { method: "POST", ...authed() }))).toEqual({
+      reads: 2,
+      writes: 1,
+      lists: 0,
+    });
+  });
+
+  it("polling an operation: pending costs reads only; the first read of a finished one caches it", async () => {
+    const res = await request("/v1/subscribers", json("POST", { email: `op@${uniqueDomain()}`, name: "A", last_name: "B" }))();
+    const location = res.headers.get("location")!;
+    const id = location.split("/").at(-1)!;
+    expect(await kvOf("http_request", request(location, authed()))).toEqual({ reads: 2, writes: 0, lists: 0 });
+    await waitForOperations(db, [id]);
+    expect(await kvOf("http_request", request(location, authed()))).toEqual({ reads: 2, writes: 1, lists: 0 });
+    expect(await kvOf("http_request", request(location, authed()))).toEqual({ reads: 2, writes: 0, lists: 0 });
+  });
+
+  it("consumer: N creates, updates or deletes cost 2N + 1 writes; the settle pass reads only", async () => {
+    const domain = uniqueDomain();
+    const n = 10;
+    const creates = Array.from({ length: n }, (_, i) => subscriberMessage(`b${i}@${domain}`));
+    expect(await kvOf("queue_batch", () => runBatch(creates, { env: verbose }))).toEqual({ reads: 0, writes: 2 * n + 1, lists: 0 });
+
+    const settle: SubscriberSettleMessage = {
+      type: "subscriber.settle",
+      v: 1,
+      subscribers: await Promise.all(
+        creates.map(async (m) => ({ id: m.subscriber.id, email_key: await cacheKeys.byEmail(m.subscriber.email) })),
+      ),
+    };
+    expect(await kvOf("queue_batch", () => runBatch([settle], { env: verbose }))).toEqual({ reads: 2 * n, writes: 0, lists: 0 });
+
+    const updates = creates.map((m) => updateMessage(m.subscriber.id, { status: "active" }));
+    expect(await kvOf("queue_batch", () => runBatch(updates, { env: verbose }))).toEqual({ reads: 0, writes: 2 * n + 1, lists: 0 });
+    const deletes = creates.map((m) => deleteMessage(m.subscriber.id));
+    expect(await kvOf("queue_batch", () => runBatch(deletes, { env: verbose }))).toEqual({ reads: 0, writes: 2 * n + 1, lists: 0 });
+    // A redelivered batch changes nothing and writes nothing.
+    expect(await kvOf("queue_batch", () => runBatch(deletes, { env: verbose }))).toEqual({ reads: 0, writes: 0, lists: 0 });
+    // An erasure deletes whatever the person had (how much depends on what is cached) and lists the
+    // cached list pages and the parked dead letters.
+    const erased = await kvOf("queue_batch", () => runBatch([forgetMessage({ email: creates[0]!.subscriber.email })], { env: verbose }));
+    expect(erased).toMatchObject({ lists: 2 });
+    expect(erased.writes).toBeGreaterThanOrEqual(2);
+  });
+
+  it("plans: a sync that changed nothing writes nothing; /search and /v1/plans read", async () => {
+    const id = String(Math.floor(Math.random() * 1e9));
+    const doc = (price: string) =>
+      `<?xml version="1.0" encoding="UTF-8"?><planList version="1.0"><output><base_plan base_plan_id="${id}" sell_mode="online" title="KV"><plan plan_start_date="2032-01-01T10:00:00" plan_end_date="2032-01-01T12:00:00" plan_id="1" sell_from="2031-01-01T00:00:00" sell_to="2031-12-31T00:00:00" sold_out="false"><zone zone_id="1" capacity="5" price="${price}" name="A" numbered="false" /></plan></base_plan></output></planList>`;
+    await setProviderDocuments([doc("10.00")]);
+    await cron(); // the breaker's first save and this document's index
+    await setProviderDocuments([doc("11.00")]);
+    // A changed document: the breaker, the published generation and the manifest read; the one
+    // part this document's month changed, the new manifest and its generation marker written.
+    expect(await kvOf("cron_run", cron, "plan_sync")).toEqual({ reads: 3, writes: 3, lists: 0 });
+    expect(await kvOf("cron_run", cron, "plan_sync")).toEqual({ reads: 2, writes: 0, lists: 0 });
+    // The redrive looks for dead letters parked in KV once a minute: one list.
+    expect(await kvOf("cron_run", cron, "dead_letter_redrive")).toEqual({ reads: 0, writes: 0, lists: 1 });
+
+    const range = "starts_at=2032-01-01T00:00:00Z&ends_at=2032-01-02T00:00:00Z";
+    // A fresh isolate: the generation marker, the manifest and the one part the range overlaps.
+    expect(await kvOf("http_request", request(`/search?${range}`))).toEqual({ reads: 3, writes: 0, lists: 0 });
+    // The index generation (pages are keyed by it), then the page.
+    expect(await kvOf("http_request", request(`/v1/plans?${range}`))).toEqual({ reads: 2, writes: 1, lists: 0 });
+    // A repeat: the marker, then the Cache API's copy for this generation and URL.
+    expect(await kvOf("http_request", request(`/v1/plans?${range}`))).toEqual({ reads: 1, writes: 0, lists: 0 });
+  });
+
+  it.skipIf(!env.TEST_UPSTASH_URL)("Upstash commands are counted the same way", async () => {
+    const upstash = { ...verbose, UPSTASH_REDIS_REST_URL: env.TEST_UPSTASH_URL, UPSTASH_REDIS_REST_TOKEN: env.TEST_UPSTASH_TOKEN } as Env;
+    const created = subscriberMessage(`up@${uniqueDomain()}`);
+    expect(await kvOf("queue_batch", () => runBatch([created], { env: upstash }))).toEqual({ reads: 0, writes: 3, lists: 0 });
+    const get = async () => {
+      resetIsolateMemory();
+      const res = await app.fetch(
+        new Request(`http://edge.test/v1/subscribers/${created.subscriber.id}`, authed()),
+        upstash,
+        createExecutionContext(),
+      );
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    };
+    // The API key is not in this store yet: its fill, then two hits.
+    expect(await kvOf("http_request", get)).toEqual({ reads: 2, writes: 1, lists: 0 });
+    expect(await kvOf("http_request", get)).toEqual({ reads: 2, writes: 0, lists: 0 });
+  });
+
+  it("an unknown API key costs one KV read, never a write", async () => {
+    const res = { headers: bearer(`sk_test_${crypto.randomUUID().replaceAll("-", "")}`) };
+    expect(await kvOf("http_request", request("/v1/stats", res))).toEqual({ reads: 1, writes: 0, lists: 0 });
+  });
+});
