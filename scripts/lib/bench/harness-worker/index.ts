@@ -19,7 +19,6 @@ import {
 import { sha256Hex } from "../../../../src/lib/crypto.ts";
 import type { Runtime } from "../../../../src/runtime.ts";
 import { createRuntime } from "../../../../src/runtime.ts";
-import { forgetStats } from "../../../../src/stats/service.ts";
 import { cacheKeys, TTL, toSubscriberView } from "../../../../src/subscribers/model.ts";
 import { relayWebhookEvents } from "../../../../src/webhooks/relay.ts";
 
@@ -32,15 +31,6 @@ type CreateBody = {
   subscriber: { id: string; email: string; name: string; last_name: string; status: "active" };
 };
 type SettleBody = { type: "subscriber.settle"; subscribers: Array<{ id: string; email_key?: string }> };
-
-/**
- * The handle the app's one-shot reads (key lookup, cache miss) use: the runtime's reader when the I/O
- * layer has one (Neon's HTTP driver, one round trip per statement), otherwise the pool.
- */
-function readerOf(rt: Runtime) {
-  const withReader = rt as Runtime & { reader?: () => Runtime extends { reader(): infer R } ? R : ReturnType<Runtime["db"]> };
-  return withReader.reader ? withReader.reader() : rt.db();
-}
 
 /** The key's digest, as authenticate memoises it per isolate. */
 const keyHashes = new Map<string, string>();
@@ -61,7 +51,7 @@ async function keyIo(rt: Runtime, req: Request): Promise<boolean> {
     rt,
     apiKeyCacheKey(keyHash),
     async () => {
-      const row = await findActiveApiKeyByHash(readerOf(rt), keyHash);
+      const row = await findActiveApiKeyByHash(rt.reader(), keyHash);
       if (!row) return undefined;
       const rateLimit = row.rateLimit && row.ratePeriodSeconds ? { limit: row.rateLimit, periodSeconds: row.ratePeriodSeconds } : null;
       return { keyId: row.id, name: row.name, keyHash: row.keyHash, scopes: row.scopes, rateLimit };
@@ -73,13 +63,13 @@ async function keyIo(rt: Runtime, req: Request): Promise<boolean> {
   return true;
 }
 
-/** GET /v1/subscribers/{id}'s read: isolate memory, KV get, on a miss the query and the KV put. */
+/** GET /v1/subscribers/{id}'s read: isolate memory, KV get, on a miss the query (Neon's HTTP reader) and the KV put (finished in waitUntil). */
 async function read(rt: Runtime, id: string): Promise<Response> {
   const { value, cache } = await readThrough(
     rt,
     cacheKeys.byId(id),
     async () => {
-      const row = await findSubscriberById(readerOf(rt), id);
+      const row = await findSubscriberById(rt.reader(), id);
       return row ? toSubscriberView(row) : undefined;
     },
     { hitSeconds: TTL.subscriber, missingSeconds: TTL.missing, hotSeconds: TTL.subscriberHot, fillWithinMs: TTL.fillWithinMs },
@@ -118,7 +108,7 @@ async function accept(rt: Runtime, env: Env, req: Request): Promise<Response> {
 /**
  * A batch of creates, as the consumer stores it: one transaction with the same statements (decided
  * operations, tombstones, existing emails, the multi-row INSERT, events, outcomes), then after the
- * acks the cache write-through (two puts per row, the list version, the stats), the delayed settle
+ * acks the cache write-through (two puts per row, the list version), the delayed settle
  * message and the webhook relay.
  */
 async function storeCreates(rt: Runtime, creates: CreateBody[]): Promise<Promise<unknown>[]> {
@@ -184,7 +174,6 @@ async function storeCreates(rt: Runtime, creates: CreateBody[]): Promise<Promise
       ]);
     });
     writes.push(safePut(rt, cacheKeys.listVersion, Date.now().toString(36)));
-    writes.push(forgetStats(rt));
     await Promise.all(writes);
     const subscribers = await Promise.all(saved.map(async (r) => ({ id: r.id, email_key: await cacheKeys.byEmail(r.email) })));
     await rt.env.SUBSCRIBER_QUEUE.send(
@@ -195,7 +184,7 @@ async function storeCreates(rt: Runtime, creates: CreateBody[]): Promise<Promise
   return [writeThrough, relayWebhookEvents(rt)];
 }
 
-/** The settle pass's I/O: the rows by id, then each subscriber's two entries read, 16 subscribers at a time. */
+/** The settle pass's I/O: the rows by id, then each subscriber's two entries read, 16 subscribers at a time (they match: no writes). */
 async function settle(rt: Runtime, settles: SettleBody[]): Promise<void> {
   const unique = [...new Map(settles.flatMap((s) => s.subscribers).map((s) => [s.id, s])).values()];
   await findSubscribersByIds(
@@ -207,12 +196,12 @@ async function settle(rt: Runtime, settles: SettleBody[]): Promise<void> {
       unique.slice(i, i + 16).flatMap((s) => [cacheKeys.byId(s.id), ...(s.email_key ? [s.email_key] : [])].map((k) => safeGet(rt, k))),
     );
   }
-  await forgetStats(rt);
 }
 
 export default {
   async fetch(req, env, ctx) {
-    const rt = createRuntime(env);
+    // As the request context builds it: a miss's cache fill finishes in waitUntil.
+    const rt = createRuntime(env, {}, (work) => ctx.waitUntil(work));
     try {
       const url = new URL(req.url);
       if (url.pathname === "/") return new Response("ok");
