@@ -1,6 +1,7 @@
 // autocannon, wrapped: one HTTP load run → req/s, p50/p99 and status counts, plus the cache outcome
 // the app reports per response (Server-Timing: cache;desc="hit|miss|error"), so a "miss" scenario
-// proves it measured misses.
+// proves it measured misses. And the same spec one request at a time, for latency at concurrency 1.
+import http from "node:http";
 import autocannon from "autocannon";
 
 export interface LoadSpec {
@@ -8,8 +9,8 @@ export interface LoadSpec {
   method?: "GET" | "POST";
   path: string;
   headers?: Record<string, string>;
-  /** Called for every request: a fresh path/body (distinct ids, distinct emails). */
-  next?: () => { path?: string; body?: string };
+  /** Called for every request: a fresh path/body (distinct ids, distinct emails), or headers to add. */
+  next?: () => { path?: string; body?: string; headers?: Record<string, string> };
   seconds: number;
   connections: number;
 }
@@ -42,7 +43,12 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
           ? {
               setupRequest: (req) => {
                 const n = spec.next!();
-                return { ...req, ...(n.path ? { path: n.path } : {}), ...(n.body !== undefined ? { body: n.body } : {}) };
+                return {
+                  ...req,
+                  ...(n.path ? { path: n.path } : {}),
+                  ...(n.body !== undefined ? { body: n.body } : {}),
+                  ...(n.headers ? { headers: { ...req.headers, ...n.headers } } : {}),
+                };
               },
             }
           : {}),
@@ -69,4 +75,52 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     cache,
     errors: result.errors + result.timeouts,
   };
+}
+
+export interface SequentialResult {
+  rps: number;
+  p50_ms: number;
+  p99_ms: number;
+  requests: number;
+  statuses: Record<string, number>;
+  cache: Record<string, number>;
+}
+
+const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+/**
+ * Latency at concurrency 1: one keep-alive connection, one request at a time, each timed to its last
+ * body byte with performance.now(). autocannon reports whole milliseconds, too coarse for a 2 ms hit.
+ */
+export async function runSequential(spec: LoadSpec): Promise<SequentialResult> {
+  const times: number[] = [];
+  const statuses: Record<string, number> = {};
+  const cache: Record<string, number> = {};
+  const started = performance.now();
+  const until = started + spec.seconds * 1000;
+  while (performance.now() < until) {
+    const n = spec.next?.() ?? {};
+    const t0 = performance.now();
+    const { status, timing } = await new Promise<{ status: number; timing: string }>((done, fail) => {
+      const req = http.request(
+        new URL(n.path ?? spec.path, spec.url),
+        { method: spec.method ?? "GET", headers: { ...spec.headers, ...n.headers }, agent: keepAlive },
+        (res) => {
+          res.on("data", () => {});
+          res.on("end", () => done({ status: res.statusCode ?? 0, timing: String(res.headers["server-timing"] ?? "") }));
+          res.on("error", fail);
+        },
+      );
+      req.on("error", fail);
+      req.end(n.body);
+    });
+    times.push(performance.now() - t0);
+    statuses[status] = (statuses[status] ?? 0) + 1;
+    const outcome = /cache;desc="?(\w+)/.exec(timing)?.[1] ?? "none";
+    cache[outcome] = (cache[outcome] ?? 0) + 1;
+  }
+  const elapsed = performance.now() - started;
+  times.sort((a, b) => a - b);
+  const at = (q: number) => Math.round(times[Math.min(times.length - 1, Math.floor(q * times.length))]! * 100) / 100;
+  return { rps: Math.round((times.length / elapsed) * 1000), p50_ms: at(0.5), p99_ms: at(0.99), requests: times.length, statuses, cache };
 }

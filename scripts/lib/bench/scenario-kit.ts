@@ -1,8 +1,8 @@
 // What the bench's scenarios share: their types, and helpers to warm up, check and report a run.
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
-import type { LoadResult } from "./load.ts";
-import { runLoad } from "./load.ts";
+import type { LoadResult, LoadSpec, SequentialResult } from "./load.ts";
+import { runLoad, runSequential } from "./load.ts";
 import type { Stack } from "./stack.ts";
 
 export interface BenchOptions {
@@ -10,6 +10,8 @@ export interface BenchOptions {
   seconds: number;
   warmupSeconds: number;
   connections: number;
+  /** Length of each latency run at concurrency 1. */
+  c1Seconds: number;
   consumerRows: number;
   /** Subscriber events the webhook scenario delivers. */
   webhookEvents: number;
@@ -28,18 +30,29 @@ export interface Measurement {
   extra?: Record<string, number | null>;
   /** A reference measured inside the scenario itself (target `of: "reference"`), shown as a row of its own. */
   reference?: { label: string; rate: number; unit: "req/s" | "rows/s" };
+  /** Latency at concurrency 1 (one request at a time), beside the throughput at opts.connections. */
+  c1?: { p50_ms: number; p99_ms: number; rps: number; requests: number };
 }
 
-interface Target {
-  /** Ratio of this scenario's rate to another scenario's rate, or to its own reference, in the same run. */
-  of: "baseline" | "raw_insert" | "reference";
-  min: number;
+export interface Target {
+  /**
+   * What this scenario is held to, in the same run: "baseline" (a trivial-Worker run made just before
+   * this scenario), "reference" (measured inside the scenario), or another scenario's id.
+   */
+  of: string;
+  /** Throughput ratio (default), or the ratio of the p50 latencies at concurrency 1. */
+  metric?: "rate" | "c1_p50";
+  /** Pass when ratio ≥ min (throughput) or ratio ≤ max (latency). */
+  min?: number;
+  max?: number;
 }
 
 export interface Scenario {
   id: string;
   label: string;
-  target?: Target;
+  targets?: Target[];
+  /** Scenarios whose state this one measures on (e.g. /search on the index the ingest built): `--only` runs them first. */
+  needs?: string[];
   /** false for a stub whose feature does not exist yet: reported as "not yet available". */
   available?: boolean;
   run(stack: Stack, opts: BenchOptions, runId: string): Promise<Measurement | null>;
@@ -60,9 +73,21 @@ export function http(r: LoadResult, checks: Record<string, unknown> = {}): Measu
   };
 }
 
-export function assertOnly(r: LoadResult, allowed: number[], what: string): void {
+export function assertOnly(r: Pick<LoadResult, "statuses" | "errors">, allowed: number[], what: string): void {
   const bad = Object.entries(r.statuses).filter(([s]) => !allowed.includes(Number(s)));
   if (bad.length || r.errors) throw new Error(`${what}: unexpected statuses ${JSON.stringify(r.statuses)}, ${r.errors} socket errors`);
+}
+
+/** The latency figures of a run at concurrency 1, for `Measurement.c1`. */
+export function c1Of(r: SequentialResult): NonNullable<Measurement["c1"]> {
+  return { p50_ms: r.p50_ms, p99_ms: r.p99_ms, rps: r.rps, requests: r.requests };
+}
+
+/** The spec run at concurrency 1 for opts.c1Seconds, held to the same statuses as its throughput run. */
+export async function latencyC1(opts: BenchOptions, spec: LoadSpec, allowed: number[], what: string): Promise<SequentialResult> {
+  const r = await runSequential({ ...spec, seconds: opts.c1Seconds });
+  assertOnly({ ...r, errors: 0 }, allowed, `${what} (c1)`);
+  return r;
 }
 
 export async function warm(opts: BenchOptions, spec: Parameters<typeof runLoad>[0]): Promise<void> {

@@ -3,7 +3,7 @@
 // the Miniflare API — no wrangler dev proxy, LOG_LEVEL=warn — with Miniflare's real KV and Queues,
 // configured from wrangler.toml. Plus a trivial "ok" Worker in the same runtime configuration.
 import { execFileSync } from "node:child_process";
-import { resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import type { V4WorkerOptions } from "miniflare";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 import pg from "pg";
@@ -22,6 +22,9 @@ export interface Stack {
   appUrl: URL;
   baseline: Miniflare;
   baselineUrl: URL;
+  /** The same-I/O harness (harness-worker/index.ts) with the app's bindings, in a workerd process of its own. */
+  harness: Miniflare;
+  harnessUrl: URL;
   readKey: string;
   writeKey: string;
   adminKey: string;
@@ -41,13 +44,14 @@ function workerdPids(): Set<number> {
   return out;
 }
 
-/** The same bundle `npm run build` deploys. */
-function buildWorker(outdir: string): string {
-  execFileSync(process.execPath, ["node_modules/wrangler/bin/wrangler.js", "deploy", "--dry-run", "--outdir", outdir], {
+/** The same bundle `npm run build` deploys (or, given an entry, that entry bundled the same way). */
+function buildWorker(outdir: string, entry?: string): string {
+  const args = ["node_modules/wrangler/bin/wrangler.js", "deploy", "--dry-run", "--outdir", outdir, ...(entry ? [entry] : [])];
+  execFileSync(process.execPath, args, {
     stdio: ["ignore", "ignore", "inherit"],
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", WRANGLER_LOG: "error" },
   });
-  return resolve(outdir, "index.js");
+  return resolve(outdir, entry ? basename(entry).replace(/\.ts$/, ".js") : "index.js");
 }
 
 const PROBE_SCRIPT = `
@@ -100,7 +104,8 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
     local.defer(() => pool.end());
 
     const script = buildWorker(`${BENCH_DIR}/dist`);
-    say(`worker built: ${script}`);
+    const harnessScript = buildWorker(`${BENCH_DIR}/dist-harness`, "scripts/lib/bench/harness-worker/index.ts");
+    say(`workers built: ${script}, ${harnessScript}`);
     // KV, queues (with the consumer's batch size, timeout, retries, DLQ), vars and compatibility
     // settings exactly as wrangler.toml declares them.
     process.env.DATABASE_URL = databaseUrl; // the one secret wrangler.toml requires
@@ -110,17 +115,18 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
     const runtime = { host: "127.0.0.1", log: new Log(LogLevel.WARN), logRequests: false, cf: false };
     // For CPU profiles (scripts/profile.ts): the app's isolate answers the DevTools protocol there.
     const inspector = process.env.BENCH_INSPECTOR_PORT ? { inspectorPort: Number(process.env.BENCH_INSPECTOR_PORT) } : {};
-    const appOptions = async (overrides: Record<string, string> = {}) =>
+    const appOptions = async (overrides: Record<string, string> = {}, scriptPath = script) =>
       convertV4MiniflareOptions({
         ...runtime,
-        ...inspector,
+        // One inspector port: the app's, never the harness's.
+        ...(scriptPath === script ? inspector : {}),
         port: await freePort(),
         workers: [
           {
             name: "app",
             ...compat,
             modules: true,
-            scriptPath: script,
+            scriptPath,
             bindings: {
               ...w.bindings,
               LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
@@ -180,9 +186,26 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
       }),
     );
     local.defer(() => baseline.dispose());
-    const [appUrl, baselineUrl] = await Promise.all([app.ready, baseline.ready]);
-    say(`workerd: app ${appUrl.origin}, baseline ${baselineUrl.origin}`);
-    return { pgUrl: databaseUrl, pool, app, appUrl, baseline, baselineUrl, readKey, writeKey, adminKey, provider, startAppWorker, stop };
+    const harness = new Miniflare(await appOptions({}, harnessScript));
+    local.defer(() => harness.dispose());
+    const [appUrl, baselineUrl, harnessUrl] = await Promise.all([app.ready, baseline.ready, harness.ready]);
+    say(`workerd: app ${appUrl.origin}, baseline ${baselineUrl.origin}, harness ${harnessUrl.origin}`);
+    return {
+      pgUrl: databaseUrl,
+      pool,
+      app,
+      appUrl,
+      baseline,
+      baselineUrl,
+      harness,
+      harnessUrl,
+      readKey,
+      writeKey,
+      adminKey,
+      provider,
+      startAppWorker,
+      stop,
+    };
   } catch (err) {
     await stop();
     return fail(err);

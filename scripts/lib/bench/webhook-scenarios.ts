@@ -62,7 +62,7 @@ async function json<T>(res: Response, what: string): Promise<T> {
 export const webhooks: Scenario = {
   id: "webhooks",
   label: "webhook events delivered to a local receiver",
-  target: { of: "reference", min: 0.3 },
+  targets: [{ of: "reference", min: 0.3 }],
   async run(stack, opts, runId) {
     const n = opts.webhookEvents;
     const api = (path: string, init: RequestInit = {}) =>
