@@ -4,6 +4,7 @@
 // Prints a table and writes .data/bench/latest.json. Ratios matter more than absolute numbers: the
 // machine is shared, so every figure is compared with one measured moments before in the same run.
 // --strict exits 1 when a target fails (the default only reports).
+// --scale runs the scale bench instead (scripts/lib/bench/scale.ts): cost of each path against data size.
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import type { BenchOptions, Measurement } from "./lib/bench/scenarios.ts";
@@ -11,6 +12,10 @@ import { SCENARIOS } from "./lib/bench/scenarios.ts";
 import { BENCH_DIR, startStack } from "./lib/bench/stack.ts";
 
 const args = new Set(process.argv.slice(2));
+if (args.has("--scale")) {
+  const { runScale } = await import("./lib/bench/scale.ts");
+  process.exit(await runScale(process.argv.slice(2)));
+}
 const quick = args.has("--quick");
 const strict = args.has("--strict");
 const opts: BenchOptions = {
