@@ -17,7 +17,7 @@ import { startProviderStandin } from "../provider-standin.ts";
 import type { RelayControl } from "../relay-control.ts";
 import { startRelay } from "../relay-control.ts";
 
-export const SCALE_DIR = ".data/bench-scale";
+const SCALE_DIR = ".data/bench-scale";
 
 export interface AppInstance {
   mf: Miniflare;

@@ -1,13 +1,11 @@
 // The scale bench's background paths: the plan sync's CPU (workerd's own, from /proc), the largest
 // value in the edge cache, and the subscriber consumer's batch time.
 import { readFileSync } from "node:fs";
-import type pg from "pg";
 import { v7 as uuidv7 } from "uuid";
 import type { GenerateOptions } from "../generate-plans.ts";
 import { generatePlanDocument } from "../generate-plans.ts";
-import type { ProviderStandin } from "../provider-standin.ts";
-import type { PathResult } from "./scale-paths.ts";
-import { kvKeys, summarise } from "./scale-paths.ts";
+import type { PathDef } from "./scale-paths.ts";
+import { kvKeys } from "./scale-paths.ts";
 import type { AppInstance } from "./scale-stack.ts";
 import { cacheKv } from "./scale-stack.ts";
 
@@ -66,50 +64,48 @@ async function runSync(app: AppInstance, adminKey: string, want: string[]): Prom
   return { wall_ms: Math.round(wall), cpu_ms: Math.round(cpu), report };
 }
 
-export interface SyncResults {
-  unchanged_cpu: PathResult;
-  unchanged_wall: PathResult;
-  changed_cpu: PathResult;
-  changed_wall: PathResult;
-  /** What the last sync (the unchanged document again, after the changed ones) reported about the search index it published. */
-  index: SyncReportBody["index"];
-}
+const documents = new Map<number, string>();
+const changed = (shift: number) => documents.get(shift) ?? documents.set(shift, changedDocument(shift)).get(shift)!;
 
 /**
- * Through POST /v1/admin/plans/sync (the cron's sync): first the document once (publishes the index
- * into this instance's empty KV), then `samples` syncs of it unchanged, then `samples` of a 1 %
- * changed one (a new shift each time, so each is a change of 50 plans), then the document again, so
- * the next run starts from it. The provider stand-in serves the unchanged document without an ETag
- * (a full download and parse every time) and the changed ones with one.
+ * Syncs through POST /v1/admin/plans/sync (the cron's sync). Setup syncs the current document (into
+ * this instance's empty KV, the index is published). The changed path then syncs documents with 1 %
+ * of the plans changed (a new shift each time, so each changes 50 plans); the unchanged path first
+ * syncs the document back, then syncs it unchanged. The stand-in serves the generated document
+ * without an ETag (a full download and parse every time) and the changed ones with one.
  */
-export async function syncPaths(app: AppInstance, provider: ProviderStandin, adminKey: string, samples: number): Promise<SyncResults> {
-  provider.setGenerated(DOCUMENT);
-  await runSync(app, adminKey, ["ok", "unchanged"]);
-  const unchanged: SyncRun[] = [];
-  for (let i = 0; i < samples; i++) unchanged.push(await runSync(app, adminKey, ["unchanged"]));
-  const changed: SyncRun[] = [];
-  for (let i = 0; i < samples; i++) {
-    provider.setDocuments([changedDocument(i + 1)]);
-    const run = await runSync(app, adminKey, ["ok"]);
-    if (run.report.counts.upserted !== DOCUMENT.plans / CHANGED_EVERY)
-      throw new Error(`sync: ${run.report.counts.upserted} plans upserted`);
-    changed.push(run);
-  }
-  provider.setGenerated(DOCUMENT);
-  const back = await runSync(app, adminKey, ["ok"]);
-  const of = (runs: SyncRun[], k: "cpu_ms" | "wall_ms") =>
-    summarise(
-      runs.map((r) => r[k]),
-      { runs: runs.map((r) => r[k]), upserted: runs.map((r) => r.report.counts.upserted), index: runs.at(-1)?.report.index ?? null },
-    );
+function syncPath(kind: "changed" | "unchanged"): PathDef {
+  const label = kind === "changed" ? "1 % changed" : "unchanged document";
   return {
-    unchanged_cpu: of(unchanged, "cpu_ms"),
-    unchanged_wall: of(unchanged, "wall_ms"),
-    changed_cpu: of(changed, "cpu_ms"),
-    changed_wall: of(changed, "wall_ms"),
-    index: back.report.index,
+    name: `sync, ${label}`,
+    warmup: 1,
+    samples: () => 3,
+    async setup(ctx) {
+      ctx.provider.setGenerated(DOCUMENT);
+      await runSync(ctx.app, ctx.adminKey, ["ok", "unchanged"]);
+      let index: SyncReportBody["index"] = null;
+      return {
+        async sample(i) {
+          let run: SyncRun;
+          if (kind === "changed") {
+            ctx.provider.setDocuments([changed(i + 1)]);
+            run = await runSync(ctx.app, ctx.adminKey, ["ok"]);
+            if (run.report.counts.upserted !== DOCUMENT.plans / CHANGED_EVERY)
+              throw new Error(`sync: ${run.report.counts.upserted} plans upserted`);
+          } else {
+            ctx.provider.setGenerated(DOCUMENT);
+            run = await runSync(ctx.app, ctx.adminKey, ["unchanged"]);
+          }
+          index = run.report.index ?? index;
+          return { values: { [`sync CPU, ${label}`]: run.cpu_ms, [`sync wall, ${label}`]: run.wall_ms } };
+        },
+        checks: () => ({ index }),
+      };
+    },
   };
 }
+
+export const SYNC_PATHS = [syncPath("changed"), syncPath("unchanged")];
 
 /** The largest value in the instance's CACHE namespace, and how many keys it holds. */
 export async function largestKvValue(app: AppInstance): Promise<{ bytes: number; key: string; keys: number }> {
@@ -132,38 +128,44 @@ interface QueueHandle {
 }
 
 /**
- * `batches` batches of 100 subscriber creates, each handed to the Worker's queue handler directly
- * (as the runtime delivers a batch) and timed until the handler returns; each must ack all 100 and
- * leave 100 new rows in Postgres.
+ * Batches of 100 subscriber creates, each handed to the Worker's queue handler directly (as the
+ * runtime delivers a batch) and timed until the handler returns; each must ack all 100 and leave 100
+ * new rows in Postgres.
  */
-export async function consumerBatches(app: AppInstance, pool: pg.Pool, batches: number, runId: string): Promise<PathResult> {
-  const worker = (await app.mf.getWorker()) as unknown as QueueHandle;
-  const ms: number[] = [];
-  for (let b = 0; b < batches + 1; b++) {
-    const prefix = `scale-${runId}-${b}-`;
-    const messages = Array.from({ length: 100 }, (_, i) => ({
-      id: `scale-${runId}-${b}-${i}`,
-      timestamp: new Date(),
-      attempts: 1,
-      body: {
-        type: "subscriber.create",
-        v: 1,
-        operation_id: uuidv7(),
-        requested_at: new Date().toISOString(),
-        subscriber: { id: uuidv7(), email: `${prefix}${i}@bench.example.com`, name: "Bench", last_name: "Scale", status: "active" },
+export const consumerBatch: PathDef = {
+  name: "consumer batch of 100 creates",
+  // The first batch opens the isolate's connections and compiles the handler.
+  warmup: 1,
+  samples: () => 10,
+  async setup(ctx) {
+    const worker = (await ctx.app.mf.getWorker()) as unknown as QueueHandle;
+    return {
+      async sample(b) {
+        const prefix = `scale-${ctx.runId}-${b}-`;
+        const messages = Array.from({ length: 100 }, (_, i) => ({
+          id: `${prefix}${i}`,
+          timestamp: new Date(),
+          attempts: 1,
+          body: {
+            type: "subscriber.create",
+            v: 1,
+            operation_id: uuidv7(),
+            requested_at: new Date().toISOString(),
+            subscriber: { id: uuidv7(), email: `${prefix}${i}@bench.example.com`, name: "Bench", last_name: "Scale", status: "active" },
+          },
+        }));
+        const started = performance.now();
+        const result = await worker.queue("subscriber-writes", messages);
+        const ms = performance.now() - started;
+        const acked = result.ackAll ? messages.length : result.explicitAcks.length;
+        if (result.outcome !== "ok" || acked !== messages.length) throw new Error(`consumer: ${result.outcome}, ${acked} acked`);
+        const { rows } = await ctx.pool.query<{ n: number }>(
+          "select count(*)::int as n from subscribers where lower(email) = any($1::text[])",
+          [messages.map((m) => m.body.subscriber.email.toLowerCase())],
+        );
+        if (rows[0]!.n !== messages.length) throw new Error(`consumer: ${rows[0]!.n} of ${messages.length} rows stored`);
+        return { values: { "consumer batch of 100 creates": ms } };
       },
-    }));
-    const started = performance.now();
-    const result = await worker.queue("subscriber-writes", messages);
-    const took = performance.now() - started;
-    const acked = result.ackAll ? messages.length : result.explicitAcks.length;
-    if (result.outcome !== "ok" || acked !== messages.length) throw new Error(`consumer: ${result.outcome}, ${acked} acked`);
-    const { rows } = await pool.query<{ n: number }>("select count(*)::int as n from subscribers where lower(email) = any($1::text[])", [
-      messages.map((m) => m.body.subscriber.email.toLowerCase()),
-    ]);
-    if (rows[0]!.n !== messages.length) throw new Error(`consumer: ${rows[0]!.n} of ${messages.length} rows stored`);
-    // The first batch opens the isolate's connections and compiles the handler: not counted.
-    if (b > 0) ms.push(took);
-  }
-  return summarise(ms, { batch_size: 100 });
-}
+    };
+  },
+};

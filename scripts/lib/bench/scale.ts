@@ -1,4 +1,4 @@
-// npm run bench -- --scale [--sizes=10k,1m,10m] [--samples=100]
+// npm run bench -- --scale [--sizes=10k,1m,10m] [--samples=100] [--seed-only]
 // How each path's cost grows with the data: seeds 10k / 1M / 10M subscribers and 5k / 100k / 1M
 // historical plans (a database per size in .data/bench-scale, kept between runs; a bigger size starts
 // as a copy of the biggest smaller one and only the difference is inserted), then measures every path
@@ -7,18 +7,26 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import pg from "pg";
-import type { PathResult } from "./scale-paths.ts";
-import { listPaths, searchCold, searchWarm, statsPath, subscriberMiss } from "./scale-paths.ts";
+import type { PathDef, Sampler, SizeContext } from "./scale-paths.ts";
+import { READ_PATHS } from "./scale-paths.ts";
 import type { ScaleSize, SeedReport } from "./scale-seed.ts";
 import { SCALE_SIZES, seedToSize } from "./scale-seed.ts";
 import type { ScaleStack } from "./scale-stack.ts";
 import { startScaleStack } from "./scale-stack.ts";
-import { consumerBatches, largestKvValue, syncPaths } from "./scale-sync.ts";
+import { consumerBatch, largestKvValue, SYNC_PATHS } from "./scale-sync.ts";
 
 const OUT = ".data/bench/scale.json";
 /** The issue's targets: at the largest size, every latency and CPU row within 1.5 × the smallest; the largest KV value ≤ 5 MiB. */
 const MAX_RATIO = 1.5;
 const MAX_KV_BYTES = 5 * 1024 * 1024;
+
+interface PathResult {
+  p50_ms: number;
+  p90_ms: number;
+  samples: number;
+  /** Cache outcomes the app reported (Server-Timing), and what the path verified. */
+  checks: Record<string, unknown>;
+}
 
 type Cell = PathResult | { error: string };
 
@@ -28,7 +36,6 @@ interface SizeResult {
   seed_wall_ms: number;
   paths: Record<string, Cell>;
   kv: { bytes: number; key: string; keys: number } | { error: string };
-  index: unknown;
 }
 
 const dbName = (size: ScaleSize) => `scale_${size.name}`;
@@ -54,73 +61,110 @@ async function ensureDatabase(stack: ScaleStack, size: ScaleSize, log: (m: strin
   await stack.admin.query(`create database ${dbName(size)}`);
 }
 
-async function measureSize(
-  stack: ScaleStack,
-  size: ScaleSize,
-  opts: { samples: number; runId: string },
-  log: (m: string) => void,
-): Promise<SizeResult> {
-  const seedStarted = performance.now();
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+const round = (ms: number) => Math.round(ms * 100) / 100;
+
+function summarise(values: number[], checks: Record<string, unknown>): PathResult {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { p50_ms: round(percentile(sorted, 0.5)), p90_ms: round(percentile(sorted, 0.9)), samples: values.length, checks };
+}
+
+/** Grows the size's database to the size (copying a smaller size's first when it has none). */
+async function seedSize(stack: ScaleStack, size: ScaleSize, log: (m: string) => void): Promise<{ seed: SeedReport; wall_ms: number }> {
+  const started = performance.now();
   await ensureDatabase(stack, size, log);
   await stack.prepare(dbName(size));
   const client = new pg.Client({ connectionString: stack.databaseUrl(dbName(size)) });
   await client.connect();
-  let seed: SeedReport;
   try {
     log(`${size.name}: seeding to ${size.subscribers.toLocaleString("en-US")} subscribers, ${size.plans.toLocaleString("en-US")} plans`);
-    seed = await seedToSize(client, size, log);
+    const seed = await seedToSize(client, size, log);
+    const wall = Math.round(performance.now() - started);
+    log(`${size.name}: seeded in ${wall} ms`);
+    return { seed, wall_ms: wall };
   } finally {
     await client.end();
   }
-  const seedWall = Math.round(performance.now() - seedStarted);
-  log(`${size.name}: seeded in ${seedWall} ms`);
+}
 
-  const pool = new pg.Pool({ connectionString: stack.databaseUrl(dbName(size)), max: 2 });
-  pool.on("error", () => {});
-  const app = await stack.startApp(dbName(size));
-  const paths: Record<string, Cell> = {};
-  const measure = async <T>(name: string, run: () => Promise<T>): Promise<T | undefined> => {
-    const t = performance.now();
-    try {
-      const r = await run();
-      log(`${size.name}: ${name} in ${Math.round(performance.now() - t)} ms`);
-      return r;
-    } catch (err) {
-      log(`${size.name}: ${name} FAILED: ${errorText(err)}`);
-      paths[name] = { error: errorText(err) };
-      return undefined;
+/**
+ * One path on every size: set up on each, then warm-up and counted samples taken in turn across the
+ * sizes. A size whose setup or a sample fails gets the error in the path's row instead of figures.
+ */
+async function measurePath(def: PathDef, ctxs: SizeContext[], base: number): Promise<Array<Record<string, Cell>>> {
+  const count = def.samples(base);
+  const samplers: Array<Sampler | { error: string }> = [];
+  for (const ctx of ctxs) samplers.push(await def.setup(ctx, count).catch((err: unknown) => ({ error: errorText(err) })));
+  const values: Array<Record<string, number[]>> = ctxs.map(() => ({}));
+  const outcomes: Array<Record<string, number>> = ctxs.map(() => ({}));
+  for (let i = 0; i < def.warmup + count; i++) {
+    for (let s = 0; s < ctxs.length; s++) {
+      const sampler = samplers[s]!;
+      if ("error" in sampler) continue;
+      try {
+        const r = await sampler.sample(i);
+        if (i < def.warmup) continue;
+        for (const [row, v] of Object.entries(r.values)) values[s]![row] = [...(values[s]![row] ?? []), v];
+        if (r.outcome) outcomes[s]![r.outcome] = (outcomes[s]![r.outcome] ?? 0) + 1;
+      } catch (err) {
+        samplers[s] = { error: errorText(err) };
+      }
     }
-  };
-  const { samples } = opts;
-  let index: unknown = null;
-  let kv: SizeResult["kv"] = { error: "not measured" };
-  try {
-    const sync = await measure("sync", () => syncPaths(app, stack.provider, stack.adminKey, 3));
-    if (sync) {
-      paths["sync CPU, unchanged document"] = sync.unchanged_cpu;
-      paths["sync CPU, 1 % changed"] = sync.changed_cpu;
-      paths["sync wall, unchanged document"] = sync.unchanged_wall;
-      paths["sync wall, 1 % changed"] = sync.changed_wall;
-      index = sync.index;
-    }
-    kv = (await measure("largest KV value", () => largestKvValue(app))) ?? { error: "failed" };
-    const warm = await measure("/search warm", () => searchWarm(app, samples));
-    if (warm) paths["/search warm"] = warm;
-    const cold = await measure("/search cold", () => searchCold(app, () => stack.startApp(dbName(size)), 5));
-    if (cold) paths["/search cold (new isolate)"] = cold;
-    const miss = await measure("subscriber miss", () => subscriberMiss(app, pool, stack.readKey, samples));
-    if (miss) paths["GET /v1/subscribers/{id} miss"] = miss;
-    const lists = await measure("lists", () => listPaths(app, pool, stack.readKey, samples));
-    if (lists) Object.assign(paths, lists);
-    const stats = await measure("stats", () => statsPath(app, stack.readKey, Math.max(5, Math.round(samples / 5))));
-    if (stats) paths["GET /v1/stats (uncached)"] = stats;
-    const consumer = await measure("consumer", () => consumerBatches(app, pool, 10, `${opts.runId}-${size.name}`));
-    if (consumer) paths["consumer batch of 100 creates"] = consumer;
-  } finally {
-    await app.mf.dispose();
-    await pool.end();
   }
-  return { size, seed, seed_wall_ms: seedWall, paths, kv, index };
+  return samplers.map((sampler, s) => {
+    if ("error" in sampler) return { [def.name]: { error: sampler.error } };
+    const checks = { cache: outcomes[s], ...sampler.checks?.() };
+    return Object.fromEntries(Object.entries(values[s]!).map(([row, v]) => [row, summarise(v, checks)]));
+  });
+}
+
+async function measureSizes(
+  stack: ScaleStack,
+  sizes: ScaleSize[],
+  opts: { samples: number; runId: string },
+  log: (m: string) => void,
+): Promise<Array<Pick<SizeResult, "paths" | "kv">>> {
+  const pools = sizes.map((size) => {
+    const pool = new pg.Pool({ connectionString: stack.databaseUrl(dbName(size)), max: 2 });
+    pool.on("error", () => {});
+    return pool;
+  });
+  const out = sizes.map(() => ({ paths: {} as Record<string, Cell>, kv: { error: "not measured" } as SizeResult["kv"] }));
+  try {
+    const ctxs: SizeContext[] = [];
+    for (const [s, size] of sizes.entries()) {
+      ctxs.push({
+        app: await stack.startApp(dbName(size)),
+        pool: pools[s]!,
+        readKey: stack.readKey,
+        adminKey: stack.adminKey,
+        provider: stack.provider,
+        startApp: () => stack.startApp(dbName(size)),
+        runId: `${opts.runId}-${size.name}`,
+      });
+    }
+    const run = async (def: PathDef) => {
+      const t = performance.now();
+      const cells = await measurePath(def, ctxs, opts.samples);
+      for (const [s, c] of cells.entries()) Object.assign(out[s]!.paths, c);
+      const shown = cells.map(
+        (c, s) =>
+          `${sizes[s]!.name} ${Object.values(c)
+            .map((v) => ("error" in v ? `FAILED (${v.error})` : `${v.p50_ms}`))
+            .join("/")}`,
+      );
+      log(`${def.name}: ${shown.join(", ")} (${Math.round(performance.now() - t)} ms)`);
+    };
+    for (const def of SYNC_PATHS) await run(def);
+    // After the syncs: each instance's KV holds what the last sync published.
+    for (const [s, ctx] of ctxs.entries()) {
+      out[s]!.kv = await largestKvValue(ctx.app).catch((err: unknown) => ({ error: errorText(err) }));
+    }
+    for (const def of [...READ_PATHS, consumerBatch]) await run(def);
+  } finally {
+    await Promise.all(pools.map((p) => p.end()));
+  }
+  return out;
 }
 
 /** Row order of the table; any other measured path follows. */
@@ -181,7 +225,8 @@ function table(results: SizeResult[]): { text: string; failed: string[] } {
   rows.push([
     "search index (sync report)",
     ...results.map((r) => {
-      const i = r.index as { plans: number; bytes: number; stored: boolean } | null;
+      const c = r.paths["sync CPU, 1 % changed"];
+      const i = (c && !("error" in c) ? c.checks.index : null) as { plans: number; bytes: number; stored: boolean } | null;
       return i ? `${i.plans.toLocaleString("en-US")} plans, ${mib(i.bytes)}${i.stored ? "" : ", NOT stored"}` : "—";
     }),
     "",
@@ -218,7 +263,14 @@ export async function runScale(argv: string[]): Promise<number> {
   process.once("SIGINT", stopOnSignal);
   const results: SizeResult[] = [];
   try {
-    for (const size of sizes) results.push(await measureSize(stack, size, { samples, runId }, log));
+    const seeds: Array<{ seed: SeedReport; wall_ms: number }> = [];
+    for (const size of sizes) seeds.push(await seedSize(stack, size, log));
+    if (argv.includes("--seed-only")) {
+      log("seeded; --seed-only: nothing measured");
+      return 0;
+    }
+    const measured = await measureSizes(stack, sizes, { samples, runId }, log);
+    for (const [s, size] of sizes.entries()) results.push({ size, seed: seeds[s]!.seed, seed_wall_ms: seeds[s]!.wall_ms, ...measured[s]! });
   } catch (err) {
     console.error("[scale] failed:", err);
   } finally {
