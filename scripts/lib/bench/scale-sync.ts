@@ -136,7 +136,7 @@ export const consumerBatch: PathDef = {
   name: "consumer batch of 100 creates",
   // The first batch opens the isolate's connections and compiles the handler.
   warmup: 1,
-  samples: () => 10,
+  samples: () => 20,
   async setup(ctx) {
     const worker = (await ctx.app.mf.getWorker()) as unknown as QueueHandle;
     return {

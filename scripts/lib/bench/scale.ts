@@ -112,6 +112,7 @@ async function measurePath(def: PathDef, ctxs: SizeContext[], base: number): Pro
       }
     }
   }
+  for (const sampler of samplers) if (!("error" in sampler)) await sampler.close?.().catch(() => {});
   return samplers.map((sampler, s) => {
     if ("error" in sampler) return { [def.name]: { error: sampler.error } };
     const checks = { cache: outcomes[s], ...sampler.checks?.() };
@@ -191,7 +192,8 @@ const ORDER = [
   "consumer batch of 100 creates",
 ];
 
-const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
+const mib = (bytes: number) =>
+  bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(2)} MiB` : bytes >= 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${bytes} B`;
 
 function table(results: SizeResult[]): { text: string; failed: string[] } {
   const first = results[0]!;
