@@ -125,6 +125,7 @@ export async function startScaleStack(log: (m: string) => void): Promise<ScaleSt
                 LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
                 DATABASE_URL: databaseUrl(database),
                 DATABASE_WS_PROXY: relay.proxy,
+                DATABASE_HTTP_ENDPOINT: relay.httpEndpoint,
                 PROVIDER_URL: provider.url,
                 PUBLIC_IP_RATE_LIMIT: "100000000",
               },
