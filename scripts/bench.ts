@@ -6,6 +6,7 @@
 // targets, and writes .data/bench/latest.json. Ratios matter more than absolute numbers: the machine
 // is shared, so every figure is compared with one measured moments before in the same run.
 // --strict exits 1 when a target fails (the default only reports).
+// --scale runs the scale bench instead (scripts/lib/bench/scale.ts): cost of each path against data size.
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import type { BenchOptions, Measurement, Scenario, Target } from "./lib/bench/scenarios.ts";
@@ -13,6 +14,10 @@ import { SCENARIOS } from "./lib/bench/scenarios.ts";
 import { BENCH_DIR, startStack } from "./lib/bench/stack.ts";
 
 const args = new Set(process.argv.slice(2));
+if (args.has("--scale")) {
+  const { runScale } = await import("./lib/bench/scale.ts");
+  process.exit(await runScale(process.argv.slice(2)));
+}
 const quick = args.has("--quick");
 const strict = args.has("--strict");
 const opts: BenchOptions = {
@@ -30,7 +35,6 @@ const runId = Date.now().toString(36);
 // wrangler.toml [limits] cpu_ms: the sync must fit in it (and in an isolate's 128 MB).
 const INGEST_CPU_LIMIT_MS = Number(/cpu_ms\s*=\s*(\d+)/.exec(readFileSync("wrangler.toml", "utf8"))?.[1] ?? 30_000);
 const started = Date.now();
-// (--scale: its own stack and paths, scripts/lib/bench/scale*.ts, hook in here, before the local stack starts.)
 
 const stack = await startStack({ log: opts.log });
 let stopping = false;
