@@ -13,8 +13,8 @@ usePlanAdmin();
 beforeAll(syncSamplePlans);
 
 /** Two plans of our own, far from every other file's: INSIDE is in the queried range, OUTSIDE is not. */
-const INSIDE = { base: "77001", id: "1", start: "2031-03-10T20:00:00", end: "2031-03-10T22:00:00" };
-const OUTSIDE = { base: "77002", id: "1", start: "2031-05-10T20:00:00", end: "2031-05-10T22:00:00" };
+const INSIDE = { base: "88001", id: "1", start: "2031-03-10T20:00:00", end: "2031-03-10T22:00:00" };
+const OUTSIDE = { base: "88002", id: "1", start: "2031-05-10T20:00:00", end: "2031-05-10T22:00:00" };
 type Sample = typeof INSIDE & { price: number };
 
 function planDocument(plans: Sample[]): string {

@@ -83,7 +83,7 @@ function generate(seed: number): Base[] {
 function xml(bases: Base[]): string {
   let out = '<?xml version="1.0" encoding="UTF-8"?>\n<planList version="1.0">\n<output>\n';
   for (const b of bases) {
-    out += `<base_plan base_plan_id="split-${b.id}" sell_mode="${b.online ? "online" : "offline"}" title="${esc(b.title)}">\n`;
+    out += `<base_plan base_plan_id="${660_000 + b.id}" sell_mode="${b.online ? "online" : "offline"}" title="${esc(b.title)}">\n`;
     for (const p of b.plans) {
       const start = iso(p.start);
       out += `<plan plan_start_date="${start}" plan_end_date="${iso(p.start + p.hours * 3_600_000)}" plan_id="${p.id}" sell_from="2039-01-01T00:00:00" sell_to="${start}" sold_out="false">`;
