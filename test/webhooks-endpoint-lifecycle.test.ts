@@ -126,7 +126,7 @@ describe("disabling", () => {
 });
 
 describe("redelivery", () => {
-  it("a delivery given up after its last retry is sent again under the same webhook-id once the receiver recovers", {
+  it("a delivery given up after its last retry is sent again under the same webhook-id, with the whole retry schedule", {
     timeout: 45_000,
   }, async () => {
     const name = hookName("redeliver");
@@ -145,18 +145,21 @@ describe("redelivery", () => {
     expect(tries).toHaveLength(6);
     expect(new Set(tries.map((r) => r.webhookId))).toEqual(new Set([failed.webhook_id]));
 
-    await hook(name, { secrets: [ep.secret] });
+    // The receiver is back but stumbles once more: the redelivery is retried on schedule, not given up
+    // after one try (its attempt count is already past the schedule's length).
+    await hook(name, { secrets: [ep.secret], script: [503] });
     const res = await call(`/v1/webhooks/${ep.id}/deliveries/${failed.id}/redeliver`, { method: "POST", headers: bearer(admin) });
     expect(res.status).toBe(202);
-    const [again] = await receivedMatching(name, about(s.id));
+    const [stumble, again] = await receivedMatching(name, about(s.id), 2);
+    expect(stumble).toMatchObject({ webhookId: failed.webhook_id, answered: 503 });
     expect(again).toMatchObject({ webhookId: failed.webhook_id, verifiedWith: 0, answered: 200, data: s });
     const done = await deliveryWhere(
       ep.id,
       (x) => x.id === failed.id,
       (x) => x.status === "succeeded",
     );
-    expect(done.attempts).toBe(7);
-    expect(done.attempt_log.map((a) => a.status_code)).toEqual([500, 500, 500, 500, 500, 500, 200]);
+    expect(done.attempts).toBe(8);
+    expect(done.attempt_log.map((a) => a.status_code)).toEqual([500, 500, 500, 500, 500, 500, 503, 200]);
     expect((await endpoint(ep.id)).failing_since, "a success ends the failing streak").toBeNull();
   });
 });

@@ -215,6 +215,8 @@ export const webhookDeliveries = pgTable(
     subscriberVersion: integer("subscriber_version"),
     status: text("status", { enum: WEBHOOK_DELIVERY_STATUSES }).notNull().default("pending"),
     attempts: integer("attempts").notNull().default(0),
+    /** `attempts` when the current retry schedule began: 0, or where a manual redelivery restarted it. */
+    scheduleFrom: integer("schedule_from").notNull().default(0),
     nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     /** While `delivering`: until when this claim holds (a consumer that died lets it go). */
     leaseUntil: timestamp("lease_until", { withTimezone: true, mode: "date" }),

@@ -206,7 +206,8 @@ async function sendGroup(
   claimed.forEach((c, i) => {
     const attempt = attempts[i]!;
     const ok = attempt.statusCode !== null && attempt.statusCode >= 200 && attempt.statusCode < 300;
-    const attemptsMade = c.delivery.attempts + 1;
+    // Counted from where the schedule began: a manual redelivery gets the whole schedule again.
+    const attemptsMade = c.delivery.attempts + 1 - c.delivery.scheduleFrom;
     let status: AttemptResult["next"]["status"];
     let nextAttemptAt: Date | undefined;
     if (ok) {

@@ -161,7 +161,7 @@ export async function listDeliveryPage(
   return toPage(rows, q.limit, toDeliveryView, (last) => last.id);
 }
 
-/** Sends a delivery again now, under the same webhook-id; its attempts continue in the same log. */
+/** Sends a delivery again now, under the same webhook-id, with the whole retry schedule; its attempts continue in the same log. */
 export async function redeliver(rt: Runtime, endpointId: string, deliveryId: string): Promise<WebhookDelivery> {
   const endpoint = await endpointOrNotFound(rt, endpointId);
   if (!endpoint.enabled) throw new DomainError("conflict", "The endpoint is disabled; enable it first.");

@@ -340,11 +340,11 @@ export async function findDelivery(db: Database, endpointId: string, id: string)
   return row;
 }
 
-/** Makes a finished delivery due again now (manual redelivery); attempts continue from where they were. */
+/** Makes a finished delivery due again now (manual redelivery): its attempts continue in the same log, under a fresh retry schedule. */
 export async function reopenDelivery(db: Database, id: string, now: Date): Promise<void> {
   await db
     .update(webhookDeliveries)
-    .set({ status: "pending", nextAttemptAt: now, completedAt: null, leaseUntil: null })
+    .set({ status: "pending", nextAttemptAt: now, completedAt: null, leaseUntil: null, scheduleFrom: sql`${webhookDeliveries.attempts}` })
     .where(eq(webhookDeliveries.id, id));
 }
 

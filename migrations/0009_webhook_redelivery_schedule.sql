@@ -1,0 +1,1 @@
+ALTER TABLE "webhook_deliveries" ADD COLUMN "schedule_from" integer DEFAULT 0 NOT NULL;
