@@ -35,7 +35,19 @@ export function useWebhookKeys(): void {
     writer = await createTestKey(db, ["subscribers:write", "subscribers:read"], "webhooks-writer");
   });
   afterEach(async () => {
-    for (const id of registered.splice(0)) await db.db.delete(webhookEndpoints).where(eq(webhookEndpoints.id, id));
+    // A delivery still being recorded for the endpoint can deadlock with the cascade (Postgres picks
+    // one side, 40P01); the app's side retries, and so does this clean-up.
+    for (const id of registered.splice(0)) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await db.db.delete(webhookEndpoints).where(eq(webhookEndpoints.id, id));
+          break;
+        } catch (err) {
+          const code = (err as { cause?: { code?: string } }).cause?.code;
+          if (code !== "40P01" || attempt === 3) throw err;
+        }
+      }
+    }
   });
   afterAll(() => db.close());
 }
