@@ -77,14 +77,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   };
 }
 
-export interface SequentialResult {
-  rps: number;
-  p50_ms: number;
-  p99_ms: number;
-  requests: number;
-  statuses: Record<string, number>;
-  cache: Record<string, number>;
-}
+/** A load result without the error count: a connection error rejects a sequential run instead. */
+export type SequentialResult = Omit<LoadResult, "errors">;
 
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
