@@ -32,6 +32,7 @@ export const problems = {
   400: problem("Malformed request"),
   404: problem("Not found"),
   409: problem("Conflict"),
+  410: problem("Erased: the resource existed and was erased with its subscriber; it never comes back"),
   412: problem("If-Match does not hold for the current version"),
   413: problem("Body too large"),
   415: problem("Body is not JSON"),

@@ -11,6 +11,7 @@ const problems: Record<ErrorCode, { status: number; type: string; title: string 
   method_not_allowed: { status: 405, type: "method_not_allowed", title: "Method not allowed" },
   conflict: { status: 409, type: "conflict", title: "Conflict" },
   precondition_failed: { status: 412, type: "precondition_failed", title: "Precondition failed" },
+  gone: { status: 410, type: "gone", title: "Gone" },
   payload_too_large: { status: 413, type: "payload_too_large", title: "Payload too large" },
   unsupported_media_type: { status: 415, type: "unsupported_media_type", title: "Unsupported media type" },
   validation_failed: { status: 422, type: "validation_failed", title: "Validation failed" },

@@ -14,6 +14,8 @@ const ERROR_CODES = [
   "conflict",
   /** An If-Match that does not hold for the resource's current version. */
   "precondition_failed",
+  /** The resource existed and was erased on purpose: it will never come back (GDPR erasure). */
+  "gone",
   "payload_too_large",
   "unsupported_media_type",
   "validation_failed",
