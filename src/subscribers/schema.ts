@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { SUBSCRIBER_STATUSES } from "../db/schema.ts";
+import { EmailAddress } from "./email.ts";
 
 /**
  * The subscriber resource's shapes, the single source of its types (z.infer), of the routes'
@@ -51,8 +52,6 @@ const personName = (max: number) =>
         }),
     );
 
-/** Emails are ASCII in this API (zod's email format), so they cannot carry controls or NUL. */
-const EmailAddress = z.string().trim().max(254, "must be at most 254 characters").pipe(z.email("must be a valid email address"));
 
 /** What a client may send: unknown fields are rejected, the email is trimmed and checked. */
 export const SubscriberInput = z
