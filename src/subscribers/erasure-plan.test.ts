@@ -22,10 +22,18 @@ describe("erasureTombstones", () => {
 
   it("adds nothing for a live row (removing it tombstones it) and turns a delete's tombstone into an erasure's", () => {
     expect(erasureTombstones({ operationId: op, subscriberId: id, emailHash: "h", liveIds: [id], buried: [] }).tombstones).toEqual([]);
-    const deleted = { subscriberId: id, emailHash: "h", kind: "deleted" as const, operationId: "0190a000-0000-7000-8000-000000000001", version: 3 };
+    const deleted = {
+      subscriberId: id,
+      emailHash: "h",
+      kind: "deleted" as const,
+      operationId: "0190a000-0000-7000-8000-000000000001",
+      version: 3,
+    };
     const { tombstones, versions } = erasureTombstones({ operationId: op, subscriberId: id, liveIds: [], buried: [deleted] });
     expect(tombstones).toEqual([{ ...deleted, kind: "forgotten", operationId: op, version: 4 }]);
     expect(versions.get(id)).toBe(4);
-    expect(erasureTombstones({ operationId: op, subscriberId: id, liveIds: [], buried: [{ ...deleted, kind: "forgotten" }] }).tombstones).toEqual([]);
+    expect(
+      erasureTombstones({ operationId: op, subscriberId: id, liveIds: [], buried: [{ ...deleted, kind: "forgotten" }] }).tombstones,
+    ).toEqual([]);
   });
 });

@@ -33,7 +33,8 @@ export function erasureTombstones(e: ErasureTarget): { tombstones: NewTombstoneR
       versions.set(t.subscriberId, version);
       tombstones.push({ ...t, kind: "forgotten", operationId: e.operationId, version });
     }
-  const idKnown = e.subscriberId === undefined || e.liveIds.includes(e.subscriberId) || e.buried.some((t) => t.subscriberId === e.subscriberId);
+  const idKnown =
+    e.subscriberId === undefined || e.liveIds.includes(e.subscriberId) || e.buried.some((t) => t.subscriberId === e.subscriberId);
   const hashKnown = e.emailHash === undefined || e.liveIds.length > 0 || e.buried.some((t) => t.emailHash === e.emailHash);
   if (!idKnown || !hashKnown)
     tombstones.push({

@@ -52,7 +52,6 @@ const personName = (max: number) =>
         }),
     );
 
-
 /** What a client may send: unknown fields are rejected, the email is trimmed and checked. */
 export const SubscriberInput = z
   .strictObject({

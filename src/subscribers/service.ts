@@ -84,7 +84,7 @@ function viewOf(row: OperationRow): Operation {
  * (README "Authorization"), except on a create, the id the edge minted for the subscriber the caller
  * itself is creating (an already_exists failure names another subscriber, so not then).
  */
-export function operationFor(principal: Principal, op: Operation): Operation {
+function operationFor(principal: Principal, op: Operation): Operation {
   if (hasScope(principal, "subscribers:read")) return op;
   const own = op.kind === "subscriber.create" && (op.status === "pending" || op.status === "succeeded");
   return own ? op : { ...op, subscriber_id: null };

@@ -363,21 +363,19 @@ class SetApplier {
       liveIds: live.map((r) => r.id),
       buried,
     });
-    const versions = new Map<string, number>();
+    const versions = new Map(plan.versions);
     for (const r of live) {
       const gone = { ...r, version: r.version + 1 };
       await this.remove(gone, "forgotten", m.operation_id);
       versions.set(r.id, gone.version);
     }
-    for (const [id, version] of plan.versions) versions.set(id, version);
     this.newTombstones.push(...plan.tombstones);
 
     const erased = await eraseSubscriberHistory(this.tx, ids, emails, m.operation_id);
     await purgeSubscriberDeliveries(this.tx, ids);
-    // Earlier events were scrubbed above; this set's own events and operations about them go the
-    // same way (their pending entries in the edge cache are purged with the others).
+    // Earlier events and operations were erased above; this set's own go the same way (their
+    // pending entries in the edge cache are purged with the others; the operations recorded erased).
     for (const e of this.events) if (ids.includes(e.subscriberId)) e.data = { id: e.subscriberId, version: e.version };
-    // This set's outcomes about them are recorded erased, like the earlier ones.
     const ours = this.outcomes.filter((o) => o.subscriberId && ids.includes(o.subscriberId));
     erased.operations.push(...ours.map((o) => ({ id: o.operationId, idempotencyKey: o.idempotencyKey ?? null })));
     this.erasedOutcomes.push(...ours);
