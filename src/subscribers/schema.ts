@@ -122,10 +122,10 @@ export const Operation = z
     status: z.enum(["pending", "succeeded", "failed", "superseded"]).meta({
       description: "superseded: a newer change to the same subscriber was applied first, so this older one was not",
     }),
-    subscriber_id: z
-      .uuid()
-      .nullable()
-      .meta({ description: "For already_exists, the subscriber that has the email; null only for a malformed message" }),
+    subscriber_id: z.uuid().nullable().meta({
+      description:
+        "For already_exists, the subscriber that has the email. Null for a malformed message, and for a key without subscribers:read except on its own create (the id minted for it)",
+    }),
     subscriber_version: z.number().int().nullable().meta({ description: "The subscriber's version once this change applied" }),
     error: z.object({ code: z.enum(OPERATION_ERROR_CODES), message: z.string() }).nullable(),
     completed_at: z.iso.datetime().nullable(),
