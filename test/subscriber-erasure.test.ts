@@ -6,8 +6,10 @@ import { sql } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PARKED_PREFIX } from "../src/queue/dead-letter.ts";
+import { cacheKeys } from "../src/subscribers/model.ts";
+import { rowsMentioning } from "./erasure-helpers.ts";
 import type { OperationBody, SubscriberBody } from "./helpers.ts";
-import { bearer, call, captureLogLines, createTestKey, testDb, uniqueDomain, waitFor } from "./helpers.ts";
+import { bearer, call, captureLogLines, createTestKey, expectProblem, testDb, uniqueDomain, waitFor } from "./helpers.ts";
 import { updateMessage } from "./queue-helpers.ts";
 
 const db = testDb();
@@ -20,26 +22,6 @@ beforeAll(async () => {
 afterAll(() => db.close());
 
 const lines = captureLogLines();
-
-/** Every (table, column) in the public schema whose values are text, JSON or arrays of them. */
-async function textColumns(): Promise<Array<{ table: string; column: string }>> {
-  const rows = await db.db.execute<{ table_name: string; column_name: string }>(sql`
-    select table_name, column_name from information_schema.columns
-    where table_schema = 'public'
-      and (data_type in ('text', 'character varying', 'character', 'json', 'jsonb') or data_type = 'ARRAY')`);
-  return rows.rows.map((r) => ({ table: r.table_name, column: r.column_name }));
-}
-
-async function rowsMentioning(needle: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const { table, column } of await textColumns()) {
-    const r = await db.db.execute<{ n: number }>(
-      sql`select count(*)::int as n from ${sql.identifier(table)} where strpos(lower(${sql.identifier(column)}::text), ${needle.toLowerCase()}) > 0`,
-    );
-    if ((r.rows[0]?.n ?? 0) > 0) found.push(`${table}.${column}`);
-  }
-  return found;
-}
 
 async function kvEntriesMentioning(needle: string): Promise<string[]> {
   const found: string[] = [];
@@ -101,12 +83,12 @@ describe("erasure", () => {
     );
     await waitFor(
       async () =>
-        (await rowsMentioning(person.email)).includes("dead_letters.body") &&
-        (await rowsMentioning(person.name)).includes("dead_letters.body"),
+        (await rowsMentioning(db, person.email)).includes("dead_letters.body") &&
+        (await rowsMentioning(db, person.name)).includes("dead_letters.body"),
       20_000,
       "dead letters stored",
     );
-    expect(await rowsMentioning(person.email)).toEqual(
+    expect(await rowsMentioning(db, person.email)).toEqual(
       expect.arrayContaining(["subscribers.email", "subscriber_events.data", "dead_letters.body"]),
     );
     expect((await kvEntriesMentioning(person.email)).length).toBeGreaterThan(0);
@@ -114,9 +96,13 @@ describe("erasure", () => {
     const forget = await call(`/v1/subscribers/${encodeURIComponent(person.email)}/forget`, { method: "POST", headers: json(eraser) });
     expect(forget.status).toBe(204);
 
+    // List pages are not swept: the erasure moved the list version, so a page cached before it is
+    // unreachable and expires with its 60 s TTL. Every other entry is gone now.
+    const listVersion = await env.CACHE.get(cacheKeys.listVersion);
+    const reachable = (k: string) => !k.startsWith(cacheKeys.listPrefix) || k.startsWith(`${cacheKeys.listPrefix}${listVersion}:`);
     for (const needle of needles) {
-      expect(await rowsMentioning(needle), `"${needle}" in a table`).toEqual([]);
-      expect(await kvEntriesMentioning(needle), `"${needle}" in KV`).toEqual([]);
+      expect(await rowsMentioning(db, needle), `"${needle}" in a table`).toEqual([]);
+      expect((await kvEntriesMentioning(needle)).filter(reachable), `"${needle}" in KV`).toEqual([]);
       expect(
         lines.filter((l) => l.toLowerCase().includes(needle.toLowerCase())),
         `"${needle}" in a log line`,
@@ -124,9 +110,19 @@ describe("erasure", () => {
     }
     expect(lines.length, "the flow logged nothing at all").toBeGreaterThan(0);
 
-    // Reads agree, the create's operation record is gone, and the idempotent create does not replay it.
+    // Reads agree, the create's operation answers 410 (erased, not unknown), and the idempotent
+    // create re-sent answers 410 and stores nothing.
     expect((await call(`/v1/subscribers/${subscriber.id}`, { headers: bearer(writer) })).status).toBe(404);
-    expect((await call(`/v1/operations/${createOp}`, { headers: bearer(writer) })).status).toBe(404);
+    expect(await (await call("/v1/subscribers?limit=100", { headers: bearer(writer) })).text()).not.toContain(person.name);
+    await expectProblem(await call(`/v1/operations/${createOp}`, { headers: bearer(writer) }), 410, "gone");
+    const replay = await call("/v1/subscribers", {
+      method: "POST",
+      headers: json(writer, { "Idempotency-Key": `create-${tag}` }),
+      body: JSON.stringify({ ...person, status: "active" }),
+    });
+    await expectProblem(replay, 410, "gone");
+    expect((await call(`/v1/subscribers/${encodeURIComponent(person.email)}`, { headers: bearer(writer) })).status).toBe(404);
+    for (const needle of needles) expect(await rowsMentioning(db, needle), `"${needle}" in a table after the replay`).toEqual([]);
     // What is kept: the tombstone's keyed hash, never the address.
     const kept = await db.db.execute<{ kind: string; email_hash: string }>(
       sql`select kind, email_hash from subscriber_tombstones where subscriber_id = ${subscriber.id}`,
@@ -147,11 +143,11 @@ describe("erasure", () => {
     const { data } = await created.json<SubscriberBody>();
     expect((await call(`/v1/subscribers/${data.id}`, { method: "DELETE", headers: json(writer) })).status).toBe(204);
     // The deleted subscriber's events still hold the address until it is erased.
-    expect(await rowsMentioning(email)).toEqual(["subscriber_events.data"]);
+    expect(await rowsMentioning(db, email)).toEqual(["subscriber_events.data"]);
     const forget = await call(`/v1/subscribers/${encodeURIComponent(email)}/forget`, { method: "POST", headers: json(eraser) });
     expect(forget.status).toBe(204);
-    expect(await rowsMentioning(email)).toEqual([]);
-    expect(await rowsMentioning(`Delname${tag}`)).toEqual([]);
+    expect(await rowsMentioning(db, email)).toEqual([]);
+    expect(await rowsMentioning(db, `Delname${tag}`)).toEqual([]);
 
     const op = await call(`/v1/subscribers/${encodeURIComponent(email)}/forget`, { method: "POST", headers: { ...bearer(eraser) } });
     expect(op.status).toBe(202);

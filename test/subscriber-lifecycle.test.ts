@@ -159,9 +159,14 @@ describe("no resurrection", () => {
     expect(await rowOf(id)).toBeUndefined();
     const byAddress = await db.db.select().from(subscribers).where(eq(subscribers.email, c.subscriber.email));
     expect(byAddress).toEqual([]);
-    // Their records were erased with the rest; the late copies are recorded again, as superseded.
-    const again = await outcomes([c.operation_id, update.operation_id]);
-    expect([...again.values()].map((o) => o.status)).toEqual(["superseded", "superseded"]);
+    // Their records were kept as erased (no subscriber id), so the redelivered copies are already
+    // decided; the create re-sent under a new operation id meets the tombstone and is superseded.
+    const again = await outcomes([c.operation_id, update.operation_id, late[0]!.operation_id]);
+    expect([c.operation_id, update.operation_id].map((op) => again.get(op))).toMatchObject([
+      { status: "succeeded", errorCode: "erased", subscriberId: null },
+      { status: "succeeded", errorCode: "erased", subscriberId: null },
+    ]);
+    expect(again.get(late[0]!.operation_id)?.status).toBe("superseded");
     expect((await eventsOf(id)).map((e) => [e.type, e.data])).toEqual([
       ["subscriber.created", { id, version: 1 }],
       ["subscriber.updated", { id, version: 2 }],

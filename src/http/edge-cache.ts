@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { CacheOutcome } from "../cache/read-through.ts";
+import { parseEntityTags, weakMatch } from "../lib/entity-tags.ts";
 import { errorMessage } from "../lib/log.ts";
 import type { AppEnv } from "./context.ts";
 
@@ -74,15 +75,13 @@ export function toEdge(c: Context<AppEnv>, key: string, etag: string, body: Body
 
 /**
  * RFC 9110 §13.1.2: If-None-Match holds when it is "*" or lists an entity-tag equal to `etag` under
- * weak comparison (a W/ prefix on either side is ignored). An entity-tag may hold commas, so tags
- * are read as quoted strings, not split on commas; anything unparseable matches nothing.
+ * weak comparison (a W/ prefix on either side is ignored); a header that is not a list of
+ * entity-tags (src/lib/entity-tags.ts) matches nothing.
  */
 export function ifNoneMatchHolds(header: string | undefined, etag: string): boolean {
-  if (header === undefined) return false;
-  if (header.trim() === "*") return true;
-  const opaque = etag.startsWith("W/") ? etag.slice(2) : etag;
-  for (const [, tag] of header.matchAll(/(?:W\/)?("[^"]*")/g)) if (tag === opaque) return true;
-  return false;
+  const list = header === undefined ? undefined : parseEntityTags(header);
+  if (!list) return false;
+  return list.any || list.tags.some((t) => weakMatch(t, etag));
 }
 
 /**

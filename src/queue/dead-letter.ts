@@ -18,8 +18,8 @@ export const DEAD_LETTER_REASONS = {
 } as const;
 
 /** What the DLQ receives: the body already as storable text, so bytes or values JSON cannot carry survive the trip. */
-export function deadLetter(message: Message<unknown>, reason: string): DeadLetterEnvelope {
-  const { body, bodyFormat } = serializeBody(message.body);
+export function deadLetter(message: Message<unknown>, reason: string, original: unknown = message.body): DeadLetterEnvelope {
+  const { body, bodyFormat } = serializeBody(original);
   return { kind: "dead_letter", reason, message_id: message.id, attempts: message.attempts, body_text: body, body_format: bodyFormat };
 }
 

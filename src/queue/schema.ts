@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { EmailAddress } from "../subscribers/email.ts";
 import { SubscriberStatus } from "../subscribers/schema.ts";
 
 /**
@@ -14,13 +15,22 @@ const change = {
   idempotency_key: z.string().max(200).optional(),
 };
 
+/**
+ * What an If-Match asked for (src/subscribers/preconditions.ts): `if_match`, one version (the only
+ * form of older messages), or `if_match_any`, several; the change applies at any listed version.
+ */
+const ifMatch = {
+  if_match: z.number().int().positive().optional(),
+  if_match_any: z.array(z.number().int().positive()).min(1).max(50).optional(),
+};
+
 /** The edge checks names against the full policy; Postgres enforces the rest, so the consumer is lenient. */
 const Name = z.string().min(1).max(255);
 
 export const SubscriberCreateMessage = z.object({
   type: z.literal("subscriber.create"),
   ...change,
-  subscriber: z.object({ id: z.uuid(), email: z.email().max(254), name: Name, last_name: Name, status: SubscriberStatus }),
+  subscriber: z.object({ id: z.uuid(), email: EmailAddress, name: Name, last_name: Name, status: SubscriberStatus }),
 });
 export type SubscriberCreateMessage = z.infer<typeof SubscriberCreateMessage>;
 
@@ -31,8 +41,7 @@ export const SubscriberUpdateMessage = z.object({
   changes: z
     .object({ name: Name.optional(), last_name: Name.optional(), status: SubscriberStatus.optional() })
     .refine((c) => Object.keys(c).length > 0, "no change"),
-  /** The version an `If-Match` asked for. */
-  if_match: z.number().int().positive().optional(),
+  ...ifMatch,
 });
 export type SubscriberUpdateMessage = z.infer<typeof SubscriberUpdateMessage>;
 
@@ -40,7 +49,7 @@ export const SubscriberDeleteMessage = z.object({
   type: z.literal("subscriber.delete"),
   ...change,
   subscriber_id: z.uuid(),
-  if_match: z.number().int().positive().optional(),
+  ...ifMatch,
 });
 export type SubscriberDeleteMessage = z.infer<typeof SubscriberDeleteMessage>;
 
@@ -50,7 +59,7 @@ export const SubscriberForgetMessage = z
     type: z.literal("subscriber.forget"),
     ...change,
     subscriber_id: z.uuid().optional(),
-    email: z.email().max(254).optional(),
+    email: EmailAddress.optional(),
   })
   .refine((m) => m.subscriber_id !== undefined || m.email !== undefined, "subscriber_id or email");
 export type SubscriberForgetMessage = z.infer<typeof SubscriberForgetMessage>;

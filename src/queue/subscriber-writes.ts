@@ -1,9 +1,7 @@
 import { z } from "zod";
-import { meteredKv } from "../cache/meter.ts";
 import { cached, safeDelete, safePut } from "../cache/read-through.ts";
 import { recordOperationOutcomes } from "../db/repositories/operations.ts";
 import { findSubscribersByIds } from "../db/repositories/subscribers.ts";
-import { isolateMemory } from "../isolate-memory.ts";
 import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
 import { forgetStats } from "../stats/service.ts";
@@ -11,7 +9,8 @@ import { cacheKeys, TTL, toSubscriberView } from "../subscribers/model.ts";
 import type { StoreResult } from "../subscribers/writes.ts";
 import { storeSubscriberWrites } from "../subscribers/writes.ts";
 import { relayWebhookEvents } from "../webhooks/relay.ts";
-import { DEAD_LETTER_REASONS, deadLetter, PARKED_PREFIX } from "./dead-letter.ts";
+import { DEAD_LETTER_REASONS, deadLetter } from "./dead-letter.ts";
+import { purgeErasedWithRetries, withoutAddress } from "./erasure-purge.ts";
 import { QUEUES } from "./names.ts";
 import { mayRetry, retryDelaySeconds } from "./retry.ts";
 import type { SubscriberSettleMessage, SubscriberWriteMessage } from "./schema.ts";
@@ -200,8 +199,10 @@ export async function consumeSubscriberWrites(
 async function sendToDeadLetters(rt: Runtime, items: Poison[]): Promise<number> {
   if (items.length === 0) return 0;
   try {
+    const kept = async ({ msg, reason }: Poison) =>
+      deadLetter(msg, reason, reason.startsWith(DEAD_LETTER_REASONS.retriesExhausted) ? msg.body : await withoutAddress(rt, msg.body));
     await rt.env.DEAD_LETTER_QUEUE.sendBatch(
-      items.map(({ msg, reason }) => ({ body: deadLetter(msg, reason), contentType: "json" as const })),
+      await Promise.all(items.map(async (p) => ({ body: await kept(p), contentType: "json" as const }))),
     );
   } catch (err) {
     rt.log.error("dead_letter_send_failed", { queue: QUEUES.deadLetters, messages: items.length, error: errorMessage(err) });
@@ -297,54 +298,4 @@ async function settle(rt: Runtime, subscribers: SubscriberSettleMessage["subscri
   // List pages are keyed by the version bumped after the commit, so a page read before it is unreachable.
   if (fixes > 0) await safePut(rt, cacheKeys.listVersion, Date.now().toString(36));
   return fixes;
-}
-
-/**
- * An erasure's reach into the edge cache: the subscriber by id and by email, every operation and
- * idempotency record it had, every cached list page (any of them may show the person), and dead
- * letters parked in KV that mention them. Throws if the cache cannot be reached.
- */
-const PURGE_ATTEMPTS = 3;
-
-/**
- * The purge is idempotent, so a failing cache gets a few tries. If it stays down, what is left
- * expires with its TTL (subscriber entries 1 h, list pages 60 s, idempotency records 24 h, pending
- * operations 14 days) and the failure is logged with counts only.
- */
-async function purgeErasedWithRetries(rt: Runtime, result: StoreResult): Promise<void> {
-  for (let attempt = 1; attempt <= PURGE_ATTEMPTS; attempt++) {
-    try {
-      await purgeErased(rt, result);
-      return;
-    } catch (err) {
-      if (attempt === PURGE_ATTEMPTS)
-        rt.log.error("erasure_cache_purge_failed", { erasures: result.erasures.length, attempts: attempt, error: errorMessage(err) });
-      else await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-    }
-  }
-}
-
-async function purgeErased(rt: Runtime, result: StoreResult): Promise<void> {
-  if (result.erasures.length === 0) return;
-  const keys = new Set<string>();
-  const needles: string[] = [];
-  for (const e of result.erasures) {
-    for (const id of e.subscriberIds) keys.add(cacheKeys.byId(id));
-    for (const email of e.emails) keys.add(await cacheKeys.byEmail(email));
-    for (const op of e.operations) {
-      keys.add(cacheKeys.operation(op.id));
-      if (op.idempotencyKey) keys.add(op.idempotencyKey);
-    }
-    needles.push(...e.subscriberIds, ...e.emails);
-  }
-  // Not safeDelete: a failure here must fail the batch. This isolate's hot copies go too.
-  for (const k of keys) isolateMemory.cacheEntries.delete(`${rt.cache.kind}:${k}`);
-  await Promise.all([...keys].map((k) => rt.cache.delete(k)));
-  await rt.cache.deletePrefix(cacheKeys.listPrefix);
-  const kv = meteredKv(rt.env.CACHE);
-  const parked = await kv.list({ prefix: PARKED_PREFIX });
-  for (const k of parked.keys) {
-    const text = (await kv.getText(k.name))?.toLowerCase();
-    if (text && needles.some((n) => text.includes(n.toLowerCase()))) await kv.delete(k.name);
-  }
 }

@@ -2,12 +2,16 @@ import { v7 as uuidv7 } from "uuid";
 import type { Principal } from "../auth/principal.ts";
 import { hasScope } from "../auth/principal.ts";
 import { safeGet, safePut } from "../cache/read-through.ts";
-import { canonicalJson, sha256Hex } from "../lib/crypto.ts";
+import { sha256Hex } from "../lib/crypto.ts";
 import { DomainError } from "../lib/errors.ts";
 import { errorMessage } from "../lib/log.ts";
 import type { SubscriberWriteMessage } from "../queue/schema.ts";
 import type { Runtime } from "../runtime.ts";
+import type { IdempotencyRecord } from "./idempotency.ts";
+import { idempotencyRecord, isSameRequest } from "./idempotency.ts";
 import { cacheKeys, emailHash, TTL } from "./model.ts";
+import type { IfMatch } from "./preconditions.ts";
+import { cannotHold, ifMatchFields } from "./preconditions.ts";
 import type { Operation, OperationKind, Subscriber, SubscriberInput, SubscriberPatch } from "./schema.ts";
 import { findOperationView, getSubscriber, parseSubscriberRef } from "./service.ts";
 
@@ -23,27 +27,6 @@ export interface Accepted {
   replayed: boolean;
 }
 
-interface IdempotencyRecord {
-  bodyHash: string;
-  operation: Operation;
-}
-
-/** `*`, or one strong entity tag holding a version (`"3"`). Weak tags never match an If-Match (RFC 9110 §13.1.1). */
-export type IfMatch = { any: true } | { version: number };
-
-export function parseIfMatch(header: string | undefined): IfMatch | undefined {
-  if (header === undefined) return undefined;
-  const value = header.trim();
-  if (value === "*") return { any: true };
-  const m = /^"([1-9][0-9]{0,9})"$/.exec(value);
-  if (!m) {
-    throw new DomainError("validation_failed", 'If-Match must be "*" or one ETag from a read of this subscriber, such as "3".', {
-      fields: [{ field: "If-Match", message: 'must be "*" or a quoted version like "3"' }],
-    });
-  }
-  return { version: Number(m[1]) };
-}
-
 async function accept(
   rt: Runtime,
   principal: Principal,
@@ -53,17 +36,17 @@ async function accept(
   prepare: (idempotencyCacheKey: string | undefined) => Promise<{ message: SubscriberWriteMessage; operation: Operation }>,
 ): Promise<Accepted> {
   let idemCacheKey: string | undefined;
-  let bodyHash = "";
+  const hashKey = rt.config.erasureHashKey;
   if (idempotencyKey !== undefined) {
     idemCacheKey = cacheKeys.idempotency(principal.keyId, await sha256Hex(idempotencyKey));
-    bodyHash = await sha256Hex(canonicalJson(fingerprint));
     const previous = await safeGet<IdempotencyRecord>(rt, idemCacheKey);
     if (previous) {
-      if (previous.bodyHash !== bodyHash) {
+      if (!(await isSameRequest(previous, hashKey, fingerprint))) {
         throw new DomainError("validation_failed", "This Idempotency-Key was already used with a different request.", {
           fields: [{ field: "Idempotency-Key", message: "reused with a different request" }],
         });
       }
+      // An operation erased with its subscriber answers 410 here (findOperationView): nothing is stored again.
       return { operation: (await findOperationView(rt, previous.operation.id)) ?? previous.operation, replayed: true };
     }
   }
@@ -79,7 +62,7 @@ async function accept(
   }
   await Promise.all([
     safePut(rt, cacheKeys.operation(operation.id), { v: operation }, TTL.operation),
-    idemCacheKey ? safePut(rt, idemCacheKey, { bodyHash, operation } satisfies IdempotencyRecord, TTL.idempotency) : undefined,
+    idemCacheKey ? safePut(rt, idemCacheKey, await idempotencyRecord(hashKey, fingerprint, operation), TTL.idempotency) : undefined,
   ]);
   return { operation, replayed: false };
 }
@@ -121,20 +104,18 @@ export function createSubscriber(rt: Runtime, principal: Principal, input: Subsc
 
 /**
  * The subscriber a change is about, as this edge knows it (cache first), checked against If-Match.
- * Versions only grow, so a cached version can be behind Postgres but never ahead: an If-Match below
- * it can no longer hold (412 at once), one at or above it is left to the consumer to decide.
+ * Versions only grow, so a cached version can be behind Postgres but never ahead: an If-Match whose
+ * versions are all below it can no longer hold (412 at once); otherwise the consumer decides.
  */
 async function target(rt: Runtime, ref: string, ifMatch: IfMatch | undefined): Promise<Subscriber> {
   const { value } = await getSubscriber(rt, ref);
-  if (ifMatch && "version" in ifMatch && ifMatch.version < value.version) {
+  if (cannotHold(ifMatch, value.version)) {
     throw new DomainError("precondition_failed", `If-Match does not hold: the subscriber is at version ${value.version}.`, {
       extra: { current_version: value.version },
     });
   }
   return value;
 }
-
-const ifMatchVersion = (ifMatch: IfMatch | undefined) => (ifMatch && "version" in ifMatch ? { if_match: ifMatch.version } : {});
 
 /** The reference as given, normalised: what makes two requests about the same subscriber the same request. */
 const sameRef = (ref: string) => ref.trim().toLowerCase();
@@ -154,7 +135,7 @@ export function updateSubscriber(
       ...change(idem),
       subscriber_id: subscriber.id,
       changes: patch,
-      ...ifMatchVersion(ifMatch),
+      ...ifMatchFields(ifMatch),
     };
     return { message, operation: pending(message.operation_id, "subscriber.update", subscriber.id) };
   });
@@ -169,7 +150,7 @@ export function deleteSubscriber(
 ) {
   return accept(rt, principal, idempotencyKey, { op: "delete", ref: sameRef(ref), ifMatch }, async (idem) => {
     const subscriber = await target(rt, ref, ifMatch);
-    const message = { type: "subscriber.delete" as const, ...change(idem), subscriber_id: subscriber.id, ...ifMatchVersion(ifMatch) };
+    const message = { type: "subscriber.delete" as const, ...change(idem), subscriber_id: subscriber.id, ...ifMatchFields(ifMatch) };
     return { message, operation: pending(message.operation_id, "subscriber.delete", subscriber.id) };
   });
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { SUBSCRIBER_STATUSES } from "../db/schema.ts";
+import { EmailAddress } from "./email.ts";
 
 /**
  * The subscriber resource's shapes, the single source of its types (z.infer), of the routes'
@@ -50,9 +51,6 @@ const personName = (max: number) =>
           if (problem) ctx.issues.push({ code: "custom", message: problem, input: ctx.value });
         }),
     );
-
-/** Emails are ASCII in this API (zod's email format), so they cannot carry controls or NUL. */
-const EmailAddress = z.string().trim().max(254, "must be at most 254 characters").pipe(z.email("must be a valid email address"));
 
 /** What a client may send: unknown fields are rejected, the email is trimmed and checked. */
 export const SubscriberInput = z
@@ -124,10 +122,10 @@ export const Operation = z
     status: z.enum(["pending", "succeeded", "failed", "superseded"]).meta({
       description: "superseded: a newer change to the same subscriber was applied first, so this older one was not",
     }),
-    subscriber_id: z
-      .uuid()
-      .nullable()
-      .meta({ description: "For already_exists, the subscriber that has the email; null only for a malformed message" }),
+    subscriber_id: z.uuid().nullable().meta({
+      description:
+        "For already_exists, the subscriber that has the email. Null for a malformed message, and for a key without subscribers:read except on its own create (the id minted for it)",
+    }),
     subscriber_version: z.number().int().nullable().meta({ description: "The subscriber's version once this change applied" }),
     error: z.object({ code: z.enum(OPERATION_ERROR_CODES), message: z.string() }).nullable(),
     completed_at: z.iso.datetime().nullable(),

@@ -2,25 +2,26 @@ import type { Principal } from "../auth/principal.ts";
 import { hasScope } from "../auth/principal.ts";
 import type { Read } from "../cache/read-through.ts";
 import { cached, readThrough, safeGet, safePut } from "../cache/read-through.ts";
-import { findOperation } from "../db/repositories/operations.ts";
+import type { OperationRow } from "../db/repositories/operations.ts";
+import { findOperation, isErasedOperation } from "../db/repositories/operations.ts";
 import { findSubscriberByEmail, findSubscriberById } from "../db/repositories/subscribers.ts";
 import { DomainError } from "../lib/errors.ts";
 import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
+import { isEmailAddress } from "./email.ts";
 import { cacheKeys, TTL, toOperationView, toSubscriberView } from "./model.ts";
 import type { Operation, Subscriber } from "./schema.ts";
 
-/**
- * Stored emails are printable ASCII (the create schema's email format), so a lookup holding anything
- * else (a NUL, a control, a lone surrogate) cannot match and would only make Postgres fail: 422.
- */
-const LOOKUP_EMAIL = /^[\x20-\x7e]{1,254}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** A subscriber reference from a path: an id (UUID) or an email address (anything containing "@"). */
+/**
+ * A subscriber reference from a path: an id (UUID) or an email address (anything containing "@").
+ * An address is held to the one rule every stored address passed (src/subscribers/email.ts): what
+ * the consumer would refuse cannot match anyone, so it is a 422 here, not a write that fails later.
+ */
 export function parseSubscriberRef(idOrEmail: string): { id?: string; email?: string } {
   const byEmail = idOrEmail.includes("@");
-  if (byEmail ? !LOOKUP_EMAIL.test(idOrEmail.trim()) : !UUID.test(idOrEmail)) {
+  if (byEmail ? !isEmailAddress(idOrEmail) : !UUID.test(idOrEmail)) {
     throw new DomainError("validation_failed", "Give a subscriber id (UUID) or an email address.", {
       fields: [{ field: "id_or_email", message: "must be a UUID or an email address" }],
     });
@@ -50,13 +51,43 @@ export async function getSubscriber(rt: Runtime, idOrEmail: string): Promise<Rea
  * only in the cache (written when the write was accepted) and is re-checked in Postgres on every read.
  */
 export async function findOperationView(rt: Runtime, id: string): Promise<Operation | undefined> {
-  const cachedOp = await safeGet<{ v?: Operation }>(rt, cacheKeys.operation(id));
+  const cachedOp = await safeGet<{ v?: Operation; erased?: true }>(rt, cacheKeys.operation(id));
+  if (cachedOp?.erased) throw erasedOperation();
   if (cachedOp?.v && cachedOp.v.status !== "pending") return cachedOp.v;
   const row = await findOperation(rt.reader(), id);
   if (!row) return cachedOp?.v;
+  if (isErasedOperation(row)) {
+    // Final too, and holds nothing personal: cached like an outcome.
+    await safePut(rt, cacheKeys.operation(id), { erased: true }, TTL.operation);
+    throw erasedOperation();
+  }
   const view = toOperationView(row);
   if (view.status !== "pending") await safePut(rt, cacheKeys.operation(id), cached(view), TTL.operation);
   return view;
+}
+
+/**
+ * An operation erased with its subscriber (README "Erasure") is 410, not 404: the client learns that
+ * it existed and was erased on purpose, and nothing else about it.
+ */
+const erasedOperation = () =>
+  new DomainError("gone", "This operation was erased with its subscriber; nothing about it is kept, and nothing was stored again.");
+
+/** Postgres's view of an operation, or 410 when it was erased. */
+function viewOf(row: OperationRow): Operation {
+  if (isErasedOperation(row)) throw erasedOperation();
+  return toOperationView(row);
+}
+
+/**
+ * What a key may see of an operation. A key without `subscribers:read` never learns a subscriber id
+ * (README "Authorization"), except on a create, the id the edge minted for the subscriber the caller
+ * itself is creating (an already_exists failure names another subscriber, so not then).
+ */
+function operationFor(principal: Principal, op: Operation): Operation {
+  if (hasScope(principal, "subscribers:read")) return op;
+  const own = op.kind === "subscriber.create" && (op.status === "pending" || op.status === "succeeded");
+  return own ? op : { ...op, subscriber_id: null };
 }
 
 /** Pending operations live in the cache; outcomes are in Postgres (and cached by their first read). */
@@ -85,7 +116,7 @@ export async function awaitOperation(rt: Runtime, accepted: Operation, seconds: 
     delay = Math.min(delay * 2, 250);
     try {
       const row = await findOperation(rt.reader(), op.id);
-      if (row) op = toOperationView(row);
+      if (row) op = viewOf(row);
     } catch (err) {
       rt.log.warn("operation_wait_failed", { error: errorMessage(err) });
       break;
@@ -97,13 +128,18 @@ export async function awaitOperation(rt: Runtime, accepted: Operation, seconds: 
 export type WriteResult =
   | { status: "accepted"; operation: Operation }
   | { status: "created" | "updated"; subscriber: Subscriber; operation: Operation }
+  /** Applied, for a key that may not read subscribers: the finished operation is all it gets. */
+  | { status: "finished"; operation: Operation }
   | { status: "gone"; operation: Operation };
 
 /**
  * What a finished operation means for the request that made it: the subscriber it created or
- * changed, nothing (a delete or erasure), or the problem that stopped it, as the one DomainError.
+ * changed (the operation alone for a key without `subscribers:read`), nothing (a delete or erasure),
+ * or the problem that stopped it, as the one DomainError. Every operation returned is as
+ * `operationFor` shows it to this key.
  */
-export async function writeResult(rt: Runtime, principal: Principal, op: Operation): Promise<WriteResult> {
+export async function writeResult(rt: Runtime, principal: Principal, raw: Operation): Promise<WriteResult> {
+  const op = operationFor(principal, raw);
   if (op.status === "pending") return { status: "accepted", operation: op };
   const extra = { operation_id: op.id };
   if (op.status === "superseded") {
@@ -130,6 +166,7 @@ export async function writeResult(rt: Runtime, principal: Principal, op: Operati
     }
   }
   if (op.kind === "subscriber.delete" || op.kind === "subscriber.forget") return { status: "gone", operation: op };
+  if (!hasScope(principal, "subscribers:read")) return { status: "finished", operation: op };
   const row = op.subscriber_id ? await findSubscriberById(rt.reader(), op.subscriber_id) : undefined;
   // Applied, but a later change already removed it: the outcome is all there is to show.
   if (!row) return { status: "accepted", operation: op };

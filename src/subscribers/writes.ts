@@ -1,7 +1,7 @@
 import type { Database, Transaction } from "../db/client.ts";
 import { isRefusedByDatabase, isUniqueViolation, pgErrorCode } from "../db/errors.ts";
 import type { NewOperationRow } from "../db/repositories/operations.ts";
-import { findDecidedOperations, recordOperationOutcomes } from "../db/repositories/operations.ts";
+import { ERASED_OPERATION, findDecidedOperations, recordOperationOutcomes } from "../db/repositories/operations.ts";
 import type { NewSubscriberEventRow, NewTombstoneRow, TombstoneRow } from "../db/repositories/subscriber-history.ts";
 import { eraseSubscriberHistory, findTombstones, insertSubscriberEvents, saveTombstones } from "../db/repositories/subscriber-history.ts";
 import type { NewSubscriberRow, SubscriberRow } from "../db/repositories/subscribers.ts";
@@ -20,7 +20,9 @@ import type {
   SubscriberUpdateMessage,
   SubscriberWriteMessage,
 } from "../queue/schema.ts";
+import { erasureTombstones } from "./erasure-plan.ts";
 import { emailHash, normalizeEmail, toSubscriberView } from "./model.ts";
+import { preconditionHolds } from "./preconditions.ts";
 import type { OperationErrorCode } from "./schema.ts";
 import { mayMoveTo } from "./schema.ts";
 
@@ -169,6 +171,8 @@ async function applyAsOneSet(db: Database, hashKey: string, messages: Subscriber
 
 class SetApplier {
   private readonly outcomes: Outcome[] = [];
+  /** Outcomes of this set about subscribers an erasure in it removed: recorded as erased operations. */
+  private readonly erasedOutcomes: Outcome[] = [];
   private readonly events: NewSubscriberEventRow[] = [];
   private readonly saved = new Map<string, SubscriberRow>();
   private readonly removed: Array<{ id: string; email: string }> = [];
@@ -233,20 +237,16 @@ class SetApplier {
 
     for (const row of this.saved.values()) if (this.rows.has(row.id) && !this.inserted.has(row.id)) await saveSubscriber(this.tx, row);
     await insertSubscriberEvents(this.tx, this.events);
-    await recordOperationOutcomes(
-      this.tx,
-      this.outcomes.map(
-        (o): NewOperationRow => ({
-          id: o.operationId,
-          kind: o.kind,
-          status: o.status,
-          subscriberId: o.subscriberId,
-          errorCode: o.errorCode ?? null,
-          version: o.version ?? null,
-          idempotencyKey: o.idempotencyKey ?? null,
-        }),
-      ),
-    );
+    const row = (o: Outcome, erased: boolean): NewOperationRow => ({
+      id: o.operationId,
+      kind: o.kind,
+      status: o.status,
+      subscriberId: erased ? null : o.subscriberId,
+      errorCode: erased ? ERASED_OPERATION : (o.errorCode ?? null),
+      version: o.version ?? null,
+      idempotencyKey: o.idempotencyKey ?? null,
+    });
+    await recordOperationOutcomes(this.tx, [...this.outcomes.map((o) => row(o, false)), ...this.erasedOutcomes.map((o) => row(o, true))]);
     return { outcomes: this.outcomes, saved: this.saved, removed: this.removed, erasures: this.erasures, alreadyDecided: decided.size };
   }
 
@@ -281,7 +281,7 @@ class SetApplier {
   }
 
   private preconditionFails(m: SubscriberUpdateMessage | SubscriberDeleteMessage, row: SubscriberRow): boolean {
-    if (m.if_match === undefined || m.if_match === row.version) return false;
+    if (preconditionHolds(m, row.version)) return false;
     this.outcome(m, "failed", { errorCode: "precondition_failed", version: row.version });
     return true;
   }
@@ -356,29 +356,29 @@ class SetApplier {
     ];
     const emails = [...new Set([...live.map((r) => normalizeEmail(r.email)), ...(email ? [email] : [])])];
 
-    const versions = new Map<string, number>();
+    const plan = erasureTombstones({
+      operationId: m.operation_id,
+      subscriberId: m.subscriber_id,
+      emailHash: hash,
+      liveIds: live.map((r) => r.id),
+      buried,
+    });
+    const versions = new Map(plan.versions);
     for (const r of live) {
       const gone = { ...r, version: r.version + 1 };
       await this.remove(gone, "forgotten", m.operation_id);
       versions.set(r.id, gone.version);
     }
-    // Erased once already: nothing more to record about them.
-    for (const t of buried)
-      if (t.subscriberId && !versions.has(t.subscriberId) && t.kind !== "forgotten") {
-        versions.set(t.subscriberId, (t.version ?? 0) + 1);
-        this.newTombstones.push({ ...t, kind: "forgotten", operationId: m.operation_id, version: (t.version ?? 0) + 1 });
-      }
-    // An address no subscriber has (yet): its hash alone refuses creates accepted before this erasure.
-    if (hash && !live.length && !buried.some((t) => t.emailHash === hash))
-      this.newTombstones.push({ subscriberId: null, emailHash: hash, kind: "forgotten", operationId: m.operation_id, version: 0 });
+    this.newTombstones.push(...plan.tombstones);
 
     const erased = await eraseSubscriberHistory(this.tx, ids, emails, m.operation_id);
     await purgeSubscriberDeliveries(this.tx, ids);
-    // Earlier events were scrubbed above; this set's own events and operations about them go the
-    // same way (their pending entries in the edge cache are purged with the others).
+    // Earlier events and operations were erased above; this set's own go the same way (their
+    // pending entries in the edge cache are purged with the others; the operations recorded erased).
     for (const e of this.events) if (ids.includes(e.subscriberId)) e.data = { id: e.subscriberId, version: e.version };
     const ours = this.outcomes.filter((o) => o.subscriberId && ids.includes(o.subscriberId));
     erased.operations.push(...ours.map((o) => ({ id: o.operationId, idempotencyKey: o.idempotencyKey ?? null })));
+    this.erasedOutcomes.push(...ours);
     this.outcomes.splice(0, this.outcomes.length, ...this.outcomes.filter((o) => !ours.includes(o)));
     for (const [id, version] of versions)
       this.events.push({ subscriberId: id, type: "subscriber.forgotten", version, operationId: m.operation_id, data: { id, version } });

@@ -28,6 +28,14 @@ export async function recordOperationOutcomes(db: Executor, rows: NewOperationRo
     });
 }
 
+/**
+ * An operation erased with its subscriber keeps its row, with no subscriber id and this error code,
+ * until the 30-day purge (the tombstone's lifetime): so a lookup answers "erased", not "never
+ * existed", and a redelivered message for it is already decided. The row holds no personal data.
+ */
+export const ERASED_OPERATION = "erased";
+export const isErasedOperation = (row: Pick<OperationRow, "errorCode">) => row.errorCode === ERASED_OPERATION;
+
 export async function findOperation(db: Reader, id: string): Promise<OperationRow | undefined> {
   const [row] = await db.select().from(operations).where(eq(operations.id, id)).limit(1);
   return row;

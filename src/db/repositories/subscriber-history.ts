@@ -1,6 +1,7 @@
 import { and, inArray, lt, ne, or, sql } from "drizzle-orm";
 import type { Database, Executor } from "../client.ts";
 import { deadLetters, operations, subscriberEvents, subscriberTombstones } from "../schema.ts";
+import { ERASED_OPERATION } from "./operations.ts";
 
 /**
  * What is kept about subscribers beyond their row: tombstones (so late messages cannot resurrect
@@ -66,7 +67,7 @@ export interface ErasedRecords {
 
 /**
  * Erases what the database holds about these subscribers beyond their row: their operation records
- * (but `keepOperation`, the erasure's own), the personal data in their earlier events (reduced to id
+ * (but `keepOperation`, the erasure's own) are marked erased and lose their subscriber id, the personal data in their earlier events (reduced to id
  * and version, and no longer due to webhooks), and every dead letter whose raw body mentions one of
  * them by id or by address.
  */
@@ -78,8 +79,10 @@ export async function eraseSubscriberHistory(
 ): Promise<ErasedRecords> {
   const erased: ErasedRecords = { operations: [], deadLetters: 0 };
   if (ids.length) {
+    // Kept as erased (no subscriber id), so a lookup can tell "erased" from "never existed".
     erased.operations = await tx
-      .delete(operations)
+      .update(operations)
+      .set({ subscriberId: null, errorCode: ERASED_OPERATION })
       .where(and(inArray(operations.subscriberId, ids), ne(operations.id, keepOperation)))
       .returning({ id: operations.id, idempotencyKey: operations.idempotencyKey });
     // Events not yet relayed to webhooks are never sent: only the erasure's own event will be.

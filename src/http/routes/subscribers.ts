@@ -2,12 +2,14 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { listBody, pageSchema } from "../../lib/pagination.ts";
 import type { Accepted } from "../../subscribers/accept.ts";
-import { createSubscriber, deleteSubscriber, forgetSubscriber, parseIfMatch, updateSubscriber } from "../../subscribers/accept.ts";
+import { createSubscriber, deleteSubscriber, forgetSubscriber, updateSubscriber } from "../../subscribers/accept.ts";
 import { listQueryFields, listSubscriberPage } from "../../subscribers/list.ts";
 import { etagOf } from "../../subscribers/model.ts";
+import { parseIfMatch } from "../../subscribers/preconditions.ts";
 import { Operation, Subscriber, SubscriberInput, SubscriberPatch, SubscriberStatus } from "../../subscribers/schema.ts";
 import { awaitOperation, getOperation, getSubscriber, MAX_WAIT_SECONDS, writeResult } from "../../subscribers/service.ts";
 import type { AppEnv } from "../context.ts";
+import { ifNoneMatchHolds } from "../edge-cache.ts";
 import { requireScope } from "../middleware/auth.ts";
 import { jsonBody } from "../middleware/json-body.ts";
 import { authProblems, envelope, problems } from "../openapi-schemas.ts";
@@ -91,6 +93,10 @@ const create = createRoute({
     body: { required: true, content: { "application/json": { schema: SubscriberInput } } },
   },
   responses: {
+    200: {
+      description: "Created, for a key without `subscribers:read` (only under `Prefer: wait`): the finished operation",
+      content: { "application/json": { schema: OperationEnvelope } },
+    },
     201: { description: "Created (only under `Prefer: wait`)", content: { "application/json": { schema: SubscriberEnvelope } } },
     202: accepted,
     ...changeProblems,
@@ -112,7 +118,10 @@ const update = createRoute({
     body: { required: true, content: { "application/json": { schema: SubscriberPatch } } },
   },
   responses: {
-    200: { description: "Applied (only under `Prefer: wait`)", content: { "application/json": { schema: SubscriberEnvelope } } },
+    200: {
+      description: "Applied (only under `Prefer: wait`): the subscriber, or for a key without `subscribers:read` the finished operation",
+      content: { "application/json": { schema: z.union([SubscriberEnvelope, OperationEnvelope]) } },
+    },
     202: accepted,
     ...changeProblems,
   },
@@ -210,6 +219,8 @@ export const subscriberRoutes = new OpenAPIHono<AppEnv>()
         ETag: etagOf(subscriber),
       });
     }
+    // Applied, for a key that may not read subscribers: the finished operation, not the subscriber.
+    if (result.status === "finished") return c.json({ data: result.operation, meta: {} }, 200, headers);
     return c.json({ data: result.operation, meta: {} }, 202, pendingHeaders);
   })
   .openapi(update, async (c) => {
@@ -229,6 +240,7 @@ export const subscriberRoutes = new OpenAPIHono<AppEnv>()
         ETag: etagOf(result.subscriber),
       });
     }
+    if (result.status === "finished") return c.json({ data: result.operation, meta: {} }, 200, headers);
     return c.json({ data: result.operation, meta: {} }, 202, pendingHeaders);
   })
   .openapi(remove, async (c) => {
@@ -250,8 +262,7 @@ export const subscriberRoutes = new OpenAPIHono<AppEnv>()
     const { value, cache } = await getSubscriber(c.get("rt"), c.req.valid("param").id_or_email);
     c.set("cacheOutcome", cache);
     const etag = etagOf(value);
-    const inm = c.req.valid("header")["if-none-match"];
-    if (inm?.split(",").some((t) => t.trim().replace(/^W\//, "") === etag || t.trim() === "*")) return c.body(null, 304, { ETag: etag });
+    if (ifNoneMatchHolds(c.req.valid("header")["if-none-match"], etag)) return c.body(null, 304, { ETag: etag });
     return c.json({ data: value, meta: {} }, 200, { ETag: etag });
   })
   .openapi(list, async (c) => {

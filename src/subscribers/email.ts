@@ -1,0 +1,11 @@
+import { z } from "zod";
+
+/**
+ * What an email address is, in this API: one rule for the edge (creates, lookups, erasures by
+ * address) and the queue consumer, so an address the consumer would refuse is a 422 at the edge and
+ * never an accepted write that fails later. Trimmed, at most 254 characters, and zod's email format:
+ * ASCII only (so no controls, NUL or spaces) and a dotted domain (`x@localhost` is refused).
+ */
+export const EmailAddress = z.string().trim().max(254, "must be at most 254 characters").pipe(z.email("must be a valid email address"));
+
+export const isEmailAddress = (value: string) => EmailAddress.safeParse(value).success;
