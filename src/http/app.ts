@@ -10,6 +10,7 @@ import { limitBody } from "./middleware/json-body.ts";
 import { ipRateLimit } from "./middleware/rate-limit.ts";
 import { requestContext } from "./middleware/request-context.ts";
 import { notFound, onError, problemResponse } from "./on-error.ts";
+import { openApiDocument } from "./openapi-document.ts";
 import { adminDeadLetterRoutes } from "./routes/admin-dead-letters.ts";
 import { adminPlanRoutes } from "./routes/admin-plans.ts";
 import { adminStatusRoutes } from "./routes/admin-status.ts";
@@ -126,16 +127,7 @@ export function createApp() {
     scheme: "bearer",
     description: "An API key: `Authorization: Bearer sk_live_…`. Keys carry scopes; see each operation.",
   });
-  routed.doc31(OPENAPI_PATH, (c) => ({
-    openapi: "3.1.0",
-    info: {
-      title: "Edge API: subscribers and plans",
-      version: "1.0.0",
-      description:
-        "Errors are RFC 9457 `application/problem+json` with `request_id`. Authenticated routes are rate limited per API key, public routes per client IP; both send `RateLimit-*` headers and a 429 with `Retry-After`.",
-    },
-    servers: [{ url: new URL(c.req.url).origin }],
-  }));
+  routed.get(OPENAPI_PATH, (c) => c.json(openApiDocument(routed, new URL(c.req.url).origin)));
   routed.get("/docs", docsPage);
 
   routed.notFound(notFound);
