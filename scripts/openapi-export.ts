@@ -28,7 +28,7 @@ const { createApp } = (await import(pathToFileURL(resolve(root, "src/http/app.ts
 const { openApiDocument } = (await import(pathToFileURL(resolve(root, "src/http/openapi-document.ts")).href)) as DocumentModule;
 
 const out = resolve(root, process.argv[2] ?? ".data/openapi.json");
-const origin = process.env.OPENAPI_SERVER_URL ?? "http://localhost:8787";
+const origin = process.env.OPENAPI_SERVER_URL ?? "/";
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${JSON.stringify(openApiDocument(createApp(), origin), null, 2)}\n`);
 console.log(`[openapi] wrote ${out}`);

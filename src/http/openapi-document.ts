@@ -28,13 +28,15 @@ function documentConfig() {
       { name: "Admin", description: "Operator routes: `admin` scope; 404 without a valid key" },
       { name: "Operations", description: "Liveness and readiness" },
     ],
-  } as const;
+  };
 }
 
 /** `if-match` → `If-Match`: one spelling for every header name the document shows. */
 export function canonicalHeaderName(name: string): string {
   const special: Record<string, string> = { etag: "ETag", "www-authenticate": "WWW-Authenticate" };
-  return special[name.toLowerCase()] ?? name.toLowerCase().replace(/(^|-)([a-z])/g, (_, dash: string, ch: string) => dash + ch.toUpperCase());
+  return (
+    special[name.toLowerCase()] ?? name.toLowerCase().replace(/(^|-)([a-z])/g, (_, dash: string, ch: string) => dash + ch.toUpperCase())
+  );
 }
 
 type Parameter = { in?: string; name?: string };

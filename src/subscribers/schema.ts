@@ -52,7 +52,13 @@ const personName = (max: number) =>
     );
 
 /** Emails are ASCII in this API (zod's email format), so they cannot carry controls or NUL. */
-const EmailAddress = z.string().trim().max(254, "must be at most 254 characters").pipe(z.email("must be a valid email address"));
+const EmailAddress = z
+  .string()
+  // The document shows the format the pipe below enforces (surrounding spaces are trimmed first).
+  .meta({ format: "email" })
+  .trim()
+  .max(254, "must be at most 254 characters")
+  .pipe(z.email("must be a valid email address"));
 
 /** What a client may send: unknown fields are rejected, the email is trimmed and checked. */
 export const SubscriberInput = z
@@ -93,7 +99,7 @@ export const SubscriberPatch = z
   .refine((p) => p.name !== undefined || p.last_name !== undefined || p.status !== undefined, {
     message: "give at least one of name, last_name, status",
   })
-  .meta({ id: "SubscriberPatch" });
+  .meta({ id: "SubscriberPatch", minProperties: 1 });
 export type SubscriberPatch = z.infer<typeof SubscriberPatch>;
 
 export const Subscriber = z
