@@ -21,17 +21,17 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /**
  * Reads the body as strict UTF-8: a byte sequence that is not UTF-8 is a 400, never a U+FFFD stored
- * in its place. The validator's JSON parse then reads the text kept here (Hono's body cache).
+ * in its place. The validator's JSON parse then reads the same bytes.
  */
 const strictUtf8: MiddlewareHandler<AppEnv> = async (c, next) => {
   const bytes = await c.req.raw.arrayBuffer();
-  let text: string;
   try {
-    text = utf8.decode(bytes);
+    utf8.decode(bytes);
   } catch {
     throw new DomainError("bad_request", "The body is not valid UTF-8.");
   }
-  c.req.bodyCache.text = text;
+  // The checked bytes, as hono/body-limit hands on a body it has read.
+  c.req.raw = new Request(c.req.raw, { body: bytes });
   await next();
 };
 
