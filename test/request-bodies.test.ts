@@ -87,7 +87,7 @@ describe("Vary on the cacheable plan reads (issue 22, 4b)", () => {
     const one = page.data[0];
     expect(one).toBeTruthy();
     for (const path of [`/search${ALL}`, `/v1/plans${ALL}`, `/v1/plans/${one?.id}`]) {
-      for (const origin of [{}, { Origin: "https://app.example" }]) {
+      for (const origin of [{}, { Origin: "https://app.example" }] as Record<string, string>[]) {
         const full = await call(path, { headers: origin });
         await full.arrayBuffer();
         expect(full.status, path).toBe(200);

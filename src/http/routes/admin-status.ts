@@ -7,6 +7,11 @@ import { requireAdmin } from "../middleware/auth.ts";
 import { adminProblems, envelope, ok, problems } from "../openapi-schemas.ts";
 
 const security = [{ bearerAuth: [] }];
+/**
+ * Prometheus' text format, for clients that do not ask for OpenMetrics: the same lines, whose
+ * `# UNIT` and `# EOF` are comments to a 0.0.4 parser; generic HTTP clients read it as text.
+ */
+const PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
 const status = createRoute({
   method: "get",
@@ -37,11 +42,20 @@ const metrics = createRoute({
   security,
   middleware: [requireAdmin()] as const,
   responses: {
-    200: { ...ok("OpenMetrics text, ending with `# EOF`", z.string()), content: { [OPENMETRICS_CONTENT_TYPE]: { schema: z.string() } } },
+    200: {
+      ...ok(
+        "The metrics: OpenMetrics text ending with `# EOF` when Accept names it (as Prometheus does), else the same lines as Prometheus text",
+        z.string(),
+      ),
+      content: { [PROMETHEUS_TEXT]: { schema: z.string() }, [OPENMETRICS_CONTENT_TYPE]: { schema: z.string() } },
+    },
     ...adminProblems,
   },
 });
 
 export const adminStatusRoutes = new OpenAPIHono<AppEnv>()
   .openapi(status, async (c) => c.json({ data: await getStatus(c.get("rt"), c.req.valid("query").window), meta: {} }, 200))
-  .openapi(metrics, async (c) => c.body(await renderMetrics(c.get("rt")), 200, { "Content-Type": OPENMETRICS_CONTENT_TYPE }));
+  .openapi(metrics, async (c) => {
+    const type = /application\/openmetrics-text/i.test(c.req.header("accept") ?? "") ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_TEXT;
+    return c.body(await renderMetrics(c.get("rt")), 200, { "Content-Type": type });
+  });
