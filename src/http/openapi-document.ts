@@ -32,7 +32,7 @@ function documentConfig() {
 }
 
 /** `if-match` → `If-Match`: one spelling for every header name the document shows. */
-export function canonicalHeaderName(name: string): string {
+function canonicalHeaderName(name: string): string {
   const special: Record<string, string> = { etag: "ETag", "www-authenticate": "WWW-Authenticate" };
   return (
     special[name.toLowerCase()] ?? name.toLowerCase().replace(/(^|-)([a-z])/g, (_, dash: string, ch: string) => dash + ch.toUpperCase())

@@ -46,15 +46,15 @@ export const subscriberRef = z.object({
     .meta({ description: "A subscriber id (UUID) or email address", example: "jane@example.com", pattern: ID_OR_EMAIL }),
 });
 
-export const SubscriberEnvelope = envelope(Subscriber, "SubscriberEnvelope");
-export const OperationEnvelope = envelope(Operation, "OperationEnvelope");
+const SubscriberEnvelope = envelope(Subscriber, "SubscriberEnvelope");
+const OperationEnvelope = envelope(Operation, "OperationEnvelope");
 
 const subscriberHeaders = { ...responseHeaders.write, ...responseHeaders.etag };
 
 /** 202: the write is queued; follow `Location` to its operation. */
 // Typed as any Operation: its status is `pending`, or `succeeded` when the change applied and a later
 // one already removed the subscriber (src/subscribers/service.ts writeResult); never failed or superseded.
-export const accepted = ok("Accepted: the operation is pending (or `Prefer: wait` ran out)", OperationEnvelope, {
+const accepted = ok("Accepted: the operation is pending (or `Prefer: wait` ran out)", OperationEnvelope, {
   ...responseHeaders.write,
   ...responseHeaders.location,
 });
