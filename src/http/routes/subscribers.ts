@@ -130,7 +130,7 @@ const list = createRoute({
   tags: ["Subscribers"],
   summary: "List subscribers, newest first, filtered, with keyset cursors both ways",
   description:
-    "Newest first by `sort` (created_at or updated_at), ties broken by id. `meta.next_cursor` goes to older subscribers (`cursor`), `meta.prev_cursor` back to newer ones (`prev_cursor`); give one of them, with the sort the cursor came from. Bounds are ISO 8601 date-times with an offset.",
+    "Newest first by `sort` (created_at or updated_at), ties broken by id. `meta.next_cursor` goes to older subscribers (`cursor`), `meta.prev_cursor` back to newer ones (`prev_cursor`); give one of them, never both (422), with the sort the cursor came from. Bounds are ISO 8601 date-times with an offset.",
   operationId: "listSubscribers",
   security,
   middleware: [requireScope("subscribers:read")] as const,
