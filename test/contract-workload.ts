@@ -2,7 +2,7 @@
 // statuses (401, 403, 404, 409, 412, 413, 415, 422, 429, 502, 503 where reachable).
 import { env } from "cloudflare:workers";
 import type { Data } from "./contract-client.ts";
-import { expectStatus, k, person, tooBig, unknown, wait } from "./contract-client.ts";
+import { expectStatus, k, person, state, tooBig, unknown, wait } from "./contract-client.ts";
 import { appWith, createTestKey, databaseDown, providerFault, testDb, uniqueDomain } from "./helpers.ts";
 import { ALL } from "./plan-helpers.ts";
 import { hook, hookName } from "./webhook-helpers.ts";
@@ -73,6 +73,9 @@ export async function subscriberRoutes() {
   await expectStatus(422, "POST", "/v1/subscribers/junk/forget", { key: k.eraser });
   await expectStatus(202, "POST", `/v1/subscribers/gone-${crypto.randomUUID().slice(0, 8)}@${uniqueDomain()}/forget`, { key: k.eraser });
   await expectStatus(204, "POST", erase, { key: k.eraser, headers: wait });
+  // Erased with its subscriber: 410 once operations say so (issue 22), 404 before.
+  await expectStatus([404, 410], "GET", `/v1/operations/${op}`, { key: k.reader });
+  await lookupRoute(first.email);
   await expectStatus(200, "GET", "/v1/stats", { key: k.reader });
   // A key allowed one request a minute: the second is a 429 with Retry-After and RateLimit-*.
   const limited = appWith({ DEFAULT_KEY_RATE_LIMIT: "1", DEFAULT_KEY_RATE_PERIOD_SECONDS: "60" });
@@ -85,6 +88,25 @@ export async function subscriberRoutes() {
     await expectStatus(503, "GET", `/v1/subscribers?email=${encodeURIComponent(person("down").email)}`, { key: k.reader });
     await expectStatus(503, "POST", "/v1/admin/api-keys", { key: k.admin, json: { name: "down", scopes: ["subscribers:read"] } });
   });
+}
+
+/** POST /v1/subscribers/lookup (an email in a body, not in the URL), where the document has it. */
+async function lookupRoute(erased: string) {
+  if (!state.contract?.operationIds.includes("lookupSubscriber")) return;
+  const w = { key: k.writer };
+  const made = (await expectStatus(201, "POST", "/v1/subscribers", { ...w, json: person("l"), headers: wait })).json<
+    Data<{ email: string }>
+  >();
+  const found = await expectStatus(200, "POST", "/v1/subscribers/lookup", { key: k.reader, json: { email: made.data.email } });
+  const etag = found.headers.get("etag") ?? "";
+  await expectStatus(304, "POST", "/v1/subscribers/lookup", {
+    key: k.reader,
+    json: { email: made.data.email },
+    headers: { "If-None-Match": etag },
+  });
+  await expectStatus(404, "POST", "/v1/subscribers/lookup", { key: k.reader, json: { email: erased } });
+  await expectStatus(422, "POST", "/v1/subscribers/lookup", { key: k.reader, json: { email: "nope" } });
+  await expectStatus(403, "POST", "/v1/subscribers/lookup", { key: k.writeOnly, json: { email: made.data.email } });
 }
 
 export async function adminRoutes() {
