@@ -60,7 +60,12 @@ export const listQueryFields = {
   updated_since: instant("Only subscribers updated at or after this instant (inclusive): incremental sync.").optional(),
   sort: z.enum(LIST_SORTS).default("created_at").describe("Newest first by this timestamp, ties broken by id."),
   limit: z.coerce.number().int().min(1).max(100).default(25),
-  cursor: z.string().min(1).max(512).optional().describe("meta.next_cursor of the previous page: the next (older) page. Not with prev_cursor."),
+  cursor: z
+    .string()
+    .min(1)
+    .max(512)
+    .optional()
+    .describe("meta.next_cursor of the previous page: the next (older) page. Not with prev_cursor."),
   prev_cursor: z
     .string()
     .min(1)
