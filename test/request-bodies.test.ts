@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { OperationBody } from "./helpers.ts";
-import { bearer, call, createTestKey, expectProblem, uniqueDomain } from "./helpers.ts";
+import { appWith, bearer, call, createTestKey, expectProblem, uniqueDomain } from "./helpers.ts";
 import type { PlanPage } from "./plan-helpers.ts";
 import { ALL, syncSamplePlans, usePlanAdmin } from "./plan-helpers.ts";
 import { db, useSubscriberKeys, writer } from "./subscriber-helpers.ts";
@@ -98,6 +98,15 @@ describe("Vary on the cacheable plan reads (issue 22, 4b)", () => {
         expect(revalidated.status, path).toBe(304);
         expect(revalidated.headers.get("vary"), `${path} 304 ${JSON.stringify(origin)}`).toBe(vary);
       }
+    }
+  });
+
+  it("with CORS limited to some origins, Origin is named once, with or without an Origin", async () => {
+    const limited = appWith({ CORS_ORIGINS: "https://app.example" });
+    for (const headers of [{}, { Origin: "https://app.example" }, { Origin: "https://other.example" }] as Record<string, string>[]) {
+      const res = await limited(`/v1/plans${ALL}&limit=1`, { headers });
+      await res.arrayBuffer();
+      expect(res.headers.get("vary"), JSON.stringify(headers)).toBe("Origin");
     }
   });
 
