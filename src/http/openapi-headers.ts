@@ -83,6 +83,7 @@ export const responseHeaders = {
     Vary: header("Always `Origin`: a shared cache keeps browsers' CORS answers apart", { type: "string", pattern: "(^|, *)Origin(,|$)" }),
   } satisfies Headers,
   location: { Location: H.location } satisfies Headers,
+  noStore: { "Cache-Control": H.noStore } satisfies Headers,
   etag: { ETag: H.etag } satisfies Headers,
   optionalEtag: { ETag: optional(H.etag) } satisfies Headers,
   /** Subscriber writes: `Prefer: wait` (and then `Vary: Prefer`) and idempotent replays. */

@@ -138,9 +138,9 @@ export const ok = <T extends z.ZodType>(description: string, schema: T, headers:
 export const empty = (description: string, headers: Headers = {}) => ({ description, headers: { ...responseHeaders.keyed, ...headers } });
 
 /** A success on a public route. */
-export const publicOk = <T extends z.ZodType>(description: string, schema: T) => ({
+export const publicOk = <T extends z.ZodType>(description: string, schema: T, headers: Headers = {}) => ({
   description,
-  headers: responseHeaders.public,
+  headers: { ...responseHeaders.public, ...headers },
   content: { "application/json": { schema } },
 });
 

@@ -16,7 +16,7 @@ const health = createRoute({
   operationId: "getHealth",
   security: [],
   responses: {
-    200: publicOk("Alive", z.object({ status: z.literal("ok") })),
+    200: publicOk("Alive", z.object({ status: z.literal("ok") }), responseHeaders.noStore),
     ...publicProblems,
   },
 });
@@ -29,7 +29,7 @@ const ready = createRoute({
   operationId: "getReadiness",
   security: [],
   responses: {
-    200: publicOk("Every dependency answers", ReadinessBody),
+    200: publicOk("Every dependency answers", ReadinessBody, responseHeaders.noStore),
     ...publicProblems,
     503: {
       description: "At least one dependency fails (its checks), or the service is misconfigured (a problem); Retry-After",
