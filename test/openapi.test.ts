@@ -3,11 +3,13 @@ import { createApp, OPENAPI_PATH } from "../src/http/app.ts";
 import { call } from "./helpers.ts";
 
 type Operation = {
+  operationId?: string;
   security?: Array<Record<string, string[]>>;
   responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>;
 };
 type OpenApiDoc = {
   openapi: string;
+  info: Record<string, unknown>;
   paths: Record<string, Record<string, Operation>>;
   components: { schemas: Record<string, unknown>; securitySchemes: Record<string, { type: string; scheme: string }> };
 };
@@ -44,7 +46,7 @@ describe("OpenAPI document", () => {
     expect(documented).toEqual(routes);
   });
 
-  it("declares the bearer scheme; every secured operation documents 401, 403 and 429 as problems", async () => {
+  it("declares the bearer scheme; every operation has an operationId and security, and every secured one documents 401, 403 and 429 as problems", async () => {
     const doc = await getDoc();
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
     expect(doc.components.schemas.Problem).toBeTruthy();
@@ -54,19 +56,44 @@ describe("OpenAPI document", () => {
         const where = `${method} ${path}`;
         for (const [status, response] of Object.entries(op.responses)) {
           // /ready answers its own body; /search keeps the Fever envelope for its errors.
+          // Problem, or a kind of it that declares the members it adds (ForbiddenProblem, ConflictProblem…).
           if (Number(status) >= 400 && path !== "/ready" && path !== "/search") {
-            expect(response.content?.["application/problem+json"]?.schema?.$ref, `${where} ${status}`).toBe("#/components/schemas/Problem");
+            expect(response.content?.["application/problem+json"]?.schema?.$ref, `${where} ${status}`).toMatch(
+              /^#\/components\/schemas\/\w*Problem$/,
+            );
           }
         }
-        // Public operations are limited per client IP, so they can answer 429 too.
-        expect(op.responses["429"], `${where} 429`).toBeTruthy();
-        if (!op.security) continue;
+        // Public operations are limited per client IP, so they can answer 429 too; any may fail (500, 503).
+        for (const status of ["429", "500", "503"]) expect(op.responses[status], `${where} ${status}`).toBeTruthy();
+        expect(op.operationId, where).toMatch(/^[a-z][A-Za-z]+$/);
+        expect(op.security, `${where} security`).toBeDefined();
+        if (op.security?.length === 0) continue;
         secured++;
         expect(op.security, where).toEqual([{ bearerAuth: [] }]);
-        for (const status of ["401", "403", "429"]) expect(op.responses[status], `${where} ${status}`).toBeTruthy();
+        // Admin routes hide behind 404 for callers without a valid key, so they never answer 401.
+        const denied = path.startsWith("/v1/admin/") ? ["404", "403", "429"] : ["401", "403", "429"];
+        for (const status of denied) expect(op.responses[status], `${where} ${status}`).toBeTruthy();
       }
     }
     expect(secured).toBeGreaterThanOrEqual(8);
+    const ids = Object.values(doc.paths).flatMap((ops) => Object.values(ops).map((op) => op.operationId));
+    expect(new Set(ids).size, "operationIds are unique").toBe(ids.length);
+  });
+
+  it("has a root security, a license, and spells every header name in Canonical-Case", async () => {
+    const doc = (await getDoc()) as OpenApiDoc & { security?: unknown; info: { license?: { name: string } } };
+    expect(doc.security).toEqual([{ bearerAuth: [] }]);
+    expect(doc.info.license?.name).toBeTruthy();
+    const names: string[] = [];
+    for (const ops of Object.values(doc.paths))
+      for (const op of Object.values(ops) as Array<Operation & { parameters?: Array<{ in: string; name: string }> }>) {
+        for (const p of op.parameters ?? []) if (p.in === "header") names.push(p.name);
+        for (const r of Object.values(op.responses) as Array<{ headers?: Record<string, unknown> }>)
+          names.push(...Object.keys(r.headers ?? {}));
+      }
+    // Each word capitalised; ETag, WWW-Authenticate and RateLimit-* as their RFCs spell them.
+    const canonical = /^(?:ETag|WWW-Authenticate|(?:RateLimit|[A-Z][a-z]*)(?:-[A-Z][a-z]*)*)$/;
+    expect(names.filter((n) => !canonical.test(n))).toEqual([]);
   });
 });
 

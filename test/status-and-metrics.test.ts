@@ -48,7 +48,13 @@ const byLabel = (rows: Array<Record<string, unknown>>) => Object.fromEntries(row
 describe("GET /v1/admin/metrics and /v1/admin/status after a scripted workload", () => {
   it("OpenMetrics text that a Prometheus parser reads, with the values Postgres holds", { timeout: 90_000 }, async () => {
     await workload();
-    const res = await call("/v1/admin/metrics", { headers: bearer(admin) });
+    // As Prometheus asks; without Accept the same lines come as Prometheus text (text/plain).
+    const plain = await call("/v1/admin/metrics", { headers: bearer(admin) });
+    expect(plain.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
+    await plain.arrayBuffer();
+    const res = await call("/v1/admin/metrics", {
+      headers: { ...bearer(admin), Accept: "application/openmetrics-text; version=1.0.0, text/plain; q=0.5" },
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("application/openmetrics-text; version=1.0.0; charset=utf-8");
     // Not res.text(): workerd warns on a text/* body it does not recognise as text.

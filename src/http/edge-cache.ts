@@ -22,6 +22,28 @@ const EDGE_TTL_SECONDS = 3_600;
 
 const JSON_UTF8 = "application/json; charset=utf-8";
 
+/**
+ * Browsers' requests (with `Origin`) get CORS headers that others do not, so a shared cache must key
+ * these public answers on Origin whatever the request had, and the 304 names the same Vary as the 200
+ * (RFC 9110 §15.4.5: a 304 carries the headers the 200 would have).
+ */
+const VARY = "Origin";
+
+/** Adds `name` to Vary once: the CORS middleware appends Origin to answers that may already name it. */
+export function varyOn(headers: Headers, name: string): void {
+  const current = headers.get("Vary");
+  if (!current) headers.set("Vary", name);
+  else if (!current.split(",").some((v) => v.trim().toLowerCase() === name.toLowerCase())) headers.set("Vary", `${current}, ${name}`);
+}
+
+/** Leaves each member of Vary once. */
+export function dedupeVary(headers: Headers): void {
+  const current = headers.get("Vary");
+  if (!current?.includes(",")) return;
+  const members = [...new Set(current.split(",").map((v) => v.trim()))];
+  headers.set("Vary", members.join(", "));
+}
+
 /** Which level answered a cacheable read, fastest first; logged as `cache_level`. */
 export type CacheLevel = "memory" | "edge" | "kv" | "database";
 
@@ -99,9 +121,9 @@ export function cacheableAnswer(
   c.set("cacheOutcome", answer.outcome ?? (answer.level === "database" ? "miss" : "hit"));
   c.set("cacheLevel", answer.level);
   if (ifNoneMatchHolds(c.req.header("if-none-match"), answer.etag)) {
-    // The Cache API's stream is not read: let it go. (Vary: Origin is added on the way out, as on the 200.)
+    // The Cache API's stream is not read: let it go.
     if (answer.body instanceof ReadableStream) void answer.body.cancel();
-    return c.body(null, 304, { ETag: answer.etag, "Cache-Control": PLANS_CACHE_CONTROL });
+    return c.body(null, 304, { ETag: answer.etag, "Cache-Control": PLANS_CACHE_CONTROL, Vary: VARY });
   }
-  return c.body(answer.body, 200, { "Content-Type": JSON_UTF8, ETag: answer.etag, "Cache-Control": PLANS_CACHE_CONTROL });
+  return c.body(answer.body, 200, { "Content-Type": JSON_UTF8, ETag: answer.etag, "Cache-Control": PLANS_CACHE_CONTROL, Vary: VARY });
 }

@@ -6,6 +6,12 @@ import { z } from "zod";
  * never an accepted write that fails later. Trimmed, at most 254 characters, and zod's email format:
  * ASCII only (so no controls, NUL or spaces) and a dotted domain (`x@localhost` is refused).
  */
-export const EmailAddress = z.string().trim().max(254, "must be at most 254 characters").pipe(z.email("must be a valid email address"));
+export const EmailAddress = z
+  .string()
+  // The document shows the format the pipe below enforces (surrounding spaces are trimmed first).
+  .meta({ format: "email" })
+  .trim()
+  .max(254, "must be at most 254 characters")
+  .pipe(z.email("must be a valid email address"));
 
 export const isEmailAddress = (value: string) => EmailAddress.safeParse(value).success;

@@ -60,13 +60,18 @@ export const listQueryFields = {
   updated_since: instant("Only subscribers updated at or after this instant (inclusive): incremental sync.").optional(),
   sort: z.enum(LIST_SORTS).default("created_at").describe("Newest first by this timestamp, ties broken by id."),
   limit: z.coerce.number().int().min(1).max(100).default(25),
-  cursor: z.string().min(1).max(512).optional().describe("meta.next_cursor of the previous page: the next (older) page."),
+  cursor: z
+    .string()
+    .min(1)
+    .max(512)
+    .optional()
+    .describe("meta.next_cursor of the previous page: the next (older) page. Not with prev_cursor."),
   prev_cursor: z
     .string()
     .min(1)
     .max(512)
     .optional()
-    .describe("meta.prev_cursor of a page: the page before it (newer), still newest first."),
+    .describe("meta.prev_cursor of a page: the page before it (newer), still newest first. Not with cursor."),
 };
 
 export interface SubscriberListParams {

@@ -91,7 +91,7 @@ export const SubscriberPatch = z
   .refine((p) => p.name !== undefined || p.last_name !== undefined || p.status !== undefined, {
     message: "give at least one of name, last_name, status",
   })
-  .meta({ id: "SubscriberPatch" });
+  .meta({ id: "SubscriberPatch", minProperties: 1 });
 export type SubscriberPatch = z.infer<typeof SubscriberPatch>;
 
 export const Subscriber = z

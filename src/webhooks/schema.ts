@@ -19,6 +19,8 @@ const SubscribedEvents = z
 
 const Url = z
   .string()
+  // The document's format; the service's own URL rules (below) are stricter.
+  .meta({ format: "uri" })
   .trim()
   .max(2048)
   .meta({ description: "https (http and loopback only outside production); no private or link-local IP literals" });
@@ -37,7 +39,7 @@ export const WebhookEndpointPatch = z
     enabled: z.boolean().optional().meta({ description: "false disables the endpoint; true enables it again and clears the reason" }),
   })
   .refine((p) => Object.keys(p).length > 0, { message: "give at least one field" })
-  .meta({ id: "WebhookEndpointPatch" });
+  .meta({ id: "WebhookEndpointPatch", minProperties: 1 });
 export type WebhookEndpointPatch = z.infer<typeof WebhookEndpointPatch>;
 
 export const WebhookEndpoint = z

@@ -4,7 +4,7 @@ import { DeadLetter, ReplayRequest, ReplayResult } from "../../queue/schema.ts";
 import type { AppEnv } from "../context.ts";
 import { requireAdmin } from "../middleware/auth.ts";
 import { jsonBody } from "../middleware/json-body.ts";
-import { authProblems, envelope, problems } from "../openapi-schemas.ts";
+import { adminProblems, envelope, jsonBodyProblems, ok, problems } from "../openapi-schemas.ts";
 
 const security = [{ bearerAuth: [] }];
 
@@ -13,13 +13,13 @@ const list = createRoute({
   path: "/v1/admin/dead-letters",
   tags: ["Admin"],
   summary: "Dead letters not yet replayed, oldest first",
+  operationId: "listDeadLetters",
   security,
   middleware: [requireAdmin()] as const,
   request: { query: z.strictObject({ limit: z.coerce.number().int().min(1).max(100).default(25) }) },
   responses: {
-    200: { description: "Dead letters", content: { "application/json": { schema: envelope(z.array(DeadLetter), "DeadLetterList") } } },
-    ...authProblems,
-    404: problems[404],
+    200: ok("Dead letters", envelope(z.array(DeadLetter), "DeadLetterList")),
+    ...adminProblems,
     422: problems[422],
   },
 });
@@ -31,6 +31,7 @@ const replay = createRoute({
   summary: "Send dead letters back to the subscriber queue",
   description:
     "Replays the given ids, or the oldest `limit` not yet replayed. Each is sent unchanged and marked replayed; a write the database refused before gets a new outcome if it is stored now. Writes dead-lettered for lack of the database are replayed automatically every minute.",
+  operationId: "replayDeadLetters",
   security,
   middleware: [requireAdmin(), ...jsonBody()] as const,
   request: {
@@ -44,14 +45,9 @@ const replay = createRoute({
     },
   },
   responses: {
-    200: {
-      description: "What was replayed and what could not be",
-      content: { "application/json": { schema: envelope(ReplayResult, "DeadLetterReplayEnvelope") } },
-    },
-    ...authProblems,
-    404: problems[404],
-    415: problems[415],
-    422: problems[422],
+    200: ok("What was replayed and what could not be", envelope(ReplayResult, "DeadLetterReplayEnvelope")),
+    ...adminProblems,
+    ...jsonBodyProblems,
   },
 });
 

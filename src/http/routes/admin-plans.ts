@@ -3,10 +3,10 @@ import { SyncReport } from "../../plans/schema.ts";
 import { lastSyncReport, runPlanSync } from "../../plans/service.ts";
 import type { AppEnv } from "../context.ts";
 import { requireAdmin } from "../middleware/auth.ts";
-import { authProblems, envelope, Problem, problems } from "../openapi-schemas.ts";
+import { noBody } from "../middleware/json-body.ts";
+import { adminProblems, envelope, noBodyProblem, ok, problems } from "../openapi-schemas.ts";
 
 const security = [{ bearerAuth: [] }];
-const providerProblem = (description: string) => ({ description, content: { "application/problem+json": { schema: Problem } } });
 
 const runNow = createRoute({
   method: "post",
@@ -14,14 +14,15 @@ const runNow = createRoute({
   tags: ["Admin"],
   summary: "Run one plan sync now and return its report",
   description: "Same sync as the Cron Trigger. A sync already running makes this one report `skipped`.",
+  operationId: "runPlanSync",
   security,
-  middleware: [requireAdmin()] as const,
+  middleware: [requireAdmin(), noBody] as const,
   responses: {
-    200: { description: "The run's report", content: { "application/json": { schema: envelope(SyncReport, "PlanSyncReportEnvelope") } } },
-    ...authProblems,
-    404: problems[404],
-    502: providerProblem("The provider could not be read after retries, or sent an unusable document (Retry-After)"),
-    503: providerProblem("The provider's circuit breaker is open, or the database is unavailable (Retry-After)"),
+    200: ok("The run's report", envelope(SyncReport, "PlanSyncReportEnvelope")),
+    ...adminProblems,
+    ...noBodyProblem,
+    502: problems[502],
+    503: problems.providerUnavailable,
   },
 });
 
@@ -30,12 +31,12 @@ const last = createRoute({
   path: "/v1/admin/plans/sync",
   tags: ["Admin"],
   summary: "The last plan sync's report (cron or admin)",
+  operationId: "getPlanSyncReport",
   security,
   middleware: [requireAdmin()] as const,
   responses: {
-    200: { description: "The last run's report", content: { "application/json": { schema: envelope(SyncReport, "PlanSyncLastReport") } } },
-    ...authProblems,
-    404: problems[404],
+    200: ok("The last run's report", envelope(SyncReport, "PlanSyncLastReport")),
+    ...adminProblems,
   },
 });
 

@@ -4,9 +4,14 @@ import { Status, StatusWindow } from "../../status/schema.ts";
 import { getStatus } from "../../status/service.ts";
 import type { AppEnv } from "../context.ts";
 import { requireAdmin } from "../middleware/auth.ts";
-import { authProblems, envelope, problems } from "../openapi-schemas.ts";
+import { adminProblems, envelope, ok, problems } from "../openapi-schemas.ts";
 
 const security = [{ bearerAuth: [] }];
+/**
+ * Prometheus' text format, for clients that do not ask for OpenMetrics: the same lines, whose
+ * `# UNIT` and `# EOF` are comments to a 0.0.4 parser; generic HTTP clients read it as text.
+ */
+const PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
 const status = createRoute({
   method: "get",
@@ -15,13 +20,13 @@ const status = createRoute({
   summary: "The operator's status document: writes, requests, plans, subscribers and webhooks over a window",
   description:
     "What the /status page draws. Series have one value per step (a minute for `hour`, 15 minutes for `day`, an hour for `week`); rates are per minute averaged over the step, and the last step is still running. Request series come from the per-isolate rollups, flushed once a minute.",
+  operationId: "getStatus",
   security,
   middleware: [requireAdmin()] as const,
   request: { query: z.strictObject({ window: StatusWindow.default("hour") }) },
   responses: {
-    200: { description: "The status document", content: { "application/json": { schema: envelope(Status, "StatusEnvelope") } } },
-    ...authProblems,
-    404: problems[404],
+    200: ok("The status document", envelope(Status, "StatusEnvelope")),
+    ...adminProblems,
     422: problems[422],
   },
 });
@@ -33,15 +38,24 @@ const metrics = createRoute({
   summary: "Metrics in the OpenMetrics text format, for Prometheus",
   description:
     "Gauges and counters computed from Postgres at scrape time (write lag over the last 5 minutes, dead letters, operation outcomes, plan sync age and outcomes, the provider breaker, subscribers, webhooks) and request-duration histograms per route group from the request rollups. Scrape with an admin key as a bearer token.",
+  operationId: "getMetrics",
   security,
   middleware: [requireAdmin()] as const,
   responses: {
-    200: { description: "OpenMetrics text, ending with `# EOF`", content: { [OPENMETRICS_CONTENT_TYPE]: { schema: z.string() } } },
-    ...authProblems,
-    404: problems[404],
+    200: {
+      ...ok(
+        "The metrics: OpenMetrics text ending with `# EOF` when Accept names it (as Prometheus does), else the same lines as Prometheus text",
+        z.string(),
+      ),
+      content: { [PROMETHEUS_TEXT]: { schema: z.string() }, [OPENMETRICS_CONTENT_TYPE]: { schema: z.string() } },
+    },
+    ...adminProblems,
   },
 });
 
 export const adminStatusRoutes = new OpenAPIHono<AppEnv>()
   .openapi(status, async (c) => c.json({ data: await getStatus(c.get("rt"), c.req.valid("query").window), meta: {} }, 200))
-  .openapi(metrics, async (c) => c.body(await renderMetrics(c.get("rt")), 200, { "Content-Type": OPENMETRICS_CONTENT_TYPE }));
+  .openapi(metrics, async (c) => {
+    const type = /application\/openmetrics-text/i.test(c.req.header("accept") ?? "") ? OPENMETRICS_CONTENT_TYPE : PROMETHEUS_TEXT;
+    return c.body(await renderMetrics(c.get("rt")), 200, { "Content-Type": type });
+  });

@@ -4,8 +4,9 @@ import { ApiKey, CreatedApiKey, NewApiKey } from "../../auth/schema.ts";
 import { listBody, pageSchema } from "../../lib/pagination.ts";
 import type { AppEnv } from "../context.ts";
 import { requireAdmin } from "../middleware/auth.ts";
-import { jsonBody } from "../middleware/json-body.ts";
-import { authProblems, envelope, problems } from "../openapi-schemas.ts";
+import { jsonBody, noBody } from "../middleware/json-body.ts";
+import { responseHeaders } from "../openapi-headers.ts";
+import { adminProblems, envelope, jsonBodyProblems, noBodyProblem, ok, problems } from "../openapi-schemas.ts";
 
 const security = [{ bearerAuth: [] }];
 /** A key's name, scopes and rate limit fit in far less than the app-wide body limit. */
@@ -18,21 +19,14 @@ const create = createRoute({
   tags: ["Admin"],
   summary: "Create an API key",
   description: `${adminNote} The key is in \`data.key\` of this response only.`,
+  operationId: "createApiKey",
   security,
   middleware: [requireAdmin(), ...jsonBody(MAX_BODY_BYTES)] as const,
   request: { body: { required: true, content: { "application/json": { schema: NewApiKey } } } },
   responses: {
-    201: {
-      description: "Created",
-      headers: z.object({ Location: z.string() }),
-      content: { "application/json": { schema: envelope(CreatedApiKey, "CreatedApiKeyEnvelope") } },
-    },
-    ...authProblems,
-    400: problems[400],
-    404: problems[404],
-    413: problems[413],
-    415: problems[415],
-    422: problems[422],
+    201: ok("Created", envelope(CreatedApiKey, "CreatedApiKeyEnvelope"), responseHeaders.location),
+    ...adminProblems,
+    ...jsonBodyProblems,
   },
 });
 
@@ -42,6 +36,7 @@ const list = createRoute({
   tags: ["Admin"],
   summary: "List API keys, newest first",
   description: adminNote,
+  operationId: "listApiKeys",
   security,
   middleware: [requireAdmin()] as const,
   request: {
@@ -51,9 +46,8 @@ const list = createRoute({
     }),
   },
   responses: {
-    200: { description: "A page of keys", content: { "application/json": { schema: pageSchema(ApiKey, "ApiKeyList") } } },
-    ...authProblems,
-    404: problems[404],
+    200: ok("A page of keys", pageSchema(ApiKey, "ApiKeyList")),
+    ...adminProblems,
     422: problems[422],
   },
 });
@@ -64,13 +58,14 @@ const revoke = createRoute({
   tags: ["Admin"],
   summary: "Revoke an API key",
   description: `${adminNote} Idempotent. The key stops working at once where it was revoked and everywhere within 60 s (the edge cache lifetime of a key lookup) plus KV propagation.`,
+  operationId: "revokeApiKey",
   security,
-  middleware: [requireAdmin()] as const,
+  middleware: [requireAdmin(), noBody] as const,
   request: { params: z.object({ id: z.uuid() }) },
   responses: {
-    200: { description: "The revoked key", content: { "application/json": { schema: envelope(ApiKey, "ApiKeyEnvelope") } } },
-    ...authProblems,
-    404: problems[404],
+    200: ok("The revoked key", envelope(ApiKey, "ApiKeyEnvelope")),
+    ...adminProblems,
+    ...noBodyProblem,
     422: problems[422],
   },
 });

@@ -1,7 +1,8 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { checkReadiness } from "../../ops/readiness.ts";
 import type { AppEnv } from "../context.ts";
-import { publicProblems } from "../openapi-schemas.ts";
+import { responseHeaders } from "../openapi-headers.ts";
+import { Problem, publicOk, publicProblems } from "../openapi-schemas.ts";
 
 const Check = z.object({ ok: z.boolean(), ms: z.number(), error: z.string().optional() }).passthrough().openapi("ReadinessCheck");
 
@@ -12,8 +13,10 @@ const health = createRoute({
   path: "/health",
   tags: ["Operations"],
   summary: "Liveness: the Worker runs",
+  operationId: "getHealth",
+  security: [],
   responses: {
-    200: { description: "Alive", content: { "application/json": { schema: z.object({ status: z.literal("ok") }) } } },
+    200: publicOk("Alive", z.object({ status: z.literal("ok") }), responseHeaders.noStore),
     ...publicProblems,
   },
 });
@@ -23,10 +26,16 @@ const ready = createRoute({
   path: "/ready",
   tags: ["Operations"],
   summary: "Readiness: Postgres, cache and queue are usable",
+  operationId: "getReadiness",
+  security: [],
   responses: {
-    200: { description: "Every dependency answers", content: { "application/json": { schema: ReadinessBody } } },
-    503: { description: "At least one dependency fails", content: { "application/json": { schema: ReadinessBody } } },
-    429: publicProblems[429],
+    200: publicOk("Every dependency answers", ReadinessBody, responseHeaders.noStore),
+    ...publicProblems,
+    503: {
+      description: "At least one dependency fails (its checks), or the service is misconfigured (a problem); Retry-After",
+      headers: responseHeaders.unavailable,
+      content: { "application/json": { schema: ReadinessBody }, "application/problem+json": { schema: Problem } },
+    },
   },
 });
 

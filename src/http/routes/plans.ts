@@ -11,6 +11,7 @@ import { getPlan, listPlans } from "../../plans/service.ts";
 import type { AppEnv } from "../context.ts";
 import type { CacheLevel } from "../edge-cache.ts";
 import { cacheableAnswer, edgeKey, fromEdge, toEdge } from "../edge-cache.ts";
+import { responseHeaders } from "../openapi-headers.ts";
 import { cacheable, envelope, ifNoneMatch, notModified, problems, publicProblems } from "../openapi-schemas.ts";
 
 const SearchOk = z.object({ data: z.object({ events: z.array(EventSummary) }), error: z.null() }).openapi("SearchResponse");
@@ -20,11 +21,19 @@ const PlanEnvelope = envelope(Plan, "PlanEnvelope");
 
 const SearchError = z.object({ error: z.object({ code: z.string(), message: z.string() }), data: z.null() }).openapi("SearchError");
 
+/**
+ * What src/plans/search.ts parseBound reads: an ISO 8601 date-time, "T" or a space between date and
+ * time, seconds and fractions optional, an optional offset (none means UTC). Broader than RFC 3339's
+ * `date-time` format, so stated as a pattern; an impossible date (2021-02-30) is still refused.
+ */
+const BOUND = "^\\s*\\d{4}-\\d{2}-\\d{2}[Tt ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?([Zz]|[+-]\\d{2}:?\\d{2})?\\s*$";
+
 const bound = (side: string) =>
   z
     .string()
     .optional()
     .openapi({
+      pattern: BOUND,
       description: `ISO 8601 date-time; no offset means UTC. Omitted: unbounded ${side}.`,
       example: side === "below" ? "2021-06-30T00:00:00Z" : "2021-07-31T23:59:59Z",
     });
@@ -37,17 +46,25 @@ const search = createRoute({
   description:
     "Containment, inclusive at both ends: starts_at <= start and end <= ends_at. Plan times carry no zone and are compared as UTC. " +
     "Only plans that were ever sold online; plans that vanished from the provider are still returned. Answers from the edge index, never from the provider.",
+  operationId: "search",
+  security: [],
   request: { query: z.object({ starts_at: bound("below"), ends_at: bound("above") }) },
   parameters: [ifNoneMatch],
   responses: {
     200: cacheable("Matching plans", SearchOk),
     304: notModified,
-    400: { description: "Invalid parameter", content: { "application/json": { schema: SearchError } } },
+    400: { description: "Invalid parameter", headers: responseHeaders.problem, content: { "application/json": { schema: SearchError } } },
     429: {
       description: "Too many requests from this client address (Retry-After, RateLimit-*)",
+      headers: responseHeaders.shieldLimited,
       content: { "application/json": { schema: SearchError } },
     },
-    500: { description: "Temporarily unable to answer (Retry-After)", content: { "application/json": { schema: SearchError } } },
+    500: {
+      description: "Temporarily unable to answer (Retry-After)",
+      headers: responseHeaders.unavailable,
+      content: { "application/json": { schema: SearchError } },
+    },
+    503: publicProblems[503],
   },
 });
 
@@ -82,6 +99,8 @@ const list = createRoute({
   tags: ["Plans"],
   summary: "Plans in start order with zones, sell window and sighting times (keyset cursors)",
   description: "Same range semantics as /search (containment, inclusive, UTC); both bounds optional.",
+  operationId: "listPlans",
+  security: [],
   request: {
     query: z.strictObject({
       starts_at: bound("below"),
@@ -104,6 +123,8 @@ const getOne = createRoute({
   path: "/v1/plans/{id}",
   tags: ["Plans"],
   summary: "One plan with its zones",
+  operationId: "getPlan",
+  security: [],
   request: { params: z.object({ id: z.uuid() }) },
   parameters: [ifNoneMatch],
   responses: {

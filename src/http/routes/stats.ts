@@ -3,17 +3,18 @@ import { Stats } from "../../stats/schema.ts";
 import { getStats } from "../../stats/service.ts";
 import type { AppEnv } from "../context.ts";
 import { requireScope } from "../middleware/auth.ts";
-import { authProblems, envelope } from "../openapi-schemas.ts";
+import { authProblems, envelope, ok } from "../openapi-schemas.ts";
 
 const stats = createRoute({
   method: "get",
   path: "/v1/stats",
   tags: ["Subscribers"],
   summary: "Subscriber counts by status and plan counts",
+  operationId: "getStats",
   security: [{ bearerAuth: [] }],
   middleware: [requireScope("subscribers:read")] as const,
   responses: {
-    200: { description: "Counts", content: { "application/json": { schema: envelope(Stats, "StatsEnvelope") } } },
+    200: ok("Counts", envelope(Stats, "StatsEnvelope")),
     ...authProblems,
   },
 });

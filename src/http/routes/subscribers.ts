@@ -11,48 +11,21 @@ import { awaitOperation, getOperation, getSubscriber, MAX_WAIT_SECONDS, writeRes
 import type { AppEnv } from "../context.ts";
 import { ifNoneMatchHolds } from "../edge-cache.ts";
 import { requireScope } from "../middleware/auth.ts";
-import { jsonBody } from "../middleware/json-body.ts";
-import { authProblems, envelope, problems } from "../openapi-schemas.ts";
+import { jsonBody, noBody } from "../middleware/json-body.ts";
+import { authProblems, envelope, ok, problems } from "../openapi-schemas.ts";
+import {
+  createResponses,
+  deleteResponses,
+  forgetResponses,
+  idempotencyKey,
+  ifMatch,
+  prefer,
+  readResponses,
+  subscriberRef as ref,
+  updateResponses,
+} from "./subscriber-openapi.ts";
 
 const security = [{ bearerAuth: [] }];
-
-const idempotencyKey = z
-  .string()
-  .min(1)
-  .max(255)
-  .optional()
-  .meta({ description: "Replays the first response to the same request for 24 h; reused with a different request it is a 422." });
-const prefer = z
-  .string()
-  .max(200)
-  .optional()
-  .meta({
-    description: `\`wait=N\` (RFC 7240): wait up to N seconds (at most ${MAX_WAIT_SECONDS}) for the outcome and answer it directly; 202 if it is not there by then.`,
-  });
-const ifMatch = z
-  .string()
-  .max(100)
-  .optional()
-  .meta({ description: 'The ETag of a read ("3"), or "*": the change applies only to that version. 412 when it no longer holds.' });
-const ref = z.object({ id_or_email: z.string().min(1).max(254).meta({ description: "A subscriber id (UUID) or email address" }) });
-
-const OperationEnvelope = envelope(Operation, "OperationEnvelope");
-const SubscriberEnvelope = envelope(Subscriber, "SubscriberEnvelope");
-const accepted = {
-  description: "Accepted; the operation is pending (or `Prefer: wait` ran out)",
-  headers: z.object({ Location: z.string() }),
-  content: { "application/json": { schema: OperationEnvelope } },
-};
-const changeProblems = {
-  ...authProblems,
-  400: problems[400],
-  404: problems[404],
-  409: problems[409],
-  412: problems[412],
-  413: problems[413],
-  415: problems[415],
-  422: problems[422],
-};
 
 /** RFC 7240 `wait`: the largest of the preferences' wait values, at most MAX_WAIT_SECONDS; 0 without one. */
 function preferredWait(header: string | undefined): number {
@@ -86,21 +59,14 @@ const create = createRoute({
   summary: "Accept a subscriber for creation (asynchronous)",
   description:
     "Validates at the edge and enqueues; the queue consumer stores it unless the email exists. Follow `Location` to the operation, or send `Prefer: wait=N` for the outcome.",
+  operationId: "createSubscriber",
   security,
   middleware: [requireScope("subscribers:write"), ...jsonBody()] as const,
   request: {
     headers: z.object({ "idempotency-key": idempotencyKey, prefer }),
     body: { required: true, content: { "application/json": { schema: SubscriberInput } } },
   },
-  responses: {
-    200: {
-      description: "Created, for a key without `subscribers:read` (only under `Prefer: wait`): the finished operation",
-      content: { "application/json": { schema: OperationEnvelope } },
-    },
-    201: { description: "Created (only under `Prefer: wait`)", content: { "application/json": { schema: SubscriberEnvelope } } },
-    202: accepted,
-    ...changeProblems,
-  },
+  responses: createResponses,
 });
 
 const update = createRoute({
@@ -110,6 +76,7 @@ const update = createRoute({
   summary: "Change a subscriber's name, last name or status (asynchronous)",
   description:
     "The email is immutable. Status changes follow the README's transition table; moving to `unsubscribed` records `unsubscribed_at`. Changes apply in the order they were accepted; an older change that a newer one overtook ends `superseded`.",
+  operationId: "updateSubscriber",
   security,
   middleware: [requireScope("subscribers:write"), ...jsonBody()] as const,
   request: {
@@ -117,14 +84,7 @@ const update = createRoute({
     headers: z.object({ "idempotency-key": idempotencyKey, prefer, "if-match": ifMatch }),
     body: { required: true, content: { "application/json": { schema: SubscriberPatch } } },
   },
-  responses: {
-    200: {
-      description: "Applied (only under `Prefer: wait`): the subscriber, or for a key without `subscribers:read` the finished operation",
-      content: { "application/json": { schema: z.union([SubscriberEnvelope, OperationEnvelope]) } },
-    },
-    202: accepted,
-    ...changeProblems,
-  },
+  responses: updateResponses,
 });
 
 const remove = createRoute({
@@ -133,10 +93,11 @@ const remove = createRoute({
   tags: ["Subscribers"],
   summary: "Delete a subscriber (asynchronous)",
   description: "Gone from reads, lists and stats once applied; a later POST with the same email creates a new subscriber.",
+  operationId: "deleteSubscriber",
   security,
-  middleware: [requireScope("subscribers:write")] as const,
+  middleware: [requireScope("subscribers:write"), noBody] as const,
   request: { params: ref, headers: z.object({ "idempotency-key": idempotencyKey, prefer, "if-match": ifMatch }) },
-  responses: { 204: { description: "Deleted (only under `Prefer: wait`)" }, 202: accepted, ...changeProblems },
+  responses: deleteResponses,
 });
 
 const forget = createRoute({
@@ -146,10 +107,11 @@ const forget = createRoute({
   summary: "Erase a subscriber and every copy of their data (GDPR art. 17, asynchronous)",
   description:
     "Removes the row, its operation and idempotency records, dead letters, events' personal data and every cache entry. Keeps a keyed hash of the email for 30 days so late messages cannot bring the person back. Works for an address whose subscriber was already deleted.",
+  operationId: "forgetSubscriber",
   security,
-  middleware: [requireScope("subscribers:erase")] as const,
+  middleware: [requireScope("subscribers:erase"), noBody] as const,
   request: { params: ref, headers: z.object({ "idempotency-key": idempotencyKey, prefer }) },
-  responses: { 204: { description: "Erased (only under `Prefer: wait`)" }, 202: accepted, ...changeProblems },
+  responses: forgetResponses,
 });
 
 const getOne = createRoute({
@@ -157,20 +119,11 @@ const getOne = createRoute({
   path: "/v1/subscribers/{id_or_email}",
   tags: ["Subscribers"],
   summary: "Read a subscriber by id or email",
+  operationId: "getSubscriber",
   security,
   middleware: [requireScope("subscribers:read")] as const,
   request: { params: ref, headers: z.object({ "if-none-match": z.string().max(200).optional() }) },
-  responses: {
-    200: {
-      description: "The subscriber; `ETag` is its version",
-      headers: z.object({ ETag: z.string() }),
-      content: { "application/json": { schema: SubscriberEnvelope } },
-    },
-    304: { description: "Not modified: If-None-Match holds the current ETag" },
-    ...authProblems,
-    404: problems[404],
-    422: problems[422],
-  },
+  responses: readResponses,
 });
 
 const list = createRoute({
@@ -179,12 +132,13 @@ const list = createRoute({
   tags: ["Subscribers"],
   summary: "List subscribers, newest first, filtered, with keyset cursors both ways",
   description:
-    "Newest first by `sort` (created_at or updated_at), ties broken by id. `meta.next_cursor` goes to older subscribers (`cursor`), `meta.prev_cursor` back to newer ones (`prev_cursor`); give one of them, with the sort the cursor came from. Bounds are ISO 8601 date-times with an offset.",
+    "Newest first by `sort` (created_at or updated_at), ties broken by id. `meta.next_cursor` goes to older subscribers (`cursor`), `meta.prev_cursor` back to newer ones (`prev_cursor`); give one of them, never both (422), with the sort the cursor came from. Bounds are ISO 8601 date-times with an offset.",
+  operationId: "listSubscribers",
   security,
   middleware: [requireScope("subscribers:read")] as const,
   request: { query: z.strictObject({ status: SubscriberStatus.optional(), ...listQueryFields }) },
   responses: {
-    200: { description: "A page of subscribers", content: { "application/json": { schema: pageSchema(Subscriber, "SubscriberList") } } },
+    200: ok("A page of subscribers", pageSchema(Subscriber, "SubscriberList")),
     ...authProblems,
     422: problems[422],
   },
@@ -195,13 +149,15 @@ const operation = createRoute({
   path: "/v1/operations/{id}",
   tags: ["Subscribers"],
   summary: "Outcome of an accepted write",
+  operationId: "getOperation",
   security,
   middleware: [requireScope("subscribers:read")] as const,
   request: { params: z.object({ id: z.uuid() }) },
   responses: {
-    200: { description: "The operation", content: { "application/json": { schema: envelope(Operation, "OperationResult") } } },
+    200: ok("The operation", envelope(Operation, "OperationResult")),
     ...authProblems,
     404: problems[404],
+    410: problems[410],
     422: problems[422],
   },
 });

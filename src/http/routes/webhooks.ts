@@ -20,8 +20,9 @@ import {
 } from "../../webhooks/service.ts";
 import type { AppEnv } from "../context.ts";
 import { requireScope } from "../middleware/auth.ts";
-import { jsonBody } from "../middleware/json-body.ts";
-import { authProblems, envelope, problems } from "../openapi-schemas.ts";
+import { jsonBody, noBody } from "../middleware/json-body.ts";
+import { responseHeaders } from "../openapi-headers.ts";
+import { authProblems, empty, envelope, jsonBodyProblems, noBodyProblem, ok, problems } from "../openapi-schemas.ts";
 
 const security = [{ bearerAuth: [] }];
 const tags = ["Webhooks"];
@@ -32,7 +33,6 @@ const page = z.strictObject({ limit: z.coerce.number().int().min(1).max(100).def
 const EndpointEnvelope = envelope(WebhookEndpoint, "WebhookEndpointEnvelope");
 const SecretEnvelope = envelope(WebhookEndpointWithSecret, "WebhookEndpointWithSecretEnvelope");
 const DeliveryEnvelope = envelope(WebhookDelivery, "WebhookDeliveryEnvelope");
-const withBody = { 400: problems[400], 413: problems[413], 415: problems[415], 422: problems[422] };
 
 const create = createRoute({
   method: "post",
@@ -40,17 +40,14 @@ const create = createRoute({
   tags,
   summary: "Register a webhook endpoint",
   description: "The signing secret is in `data.secret` of this response only.",
+  operationId: "createWebhook",
   security,
   middleware: [manage, ...jsonBody(MAX_BODY_BYTES)] as const,
   request: { body: { required: true, content: { "application/json": { schema: WebhookEndpointInput } } } },
   responses: {
-    201: {
-      description: "Created",
-      headers: z.object({ Location: z.string() }),
-      content: { "application/json": { schema: SecretEnvelope } },
-    },
+    201: ok("Created", SecretEnvelope, responseHeaders.location),
     ...authProblems,
-    ...withBody,
+    ...jsonBodyProblems,
   },
 });
 
@@ -59,14 +56,12 @@ const list = createRoute({
   path: "/v1/webhooks",
   tags,
   summary: "List webhook endpoints, oldest first",
+  operationId: "listWebhooks",
   security,
   middleware: [manage] as const,
   request: { query: page },
   responses: {
-    200: {
-      description: "A page of endpoints",
-      content: { "application/json": { schema: pageSchema(WebhookEndpoint, "WebhookEndpointList") } },
-    },
+    200: ok("A page of endpoints", pageSchema(WebhookEndpoint, "WebhookEndpointList")),
     ...authProblems,
     422: problems[422],
   },
@@ -77,11 +72,12 @@ const getOne = createRoute({
   path: "/v1/webhooks/{id}",
   tags,
   summary: "Read a webhook endpoint (never its secret)",
+  operationId: "getWebhook",
   security,
   middleware: [manage] as const,
   request: { params: idParam },
   responses: {
-    200: { description: "The endpoint", content: { "application/json": { schema: EndpointEnvelope } } },
+    200: ok("The endpoint", EndpointEnvelope),
     ...authProblems,
     404: problems[404],
     422: problems[422],
@@ -93,14 +89,15 @@ const patch = createRoute({
   path: "/v1/webhooks/{id}",
   tags,
   summary: "Enable, disable, or change an endpoint's URL, events or description",
+  operationId: "updateWebhook",
   security,
   middleware: [manage, ...jsonBody(MAX_BODY_BYTES)] as const,
   request: { params: idParam, body: { required: true, content: { "application/json": { schema: WebhookEndpointPatch } } } },
   responses: {
-    200: { description: "The endpoint", content: { "application/json": { schema: EndpointEnvelope } } },
+    200: ok("The endpoint", EndpointEnvelope),
     ...authProblems,
     404: problems[404],
-    ...withBody,
+    ...jsonBodyProblems,
   },
 });
 
@@ -109,10 +106,11 @@ const remove = createRoute({
   path: "/v1/webhooks/{id}",
   tags,
   summary: "Delete an endpoint with its deliveries",
+  operationId: "deleteWebhook",
   security,
-  middleware: [manage] as const,
+  middleware: [manage, noBody] as const,
   request: { params: idParam },
-  responses: { 204: { description: "Deleted" }, ...authProblems, 404: problems[404], 422: problems[422] },
+  responses: { 204: empty("Deleted"), ...authProblems, ...noBodyProblem, 404: problems[404], 422: problems[422] },
 });
 
 const rotate = createRoute({
@@ -121,12 +119,14 @@ const rotate = createRoute({
   tags,
   summary: "Rotate the signing secret",
   description: "The new secret is in `data.secret` of this response only. The old one keeps signing, beside it, for 24 hours.",
+  operationId: "rotateWebhookSecret",
   security,
-  middleware: [manage] as const,
+  middleware: [manage, noBody] as const,
   request: { params: idParam },
   responses: {
-    200: { description: "The endpoint and its new secret", content: { "application/json": { schema: SecretEnvelope } } },
+    200: ok("The endpoint and its new secret", SecretEnvelope),
     ...authProblems,
+    ...noBodyProblem,
     404: problems[404],
     422: problems[422],
   },
@@ -137,12 +137,14 @@ const test = createRoute({
   path: "/v1/webhooks/{id}/test",
   tags,
   summary: "Send a webhook.test event",
+  operationId: "testWebhook",
   security,
-  middleware: [manage] as const,
+  middleware: [manage, noBody] as const,
   request: { params: idParam },
   responses: {
-    202: { description: "The delivery, pending", content: { "application/json": { schema: DeliveryEnvelope } } },
+    202: ok("The delivery, pending", DeliveryEnvelope),
     ...authProblems,
+    ...noBodyProblem,
     404: problems[404],
     409: problems[409],
     422: problems[422],
@@ -154,14 +156,12 @@ const deliveries = createRoute({
   path: "/v1/webhooks/{id}/deliveries",
   tags,
   summary: "Deliveries to an endpoint, newest first, with every attempt's status code, latency and first 1 KB of answer",
+  operationId: "listWebhookDeliveries",
   security,
   middleware: [manage] as const,
   request: { params: idParam, query: page },
   responses: {
-    200: {
-      description: "A page of deliveries",
-      content: { "application/json": { schema: pageSchema(WebhookDelivery, "WebhookDeliveryList") } },
-    },
+    200: ok("A page of deliveries", pageSchema(WebhookDelivery, "WebhookDeliveryList")),
     ...authProblems,
     404: problems[404],
     422: problems[422],
@@ -173,12 +173,14 @@ const redeliverRoute = createRoute({
   path: "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
   tags,
   summary: "Send a delivery again now, under the same webhook-id",
+  operationId: "redeliverWebhookDelivery",
   security,
-  middleware: [manage] as const,
+  middleware: [manage, noBody] as const,
   request: { params: z.object({ id: z.uuid(), delivery_id: z.uuid() }) },
   responses: {
-    202: { description: "The delivery, pending again", content: { "application/json": { schema: DeliveryEnvelope } } },
+    202: ok("The delivery, pending again", DeliveryEnvelope),
     ...authProblems,
+    ...noBodyProblem,
     404: problems[404],
     409: problems[409],
     422: problems[422],
