@@ -12,12 +12,16 @@ export interface WranglerDevOptions {
   /** Omitted: wrangler's own default (9229), which debuggers attach to out of habit. */
   inspectorPort?: number;
   persistTo: string;
+  /** Where wrangler writes its own log file (every line it prints, request lines included). Omitted: wrangler's default under ~/.config. */
+  logDir?: string;
   vars: Record<string, string>;
   /** Exposes /__scheduled, since wrangler dev never fires Cron Triggers by itself. */
   testScheduled?: boolean;
   /** "buffer" keeps test runs quiet; "inherit" shows wrangler's own output, as `npm run dev` wants. */
   output?: "buffer" | "inherit";
   readyTimeoutMs?: number;
+  /** Gets every line wrangler prints (when buffered), e.g. to check what reached its request log. */
+  onLine?: (line: string) => void;
   /** Called when wrangler exits, whoever ended it. */
   onExit?: (code: number | null) => void;
   /** Aborting while waiting for /ready stops wrangler and rejects. */
@@ -54,12 +58,19 @@ export async function startWranglerDev(opts: WranglerDevOptions): Promise<Wrangl
       ...process.env,
       WRANGLER_SEND_METRICS: "false",
       CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      // Miniflare's local trace store (<persistTo>/observability) keeps every request's full URL
+      // (`url.full`), which `[observability.logs] invocation_logs = false` does not turn off, and has no
+      // redaction: off unless a developer asks for it (X_LOCAL_OBSERVABILITY=true npm run dev).
+      X_LOCAL_OBSERVABILITY: process.env.X_LOCAL_OBSERVABILITY ?? "false",
+      ...(opts.logDir ? { WRANGLER_LOG_PATH: opts.logDir } : {}),
       ...(inherit ? {} : { FORCE_COLOR: "0" }),
     },
   });
   const lines: string[] = [];
   const keep = (chunk: Buffer) => {
-    lines.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+    const fresh = chunk.toString("utf8").split("\n").filter(Boolean);
+    if (opts.onLine) for (const line of fresh) opts.onLine(line);
+    lines.push(...fresh);
     if (lines.length > 200) lines.splice(0, lines.length - 200);
   };
   child.stdout?.on("data", keep);

@@ -13,6 +13,24 @@ const ConfigSchema = z.object({
   // Cloudflare Queues: a retry may be delayed by at most 12 hours, and a consumer retries at most 100 times.
   QUEUE_RETRY_MAX_DELAY_SECONDS: z.coerce.number().int().min(1).max(43_200).default(1_800),
   QUEUE_MAX_RETRIES: z.coerce.number().int().min(0).max(100).default(100),
+  // Edge copies that outlive Postgres (README "Outages"): API key lookups are fresh this long, then
+  // re-checked in Postgres, and kept this much longer for when Postgres cannot answer; each isolate
+  // also remembers a lookup for API_KEY_HOT_SECONDS. The same for cached subscribers.
+  API_KEY_CACHE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+  API_KEY_STALE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 86_400)
+    .default(7 * 86_400),
+  API_KEY_HOT_SECONDS: z.coerce.number().int().min(1).max(300).default(10),
+  SUBSCRIBER_CACHE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3_600),
+  SUBSCRIBER_STALE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 86_400)
+    .default(7 * 86_400),
   AUTH_FAILURE_IP_LIMIT: z.coerce.number().int().min(1).default(100),
   AUTH_FAILURE_IP_PERIOD_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(8_000),
@@ -90,6 +108,8 @@ export type Config = Readonly<{
   queueRetry: RetryPolicy;
   /** Failed authentications allowed per client IP before 429. */
   authFailureIpLimit: RateRule;
+  /** Edge copies of API key lookups and of subscribers, in seconds (README "Outages"). */
+  edgeCopies: EdgeCopies;
   upstash: { url: string; token: string } | undefined;
   /** Key of the email hashes in subscriber tombstones. */
   erasureHashKey: string;
@@ -120,6 +140,14 @@ interface WebhookSettings {
   secretOverlapMs: number;
   /** Outside production, http and loopback receivers are allowed (tests and local development). */
   allowInsecure: boolean;
+}
+
+interface EdgeCopies {
+  apiKeyFresh: number;
+  apiKeyStale: number;
+  apiKeyHot: number;
+  subscriberFresh: number;
+  subscriberStale: number;
 }
 
 export interface RetryPolicy {
@@ -181,6 +209,13 @@ export function getConfig(env: Env): Config {
       maxRetries: v.QUEUE_MAX_RETRIES,
     }),
     authFailureIpLimit: { limit: v.AUTH_FAILURE_IP_LIMIT, periodSeconds: v.AUTH_FAILURE_IP_PERIOD_SECONDS },
+    edgeCopies: Object.freeze({
+      apiKeyFresh: v.API_KEY_CACHE_SECONDS,
+      apiKeyStale: v.API_KEY_STALE_SECONDS,
+      apiKeyHot: v.API_KEY_HOT_SECONDS,
+      subscriberFresh: v.SUBSCRIBER_CACHE_SECONDS,
+      subscriberStale: v.SUBSCRIBER_STALE_SECONDS,
+    }),
     upstash:
       v.UPSTASH_REDIS_REST_URL && v.UPSTASH_REDIS_REST_TOKEN
         ? { url: v.UPSTASH_REDIS_REST_URL, token: v.UPSTASH_REDIS_REST_TOKEN }

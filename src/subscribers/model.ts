@@ -1,3 +1,6 @@
+import { cached } from "../cache/read-through.ts";
+import type { Config } from "../config/index.ts";
+import { isDatabaseDown } from "../db/errors.ts";
 import type { OperationRow } from "../db/repositories/operations.ts";
 import type { SubscriberRow } from "../db/repositories/subscribers.ts";
 import { hmacSha256Hex, sha256Hex } from "../lib/crypto.ts";
@@ -62,8 +65,6 @@ export const cacheKeys = {
 };
 
 export const TTL = {
-  /** The consumer writes every change through and re-checks it (settle), so this only bounds a lost settle. */
-  subscriber: 3_600,
   /** Absent subscribers: short, and never used to reject a create. */
   missing: 60,
   /** Pending operations live only here until their outcome is in Postgres: as long as a queue keeps a message (14 days). */
@@ -78,3 +79,24 @@ export const TTL = {
   /** A cache fill whose read took longer than this is dropped: it may predate a change the settle pass already wrote. */
   fillWithinMs: 1_000,
 };
+
+/**
+ * How subscribers are cached. The consumer writes every change through and re-checks it (settle), so
+ * freshness (SUBSCRIBER_CACHE_SECONDS) only bounds a lost settle; the copy is kept
+ * SUBSCRIBER_STALE_SECONDS longer and answers only while Postgres cannot (README "Outages").
+ */
+export function subscriberCaching(config: Config) {
+  const { subscriberFresh, subscriberStale } = config.edgeCopies;
+  return {
+    read: {
+      hitSeconds: subscriberFresh,
+      staleSeconds: subscriberStale,
+      missingSeconds: TTL.missing,
+      hotSeconds: TTL.subscriberHot,
+      fillWithinMs: TTL.fillWithinMs,
+      serveStaleOn: isDatabaseDown,
+    },
+    entry: (view: Subscriber) => cached(view, subscriberFresh),
+    storeSeconds: subscriberFresh + subscriberStale,
+  };
+}

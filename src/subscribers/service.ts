@@ -7,7 +7,7 @@ import { findSubscriberByEmail, findSubscriberById } from "../db/repositories/su
 import { DomainError } from "../lib/errors.ts";
 import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
-import { cacheKeys, TTL, toOperationView, toSubscriberView } from "./model.ts";
+import { cacheKeys, subscriberCaching, TTL, toOperationView, toSubscriberView } from "./model.ts";
 import type { Operation, Subscriber } from "./schema.ts";
 
 /**
@@ -39,7 +39,7 @@ export async function getSubscriber(rt: Runtime, idOrEmail: string): Promise<Rea
       const row = ref.email ? await findSubscriberByEmail(rt.reader(), ref.email) : await findSubscriberById(rt.reader(), ref.id!);
       return row ? toSubscriberView(row) : undefined;
     },
-    { hitSeconds: TTL.subscriber, missingSeconds: TTL.missing, hotSeconds: TTL.subscriberHot, fillWithinMs: TTL.fillWithinMs },
+    subscriberCaching(rt.config).read,
   );
   if (!value) throw new DomainError("not_found", "No subscriber has this id or email.");
   return { value, cache };
