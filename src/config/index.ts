@@ -20,7 +20,8 @@ const ConfigSchema = z.object({
   API_KEY_STALE_SECONDS: z.coerce
     .number()
     .int()
-    .min(0)
+    // KV keeps nothing for less than 60 s.
+    .min(60)
     .max(30 * 86_400)
     .default(7 * 86_400),
   API_KEY_HOT_SECONDS: z.coerce.number().int().min(1).max(300).default(10),
@@ -28,7 +29,8 @@ const ConfigSchema = z.object({
   SUBSCRIBER_STALE_SECONDS: z.coerce
     .number()
     .int()
-    .min(0)
+    // KV keeps nothing for less than 60 s.
+    .min(60)
     .max(30 * 86_400)
     .default(7 * 86_400),
   AUTH_FAILURE_IP_LIMIT: z.coerce.number().int().min(1).default(100),
