@@ -33,6 +33,17 @@ const ConfigSchema = z.object({
     .min(60)
     .max(30 * 86_400)
     .default(7 * 86_400),
+  // The local stack's write journal (src/queue/journal.ts): "on" for `npm run dev`, whose queue lives
+  // in memory only. Refused in production, where Cloudflare Queues keep every message themselves.
+  WRITE_JOURNAL: z.enum(["on", "off"]).default("off"),
+  // How long a queue keeps a message (Cloudflare's default retention, 4 days). A write still pending
+  // after the retry budget plus this long has no message left anywhere: it reads as failed (expired).
+  QUEUE_RETENTION_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(14 * 86_400)
+    .default(4 * 86_400),
   AUTH_FAILURE_IP_LIMIT: z.coerce.number().int().min(1).default(100),
   AUTH_FAILURE_IP_PERIOD_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(8_000),
@@ -108,6 +119,10 @@ export type Config = Readonly<{
   provider: ProviderSettings;
   /** How the consumer retries a write that failed transiently (src/queue/retry.ts). */
   queueRetry: RetryPolicy;
+  /** Seconds a queue keeps a message (QUEUE_RETENTION_SECONDS). */
+  queueRetentionSeconds: number;
+  /** Whether accepted writes are journalled in KV (the local stack only, src/queue/journal.ts). */
+  writeJournal: boolean;
   /** Failed authentications allowed per client IP before 429. */
   authFailureIpLimit: RateRule;
   /** Edge copies of API key lookups and of subscribers, in seconds (README "Outages"). */
@@ -184,6 +199,7 @@ export function getConfig(env: Env): Config {
   }
   const v = parsed.data;
   if (v.ENVIRONMENT === "production" && !v.ERASURE_HASH_KEY) throw new ConfigError("invalid configuration: ERASURE_HASH_KEY");
+  if (v.ENVIRONMENT === "production" && v.WRITE_JOURNAL === "on") throw new ConfigError("invalid configuration: WRITE_JOURNAL");
   // One local relay serves both (scripts/lib/ws-relay.ts); with only one set, half of the queries
   // would go to Neon's public endpoint instead.
   if (!v.DATABASE_WS_PROXY !== !v.DATABASE_HTTP_ENDPOINT) {
@@ -210,6 +226,8 @@ export function getConfig(env: Env): Config {
       maxDelaySeconds: v.QUEUE_RETRY_MAX_DELAY_SECONDS,
       maxRetries: v.QUEUE_MAX_RETRIES,
     }),
+    queueRetentionSeconds: v.QUEUE_RETENTION_SECONDS,
+    writeJournal: v.WRITE_JOURNAL === "on",
     authFailureIpLimit: { limit: v.AUTH_FAILURE_IP_LIMIT, periodSeconds: v.AUTH_FAILURE_IP_PERIOD_SECONDS },
     edgeCopies: Object.freeze({
       apiKeyFresh: v.API_KEY_CACHE_SECONDS,

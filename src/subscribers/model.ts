@@ -30,12 +30,13 @@ export function toSubscriberView(row: SubscriberRow): Subscriber {
 /** The ETag of a subscriber: its version, quoted (a strong validator: equal versions are equal bytes). */
 export const etagOf = (s: Pick<Subscriber, "version">) => `"${s.version}"`;
 
-const operationErrorMessages: Record<OperationErrorCode, string> = {
+export const operationErrorMessages: Record<OperationErrorCode, string> = {
   already_exists: "A subscriber with this email already exists.",
   invalid_data: "The database refused this write's data; it was kept as a dead letter for an operator.",
   precondition_failed: "The subscriber's version no longer matched If-Match when the change was applied.",
   not_found: "The subscriber did not exist when the change was applied.",
   invalid_transition: "The subscriber's status when the change was applied does not allow this status change.",
+  expired: "No outcome was recorded within the retry budget and the queue's retention: nothing was stored. Send the request again.",
 };
 
 export function toOperationView(row: OperationRow): Operation {

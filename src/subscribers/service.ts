@@ -7,6 +7,7 @@ import { findSubscriberByEmail, findSubscriberById } from "../db/repositories/su
 import { DomainError } from "../lib/errors.ts";
 import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
+import { expireIfLost } from "./expiry.ts";
 import { cacheKeys, subscriberCaching, TTL, toOperationView, toSubscriberView } from "./model.ts";
 import type { Operation, Subscriber } from "./schema.ts";
 
@@ -53,7 +54,7 @@ export async function findOperationView(rt: Runtime, id: string): Promise<Operat
   const cachedOp = await safeGet<{ v?: Operation }>(rt, cacheKeys.operation(id));
   if (cachedOp?.v && cachedOp.v.status !== "pending") return cachedOp.v;
   const row = await findOperation(rt.reader(), id);
-  if (!row) return cachedOp?.v;
+  if (!row) return cachedOp?.v && expireIfLost(cachedOp.v, rt.config);
   const view = toOperationView(row);
   if (view.status !== "pending") await safePut(rt, cacheKeys.operation(id), cached(view), TTL.operation);
   return view;
