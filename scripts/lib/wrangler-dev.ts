@@ -5,6 +5,8 @@ export interface WranglerDev {
   /** The last lines wrangler printed: shown when the Worker fails to come up. Empty when inherited. */
   output(): string;
   stop(): Promise<void>;
+  /** Signals wrangler and workerd (its process group) at once, as a terminal's Ctrl-C or kill -9 would, and waits for the exit. */
+  kill(signal: "SIGINT" | "SIGTERM" | "SIGKILL"): Promise<void>;
 }
 
 export interface WranglerDevOptions {
@@ -20,6 +22,8 @@ export interface WranglerDevOptions {
   /** "buffer" keeps test runs quiet; "inherit" shows wrangler's own output, as `npm run dev` wants. */
   output?: "buffer" | "inherit";
   readyTimeoutMs?: number;
+  /** What must answer 200 before the Worker counts as up: /ready, or /health when Postgres may be away on purpose. */
+  readyPath?: "/ready" | "/health";
   /** Gets every line wrangler prints (when buffered), e.g. to check what reached its request log. */
   onLine?: (line: string) => void;
   /** Called when wrangler exits, whoever ended it. */
@@ -30,7 +34,7 @@ export interface WranglerDevOptions {
 
 /**
  * Runs the Worker under `wrangler dev` (workerd + miniflare's local KV/Queues) on the given port and
- * resolves once GET /ready is 200.
+ * resolves once GET /ready (or `readyPath`) is 200.
  */
 export async function startWranglerDev(opts: WranglerDevOptions): Promise<WranglerDev> {
   const inherit = opts.output === "inherit";
@@ -107,7 +111,7 @@ export async function startWranglerDev(opts: WranglerDevOptions): Promise<Wrangl
       await stop();
       throw new Error("wrangler dev: start-up aborted");
     }
-    const ok = await fetch(`${url}/ready`).then(
+    const ok = await fetch(`${url}${opts.readyPath ?? "/ready"}`).then(
       (r) => r.ok,
       () => false,
     );
@@ -119,5 +123,15 @@ export async function startWranglerDev(opts: WranglerDevOptions): Promise<Wrangl
     await new Promise((r) => setTimeout(r, 300));
   }
   opts.signal?.removeEventListener("abort", onAbort);
-  return { url, output: () => lines.join("\n"), stop };
+  const kill = (signal: "SIGINT" | "SIGTERM" | "SIGKILL") =>
+    new Promise<void>((ok) => {
+      if (child.exitCode !== null || child.signalCode !== null) return ok();
+      child.once("exit", () => ok());
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        ok();
+      }
+    });
+  return { url, output: () => lines.join("\n"), stop, kill };
 }
