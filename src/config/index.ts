@@ -1,6 +1,7 @@
 import { z } from "zod";
 
 const emptyToUndefined = (v: unknown) => (v === "" ? undefined : v);
+const seconds = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 
 const ConfigSchema = z.object({
   ENVIRONMENT: z.enum(["development", "test", "production"]).default("production"),
@@ -13,37 +14,19 @@ const ConfigSchema = z.object({
   // Cloudflare Queues: a retry may be delayed by at most 12 hours, and a consumer retries at most 100 times.
   QUEUE_RETRY_MAX_DELAY_SECONDS: z.coerce.number().int().min(1).max(43_200).default(1_800),
   QUEUE_MAX_RETRIES: z.coerce.number().int().min(0).max(100).default(100),
-  // Edge copies that outlive Postgres (README "Outages"): API key lookups are fresh this long, then
-  // re-checked in Postgres, and kept this much longer for when Postgres cannot answer; each isolate
-  // also remembers a lookup for API_KEY_HOT_SECONDS. The same for cached subscribers.
-  API_KEY_CACHE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
-  API_KEY_STALE_SECONDS: z.coerce
-    .number()
-    .int()
-    // KV keeps nothing for less than 60 s.
-    .min(60)
-    .max(30 * 86_400)
-    .default(7 * 86_400),
-  API_KEY_HOT_SECONDS: z.coerce.number().int().min(1).max(300).default(10),
-  SUBSCRIBER_CACHE_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3_600),
-  SUBSCRIBER_STALE_SECONDS: z.coerce
-    .number()
-    .int()
-    // KV keeps nothing for less than 60 s.
-    .min(60)
-    .max(30 * 86_400)
-    .default(7 * 86_400),
+  // Edge copies that outlive Postgres (README "Retries, outages and dead letters"): fresh this long,
+  // then re-checked in Postgres, kept STALE more for when it cannot answer (KV keeps nothing < 60 s).
+  API_KEY_CACHE_SECONDS: seconds(1, 86_400, 60),
+  API_KEY_STALE_SECONDS: seconds(60, 30 * 86_400, 7 * 86_400),
+  API_KEY_HOT_SECONDS: seconds(1, 300, 10),
+  SUBSCRIBER_CACHE_SECONDS: seconds(1, 86_400, 3_600),
+  SUBSCRIBER_STALE_SECONDS: seconds(60, 30 * 86_400, 7 * 86_400),
   // The local stack's write journal (src/queue/journal.ts): "on" for `npm run dev`, whose queue lives
   // in memory only. Refused in production, where Cloudflare Queues keep every message themselves.
   WRITE_JOURNAL: z.enum(["on", "off"]).default("off"),
-  // How long a queue keeps a message (Cloudflare's default retention, 4 days). A write still pending
-  // after the retry budget plus this long has no message left anywhere: it reads as failed (expired).
-  QUEUE_RETENTION_SECONDS: z.coerce
-    .number()
-    .int()
-    .min(60)
-    .max(14 * 86_400)
-    .default(4 * 86_400),
+  // A queue's message retention (Cloudflare's default, 4 days): a write still pending after the retry
+  // budget plus this has no message left anywhere and reads as failed, `expired`.
+  QUEUE_RETENTION_SECONDS: seconds(60, 14 * 86_400, 4 * 86_400),
   AUTH_FAILURE_IP_LIMIT: z.coerce.number().int().min(1).default(100),
   AUTH_FAILURE_IP_PERIOD_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(8_000),
@@ -159,13 +142,7 @@ interface WebhookSettings {
   allowInsecure: boolean;
 }
 
-interface EdgeCopies {
-  apiKeyFresh: number;
-  apiKeyStale: number;
-  apiKeyHot: number;
-  subscriberFresh: number;
-  subscriberStale: number;
-}
+type EdgeCopies = Readonly<Record<"apiKeyFresh" | "apiKeyStale" | "apiKeyHot" | "subscriberFresh" | "subscriberStale", number>>;
 
 export interface RetryPolicy {
   /** First delay; doubles per delivery attempt. */

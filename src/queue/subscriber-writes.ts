@@ -243,11 +243,10 @@ async function writeThrough(rt: Runtime, result: StoreResult): Promise<void> {
 }
 
 async function putSubscriber(rt: Runtime, view: ReturnType<typeof toSubscriberView>): Promise<void> {
-  const caching = subscriberCaching(rt.config);
-  const entry = caching.entry(view);
+  const { entry, storeSeconds } = subscriberCaching(rt.config);
   await Promise.all([
-    safePut(rt, cacheKeys.byId(view.id), entry, caching.storeSeconds),
-    safePut(rt, await cacheKeys.byEmail(view.email), entry, caching.storeSeconds),
+    safePut(rt, cacheKeys.byId(view.id), entry(view), storeSeconds),
+    safePut(rt, await cacheKeys.byEmail(view.email), entry(view), storeSeconds),
   ]);
 }
 
@@ -285,7 +284,6 @@ async function settle(rt: Runtime, subscribers: SubscriberSettleMessage["subscri
     const want = row ? asText(cached(toSubscriberView(row))) : null;
     const keys = [cacheKeys.byId(s.id), ...(s.email_key ? [s.email_key] : [])];
     const held = await Promise.all(keys.map((k) => readOrFail(rt, k)));
-    // Compared without the freshness mark, which differs between two writes of the same state.
     if (held.every((h) => h !== FAILED && asText(withoutFreshness(h)) === want)) return 0;
     if (row) await putSubscriber(rt, toSubscriberView(row));
     else await dropSubscriber(rt, s.id, s.email_key);
