@@ -85,6 +85,8 @@ const unknownKeys = isolateMemory.unknownApiKeys;
 const UNKNOWN_KEY_SECONDS = 60;
 
 const CACHED_ONLY = new Error("cached lookups only");
+/** A stale copy answers when Postgres has not within this: a hung database is an outage too. */
+const STALE_WAIT_MS = 1_000;
 
 function invalidKey(): DomainError {
   return new DomainError("invalid_credentials", "The API key is not valid.");
@@ -144,6 +146,7 @@ export async function authenticate(rt: Runtime, authorization: string | undefine
         missingSeconds: 0,
         hotSeconds: ttl.apiKeyHot,
         serveStaleOn: (err) => err === CACHED_ONLY || isDatabaseDown(err),
+        staleWaitMs: STALE_WAIT_MS,
       },
     ));
   } catch (err) {

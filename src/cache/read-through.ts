@@ -52,6 +52,8 @@ export async function readThrough<T>(
      */
     staleSeconds?: number;
     serveStaleOn?: (err: unknown) => boolean;
+    /** With a stale copy at hand, how long the source may take before the copy answers (a hung database). */
+    staleWaitMs?: number;
   },
 ): Promise<Read<T | undefined>> {
   const { cache, log } = rt;
@@ -80,9 +82,9 @@ export async function readThrough<T>(
   const loadStarted = Date.now();
   let value: T | undefined;
   try {
-    value = await load();
+    value = await (stale && ttl.staleWaitMs !== undefined ? within(load(), ttl.staleWaitMs) : load());
   } catch (err) {
-    if (!stale || !ttl.serveStaleOn?.(err)) throw err;
+    if (!stale || (err !== TOO_SLOW && !ttl.serveStaleOn?.(err))) throw err;
     // The source is down: the stale copy answers, and this isolate keeps it for hotSeconds so that
     // it asks the failing source again at most that often.
     if (ttl.hotSeconds) hot.set(hotKey, stale.v, ttl.hotSeconds);
@@ -106,6 +108,17 @@ export async function readThrough<T>(
   // After the fill: safePut drops this isolate's hot copy of the key, which would undo it.
   if (value !== undefined && ttl.hotSeconds) hot.set(hotKey, value, ttl.hotSeconds);
   return { value, cache: outcome };
+}
+
+const TOO_SLOW = new Error("the source did not answer in time");
+
+/** `work`, or TOO_SLOW after `ms`; a late outcome of `work` is dropped. */
+function within<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  work.catch(() => {});
+  return Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(TOO_SLOW), ms)))]).finally(() => {
+    if (timer !== undefined) clearTimeout(timer);
+  });
 }
 
 /** Reads a cached value directly written by safePut/write-through (no envelope handling). */

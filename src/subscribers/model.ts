@@ -79,6 +79,8 @@ export const TTL = {
   subscriberHot: 5,
   /** A cache fill whose read took longer than this is dropped: it may predate a change the settle pass already wrote. */
   fillWithinMs: 1_000,
+  /** A stale copy (keys, subscribers) answers when Postgres has not within this: a hung database is an outage too. */
+  staleWaitMs: 1_000,
 };
 
 /**
@@ -96,6 +98,7 @@ export function subscriberCaching(config: Config) {
       hotSeconds: TTL.subscriberHot,
       fillWithinMs: TTL.fillWithinMs,
       serveStaleOn: isDatabaseDown,
+      staleWaitMs: TTL.staleWaitMs,
     },
     entry: (view: Subscriber) => cached(view, subscriberFresh),
     storeSeconds: subscriberFresh + subscriberStale,
