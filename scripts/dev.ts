@@ -30,6 +30,9 @@ const starting = startLocalStack({
   worker: {
     port: PORT,
     testScheduled: true,
+    // Miniflare's queue lives in memory: journal every accepted write in KV (.data/wrangler), so a
+    // restart loses none of them; the cron tick below re-sends them (src/queue/journal.ts).
+    vars: { WRITE_JOURNAL: process.env.WRITE_JOURNAL ?? "on" },
     output: "inherit",
     onExit: (code) => {
       if (stopping) return;

@@ -40,6 +40,8 @@ export const isolateMemory = {
     parts: new ByteLru<PartMemo>(22 * 1024 * 1024),
     bodies: new ByteLru<BodyMemo>(8 * 1024 * 1024),
   },
+  /** Which isolate queued a journalled write (src/queue/journal.ts): one id per isolate, made on first use. */
+  journal: { epoch: null as string | null },
   /** This isolate's request counts per minute and route group, until flushed (src/status/rollup.ts). */
   requestRollups: createRollupState(),
 };
@@ -62,4 +64,5 @@ export function resetIsolateMemory(): void {
   isolateMemory.searchIndex.parts.clear();
   isolateMemory.searchIndex.bodies.clear();
   isolateMemory.requestRollups = createRollupState();
+  isolateMemory.journal.epoch = null;
 }

@@ -17,7 +17,7 @@ import { startRelay } from "./relay-control.ts";
 import type { WranglerDev, WranglerDevOptions } from "./wrangler-dev.ts";
 import { startWranglerDev } from "./wrangler-dev.ts";
 
-type StackWorkerOptions = Omit<WranglerDevOptions, "port" | "persistTo" | "vars" | "signal"> & {
+type StackWorkerOptions = Omit<WranglerDevOptions, "port" | "persistTo" | "logDir" | "vars" | "signal"> & {
   /** Omitted: a free one. */
   port?: number;
   /** Omitted: <stateDir>/wrangler. */
@@ -29,7 +29,8 @@ type StackWorkerOptions = Omit<WranglerDevOptions, "port" | "persistTo" | "vars"
 export interface LocalStackOptions {
   database: string;
   /**
-   * Kept between runs: Postgres in <stateDir>/pg/db, wrangler dev's state in <stateDir>/wrangler.
+   * Kept between runs: Postgres in <stateDir>/pg/db, wrangler dev's state in <stateDir>/wrangler and
+   * its log file in <stateDir>/logs.
    * Omitted: a fresh temporary directory named `${tempPrefix}…`, deleted by stop().
    */
   stateDir?: string;
@@ -148,6 +149,7 @@ export async function startLocalStack<O extends LocalStackOptions>(opts: O): Pro
         ...rest,
         port: rest.port ?? (await freePort()),
         persistTo,
+        logDir: join(stateDir, "logs"),
         vars: {
           DATABASE_URL: databaseUrl,
           DATABASE_WS_PROXY: relay.proxy,

@@ -1,4 +1,5 @@
 import { readThrough } from "../cache/read-through.ts";
+import { isDatabaseDown } from "../db/errors.ts";
 import { findActiveApiKeyByHash } from "../db/repositories/api-keys.ts";
 import { isolateMemory } from "../isolate-memory.ts";
 import { sha256Hex, timingSafeEqualStr } from "../lib/crypto.ts";
@@ -8,13 +9,12 @@ import type { Principal, Scope } from "./principal.ts";
 import { SCOPES } from "./principal.ts";
 
 /**
- * How long a key lookup is cached at the edge: a revoked key stops working within this bound plus
- * API_KEY_HOT_SECONDS (plus KV's own propagation delay of up to 60 s across locations).
+ * A key lookup is cached at the edge as a copy that outlives Postgres (config `edgeCopies`): fresh
+ * for API_KEY_CACHE_SECONDS, then re-checked in Postgres on its next use, and served stale only while
+ * Postgres cannot answer, for up to API_KEY_STALE_SECONDS more; each isolate also remembers it for
+ * API_KEY_HOT_SECONDS. Revocation deletes the copy at once (src/auth/key-admin.ts); README
+ * "API keys" states the bound this gives.
  */
-export const API_KEY_CACHE_SECONDS = 60;
-/** Also memoised in isolate memory this long (no KV read per request for a busy key). */
-export const API_KEY_HOT_SECONDS = 10;
-
 /** Where a key's lookup is cached; revocation deletes it there. */
 export const apiKeyCacheKey = (keyHash: string) => `apikey:v1:${keyHash}`;
 
@@ -66,12 +66,13 @@ async function sharedLookup(keyHash: string, own: () => Promise<CachedKey | unde
  * revocation: that is decided by the lookup below. Its own small LRU, so raw keys are not kept long.
  */
 const keyHashes = isolateMemory.apiKeyHashes;
+const KEY_HASH_SECONDS = 10;
 
 async function hashOfKey(key: string): Promise<string> {
   const known = keyHashes.get<string>(key);
   if (known) return known;
   const hash = await sha256Hex(key);
-  keyHashes.set(key, hash, API_KEY_HOT_SECONDS);
+  keyHashes.set(key, hash, KEY_HASH_SECONDS);
   return hash;
 }
 
@@ -82,6 +83,10 @@ async function hashOfKey(key: string): Promise<string> {
  */
 const unknownKeys = isolateMemory.unknownApiKeys;
 const UNKNOWN_KEY_SECONDS = 60;
+
+const CACHED_ONLY = new Error("cached lookups only");
+/** A stale copy answers when Postgres has not within this: a hung database is an outage too. */
+const STALE_WAIT_MS = 1_000;
 
 function invalidKey(): DomainError {
   return new DomainError("invalid_credentials", "The API key is not valid.");
@@ -119,20 +124,34 @@ export async function authenticate(rt: Runtime, authorization: string | undefine
   }
   const keyHash = await hashOfKey(match[1]);
   if (unknownKeys.get(keyHash)) throw invalidKey();
-  const { value } = await readThrough<CachedKey>(
-    rt,
-    apiKeyCacheKey(keyHash),
-    async () => {
-      if (opts.cachedOnly) return undefined;
-      // Inside the shared lookup: requests waiting on another's lookup of the same key take no token.
-      return sharedLookup(keyHash, async () => {
-        await opts.beforeDatabaseLookup?.();
-        return findKey(rt, keyHash);
-      });
-    },
-    // Unknown keys are not cached: random keys must not turn into KV writes.
-    { hitSeconds: API_KEY_CACHE_SECONDS, missingSeconds: 0, hotSeconds: API_KEY_HOT_SECONDS },
-  );
+  const ttl = rt.config.edgeCopies;
+  let value: CachedKey | undefined;
+  try {
+    ({ value } = await readThrough<CachedKey>(
+      rt,
+      apiKeyCacheKey(keyHash),
+      async () => {
+        // A stale copy still answers a client that may not reach Postgres; no copy is no key.
+        if (opts.cachedOnly) throw CACHED_ONLY;
+        // Inside the shared lookup: requests waiting on another's lookup of the same key take no token.
+        return sharedLookup(keyHash, async () => {
+          await opts.beforeDatabaseLookup?.();
+          return findKey(rt, keyHash);
+        });
+      },
+      // Unknown keys are not cached: random keys must not turn into KV writes.
+      {
+        hitSeconds: ttl.apiKeyFresh,
+        staleSeconds: ttl.apiKeyStale,
+        missingSeconds: 0,
+        hotSeconds: ttl.apiKeyHot,
+        serveStaleOn: (err) => err === CACHED_ONLY || isDatabaseDown(err),
+        staleWaitMs: STALE_WAIT_MS,
+      },
+    ));
+  } catch (err) {
+    if (err !== CACHED_ONLY) throw err;
+  }
   if (!value || !timingSafeEqualStr(value.keyHash, keyHash)) {
     if (!opts.cachedOnly) unknownKeys.set(keyHash, true, UNKNOWN_KEY_SECONDS);
     throw invalidKey();

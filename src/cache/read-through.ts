@@ -14,8 +14,12 @@ export interface CacheContext {
 
 export type CacheOutcome = "hit" | "miss" | "error";
 
-/** Cached envelope: `m` marks a cached "not found" so misses for absent keys stay cheap. */
-type Entry<T> = { v: T } | { m: 1 };
+/**
+ * Cached envelope: `m` marks a cached "not found" so misses for absent keys stay cheap. `f` (epoch
+ * seconds) is when a value with a stale allowance stops being fresh; without it, it is fresh until
+ * the store expires it.
+ */
+type Entry<T> = { v: T; f?: number } | { m: 1 };
 
 /** A value and where it came from (shown to clients in Server-Timing). */
 export interface Read<T> {
@@ -36,7 +40,21 @@ export async function readThrough<T>(
   rt: CacheContext,
   key: string,
   load: () => Promise<T | undefined>,
-  ttl: { hitSeconds: number; missingSeconds: number; hotSeconds?: number; fillWithinMs?: number },
+  ttl: {
+    hitSeconds: number;
+    missingSeconds: number;
+    hotSeconds?: number;
+    fillWithinMs?: number;
+    /**
+     * Found values stay in the store this much longer than `hitSeconds`, as a copy that outlives the
+     * source: once stale, a read asks the source again and serves the stale copy only when
+     * `serveStaleOn` says the source failed (an outage). It costs storage, never a write more.
+     */
+    staleSeconds?: number;
+    serveStaleOn?: (err: unknown) => boolean;
+    /** With a stale copy at hand, how long the source may take before the copy answers (a hung database). */
+    staleWaitMs?: number;
+  },
 ): Promise<Read<T | undefined>> {
   const { cache, log } = rt;
   const hot = isolateMemory.cacheEntries;
@@ -46,34 +64,61 @@ export async function readThrough<T>(
     if (remembered !== undefined) return { value: remembered, cache: "hit" };
   }
   let outcome: CacheOutcome = "miss";
+  let stale: { v: T } | undefined;
   try {
     const entry = await cache.get<Entry<T>>(key);
     if (entry) {
       if (!("v" in entry)) return { value: undefined, cache: "hit" };
-      if (ttl.hotSeconds) hot.set(hotKey, entry.v, ttl.hotSeconds);
-      return { value: entry.v, cache: "hit" };
+      if (entry.f === undefined || entry.f * 1000 > Date.now()) {
+        if (ttl.hotSeconds) hot.set(hotKey, entry.v, ttl.hotSeconds);
+        return { value: entry.v, cache: "hit" };
+      }
+      stale = entry;
     }
   } catch (err) {
     outcome = "error";
     log.warn("cache_error", { op: "get", backend: cache.kind, error: errorMessage(err) });
   }
   const loadStarted = Date.now();
-  const value = await load();
+  let value: T | undefined;
+  try {
+    value = await (stale && ttl.staleWaitMs !== undefined ? within(load(), ttl.staleWaitMs) : load());
+  } catch (err) {
+    if (!stale || (err !== TOO_SLOW && !ttl.serveStaleOn?.(err))) throw err;
+    // The source is down: the stale copy answers, and this isolate keeps it for hotSeconds so that
+    // it asks the failing source again at most that often.
+    if (ttl.hotSeconds) hot.set(hotKey, stale.v, ttl.hotSeconds);
+    return { value: stale.v, cache: "hit" };
+  }
+  // Gone at the source: a stale copy must not outlive it (a revoked key would answer again in the
+  // next outage). A cached absence below overwrites it; without one it is deleted.
+  if (stale && value === undefined && ttl.missingSeconds <= 0) await safeDelete({ cache, log }, key);
   // A slow load may have read a state that a writer has since replaced and re-cached: filling the
   // cache with it could undo that writer's cache pass, so it is only returned.
   if (ttl.fillWithinMs !== undefined && Date.now() - loadStarted > ttl.fillWithinMs) return { value, cache: outcome };
   if (outcome !== "error" && (value !== undefined || ttl.missingSeconds > 0)) {
-    const entry: Entry<T> = value === undefined ? { m: 1 } : { v: value };
+    const entry: Entry<T> = value === undefined ? { m: 1 } : cached(value, ttl.staleSeconds ? ttl.hitSeconds : undefined);
     // The fill is started now (its write is counted, this isolate's hot copy dropped) but, where the
     // invocation can finish work after answering, not waited for: the reader has its value, and a
     // KV put is the slowest step of a miss.
-    const fill = safePut({ cache, log }, key, entry, value === undefined ? ttl.missingSeconds : ttl.hitSeconds);
+    const fill = safePut({ cache, log }, key, entry, value === undefined ? ttl.missingSeconds : ttl.hitSeconds + (ttl.staleSeconds ?? 0));
     if (rt.deferred && rt.defer) rt.defer(fill);
     else await fill;
   }
   // After the fill: safePut drops this isolate's hot copy of the key, which would undo it.
   if (value !== undefined && ttl.hotSeconds) hot.set(hotKey, value, ttl.hotSeconds);
   return { value, cache: outcome };
+}
+
+const TOO_SLOW = new Error("the source did not answer in time");
+
+/** `work`, or TOO_SLOW after `ms`; a late outcome of `work` is dropped. */
+function within<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  work.catch(() => {});
+  return Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(TOO_SLOW), ms)))]).finally(() => {
+    if (timer !== undefined) clearTimeout(timer);
+  });
 }
 
 /** Reads a cached value directly written by safePut/write-through (no envelope handling). */
@@ -108,5 +153,17 @@ export async function safeDelete({ cache, log }: CacheContext, key: string): Pro
   }
 }
 
-/** Wraps a value the way readThrough stores it, for write-through from the consumer. */
-export const cached = <T>(v: T): Entry<T> => ({ v });
+/**
+ * Wraps a value the way readThrough stores it, for write-through from the consumer. With
+ * `freshSeconds`, the entry is stored for longer (readThrough's `staleSeconds`) and marked fresh for
+ * that long only.
+ */
+export const cached = <T>(v: T, freshSeconds?: number): Entry<T> =>
+  freshSeconds === undefined ? { v } : { v, f: Math.floor(Date.now() / 1000) + freshSeconds };
+
+/** An entry without its freshness mark: what two entries holding the same value have in common. */
+export function withoutFreshness(entry: unknown): unknown {
+  if (typeof entry !== "object" || entry === null || !("f" in entry)) return entry;
+  const { f: _f, ...rest } = entry as { f: unknown };
+  return rest;
+}

@@ -1,6 +1,7 @@
 import { z } from "zod";
 
 const emptyToUndefined = (v: unknown) => (v === "" ? undefined : v);
+const seconds = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
 
 const ConfigSchema = z.object({
   ENVIRONMENT: z.enum(["development", "test", "production"]).default("production"),
@@ -13,6 +14,19 @@ const ConfigSchema = z.object({
   // Cloudflare Queues: a retry may be delayed by at most 12 hours, and a consumer retries at most 100 times.
   QUEUE_RETRY_MAX_DELAY_SECONDS: z.coerce.number().int().min(1).max(43_200).default(1_800),
   QUEUE_MAX_RETRIES: z.coerce.number().int().min(0).max(100).default(100),
+  // Edge copies that outlive Postgres (README "Retries, outages and dead letters"): fresh this long,
+  // then re-checked in Postgres, kept STALE more for when it cannot answer (KV keeps nothing < 60 s).
+  API_KEY_CACHE_SECONDS: seconds(1, 86_400, 60),
+  API_KEY_STALE_SECONDS: seconds(60, 30 * 86_400, 7 * 86_400),
+  API_KEY_HOT_SECONDS: seconds(1, 300, 10),
+  SUBSCRIBER_CACHE_SECONDS: seconds(1, 86_400, 3_600),
+  SUBSCRIBER_STALE_SECONDS: seconds(60, 30 * 86_400, 7 * 86_400),
+  // The local stack's write journal (src/queue/journal.ts): "on" for `npm run dev`, whose queue lives
+  // in memory only. Refused in production, where Cloudflare Queues keep every message themselves.
+  WRITE_JOURNAL: z.enum(["on", "off"]).default("off"),
+  // A queue's message retention (Cloudflare's default, 4 days): a write still pending after the retry
+  // budget plus this has no message left anywhere and reads as failed, `expired`.
+  QUEUE_RETENTION_SECONDS: seconds(60, 14 * 86_400, 4 * 86_400),
   AUTH_FAILURE_IP_LIMIT: z.coerce.number().int().min(1).default(100),
   AUTH_FAILURE_IP_PERIOD_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(8_000),
@@ -88,8 +102,14 @@ export type Config = Readonly<{
   provider: ProviderSettings;
   /** How the consumer retries a write that failed transiently (src/queue/retry.ts). */
   queueRetry: RetryPolicy;
+  /** Seconds a queue keeps a message (QUEUE_RETENTION_SECONDS). */
+  queueRetentionSeconds: number;
+  /** Whether accepted writes are journalled in KV (the local stack only, src/queue/journal.ts). */
+  writeJournal: boolean;
   /** Failed authentications allowed per client IP before 429. */
   authFailureIpLimit: RateRule;
+  /** Edge copies of API key lookups and of subscribers, in seconds (README "Outages"). */
+  edgeCopies: EdgeCopies;
   upstash: { url: string; token: string } | undefined;
   /** Key of the email hashes in subscriber tombstones. */
   erasureHashKey: string;
@@ -121,6 +141,8 @@ interface WebhookSettings {
   /** Outside production, http and loopback receivers are allowed (tests and local development). */
   allowInsecure: boolean;
 }
+
+type EdgeCopies = Readonly<Record<"apiKeyFresh" | "apiKeyStale" | "apiKeyHot" | "subscriberFresh" | "subscriberStale", number>>;
 
 export interface RetryPolicy {
   /** First delay; doubles per delivery attempt. */
@@ -154,6 +176,7 @@ export function getConfig(env: Env): Config {
   }
   const v = parsed.data;
   if (v.ENVIRONMENT === "production" && !v.ERASURE_HASH_KEY) throw new ConfigError("invalid configuration: ERASURE_HASH_KEY");
+  if (v.ENVIRONMENT === "production" && v.WRITE_JOURNAL === "on") throw new ConfigError("invalid configuration: WRITE_JOURNAL");
   // One local relay serves both (scripts/lib/ws-relay.ts); with only one set, half of the queries
   // would go to Neon's public endpoint instead.
   if (!v.DATABASE_WS_PROXY !== !v.DATABASE_HTTP_ENDPOINT) {
@@ -180,7 +203,16 @@ export function getConfig(env: Env): Config {
       maxDelaySeconds: v.QUEUE_RETRY_MAX_DELAY_SECONDS,
       maxRetries: v.QUEUE_MAX_RETRIES,
     }),
+    queueRetentionSeconds: v.QUEUE_RETENTION_SECONDS,
+    writeJournal: v.WRITE_JOURNAL === "on",
     authFailureIpLimit: { limit: v.AUTH_FAILURE_IP_LIMIT, periodSeconds: v.AUTH_FAILURE_IP_PERIOD_SECONDS },
+    edgeCopies: Object.freeze({
+      apiKeyFresh: v.API_KEY_CACHE_SECONDS,
+      apiKeyStale: v.API_KEY_STALE_SECONDS,
+      apiKeyHot: v.API_KEY_HOT_SECONDS,
+      subscriberFresh: v.SUBSCRIBER_CACHE_SECONDS,
+      subscriberStale: v.SUBSCRIBER_STALE_SECONDS,
+    }),
     upstash:
       v.UPSTASH_REDIS_REST_URL && v.UPSTASH_REDIS_REST_TOKEN
         ? { url: v.UPSTASH_REDIS_REST_URL, token: v.UPSTASH_REDIS_REST_TOKEN }

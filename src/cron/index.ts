@@ -3,6 +3,7 @@ import { createLogger, errorMessage } from "../lib/log.ts";
 import { writeMetric } from "../lib/metrics.ts";
 import { flattenReport } from "../plans/service.ts";
 import { syncPlans } from "../plans/sync.ts";
+import { reconcileWriteJournal } from "../queue/journal.ts";
 import { redriveDeadLetters } from "../queue/redrive.ts";
 import type { Runtime } from "../runtime.ts";
 import { createRuntime } from "../runtime.ts";
@@ -18,6 +19,8 @@ type CronTask = (rt: Runtime, now: Date) => Promise<Record<string, unknown>>;
  */
 export const CRON_TASKS: Record<string, Array<{ name: string; run: CronTask }>> = {
   "* * * * *": [
+    // First: after a restart of the local stack, the writes its lost queue held go out again at once.
+    { name: "write_journal", run: (rt) => reconcileWriteJournal(rt) },
     { name: "plan_sync", run: async (rt) => flattenReport(await syncPlans(rt, "cron")) },
     { name: "dead_letter_redrive", run: (rt) => redriveDeadLetters(rt) },
     { name: "webhook_relay", run: (rt) => relayWebhookEvents(rt) },

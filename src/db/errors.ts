@@ -1,4 +1,5 @@
 import { DrizzleQueryError } from "drizzle-orm/errors";
+import { DomainError } from "../lib/errors.ts";
 
 /** Postgres SQLSTATE of an error from the Neon driver, possibly wrapped by drizzle. */
 export function pgErrorCode(err: unknown): string | undefined {
@@ -39,3 +40,6 @@ export function isRefusedByDatabase(err: unknown): boolean {
   const code = pgErrorCode(err);
   return code !== undefined && !/^(08|25|40|53|55|57|58|XX)/.test(code);
 }
+
+/** Postgres did not answer, raw or already mapped to the 503 problem: where an edge copy may stand in (README "Outages"). */
+export const isDatabaseDown = (err: unknown) => isDatabaseUnavailable(err) || (err instanceof DomainError && err.code === "unavailable");

@@ -20,6 +20,7 @@ import { docsPage } from "./routes/docs.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { planRoutes, searchRateLimited } from "./routes/plans.ts";
 import { statsRoutes } from "./routes/stats.ts";
+import { subscriberLookupRoutes } from "./routes/subscriber-lookup.ts";
 import { subscriberRoutes } from "./routes/subscribers.ts";
 import { webRoutes } from "./routes/web.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
@@ -119,6 +120,7 @@ export function createApp() {
 
   const routed = app
     .route("/", healthRoutes)
+    .route("/", subscriberLookupRoutes)
     .route("/", subscriberRoutes)
     .route("/", statsRoutes)
     .route("/", planRoutes)

@@ -1,11 +1,11 @@
 import { z } from "zod";
-import { cached, safeDelete, safePut } from "../cache/read-through.ts";
+import { cached, safeDelete, safePut, withoutFreshness } from "../cache/read-through.ts";
 import { recordOperationOutcomes } from "../db/repositories/operations.ts";
 import { findSubscribersByIds } from "../db/repositories/subscribers.ts";
 import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
 import { forgetStats } from "../stats/service.ts";
-import { cacheKeys, TTL, toSubscriberView } from "../subscribers/model.ts";
+import { cacheKeys, subscriberCaching, toSubscriberView } from "../subscribers/model.ts";
 import type { StoreResult } from "../subscribers/writes.ts";
 import { storeSubscriberWrites } from "../subscribers/writes.ts";
 import { relayWebhookEvents } from "../webhooks/relay.ts";
@@ -244,10 +244,10 @@ async function writeThrough(rt: Runtime, result: StoreResult): Promise<void> {
 }
 
 async function putSubscriber(rt: Runtime, view: ReturnType<typeof toSubscriberView>): Promise<void> {
-  const entry = cached(view);
+  const { entry, storeSeconds } = subscriberCaching(rt.config);
   await Promise.all([
-    safePut(rt, cacheKeys.byId(view.id), entry, TTL.subscriber),
-    safePut(rt, await cacheKeys.byEmail(view.email), entry, TTL.subscriber),
+    safePut(rt, cacheKeys.byId(view.id), entry(view), storeSeconds),
+    safePut(rt, await cacheKeys.byEmail(view.email), entry(view), storeSeconds),
   ]);
 }
 
@@ -285,7 +285,7 @@ async function settle(rt: Runtime, subscribers: SubscriberSettleMessage["subscri
     const want = row ? asText(cached(toSubscriberView(row))) : null;
     const keys = [cacheKeys.byId(s.id), ...(s.email_key ? [s.email_key] : [])];
     const held = await Promise.all(keys.map((k) => readOrFail(rt, k)));
-    if (held.every((h) => h !== FAILED && asText(h) === want)) return 0;
+    if (held.every((h) => h !== FAILED && asText(withoutFreshness(h)) === want)) return 0;
     if (row) await putSubscriber(rt, toSubscriberView(row));
     else await dropSubscriber(rt, s.id, s.email_key);
     return 1;

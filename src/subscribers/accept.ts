@@ -5,6 +5,7 @@ import { safeGet, safePut } from "../cache/read-through.ts";
 import { sha256Hex } from "../lib/crypto.ts";
 import { DomainError } from "../lib/errors.ts";
 import { errorMessage } from "../lib/log.ts";
+import { sendSubscriberWrite } from "../queue/journal.ts";
 import type { SubscriberWriteMessage } from "../queue/schema.ts";
 import type { Runtime } from "../runtime.ts";
 import type { IdempotencyRecord } from "./idempotency.ts";
@@ -52,7 +53,7 @@ async function accept(
   }
   const { message, operation } = await prepare(idemCacheKey);
   try {
-    await rt.env.SUBSCRIBER_QUEUE.send(message, { contentType: "json" });
+    await sendSubscriberWrite(rt, message);
   } catch (err) {
     rt.log.error("queue_send_failed", { queue: "subscriber-writes", error: errorMessage(err) });
     throw new DomainError("unavailable", "The write queue is not accepting requests right now; nothing was stored.", {

@@ -1,3 +1,6 @@
+import { cached } from "../cache/read-through.ts";
+import type { Config } from "../config/index.ts";
+import { isDatabaseDown } from "../db/errors.ts";
 import type { OperationRow } from "../db/repositories/operations.ts";
 import type { SubscriberRow } from "../db/repositories/subscribers.ts";
 import { hmacSha256Hex, sha256Hex } from "../lib/crypto.ts";
@@ -27,12 +30,13 @@ export function toSubscriberView(row: SubscriberRow): Subscriber {
 /** The ETag of a subscriber: its version, quoted (a strong validator: equal versions are equal bytes). */
 export const etagOf = (s: Pick<Subscriber, "version">) => `"${s.version}"`;
 
-const operationErrorMessages: Record<OperationErrorCode, string> = {
+export const operationErrorMessages: Record<OperationErrorCode, string> = {
   already_exists: "A subscriber with this email already exists.",
   invalid_data: "The database refused this write's data; it was kept as a dead letter for an operator.",
   precondition_failed: "The subscriber's version no longer matched If-Match when the change was applied.",
   not_found: "The subscriber did not exist when the change was applied.",
   invalid_transition: "The subscriber's status when the change was applied does not allow this status change.",
+  expired: "No outcome was recorded within the retry budget and the queue's retention: nothing was stored. Send the request again.",
 };
 
 export function toOperationView(row: OperationRow): Operation {
@@ -62,8 +66,6 @@ export const cacheKeys = {
 };
 
 export const TTL = {
-  /** The consumer writes every change through and re-checks it (settle), so this only bounds a lost settle. */
-  subscriber: 3_600,
   /** Absent subscribers: short, and never used to reject a create. */
   missing: 60,
   /** Pending operations live only here until their outcome is in Postgres: as long as a queue keeps a message (14 days). */
@@ -77,4 +79,28 @@ export const TTL = {
   subscriberHot: 5,
   /** A cache fill whose read took longer than this is dropped: it may predate a change the settle pass already wrote. */
   fillWithinMs: 1_000,
+  /** A stale copy (keys, subscribers) answers when Postgres has not within this: a hung database is an outage too. */
+  staleWaitMs: 1_000,
 };
+
+/**
+ * How subscribers are cached. The consumer writes every change through and re-checks it (settle), so
+ * freshness (SUBSCRIBER_CACHE_SECONDS) only bounds a lost settle; the copy is kept
+ * SUBSCRIBER_STALE_SECONDS longer and answers only while Postgres cannot (README "Outages").
+ */
+export function subscriberCaching(config: Config) {
+  const { subscriberFresh, subscriberStale } = config.edgeCopies;
+  return {
+    read: {
+      hitSeconds: subscriberFresh,
+      staleSeconds: subscriberStale,
+      missingSeconds: TTL.missing,
+      hotSeconds: TTL.subscriberHot,
+      fillWithinMs: TTL.fillWithinMs,
+      serveStaleOn: isDatabaseDown,
+      staleWaitMs: TTL.staleWaitMs,
+    },
+    entry: (view: Subscriber) => cached(view, subscriberFresh),
+    storeSeconds: subscriberFresh + subscriberStale,
+  };
+}

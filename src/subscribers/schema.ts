@@ -109,7 +109,15 @@ export const Subscriber = z
   .meta({ id: "Subscriber" });
 export type Subscriber = z.infer<typeof Subscriber>;
 
-export const OPERATION_ERROR_CODES = ["already_exists", "invalid_data", "precondition_failed", "not_found", "invalid_transition"] as const;
+/** `expired`: no outcome within the retry budget and the queue's retention; nothing was stored (src/subscribers/expiry.ts). */
+export const OPERATION_ERROR_CODES = [
+  "already_exists",
+  "invalid_data",
+  "precondition_failed",
+  "not_found",
+  "invalid_transition",
+  "expired",
+] as const;
 export type OperationErrorCode = (typeof OPERATION_ERROR_CODES)[number];
 
 export const OPERATION_KINDS = ["subscriber.create", "subscriber.update", "subscriber.delete", "subscriber.forget"] as const;

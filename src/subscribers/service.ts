@@ -9,7 +9,8 @@ import { DomainError } from "../lib/errors.ts";
 import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
 import { isEmailAddress } from "./email.ts";
-import { cacheKeys, TTL, toOperationView, toSubscriberView } from "./model.ts";
+import { expireIfLost } from "./expiry.ts";
+import { cacheKeys, subscriberCaching, TTL, toOperationView, toSubscriberView } from "./model.ts";
 import type { Operation, Subscriber } from "./schema.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -40,7 +41,7 @@ export async function getSubscriber(rt: Runtime, idOrEmail: string): Promise<Rea
       const row = ref.email ? await findSubscriberByEmail(rt.reader(), ref.email) : await findSubscriberById(rt.reader(), ref.id!);
       return row ? toSubscriberView(row) : undefined;
     },
-    { hitSeconds: TTL.subscriber, missingSeconds: TTL.missing, hotSeconds: TTL.subscriberHot, fillWithinMs: TTL.fillWithinMs },
+    subscriberCaching(rt.config).read,
   );
   if (!value) throw new DomainError("not_found", "No subscriber has this id or email.");
   return { value, cache };
@@ -55,7 +56,7 @@ export async function findOperationView(rt: Runtime, id: string): Promise<Operat
   if (cachedOp?.erased) throw erasedOperation();
   if (cachedOp?.v && cachedOp.v.status !== "pending") return cachedOp.v;
   const row = await findOperation(rt.reader(), id);
-  if (!row) return cachedOp?.v;
+  if (!row) return cachedOp?.v && expireIfLost(cachedOp.v, rt.config);
   if (isErasedOperation(row)) {
     // Final too, and holds nothing personal: cached like an outcome.
     await safePut(rt, cacheKeys.operation(id), { erased: true }, TTL.operation);

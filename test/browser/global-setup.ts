@@ -7,6 +7,7 @@ import { generateApiKey } from "../../scripts/lib/api-keys.ts";
 import { freePort } from "../../scripts/lib/free-port.ts";
 import { startLocalStack } from "../../scripts/lib/stack.ts";
 import { SCOPES } from "../../src/auth/principal.ts";
+import { emailsIn, emailsInLocalFiles } from "./no-emails.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -45,12 +46,14 @@ export default async function setup(project: TestProject) {
   }
 
   const adminKey = generateApiKey();
+  const printedEmails: string[] = [];
   const stack = await startLocalStack({
     database: "edge_browser",
     tempPrefix: "edge-api-browser-",
     keys: [{ key: adminKey, name: "browser-tests", scopes: SCOPES }],
     worker: {
       inspectorPort: await freePort(),
+      onLine: (line) => printedEmails.push(...emailsIn("wrangler output", line)),
       vars: {
         ENVIRONMENT: "test",
         LOG_LEVEL: "warn",
@@ -71,5 +74,10 @@ export default async function setup(project: TestProject) {
   project.provide("adminKey", adminKey);
   project.provide("databaseUrl", stack.databaseUrl);
   project.provide("providerUrl", stack.providerUrl);
-  return stack.stop;
+  return async () => {
+    // Read before stop(), which deletes the temporary state directory.
+    const leaks = [...printedEmails, ...emailsInLocalFiles(stack.stateDir)];
+    await stack.stop();
+    if (leaks.length > 0) throw new Error(`emails reached local logs or traces:\n${leaks.slice(0, 20).join("\n")}`);
+  };
 }

@@ -44,7 +44,7 @@ async function writes(): Promise<Subscriber[]> {
       throw new Error(`duplicate creates answered ${answers.map((a) => a.status).join(", ")}`);
     }
     const id = await until(async () => {
-      const r = await api<{ data: Subscriber }>("GET", `/v1/subscribers/${encodeURIComponent(body.email)}`);
+      const r = await api<{ data: Subscriber }>("POST", "/v1/subscribers/lookup", { email: body.email });
       return r.status === 200 ? r.body.data : undefined;
     }, `subscriber ${i} stored`);
     stored.push(id);

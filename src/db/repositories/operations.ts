@@ -58,3 +58,10 @@ export async function findDecidedOperations(db: Executor, ids: string[]): Promis
     .where(and(inArray(operations.id, ids), or(isNull(operations.errorCode), ne(operations.errorCode, "invalid_data"))));
   return new Set(rows.map((r) => r.id));
 }
+
+/** Of these operations, those with any recorded outcome (an `invalid_data` one included). */
+export async function findRecordedOperations(db: Reader, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db.select({ id: operations.id }).from(operations).where(inArray(operations.id, ids));
+  return new Set(rows.map((r) => r.id));
+}

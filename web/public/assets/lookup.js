@@ -73,8 +73,12 @@ export function setupLookup(shell, hooks) {
     const q = idOrEmail.trim();
     if (!q || !shell.requireKey()) return;
     const mine = ++seq;
+    // An address goes in the body of POST …/lookup, never in a URL: URLs end up in access logs,
+    // traces and browser history (README "Reads by email").
     const res = /** @type {import("./api.js").Result<{ data: Subscriber }>} */ (
-      await request("GET", `/v1/subscribers/${encodeURIComponent(q)}`)
+      q.includes("@")
+        ? await request("POST", "/v1/subscribers/lookup", { body: { email: q } })
+        : await request("GET", `/v1/subscribers/${encodeURIComponent(q)}`)
     );
     if (mine !== seq) return;
     if (res.ok) {

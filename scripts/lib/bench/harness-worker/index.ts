@@ -5,8 +5,8 @@
 // --dry-run) and run with the app's bindings, so the ratio of a path to its harness row is what our
 // own code costs on top of that I/O in this runtime. docs/benchmarks.md ("Same-I/O harness") traces
 // each path. When the I/O layer changes (a reader factory, another store), the harness follows.
-import { API_KEY_CACHE_SECONDS, API_KEY_HOT_SECONDS, apiKeyCacheKey } from "../../../../src/auth/api-keys.ts";
-import { cached, readThrough, safeGet, safePut } from "../../../../src/cache/read-through.ts";
+import { apiKeyCacheKey } from "../../../../src/auth/api-keys.ts";
+import { readThrough, safeGet, safePut } from "../../../../src/cache/read-through.ts";
 import { findActiveApiKeyByHash } from "../../../../src/db/repositories/api-keys.ts";
 import { findDecidedOperations, recordOperationOutcomes } from "../../../../src/db/repositories/operations.ts";
 import { findTombstones, insertSubscriberEvents } from "../../../../src/db/repositories/subscriber-history.ts";
@@ -19,7 +19,7 @@ import {
 import { sha256Hex } from "../../../../src/lib/crypto.ts";
 import type { Runtime } from "../../../../src/runtime.ts";
 import { createRuntime } from "../../../../src/runtime.ts";
-import { cacheKeys, TTL, toSubscriberView } from "../../../../src/subscribers/model.ts";
+import { cacheKeys, subscriberCaching, TTL, toSubscriberView } from "../../../../src/subscribers/model.ts";
 import { relayWebhookEvents } from "../../../../src/webhooks/relay.ts";
 
 // wrangler.toml binds the rate limiter's class; the harness takes its tokens from the same objects.
@@ -56,7 +56,12 @@ async function keyIo(rt: Runtime, req: Request): Promise<boolean> {
       const rateLimit = row.rateLimit && row.ratePeriodSeconds ? { limit: row.rateLimit, periodSeconds: row.ratePeriodSeconds } : null;
       return { keyId: row.id, name: row.name, keyHash: row.keyHash, scopes: row.scopes, rateLimit };
     },
-    { hitSeconds: API_KEY_CACHE_SECONDS, missingSeconds: 0, hotSeconds: API_KEY_HOT_SECONDS },
+    {
+      hitSeconds: rt.config.edgeCopies.apiKeyFresh,
+      staleSeconds: rt.config.edgeCopies.apiKeyStale,
+      missingSeconds: 0,
+      hotSeconds: rt.config.edgeCopies.apiKeyHot,
+    },
   );
   if (!value) return false;
   await rt.limiter.take(`key:${value.keyId}`, value.rateLimit ?? rt.config.defaultKeyRateLimit);
@@ -72,7 +77,7 @@ async function read(rt: Runtime, id: string): Promise<Response> {
       const row = await findSubscriberById(rt.reader(), id);
       return row ? toSubscriberView(row) : undefined;
     },
-    { hitSeconds: TTL.subscriber, missingSeconds: TTL.missing, hotSeconds: TTL.subscriberHot, fillWithinMs: TTL.fillWithinMs },
+    subscriberCaching(rt.config).read,
   );
   return new Response(JSON.stringify({ data: value ?? null, meta: {} }), {
     status: value ? 200 : 404,
@@ -169,8 +174,13 @@ async function storeCreates(rt: Runtime, creates: CreateBody[]): Promise<Promise
     const writes: Promise<unknown>[] = saved.map(async (row) => {
       const view = toSubscriberView(row);
       await Promise.all([
-        safePut(rt, cacheKeys.byId(view.id), cached(view), TTL.subscriber),
-        safePut(rt, await cacheKeys.byEmail(view.email), cached(view), TTL.subscriber),
+        safePut(rt, cacheKeys.byId(view.id), subscriberCaching(rt.config).entry(view), subscriberCaching(rt.config).storeSeconds),
+        safePut(
+          rt,
+          await cacheKeys.byEmail(view.email),
+          subscriberCaching(rt.config).entry(view),
+          subscriberCaching(rt.config).storeSeconds,
+        ),
       ]);
     });
     writes.push(safePut(rt, cacheKeys.listVersion, Date.now().toString(36)));

@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest";
+import { createLogger } from "../lib/log.ts";
+import { readThrough } from "./read-through.ts";
+import type { Store } from "./store.ts";
+
+/** A Store in a Map, remembering each put's TTL. */
+function memoryStore() {
+  const values = new Map<string, unknown>();
+  const ttls = new Map<string, number | undefined>();
+  const store: Store = {
+    kind: "kv",
+    get: async <T>(key: string) => (values.has(key) ? (structuredClone(values.get(key)) as T) : null),
+    put: async (key, value, opts) => {
+      values.set(key, structuredClone(value));
+      ttls.set(key, opts?.ttlSeconds);
+    },
+    delete: async (key) => void values.delete(key),
+    deletePrefix: async () => 0,
+  };
+  return { store, values, ttls, rt: { cache: store, log: createLogger("error") } };
+}
+
+const DOWN = new Error("database down");
+const ttl = { hitSeconds: 60, staleSeconds: 3_600, missingSeconds: 0, serveStaleOn: (e: unknown) => e === DOWN, staleWaitMs: 50 };
+const nowS = () => Math.floor(Date.now() / 1000);
+
+describe("readThrough with a stale allowance", () => {
+  it("a fresh copy answers without asking the source", async () => {
+    const m = memoryStore();
+    m.values.set("k1", { v: "copy", f: nowS() + 30 });
+    const read = await readThrough(m.rt, "k1", () => Promise.reject(new Error("not asked")), ttl);
+    expect(read.value).toBe("copy");
+  });
+
+  it("a stale copy asks the source again; its answer is stored fresh, kept hit + stale seconds", async () => {
+    const m = memoryStore();
+    m.values.set("k2", { v: "old", f: nowS() - 1 });
+    expect((await readThrough(m.rt, "k2", async () => "new", ttl)).value).toBe("new");
+    expect(m.values.get("k2")).toMatchObject({ v: "new" });
+    expect((m.values.get("k2") as { f: number }).f).toBeGreaterThanOrEqual(nowS() + 59);
+    expect(m.ttls.get("k2")).toBe(60 + 3_600);
+  });
+
+  it("a stale copy answers while the source is down, or hangs past staleWaitMs", async () => {
+    const m = memoryStore();
+    m.values.set("k3", { v: "old", f: nowS() - 1 });
+    expect((await readThrough(m.rt, "k3", () => Promise.reject(DOWN), ttl)).value).toBe("old");
+    const started = Date.now();
+    expect((await readThrough(m.rt, "k3", () => new Promise<string>(() => {}), ttl)).value).toBe("old");
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it("other failures, or a source down with no copy at all, still fail", async () => {
+    const m = memoryStore();
+    m.values.set("k4", { v: "old", f: nowS() - 1 });
+    await expect(readThrough(m.rt, "k4", () => Promise.reject(new Error("a bug")), ttl)).rejects.toThrow("a bug");
+    await expect(readThrough(m.rt, "absent", () => Promise.reject(DOWN), ttl)).rejects.toBe(DOWN);
+  });
+
+  it("a stale copy of something gone at the source is deleted, so no later outage brings it back", async () => {
+    const m = memoryStore();
+    m.values.set("k5", { v: "revoked key", f: nowS() - 1 });
+    expect((await readThrough(m.rt, "k5", async () => undefined, ttl)).value).toBeUndefined();
+    expect(m.values.has("k5")).toBe(false);
+  });
+});
