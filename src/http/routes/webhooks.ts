@@ -26,6 +26,9 @@ import { authProblems, envelope, problems } from "../openapi-schemas.ts";
 const security = [{ bearerAuth: [] }];
 const tags = ["Webhooks"];
 const manage = requireScope("webhooks:manage");
+// Routes that point subscriber data somewhere (register, change an endpoint) or show it (the delivery
+// log and a redelivery carry subscriber ids and what receivers echoed) need the right to read it too.
+const readData = requireScope("subscribers:read");
 const MAX_BODY_BYTES = 8 * 1024;
 const idParam = z.object({ id: z.uuid() });
 const page = z.strictObject({ limit: z.coerce.number().int().min(1).max(100).default(25), cursor: z.uuid().optional() });
@@ -41,7 +44,7 @@ const create = createRoute({
   summary: "Register a webhook endpoint",
   description: "The signing secret is in `data.secret` of this response only.",
   security,
-  middleware: [manage, ...jsonBody(MAX_BODY_BYTES)] as const,
+  middleware: [manage, readData, ...jsonBody(MAX_BODY_BYTES)] as const,
   request: { body: { required: true, content: { "application/json": { schema: WebhookEndpointInput } } } },
   responses: {
     201: {
@@ -94,7 +97,7 @@ const patch = createRoute({
   tags,
   summary: "Enable, disable, or change an endpoint's URL, events or description",
   security,
-  middleware: [manage, ...jsonBody(MAX_BODY_BYTES)] as const,
+  middleware: [manage, readData, ...jsonBody(MAX_BODY_BYTES)] as const,
   request: { params: idParam, body: { required: true, content: { "application/json": { schema: WebhookEndpointPatch } } } },
   responses: {
     200: { description: "The endpoint", content: { "application/json": { schema: EndpointEnvelope } } },
@@ -155,7 +158,7 @@ const deliveries = createRoute({
   tags,
   summary: "Deliveries to an endpoint, newest first, with every attempt's status code, latency and first 1 KB of answer",
   security,
-  middleware: [manage] as const,
+  middleware: [manage, readData] as const,
   request: { params: idParam, query: page },
   responses: {
     200: {
@@ -174,7 +177,7 @@ const redeliverRoute = createRoute({
   tags,
   summary: "Send a delivery again now, under the same webhook-id",
   security,
-  middleware: [manage] as const,
+  middleware: [manage, readData] as const,
   request: { params: z.object({ id: z.uuid(), delivery_id: z.uuid() }) },
   responses: {
     202: { description: "The delivery, pending again", content: { "application/json": { schema: DeliveryEnvelope } } },
