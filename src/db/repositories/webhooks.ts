@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gt, inArray, isNull, lt, sql } from "drizzle-orm";
 import type { Database, Executor } from "../client.ts";
+import { pgErrorCode } from "../errors.ts";
 import { subscriberEvents, webhookAttempts, webhookDeliveries, webhookEndpoints } from "../schema.ts";
 
 export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
@@ -49,55 +50,61 @@ async function insertDeliveries(db: Executor, rows: NewDelivery[]): Promise<Webh
 const RELAY_LOCK = 7_204_311_001;
 
 /**
- * The outbox relay's transaction. Under an advisory lock (another relay running means this one has
- * nothing to do), takes the oldest events not yet relayed, makes one delivery per enabled endpoint
- * subscribed to each, and marks the events relayed. Returns the deliveries made, or undefined when
- * another relay holds the lock.
+ * The outbox relay's transaction. Under an advisory lock, takes the oldest events not yet relayed,
+ * makes one delivery per enabled endpoint subscribed to each, and marks the events relayed. A relay
+ * waits (briefly) for one already running rather than skipping: that one may have read the events
+ * before this one's were committed. Returns the deliveries made, or undefined when the lock stayed
+ * held past the wait (the next trigger, at the latest the cron minute, relays what is left).
  */
 export async function relayEventBatch(
   db: Database,
   limit: number,
   newId: () => string,
 ): Promise<{ events: number; deliveries: WebhookDeliveryRow[] } | undefined> {
-  return db.transaction(async (tx) => {
-    const lock = await tx.execute<{ ok: boolean }>(sql`select pg_try_advisory_xact_lock(${RELAY_LOCK}) as ok`);
-    if (!lock.rows[0]?.ok) return undefined;
-    const events = await tx
-      .select()
-      .from(subscriberEvents)
-      .where(isNull(subscriberEvents.relayedAt))
-      .orderBy(asc(subscriberEvents.id))
-      .limit(limit);
-    if (events.length === 0) return { events: 0, deliveries: [] };
-    const endpoints = await tx
-      .select({ id: webhookEndpoints.id, events: webhookEndpoints.events })
-      .from(webhookEndpoints)
-      .where(eq(webhookEndpoints.enabled, true));
-    const rows: NewDelivery[] = [];
-    for (const e of events)
-      for (const ep of endpoints)
-        if (ep.events.includes(e.type))
-          rows.push({
-            id: newId(),
-            endpointId: ep.id,
-            messageId: `evt_${e.subscriberId}_${e.version}`,
-            type: e.type,
-            eventId: e.id,
-            subscriberId: e.subscriberId,
-            subscriberVersion: e.version,
-          });
-    const deliveries = await insertDeliveries(tx, rows);
-    await tx
-      .update(subscriberEvents)
-      .set({ relayedAt: new Date() })
-      .where(
-        inArray(
-          subscriberEvents.id,
-          events.map((e) => e.id),
-        ),
-      );
-    return { events: events.length, deliveries };
-  });
+  return db
+    .transaction(async (tx) => {
+      await tx.execute(sql`set local lock_timeout = '2s'`);
+      await tx.execute(sql`select pg_advisory_xact_lock(${RELAY_LOCK})`);
+      const events = await tx
+        .select()
+        .from(subscriberEvents)
+        .where(isNull(subscriberEvents.relayedAt))
+        .orderBy(asc(subscriberEvents.id))
+        .limit(limit);
+      if (events.length === 0) return { events: 0, deliveries: [] };
+      const endpoints = await tx
+        .select({ id: webhookEndpoints.id, events: webhookEndpoints.events })
+        .from(webhookEndpoints)
+        .where(eq(webhookEndpoints.enabled, true));
+      const rows: NewDelivery[] = [];
+      for (const e of events)
+        for (const ep of endpoints)
+          if (ep.events.includes(e.type))
+            rows.push({
+              id: newId(),
+              endpointId: ep.id,
+              messageId: `evt_${e.subscriberId}_${e.version}`,
+              type: e.type,
+              eventId: e.id,
+              subscriberId: e.subscriberId,
+              subscriberVersion: e.version,
+            });
+      const deliveries = await insertDeliveries(tx, rows);
+      await tx
+        .update(subscriberEvents)
+        .set({ relayedAt: new Date() })
+        .where(
+          inArray(
+            subscriberEvents.id,
+            events.map((e) => e.id),
+          ),
+        );
+      return { events: events.length, deliveries };
+    })
+    .catch((err: unknown) => {
+      if (pgErrorCode(err) === "55P03") return undefined; // lock_not_available: the wait ran out
+      throw err;
+    });
 }
 
 /** Which endpoint each delivery goes to, for grouping a batch of jobs. */
