@@ -7,7 +7,10 @@ import type { DeliveryReport } from "./deliver.ts";
 import { enqueueDeliveries, enqueueJobs, sendGroup } from "./deliver.ts";
 import { WebhookDeliveryMessage as DeliveryMessage } from "./schema.ts";
 
-/** A busy endpoint is usually free again in milliseconds; its lease is only the worst case. */
+/**
+ * A busy endpoint that answers is usually free again in milliseconds, its lease only the worst case;
+ * one that is failing (timing out, likely) is rechecked when its lease ends rather than polled.
+ */
 const BUSY_RECHECK_SECONDS = 2;
 
 /**
@@ -102,7 +105,8 @@ async function claimRound(
   }
   if (claim.kind === "busy") {
     report.waiting += ids.length;
-    await enqueueDeliveries(rt, ids, Math.min(BUSY_RECHECK_SECONDS, Math.max(1, (claim.retryAt.getTime() - Date.now()) / 1000)));
+    const leaseLeft = (claim.retryAt.getTime() - Date.now()) / 1000;
+    await enqueueDeliveries(rt, ids, Math.max(1, claim.failing ? leaseLeft : Math.min(BUSY_RECHECK_SECONDS, leaseLeft)));
     return undefined;
   }
   if (claim.kind === "disabled") {

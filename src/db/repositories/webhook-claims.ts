@@ -18,7 +18,7 @@ export interface ClaimedDelivery {
 export type GroupClaim =
   | { kind: "gone" }
   /** Another invocation is sending to this endpoint; come back then. */
-  | { kind: "busy"; retryAt: Date }
+  | { kind: "busy"; retryAt: Date; failing: boolean }
   | { kind: "disabled"; failed: WebhookDeliveryRow[] }
   | {
       kind: "claimed";
@@ -70,7 +70,7 @@ export async function claimGroup(
           sql`${webhookDeliveries.id} not in ${ids}`,
         ),
       );
-    if (held?.until) return { kind: "busy", retryAt: new Date(held.until) };
+    if (held?.until) return { kind: "busy", retryAt: new Date(held.until), failing: endpoint.failingSince !== null };
 
     const notDue = open.filter((r) => r.nextAttemptAt > opts.now).map((r) => ({ id: r.id, at: r.nextAttemptAt }));
     const due = open.filter((r) => r.nextAttemptAt <= opts.now);
