@@ -1,4 +1,5 @@
-import { claimGroup } from "../db/repositories/webhook-claims.ts";
+import type { GroupClaim } from "../db/repositories/webhook-claims.ts";
+import { claimGroup, dueForEndpoint } from "../db/repositories/webhook-claims.ts";
 import { endpointsOfDeliveries, failDeliveries, nextInLine } from "../db/repositories/webhooks.ts";
 import { errorMessage } from "../lib/log.ts";
 import { retryDelaySeconds } from "../queue/retry.ts";
@@ -8,8 +9,9 @@ import { enqueueDeliveries, enqueueJobs, sendGroup } from "./deliver.ts";
 import { WebhookDeliveryMessage as DeliveryMessage } from "./schema.ts";
 
 /**
- * A busy endpoint that answers is usually free again in milliseconds, its lease only the worst case;
- * one that is failing (timing out, likely) is rechecked when its lease ends rather than polled.
+ * A busy endpoint that answers is usually free again in milliseconds (and its running rounds take
+ * what is due meanwhile), its lease only the worst case; one that is struggling (timing out, likely)
+ * is rechecked when its lease ends rather than polled.
  */
 const BUSY_RECHECK_SECONDS = 2;
 
@@ -20,9 +22,9 @@ const BUSY_RECHECK_SECONDS = 2;
  * ctx.waitUntil; queue consumers do not wait for it), each endpoint on its own: so the next batch,
  * and every other endpoint, never waits for a receiver that hangs. The claim is the durable part: a
  * lease and an "in progress" attempt, which the sweeper picks up again if the invocation dies while
- * sending. What happens next is a new job (a retry at its time, the rest of the endpoint's due
- * deliveries once this round is done, a subscriber's next version), so the queue's own retry count
- * never limits the delivery schedule. Only a database failure sends a job back with the queue's retry.
+ * sending. The endpoint's next rounds follow in the same deferred work while its budget lasts
+ * (sendRounds); after that, what happens next is a new job (a retry at its time, what the rounds
+ * left, a subscriber's next version), so the queue's own retry count never limits the schedule. Only a database failure sends a job back with the queue's retry.
  */
 export async function consumeWebhookDeliveries(
   batch: MessageBatch<unknown>,
@@ -55,22 +57,23 @@ export async function consumeWebhookDeliveries(
       for (const m of msgs) m.ack();
     }
   }
+  const started = Date.now();
   await Promise.all(
     [...groups].map(async ([endpointId, ids]) => {
       const msgs = ids.flatMap((id) => jobs.get(id) ?? []);
-      let send: (() => Promise<void>) | undefined;
+      let claim: Claimed | undefined;
       try {
-        send = await claimRound(rt, endpointId, ids, report);
+        claim = await claimRound(rt, endpointId, ids, report);
       } catch (err) {
         retryJobs(rt, msgs, err, report);
         return;
       }
       for (const m of msgs) m.ack();
-      if (send)
+      if (claim)
         defer(
-          send().catch((err: unknown) => {
+          sendRounds(rt, claim, started, report).catch((err: unknown) => {
             // Acked already: the lease runs out and the sweeper enqueues these deliveries again.
-            report.db_retried += ids.length;
+            report.db_retried++;
             rt.log.warn("webhook_round_failed", { deliveries: ids.length, error: errorMessage(err) });
           }),
         );
@@ -85,13 +88,41 @@ function retryJobs(rt: Runtime, msgs: Message<unknown>[], err: unknown, report: 
   for (const m of msgs) m.retry({ delaySeconds: retryDelaySeconds(m.attempts, rt.config.queueRetry) });
 }
 
-/** Claims one round for an endpoint; returns the work that sends and records it, if anything was claimed. */
-async function claimRound(
-  rt: Runtime,
-  endpointId: string,
-  ids: string[],
-  report: DeliveryReport,
-): Promise<(() => Promise<void>) | undefined> {
+type Claimed = Extract<GroupClaim, { kind: "claimed" }>;
+
+/**
+ * How long after the batch arrived an endpoint's rounds may keep starting in this invocation: its
+ * deferred work runs at most 30 s after the handler returns, and a round may take the whole timeout.
+ */
+const ROUNDS_BUDGET_MS = 25_000;
+/** Due deliveries of the endpoint looked at for each next round (its concurrency takes the first). */
+const NEXT_ROUND_LOOKAHEAD = 100;
+
+/**
+ * Sends an endpoint's claimed round, then its next ones while the budget lasts: what was over the
+ * cap, the versions that waited on those just finished, and whatever else of this endpoint is due
+ * (jobs that found it busy, retries come due). What is left when the budget runs out gets a job.
+ */
+async function sendRounds(rt: Runtime, first: Claimed, started: number, report: DeliveryReport): Promise<void> {
+  const endpointId = first.endpoint.id;
+  for (let claim = first; ; ) {
+    const finished = await sendGroup(rt, claim.endpoint, claim.claimed, report);
+    const owed = [...new Set([...claim.deferred, ...(await nextInLine(rt.db(), finished))])];
+    if (Date.now() + rt.config.webhooks.timeoutMs > started + ROUNDS_BUDGET_MS) {
+      await enqueueDeliveries(rt, owed);
+      return;
+    }
+    const due = await dueForEndpoint(rt.db(), endpointId, new Date(), NEXT_ROUND_LOOKAHEAD);
+    const next = [...new Set([...owed, ...due])];
+    if (next.length === 0) return;
+    const again = await claimRound(rt, endpointId, next, report);
+    if (!again) return;
+    claim = again;
+  }
+}
+
+/** Claims one round for an endpoint; handles every other outcome of the claim itself. */
+async function claimRound(rt: Runtime, endpointId: string, ids: string[], report: DeliveryReport): Promise<Claimed | undefined> {
   const settings = rt.config.webhooks;
   const now = new Date();
   const claim = await claimGroup(rt.db(), endpointId, ids, {
@@ -106,7 +137,7 @@ async function claimRound(
   if (claim.kind === "busy") {
     report.waiting += ids.length;
     const leaseLeft = (claim.retryAt.getTime() - Date.now()) / 1000;
-    await enqueueDeliveries(rt, ids, Math.max(1, claim.failing ? leaseLeft : Math.min(BUSY_RECHECK_SECONDS, leaseLeft)));
+    await enqueueDeliveries(rt, ids, Math.max(1, claim.struggling ? leaseLeft : Math.min(BUSY_RECHECK_SECONDS, leaseLeft)));
     return undefined;
   }
   if (claim.kind === "disabled") {
@@ -131,10 +162,5 @@ async function claimRound(
     await enqueueDeliveries(rt, claim.deferred, 1);
     return undefined;
   }
-  return async () => {
-    const finished = await sendGroup(rt, claim.endpoint, claim.claimed, report);
-    // The endpoint's next round: what was over the cap, and versions that waited on those finished.
-    const next = new Set([...claim.deferred, ...(await nextInLine(rt.db(), finished))]);
-    await enqueueDeliveries(rt, [...next]);
-  };
+  return claim;
 }

@@ -1,4 +1,4 @@
-import { and, eq, gt, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import type { Database } from "../client.ts";
 import { subscriberEvents, webhookAttempts, webhookDeliveries, webhookEndpoints } from "../schema.ts";
 import type { WebhookDeliveryRow, WebhookEndpointRow } from "./webhooks.ts";
@@ -18,7 +18,7 @@ export interface ClaimedDelivery {
 export type GroupClaim =
   | { kind: "gone" }
   /** Another invocation is sending to this endpoint; come back then. */
-  | { kind: "busy"; retryAt: Date; failing: boolean }
+  | { kind: "busy"; retryAt: Date; struggling: boolean }
   | { kind: "disabled"; failed: WebhookDeliveryRow[] }
   | {
       kind: "claimed";
@@ -32,13 +32,31 @@ export type GroupClaim =
       deferred: string[];
     };
 
+/** Failing with no success for a minute: not a blip (a receiver failing now and then succeeds in between). */
+const STRUGGLING_AFTER_MS = 60_000;
+const struggling = (endpoint: WebhookEndpointRow, now: Date) =>
+  endpoint.failingSince !== null && now.getTime() - endpoint.failingSince.getTime() >= STRUGGLING_AFTER_MS;
+
+/** Up to `limit` of an endpoint's deliveries due now, oldest due first: what its next round may take. */
+export async function dueForEndpoint(db: Database, endpointId: string, now: Date, limit: number): Promise<string[]> {
+  const rows = await db
+    .select({ id: webhookDeliveries.id })
+    .from(webhookDeliveries)
+    .where(
+      and(eq(webhookDeliveries.endpointId, endpointId), eq(webhookDeliveries.status, "pending"), lte(webhookDeliveries.nextAttemptAt, now)),
+    )
+    .orderBy(asc(webhookDeliveries.nextAttemptAt))
+    .limit(limit);
+  return rows.map((r) => r.id);
+}
+
 /**
  * Claims, for one attempt each, the deliveries of a batch that go to one endpoint. Under the
  * endpoint's row lock: an endpoint is sent to by one invocation at a time (which keeps at most the
  * endpoint's concurrency in flight), and a delivery goes only when no earlier version of its
  * subscriber to this endpoint is still pending or being delivered. One round is claimed: at most the
- * endpoint's concurrency, and one while the endpoint is failing (a receiver that hangs then holds one
- * request, not four), oldest due first. Each claimed delivery gets a lease of one request's timeout
+ * endpoint's concurrency, and one while the endpoint is struggling (a receiver that hangs then holds
+ * one request, not four), oldest due first. Each claimed delivery gets a lease of one request's timeout
  * and its attempt row, "in progress", in the same transaction. The deliveries' rows are locked as they
  * are read, so an erasure deleting them concurrently either waits for the claim or is not seen by it.
  */
@@ -70,7 +88,7 @@ export async function claimGroup(
           sql`${webhookDeliveries.id} not in ${ids}`,
         ),
       );
-    if (held?.until) return { kind: "busy", retryAt: new Date(held.until), failing: endpoint.failingSince !== null };
+    if (held?.until) return { kind: "busy", retryAt: new Date(held.until), struggling: struggling(endpoint, opts.now) };
 
     const notDue = open.filter((r) => r.nextAttemptAt > opts.now).map((r) => ({ id: r.id, at: r.nextAttemptAt }));
     const due = open.filter((r) => r.nextAttemptAt <= opts.now);
@@ -86,7 +104,7 @@ export async function claimGroup(
     );
     const ready = due.filter((r) => !waiting.has(r.id));
     ready.sort((a, b) => a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime() || (a.id < b.id ? -1 : 1));
-    const cap = endpoint.failingSince ? 1 : opts.concurrency;
+    const cap = struggling(endpoint, opts.now) ? 1 : opts.concurrency;
     const go = ready.slice(0, cap);
     const deferred = ready.slice(cap).map((r) => r.id);
     const none: GroupClaim = { kind: "claimed", endpoint, claimed: [], notDue, blocked: [...waiting], deferred };
