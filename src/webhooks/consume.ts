@@ -31,6 +31,7 @@ export async function consumeWebhookDeliveries(
   rt: Runtime,
   defer: (work: Promise<unknown>) => void,
 ): Promise<DeliveryReport> {
+  const started = Date.now();
   const report: DeliveryReport = { delivered: 0, retrying: 0, failed: 0, waiting: 0, skipped: 0, db_retried: 0 };
   const jobs = new Map<string, Message<unknown>[]>();
   for (const msg of batch.messages) {
@@ -57,7 +58,6 @@ export async function consumeWebhookDeliveries(
       for (const m of msgs) m.ack();
     }
   }
-  const started = Date.now();
   await Promise.all(
     [...groups].map(async ([endpointId, ids]) => {
       const msgs = ids.flatMap((id) => jobs.get(id) ?? []);
