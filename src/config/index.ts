@@ -58,7 +58,8 @@ const ConfigSchema = z.object({
     .string()
     .regex(/^\d{1,5}(,\d{1,5}){0,29}$/)
     .default("5,30,120,600,1800,3600,7200,14400,28800,36000"),
-  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(10_000),
+  // A round is sent after the consumer returns (ctx.waitUntil, which runs at most 30 s more): below that.
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(25_000).default(10_000),
   WEBHOOK_ENDPOINT_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(4),
   WEBHOOK_DISABLE_AFTER_SECONDS: z.coerce.number().int().min(60).default(259_200),
   WEBHOOK_SECRET_OVERLAP_SECONDS: z.coerce.number().int().min(0).default(86_400),

@@ -3,7 +3,7 @@ import { newKvCounts, withKvMeter } from "../cache/meter.ts";
 import { errorMessage } from "../lib/log.ts";
 import { writeMetric } from "../lib/metrics.ts";
 import { createRuntime } from "../runtime.ts";
-import { consumeWebhookDeliveries } from "../webhooks/deliver.ts";
+import { consumeWebhookDeliveries } from "../webhooks/consume.ts";
 import { consumeDeadLetters } from "./dead-letter.ts";
 import { QUEUES } from "./names.ts";
 import { consumeSubscriberWrites } from "./subscriber-writes.ts";
@@ -23,6 +23,8 @@ async function consume(batch: MessageBatch<unknown>, env: Env, ctx: ExecutionCon
   const deferred: Promise<unknown>[] = [];
   /** The batch's line, written once the deferred work is done too, so that its KV operations are counted. */
   let logLine = () => {};
+  /** Counts that deferred work keeps adding to (webhook rounds send after the handler returns). */
+  let late: object | undefined;
   try {
     switch (batch.queue) {
       case QUEUES.subscriberWrites:
@@ -32,7 +34,8 @@ async function consume(batch: MessageBatch<unknown>, env: Env, ctx: ExecutionCon
         Object.assign(fields, await consumeDeadLetters(batch, rt));
         break;
       case QUEUES.webhookDeliveries:
-        Object.assign(fields, await consumeWebhookDeliveries(batch, rt));
+        late = await consumeWebhookDeliveries(batch, rt, (work) => deferred.push(work));
+        Object.assign(fields, late);
         break;
       default:
         // A queue bound in wrangler.toml without a consumer here is a deployment mistake: retry so
@@ -41,10 +44,13 @@ async function consume(batch: MessageBatch<unknown>, env: Env, ctx: ExecutionCon
         throw new Error(`no consumer for queue ${batch.queue}`);
     }
     outcome = "ok";
-    // A batch that retried, parked or dead-lettered anything is worth seeing at LOG_LEVEL=warn.
-    const eventful = ["retried", "exhausted", "poison", "parked", "db_retried"].some((k) => Number(fields[k] ?? 0) > 0);
     const ms = Math.round(performance.now() - started);
-    logLine = () => rt.log[eventful ? "warn" : "info"]("queue_batch", { ...fields, outcome: "ok", ms, ...kv });
+    logLine = () => {
+      Object.assign(fields, late);
+      // A batch that retried, parked or dead-lettered anything is worth seeing at LOG_LEVEL=warn.
+      const eventful = ["retried", "exhausted", "poison", "parked", "db_retried"].some((k) => Number(fields[k] ?? 0) > 0);
+      rt.log[eventful ? "warn" : "info"]("queue_batch", { ...fields, outcome: "ok", ms, ...kv });
+    };
   } catch (err) {
     const ms = Math.round(performance.now() - started);
     logLine = () => rt.log.error("queue_batch", { ...fields, outcome: "error", error: errorMessage(err), ms, ...kv });

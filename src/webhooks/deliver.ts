@@ -1,17 +1,10 @@
-import type { AttemptResult, ClaimedDelivery, WebhookDeliveryRow, WebhookEndpointRow } from "../db/repositories/webhooks.ts";
-import {
-  claimGroup,
-  endpointsOfDeliveries,
-  failDeliveries,
-  nextInLine,
-  overdueDeliveries,
-  recordGroup,
-} from "../db/repositories/webhooks.ts";
+import type { AttemptResult, ClaimedDelivery } from "../db/repositories/webhook-claims.ts";
+import { recordGroup } from "../db/repositories/webhook-claims.ts";
+import type { WebhookDeliveryRow, WebhookEndpointRow } from "../db/repositories/webhooks.ts";
+import { overdueDeliveries } from "../db/repositories/webhooks.ts";
 import { errorMessage } from "../lib/log.ts";
-import { retryDelaySeconds } from "../queue/retry.ts";
 import type { Runtime } from "../runtime.ts";
 import type { WebhookDeliveryMessage } from "./schema.ts";
-import { WebhookDeliveryMessage as DeliveryMessage } from "./schema.ts";
 import { signedHeaders } from "./signing.ts";
 import { checkWebhookUrl } from "./url-safety.ts";
 
@@ -24,7 +17,7 @@ const MAX_QUEUE_DELAY_SECONDS = 43_200;
  * Sends a job per delivery to the webhook queue, each with its own delay. A failure is logged, not
  * thrown: the delivery is in Postgres and the sweeper enqueues it again (sweepDeliveries).
  */
-async function enqueueJobs(rt: Runtime, jobs: Array<{ id: string; delaySeconds?: number }>): Promise<void> {
+export async function enqueueJobs(rt: Runtime, jobs: Array<{ id: string; delaySeconds?: number }>): Promise<void> {
   for (let i = 0; i < jobs.length; i += 100) {
     const chunk = jobs.slice(i, i + 100);
     try {
@@ -51,9 +44,6 @@ export const enqueueDeliveries = (rt: Runtime, ids: string[], delaySeconds = 0) 
     ids.map((id) => ({ id, delaySeconds })),
   );
 
-/** A busy endpoint is usually free again in milliseconds; its lease is only the worst case. */
-const BUSY_RECHECK_SECONDS = 2;
-
 export interface DeliveryReport {
   delivered: number;
   retrying: number;
@@ -63,139 +53,15 @@ export interface DeliveryReport {
   db_retried: number;
 }
 
-/**
- * Consumer of webhook-deliveries. A batch's jobs are grouped by endpoint and each group is sent as a
- * unit (claimGroup): one claim transaction, the requests with at most WEBHOOK_ENDPOINT_CONCURRENCY in
- * flight, one transaction recording every attempt. Every job is acked; what happens next is a new job
- * (a retry at its scheduled time, or a subscriber's next version once the earlier one is done), so the
- * queue's own retry count never limits the delivery schedule. Only a database failure sends a job
- * back with the queue's retry.
- */
-export async function consumeWebhookDeliveries(batch: MessageBatch<unknown>, rt: Runtime): Promise<DeliveryReport> {
-  const report: DeliveryReport = { delivered: 0, retrying: 0, failed: 0, waiting: 0, skipped: 0, db_retried: 0 };
-  const jobs = new Map<string, Message<unknown>[]>();
-  for (const msg of batch.messages) {
-    const parsed = DeliveryMessage.safeParse(msg.body);
-    if (!parsed.success) {
-      report.skipped++;
-      msg.ack();
-    } else jobs.set(parsed.data.delivery_id, [...(jobs.get(parsed.data.delivery_id) ?? []), msg]);
-  }
-  if (jobs.size === 0) return report;
-  let endpoints: Map<string, string>;
-  try {
-    endpoints = await endpointsOfDeliveries(rt.db(), [...jobs.keys()]);
-  } catch (err) {
-    retryJobs(rt, [...jobs.values()].flat(), err, report);
-    return report;
-  }
-  const groups = new Map<string, string[]>();
-  for (const id of jobs.keys()) {
-    const endpointId = endpoints.get(id);
-    if (endpointId) groups.set(endpointId, [...(groups.get(endpointId) ?? []), id]);
-    else report.skipped++; // deleted with its endpoint, or erased
-  }
-  await Promise.all(
-    [...groups].map(async ([endpointId, ids]) => {
-      try {
-        await deliverGroup(rt, endpointId, ids, report);
-      } catch (err) {
-        retryJobs(
-          rt,
-          ids.flatMap((id) => jobs.get(id) ?? []),
-          err,
-          report,
-        );
-        for (const id of ids) jobs.delete(id);
-      }
-    }),
-  );
-  for (const msgs of jobs.values()) for (const m of msgs) m.ack();
-  return report;
-}
-
-function retryJobs(rt: Runtime, msgs: Message<unknown>[], err: unknown, report: DeliveryReport): void {
-  report.db_retried += msgs.length;
-  rt.log.warn("webhook_delivery_deferred", { jobs: msgs.length, error: errorMessage(err) });
-  for (const m of msgs) m.retry({ delaySeconds: retryDelaySeconds(m.attempts, rt.config.queueRetry) });
-}
-
-/** Rounds, because a delivery may wait on an earlier version of its subscriber in the same group. */
-const MAX_ROUNDS = 5;
-
-async function deliverGroup(rt: Runtime, endpointId: string, ids: string[], report: DeliveryReport): Promise<void> {
-  const settings = rt.config.webhooks;
-  let remaining = ids;
-  for (let round = 0; round < MAX_ROUNDS && remaining.length > 0; round++) {
-    const now = new Date();
-    const claim = await claimGroup(rt.db(), endpointId, remaining, {
-      now,
-      concurrency: settings.endpointConcurrency,
-      timeoutMs: settings.timeoutMs,
-    });
-    if (claim.kind === "gone") {
-      report.skipped += remaining.length;
-      return;
-    }
-    if (claim.kind === "busy") {
-      report.waiting += remaining.length;
-      await enqueueDeliveries(rt, remaining, Math.min(BUSY_RECHECK_SECONDS, Math.max(1, (claim.retryAt.getTime() - Date.now()) / 1000)));
-      return;
-    }
-    if (claim.kind === "disabled") {
-      await failDeliveries(
-        rt.db(),
-        claim.failed.map((d) => d.id),
-        "endpoint disabled",
-        now,
-      );
-      report.failed += claim.failed.length;
-      await enqueueDeliveries(rt, await nextInLine(rt.db(), claim.failed));
-      return;
-    }
-    await enqueueJobs(
-      rt,
-      claim.notDue.map(({ id, at }) => ({ id, delaySeconds: (at.getTime() - Date.now()) / 1000 })),
-    );
-    report.waiting += claim.notDue.length;
-    if (claim.claimed.length === 0) {
-      // Everything left waits for an earlier version: that version's job sends it (nextInLine), and
-      // the sweeper covers a race between the two, so nothing polls meanwhile.
-      report.waiting += claim.blocked.length;
-      return;
-    }
-    const finished = await sendGroup(rt, claim.endpoint, claim.claimed, report);
-    // Those that waited on a version finished here go in the next round; others' successors get a job.
-    const blocked = new Set(claim.blocked);
-    const successors = await nextInLine(rt.db(), finished);
-    await enqueueDeliveries(
-      rt,
-      successors.filter((id) => !blocked.has(id)),
-    );
-    remaining = claim.blocked;
-  }
-  if (remaining.length > 0) await enqueueDeliveries(rt, remaining, 1);
-}
-
-/** Sends a claimed group with at most the endpoint's concurrency in flight; records it; returns the finished deliveries. */
-async function sendGroup(
+/** Sends a claimed round (all at once: the claim capped it); records it; returns the finished deliveries. */
+export async function sendGroup(
   rt: Runtime,
   endpoint: WebhookEndpointRow,
   claimed: ClaimedDelivery[],
   report: DeliveryReport,
 ): Promise<WebhookDeliveryRow[]> {
   const settings = rt.config.webhooks;
-  const attempts: Attempt[] = new Array(claimed.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(settings.endpointConcurrency, claimed.length) }, async () => {
-      while (next < claimed.length) {
-        const i = next++;
-        const c = claimed[i]!;
-        attempts[i] = await send(rt, endpoint, c.delivery, JSON.stringify(c.body));
-      }
-    }),
-  );
+  const attempts = await Promise.all(claimed.map((c) => send(rt, endpoint, c.delivery, JSON.stringify(c.body))));
 
   const schedule = settings.retrySchedule;
   let failingSince = endpoint.failingSince;

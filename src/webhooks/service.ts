@@ -1,16 +1,13 @@
 import { v7 as uuidv7 } from "uuid";
-import type { WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow } from "../db/repositories/webhooks.ts";
+import type { EndpointWriteRefusal } from "../db/repositories/webhook-endpoints.ts";
 import {
-  deleteEndpoint,
-  findDelivery,
-  findEndpoint,
-  insertDeliveries,
-  insertEndpoint,
-  listDeliveries,
-  listEndpoints,
-  reopenDelivery,
-  updateEndpoint,
-} from "../db/repositories/webhooks.ts";
+  deleteEndpointRetrying,
+  insertDeliveryForEndpoint,
+  reopenDeliveryOfEndpoint,
+  swapSecret,
+} from "../db/repositories/webhook-endpoints.ts";
+import type { WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow } from "../db/repositories/webhooks.ts";
+import { findEndpoint, insertEndpoint, listDeliveries, listEndpoints, updateEndpoint } from "../db/repositories/webhooks.ts";
 import { DomainError } from "../lib/errors.ts";
 import type { Page } from "../lib/pagination.ts";
 import { rowsForPage, toPage } from "../lib/pagination.ts";
@@ -73,10 +70,20 @@ function toDeliveryView(row: WebhookDeliveryRow & { attemptLog?: WebhookAttemptR
   };
 }
 
+const noEndpoint = () => new DomainError("not_found", "No webhook endpoint has this id.");
+
 async function endpointOrNotFound(rt: Runtime, id: string): Promise<WebhookEndpointRow> {
   const row = await findEndpoint(rt.db(), id);
-  if (!row) throw new DomainError("not_found", "No webhook endpoint has this id.");
+  if (!row) throw noEndpoint();
   return row;
+}
+
+/** A write beside an endpoint that did not happen, as the problem its caller gets. */
+function refused(why: EndpointWriteRefusal): DomainError {
+  if (why === "no_endpoint") return noEndpoint();
+  if (why === "no_delivery") return new DomainError("not_found", "This endpoint has no delivery with this id.");
+  if (why === "disabled") return new DomainError("conflict", "The endpoint is disabled; enable it first.");
+  return new DomainError("conflict", "An attempt of this delivery is in progress.");
 }
 
 export async function createEndpoint(rt: Runtime, input: WebhookEndpointInput): Promise<WebhookEndpointWithSecret> {
@@ -111,43 +118,36 @@ export async function patchEndpoint(rt: Runtime, id: string, patch: WebhookEndpo
   if (patch.enabled === true) Object.assign(set, { enabled: true, disabledReason: null, disabledAt: null, failingSince: null });
   if (patch.enabled === false) Object.assign(set, { enabled: false, disabledReason: "disabled by an operator", disabledAt: new Date() });
   const row = await updateEndpoint(rt.db(), id, set);
-  if (!row) throw new DomainError("not_found", "No webhook endpoint has this id.");
+  if (!row) throw noEndpoint();
   return toEndpointView(row);
 }
 
 /** Its deliveries and their log go with it. */
 export async function removeEndpoint(rt: Runtime, id: string): Promise<void> {
-  if (!(await deleteEndpoint(rt.db(), id))) throw new DomainError("not_found", "No webhook endpoint has this id.");
+  if (!(await deleteEndpointRetrying(rt.db(), id))) throw noEndpoint();
 }
 
 /** A new secret, shown once; the old one keeps signing (beside the new one) for the overlap. */
 export async function rotateSecret(rt: Runtime, id: string): Promise<WebhookEndpointWithSecret> {
-  const current = await endpointOrNotFound(rt, id);
   const secret = newWebhookSecret();
-  const row = await updateEndpoint(rt.db(), id, {
-    secret,
-    previousSecret: current.secret,
-    previousSecretExpiresAt: new Date(Date.now() + rt.config.webhooks.secretOverlapMs),
-  });
-  return { ...toEndpointView(row!), secret };
+  const row = await swapSecret(rt.db(), id, secret, new Date(Date.now() + rt.config.webhooks.secretOverlapMs));
+  if (!row) throw noEndpoint();
+  return { ...toEndpointView(row), secret };
 }
 
 /** Sends `webhook.test` to this endpoint, whether or not it is enabled for other events. */
 export async function sendTestEvent(rt: Runtime, id: string): Promise<WebhookDelivery> {
-  const endpoint = await endpointOrNotFound(rt, id);
-  if (!endpoint.enabled) throw new DomainError("conflict", "The endpoint is disabled; enable it first.");
   const deliveryId = uuidv7();
-  const [row] = await insertDeliveries(rt.db(), [
-    {
-      id: deliveryId,
-      endpointId: id,
-      messageId: `evt_test_${deliveryId}`,
-      type: "webhook.test",
-      payload: { type: "webhook.test", timestamp: new Date().toISOString(), data: { endpoint_id: id } },
-    },
-  ]);
+  const row = await insertDeliveryForEndpoint(rt.db(), {
+    id: deliveryId,
+    endpointId: id,
+    messageId: `evt_test_${deliveryId}`,
+    type: "webhook.test",
+    payload: { type: "webhook.test", timestamp: new Date().toISOString(), data: { endpoint_id: id } },
+  });
+  if (typeof row === "string") throw refused(row);
   await enqueueDeliveries(rt, [deliveryId]);
-  return toDeliveryView(row!);
+  return toDeliveryView(row);
 }
 
 /** Newest first; the cursor is the last delivery's id. */
@@ -163,13 +163,8 @@ export async function listDeliveryPage(
 
 /** Sends a delivery again now, under the same webhook-id, with the whole retry schedule; its attempts continue in the same log. */
 export async function redeliver(rt: Runtime, endpointId: string, deliveryId: string): Promise<WebhookDelivery> {
-  const endpoint = await endpointOrNotFound(rt, endpointId);
-  if (!endpoint.enabled) throw new DomainError("conflict", "The endpoint is disabled; enable it first.");
-  const row = await findDelivery(rt.db(), endpointId, deliveryId);
-  if (!row) throw new DomainError("not_found", "This endpoint has no delivery with this id.");
-  if (row.status === "delivering") throw new DomainError("conflict", "An attempt of this delivery is in progress.");
-  const now = new Date();
-  await reopenDelivery(rt.db(), deliveryId, now);
+  const row = await reopenDeliveryOfEndpoint(rt.db(), endpointId, deliveryId, new Date());
+  if (typeof row === "string") throw refused(row);
   await enqueueDeliveries(rt, [deliveryId]);
-  return toDeliveryView({ ...row, status: "pending", nextAttemptAt: now, completedAt: null });
+  return toDeliveryView(row);
 }

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gt, inArray, isNull, lt, sql } from "drizzle-orm";
 import type { Database, Executor } from "../client.ts";
+import { pgErrorCode } from "../errors.ts";
 import { subscriberEvents, webhookAttempts, webhookDeliveries, webhookEndpoints } from "../schema.ts";
 
 export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
@@ -40,12 +41,7 @@ export async function updateEndpoint(
   return row;
 }
 
-export async function deleteEndpoint(db: Database, id: string): Promise<boolean> {
-  const rows = await db.delete(webhookEndpoints).where(eq(webhookEndpoints.id, id)).returning({ id: webhookEndpoints.id });
-  return rows.length > 0;
-}
-
-export async function insertDeliveries(db: Executor, rows: NewDelivery[]): Promise<WebhookDeliveryRow[]> {
+async function insertDeliveries(db: Executor, rows: NewDelivery[]): Promise<WebhookDeliveryRow[]> {
   if (rows.length === 0) return [];
   return db.insert(webhookDeliveries).values(rows).returning();
 }
@@ -54,55 +50,61 @@ export async function insertDeliveries(db: Executor, rows: NewDelivery[]): Promi
 const RELAY_LOCK = 7_204_311_001;
 
 /**
- * The outbox relay's transaction. Under an advisory lock (another relay running means this one has
- * nothing to do), takes the oldest events not yet relayed, makes one delivery per enabled endpoint
- * subscribed to each, and marks the events relayed. Returns the deliveries made, or undefined when
- * another relay holds the lock.
+ * The outbox relay's transaction. Under an advisory lock, takes the oldest events not yet relayed,
+ * makes one delivery per enabled endpoint subscribed to each, and marks the events relayed. A relay
+ * waits (briefly) for one already running rather than skipping: that one may have read the events
+ * before this one's were committed. Returns the deliveries made, or undefined when the lock stayed
+ * held past the wait (the next trigger, at the latest the cron minute, relays what is left).
  */
 export async function relayEventBatch(
   db: Database,
   limit: number,
   newId: () => string,
 ): Promise<{ events: number; deliveries: WebhookDeliveryRow[] } | undefined> {
-  return db.transaction(async (tx) => {
-    const lock = await tx.execute<{ ok: boolean }>(sql`select pg_try_advisory_xact_lock(${RELAY_LOCK}) as ok`);
-    if (!lock.rows[0]?.ok) return undefined;
-    const events = await tx
-      .select()
-      .from(subscriberEvents)
-      .where(isNull(subscriberEvents.relayedAt))
-      .orderBy(asc(subscriberEvents.id))
-      .limit(limit);
-    if (events.length === 0) return { events: 0, deliveries: [] };
-    const endpoints = await tx
-      .select({ id: webhookEndpoints.id, events: webhookEndpoints.events })
-      .from(webhookEndpoints)
-      .where(eq(webhookEndpoints.enabled, true));
-    const rows: NewDelivery[] = [];
-    for (const e of events)
-      for (const ep of endpoints)
-        if (ep.events.includes(e.type))
-          rows.push({
-            id: newId(),
-            endpointId: ep.id,
-            messageId: `evt_${e.subscriberId}_${e.version}`,
-            type: e.type,
-            eventId: e.id,
-            subscriberId: e.subscriberId,
-            subscriberVersion: e.version,
-          });
-    const deliveries = await insertDeliveries(tx, rows);
-    await tx
-      .update(subscriberEvents)
-      .set({ relayedAt: new Date() })
-      .where(
-        inArray(
-          subscriberEvents.id,
-          events.map((e) => e.id),
-        ),
-      );
-    return { events: events.length, deliveries };
-  });
+  return db
+    .transaction(async (tx) => {
+      await tx.execute(sql`set local lock_timeout = '2s'`);
+      await tx.execute(sql`select pg_advisory_xact_lock(${RELAY_LOCK})`);
+      const events = await tx
+        .select()
+        .from(subscriberEvents)
+        .where(isNull(subscriberEvents.relayedAt))
+        .orderBy(asc(subscriberEvents.id))
+        .limit(limit);
+      if (events.length === 0) return { events: 0, deliveries: [] };
+      const endpoints = await tx
+        .select({ id: webhookEndpoints.id, events: webhookEndpoints.events })
+        .from(webhookEndpoints)
+        .where(eq(webhookEndpoints.enabled, true));
+      const rows: NewDelivery[] = [];
+      for (const e of events)
+        for (const ep of endpoints)
+          if (ep.events.includes(e.type))
+            rows.push({
+              id: newId(),
+              endpointId: ep.id,
+              messageId: `evt_${e.subscriberId}_${e.version}`,
+              type: e.type,
+              eventId: e.id,
+              subscriberId: e.subscriberId,
+              subscriberVersion: e.version,
+            });
+      const deliveries = await insertDeliveries(tx, rows);
+      await tx
+        .update(subscriberEvents)
+        .set({ relayedAt: new Date() })
+        .where(
+          inArray(
+            subscriberEvents.id,
+            events.map((e) => e.id),
+          ),
+        );
+      return { events: events.length, deliveries };
+    })
+    .catch((err: unknown) => {
+      if (pgErrorCode(err) === "55P03") return undefined; // lock_not_available: the wait ran out
+      throw err;
+    });
 }
 
 /** Which endpoint each delivery goes to, for grouping a batch of jobs. */
@@ -113,150 +115,6 @@ export async function endpointsOfDeliveries(db: Database, ids: string[]): Promis
     .from(webhookDeliveries)
     .where(inArray(webhookDeliveries.id, ids));
   return new Map(rows.map((r) => [r.id, r.endpointId]));
-}
-
-export interface ClaimedDelivery {
-  delivery: WebhookDeliveryRow;
-  /** The attempt's row, written before the request is sent, so the log shows every attempt made. */
-  attemptId: number;
-  body: { type: string; timestamp: string; data: unknown };
-}
-
-export type GroupClaim =
-  | { kind: "gone" }
-  /** Another invocation is sending to this endpoint; come back then. */
-  | { kind: "busy"; retryAt: Date }
-  | { kind: "disabled"; failed: WebhookDeliveryRow[] }
-  | {
-      kind: "claimed";
-      endpoint: WebhookEndpointRow;
-      claimed: ClaimedDelivery[];
-      /** Not due yet: their job comes back at that time. */
-      notDue: Array<{ id: string; at: Date }>;
-      /** Behind an earlier version of their subscriber to this endpoint. */
-      blocked: string[];
-    };
-
-/**
- * Claims, for one attempt each, the deliveries of a batch that go to one endpoint. Under the
- * endpoint's row lock: an endpoint is sent to by one invocation at a time (which keeps at most the
- * endpoint's concurrency in flight), and a delivery goes only when no earlier version of its
- * subscriber to this endpoint is still pending or being delivered. Each claimed delivery gets a lease
- * long enough for the whole group to be sent, and its attempt row, "in progress", in the same transaction.
- */
-export async function claimGroup(
-  db: Database,
-  endpointId: string,
-  ids: string[],
-  opts: { now: Date; concurrency: number; timeoutMs: number },
-): Promise<GroupClaim> {
-  return db.transaction(async (tx) => {
-    const [endpoint] = await tx.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, endpointId)).for("update");
-    if (!endpoint) return { kind: "gone" };
-    const rows = await tx
-      .select()
-      .from(webhookDeliveries)
-      .where(and(inArray(webhookDeliveries.id, ids), eq(webhookDeliveries.endpointId, endpointId)));
-    const open = rows.filter((r) => r.status === "pending" || (r.status === "delivering" && (!r.leaseUntil || r.leaseUntil <= opts.now)));
-    if (open.length === 0) return { kind: "gone" };
-    if (!endpoint.enabled) return { kind: "disabled", failed: open };
-    const [held] = await tx
-      .select({ until: sql<Date>`max(${webhookDeliveries.leaseUntil})` })
-      .from(webhookDeliveries)
-      .where(
-        and(
-          eq(webhookDeliveries.endpointId, endpointId),
-          eq(webhookDeliveries.status, "delivering"),
-          gt(webhookDeliveries.leaseUntil, opts.now),
-          sql`${webhookDeliveries.id} not in ${ids}`,
-        ),
-      );
-    if (held?.until) return { kind: "busy", retryAt: new Date(held.until) };
-
-    const notDue = open.filter((r) => r.nextAttemptAt > opts.now).map((r) => ({ id: r.id, at: r.nextAttemptAt }));
-    const due = open.filter((r) => r.nextAttemptAt <= opts.now);
-    const waiting = new Set(
-      (
-        await tx.execute<{ id: string }>(sql`
-          select d.id from webhook_deliveries d
-          where d.id in ${due.length ? due.map((r) => r.id) : [null]} and exists (
-            select 1 from webhook_deliveries e
-            where e.endpoint_id = d.endpoint_id and e.subscriber_id = d.subscriber_id
-              and e.subscriber_version < d.subscriber_version and e.status in ('pending', 'delivering'))`)
-      ).rows.map((r) => r.id),
-    );
-    const go = due.filter((r) => !waiting.has(r.id));
-    if (go.length === 0) return { kind: "claimed", endpoint, claimed: [], notDue, blocked: [...waiting] };
-
-    const rounds = Math.ceil(go.length / opts.concurrency);
-    const leaseUntil = new Date(opts.now.getTime() + rounds * opts.timeoutMs + 5_000);
-    const goIds = go.map((r) => r.id);
-    const claimedRows = await tx
-      .update(webhookDeliveries)
-      .set({ status: "delivering", leaseUntil })
-      .where(inArray(webhookDeliveries.id, goIds))
-      .returning();
-    const attempts = await tx
-      .insert(webhookAttempts)
-      .values(claimedRows.map((d) => ({ deliveryId: d.id, attemptedAt: opts.now, durationMs: 0, error: "in progress" })))
-      .returning({ id: webhookAttempts.id, deliveryId: webhookAttempts.deliveryId });
-    const eventIds = claimedRows.flatMap((d) => (d.eventId === null ? [] : [d.eventId]));
-    const events = new Map(
-      (eventIds.length ? await tx.select().from(subscriberEvents).where(inArray(subscriberEvents.id, eventIds)) : []).map((e) => [e.id, e]),
-    );
-    const claimed: ClaimedDelivery[] = [];
-    for (const d of claimedRows) {
-      const event = d.eventId === null ? undefined : events.get(d.eventId);
-      const body = event
-        ? { type: event.type, timestamp: event.occurredAt.toISOString(), data: event.data }
-        : (d.payload as ClaimedDelivery["body"]);
-      claimed.push({ delivery: d, attemptId: attempts.find((a) => a.deliveryId === d.id)!.id, body });
-    }
-    return { kind: "claimed", endpoint, claimed, notDue, blocked: [...waiting] };
-  });
-}
-
-export interface AttemptResult {
-  attemptId: number;
-  deliveryId: string;
-  attempt: { attemptedAt: Date; durationMs: number; statusCode: number | null; error: string | null; responseBody: string | null };
-  next: { status: "succeeded" | "failed" | "pending"; nextAttemptAt?: Date };
-}
-
-/** A group's attempts and the deliveries' new states, in one transaction, with the endpoint's new state. */
-export async function recordGroup(
-  db: Database,
-  endpointId: string,
-  results: AttemptResult[],
-  endpointSet: Partial<typeof webhookEndpoints.$inferInsert> | undefined,
-): Promise<void> {
-  if (results.length === 0) return;
-  await db.transaction(async (tx) => {
-    const attemptValues = sql.join(
-      results.map(
-        (r) =>
-          sql`(${r.attemptId}::bigint, ${r.attempt.attemptedAt}::timestamptz, ${r.attempt.durationMs}::int, ${r.attempt.statusCode}::int, ${r.attempt.error}::text, ${r.attempt.responseBody}::text)`,
-      ),
-      sql`, `,
-    );
-    await tx.execute(sql`
-      update webhook_attempts a set attempted_at = v.attempted_at, duration_ms = v.duration_ms, status_code = v.status_code,
-        error = v.error, response_body = v.response_body
-      from (values ${attemptValues}) as v(id, attempted_at, duration_ms, status_code, error, response_body) where a.id = v.id`);
-    const deliveryValues = sql.join(
-      results.map(
-        (r) =>
-          sql`(${r.deliveryId}::uuid, ${r.next.status}::text, ${r.next.nextAttemptAt ?? null}::timestamptz, ${r.attempt.statusCode}::int, ${r.attempt.error}::text, ${r.next.status === "pending" ? null : r.attempt.attemptedAt}::timestamptz)`,
-      ),
-      sql`, `,
-    );
-    await tx.execute(sql`
-      update webhook_deliveries d set status = v.status, attempts = d.attempts + 1, lease_until = null,
-        next_attempt_at = coalesce(v.next_attempt_at, d.next_attempt_at), last_status_code = v.status_code,
-        last_error = v.error, completed_at = v.completed_at
-      from (values ${deliveryValues}) as v(id, status, next_attempt_at, status_code, error, completed_at) where d.id = v.id`);
-    if (endpointSet) await tx.update(webhookEndpoints).set(endpointSet).where(eq(webhookEndpoints.id, endpointId));
-  });
 }
 
 /** Ends deliveries without an attempt (their endpoint was disabled). */
@@ -330,22 +188,6 @@ export async function listDeliveries(
     )
     .orderBy(asc(webhookAttempts.id));
   return rows.map((r) => ({ ...r, attemptLog: attempts.filter((a) => a.deliveryId === r.id) }));
-}
-
-export async function findDelivery(db: Database, endpointId: string, id: string): Promise<WebhookDeliveryRow | undefined> {
-  const [row] = await db
-    .select()
-    .from(webhookDeliveries)
-    .where(and(eq(webhookDeliveries.id, id), eq(webhookDeliveries.endpointId, endpointId)));
-  return row;
-}
-
-/** Makes a finished delivery due again now (manual redelivery): its attempts continue in the same log, under a fresh retry schedule. */
-export async function reopenDelivery(db: Database, id: string, now: Date): Promise<void> {
-  await db
-    .update(webhookDeliveries)
-    .set({ status: "pending", nextAttemptAt: now, completedAt: null, leaseUntil: null, scheduleFrom: sql`${webhookDeliveries.attempts}` })
-    .where(eq(webhookDeliveries.id, id));
 }
 
 /**

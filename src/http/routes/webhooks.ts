@@ -27,6 +27,9 @@ import { authProblems, empty, envelope, jsonBodyProblems, noBodyProblem, ok, pro
 const security = [{ bearerAuth: [] }];
 const tags = ["Webhooks"];
 const manage = requireScope("webhooks:manage");
+// Routes that point subscriber data somewhere (register, change an endpoint) or show it (the delivery
+// log and a redelivery carry subscriber ids and what receivers echoed) need the right to read it too.
+const readData = requireScope("subscribers:read");
 const MAX_BODY_BYTES = 8 * 1024;
 const idParam = z.object({ id: z.uuid() });
 const page = z.strictObject({ limit: z.coerce.number().int().min(1).max(100).default(25), cursor: z.uuid().optional() });
@@ -42,7 +45,7 @@ const create = createRoute({
   description: "The signing secret is in `data.secret` of this response only.",
   operationId: "createWebhook",
   security,
-  middleware: [manage, ...jsonBody(MAX_BODY_BYTES)] as const,
+  middleware: [manage, readData, ...jsonBody(MAX_BODY_BYTES)] as const,
   request: { body: { required: true, content: { "application/json": { schema: WebhookEndpointInput } } } },
   responses: {
     201: ok("Created", SecretEnvelope, responseHeaders.location),
@@ -91,7 +94,7 @@ const patch = createRoute({
   summary: "Enable, disable, or change an endpoint's URL, events or description",
   operationId: "updateWebhook",
   security,
-  middleware: [manage, ...jsonBody(MAX_BODY_BYTES)] as const,
+  middleware: [manage, readData, ...jsonBody(MAX_BODY_BYTES)] as const,
   request: { params: idParam, body: { required: true, content: { "application/json": { schema: WebhookEndpointPatch } } } },
   responses: {
     200: ok("The endpoint", EndpointEnvelope),
@@ -158,7 +161,7 @@ const deliveries = createRoute({
   summary: "Deliveries to an endpoint, newest first, with every attempt's status code, latency and first 1 KB of answer",
   operationId: "listWebhookDeliveries",
   security,
-  middleware: [manage] as const,
+  middleware: [manage, readData] as const,
   request: { params: idParam, query: page },
   responses: {
     200: ok("A page of deliveries", pageSchema(WebhookDelivery, "WebhookDeliveryList")),
@@ -175,7 +178,7 @@ const redeliverRoute = createRoute({
   summary: "Send a delivery again now, under the same webhook-id",
   operationId: "redeliverWebhookDelivery",
   security,
-  middleware: [manage, noBody] as const,
+  middleware: [manage, readData, noBody] as const,
   request: { params: z.object({ id: z.uuid(), delivery_id: z.uuid() }) },
   responses: {
     202: ok("The delivery, pending again", DeliveryEnvelope),
