@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach } from "vitest";
 import type { EventSummary, Plan, SyncReport } from "../src/plans/schema.ts";
 import sample3 from "./fixtures/provider/sample_3.xml?raw";
 import type { ListBody } from "./helpers.ts";
-import { bearer, call, createTestKey, providerFault, setProviderDocuments, testDb } from "./helpers.ts";
+import { appWith, bearer, call, createTestKey, providerFault, setProviderDocuments, testDb } from "./helpers.ts";
 
 export type Event = EventSummary;
 export type Report = SyncReport;
@@ -38,8 +38,10 @@ export function usePlanAdmin(): void {
 export const lastReport = async (): Promise<Report> =>
   ((await (await call("/v1/admin/plans/sync", { headers: bearer(admin) })).json()) as { data: Report }).data;
 
-export async function sync(): Promise<{ status: number; body: SyncBody; headers: Headers }> {
-  const res = await call("/v1/admin/plans/sync", { method: "POST", headers: bearer(admin) });
+/** A sync through the app as configured for the suite, or with some of its vars overridden. */
+export async function sync(overrides?: Record<string, string>): Promise<{ status: number; body: SyncBody; headers: Headers }> {
+  const init = { method: "POST", headers: bearer(admin) };
+  const res = overrides ? await appWith(overrides)("/v1/admin/plans/sync", init) : await call("/v1/admin/plans/sync", init);
   return { status: res.status, body: await res.json<SyncBody>(), headers: res.headers };
 }
 

@@ -44,7 +44,8 @@ describe("provider faults", () => {
 
   it("cuts off a document over PROVIDER_MAX_BYTES (4 MiB in tests) while streaming: 502, nothing stored", async () => {
     await control("/provider/generate?plans=2000&zones=30&base=90000");
-    const res = await sync();
+    // The byte cap is under test, not the body deadline: a slow machine must not reach the deadline first.
+    const res = await sync({ PROVIDER_BODY_TIMEOUT_MS: "60000" });
     expect(res.status).toBe(502);
     expect(res.body.provider_failure).toBe("bad_response");
     expect(res.body.detail).toMatch(/larger than 4194304 bytes/);
