@@ -6,10 +6,13 @@ import { z } from "zod";
  * never an accepted write that fails later. Trimmed, at most 254 characters, and zod's email format:
  * ASCII only (so no controls, NUL or spaces) and a dotted domain (`x@localhost` is refused).
  */
+/** The same rule as a JSON Schema pattern, for the document: zod's own email expression. */
+export const EMAIL_PATTERN = z.regexes.email.source;
+
 export const EmailAddress = z
   .string()
-  // The document shows the format the pipe below enforces (surrounding spaces are trimmed first).
-  .meta({ format: "email" })
+  // The document shows the rule the pipe below enforces (surrounding spaces are trimmed first).
+  .meta({ format: "email", pattern: EMAIL_PATTERN })
   .trim()
   .max(254, "must be at most 254 characters")
   .pipe(z.email("must be a valid email address"));

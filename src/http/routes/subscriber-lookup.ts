@@ -1,4 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { EmailAddress } from "../../subscribers/email.ts";
 import { etagOf } from "../../subscribers/model.ts";
 import { Subscriber } from "../../subscribers/schema.ts";
 import { getSubscriber } from "../../subscribers/service.ts";
@@ -14,13 +15,8 @@ import { authProblems, envelope, Problem, problems } from "../openapi-schemas.ts
  * answer is exactly GET /v1/subscribers/{email}'s, so clients can switch without other changes.
  */
 
-/** A lookup string as GET by email takes it (src/subscribers/service.ts): printable ASCII with an "@". */
-const LookupEmail = z
-  .string()
-  .min(3)
-  .max(254)
-  .regex(/^[\x20-\x7e]*@[\x20-\x7e]*$/, "must be an email address")
-  .meta({ description: "The address, matched case-insensitively", example: "jane@example.com" });
+/** The one email rule (src/subscribers/email.ts): an address no subscriber can have is a 422, as on GET. */
+const LookupEmail = EmailAddress.meta({ description: "The address, matched case-insensitively", example: "jane@example.com" });
 
 const LookupRequest = z.strictObject({ email: LookupEmail }).meta({ id: "SubscriberLookup" });
 

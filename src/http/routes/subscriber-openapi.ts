@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { EMAIL_PATTERN } from "../../subscribers/email.ts";
 import { Operation, Subscriber } from "../../subscribers/schema.ts";
 import { MAX_WAIT_SECONDS } from "../../subscribers/service.ts";
 import { responseHeaders } from "../openapi-headers.ts";
@@ -34,10 +35,10 @@ export const ifMatch = z.string().max(100).optional().meta({
 });
 
 /**
- * What src/subscribers/service.ts parseSubscriberRef accepts: a UUID, or anything with an "@" in
- * printable ASCII. Documented as a pattern only: that function decides, with its own 422.
+ * What src/subscribers/service.ts parseSubscriberRef accepts: a UUID, or an address under the one
+ * email rule (src/subscribers/email.ts). Documented as a pattern only: that function decides, with its own 422.
  */
-const ID_OR_EMAIL = "^([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|[\\x20-\\x7e]*@[\\x20-\\x7e]*)$";
+const ID_OR_EMAIL = `^([0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}|${EMAIL_PATTERN.slice(1, -1)})$`;
 export const subscriberRef = z.object({
   id_or_email: z
     .string()
