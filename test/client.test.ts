@@ -11,7 +11,7 @@ beforeAll(async () => {
   key = await createTestKey(db, ["admin"], "typed-client");
 });
 
-// The README's typed-client example, type-checked by `npm run typecheck` and run against the Worker.
+// The typed-client example of docs/api.md ("Typed client"), type-checked by `npm run typecheck` and run against the Worker.
 const client = hc<App>("http://edge.test", {
   fetch: (input: RequestInfo | URL, init?: RequestInit) => exports.default.fetch(new Request(input, init)),
   headers: () => bearer(key),

@@ -14,7 +14,7 @@ import { deleteMessage, forgetMessage, runBatch, subscriberMessage, updateMessag
 // KV operations per operation, read from the one log line each request, queue batch and cron task
 // writes (src/cache/meter.ts). Each request starts from a cold isolate (resetIsolateMemory), so what
 // isolate memory saves in production is not counted as saved here; the API key is already in KV.
-// The README's "KV economy" table is these numbers: a change that adds a write fails here.
+// The "KV economy" table of docs/operations.md is these numbers: a change that adds a write fails here.
 
 const verbose = { ...env, LOG_LEVEL: "info" } as Env;
 const app = createApp();

@@ -1,5 +1,5 @@
 // Cache coherence after every kind of change, on both cache backends (Workers KV and Upstash Redis
-// through a real redis-server). The bounds under test are the README's ("Subscriber lifecycle"):
+// through a real redis-server). The bounds under test are docs/api.md's ("Cache bounds"):
 // - in the isolate that applied a change, and at the cache level, the new state at once;
 // - a reader that filled the cache with the old state while the change committed: undone by the
 //   settle pass, CACHE_SETTLE_SECONDS (2 s here) after the commit;

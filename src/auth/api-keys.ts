@@ -12,8 +12,8 @@ import { SCOPES } from "./principal.ts";
  * A key lookup is cached at the edge as a copy that outlives Postgres (config `edgeCopies`): fresh
  * for API_KEY_CACHE_SECONDS, then re-checked in Postgres on its next use, and served stale only while
  * Postgres cannot answer, for up to API_KEY_STALE_SECONDS more; each isolate also remembers it for
- * API_KEY_HOT_SECONDS. Revocation deletes the copy at once (src/auth/key-admin.ts); README
- * "API keys" states the bound this gives.
+ * API_KEY_HOT_SECONDS. Revocation deletes the copy at once (src/auth/key-admin.ts); docs/api.md
+ * "Authentication and API keys" states the bound this gives.
  */
 /** Where a key's lookup is cached; revocation deletes it there. */
 export const apiKeyCacheKey = (keyHash: string) => `apikey:v1:${keyHash}`;

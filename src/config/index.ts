@@ -14,7 +14,7 @@ const ConfigSchema = z.object({
   // Cloudflare Queues: a retry may be delayed by at most 12 hours, and a consumer retries at most 100 times.
   QUEUE_RETRY_MAX_DELAY_SECONDS: z.coerce.number().int().min(1).max(43_200).default(1_800),
   QUEUE_MAX_RETRIES: z.coerce.number().int().min(0).max(100).default(100),
-  // Edge copies that outlive Postgres (README "Retries, outages and dead letters"): fresh this long,
+  // Edge copies that outlive Postgres (docs/operations.md "Retries, outages and dead letters"): fresh this long,
   // then re-checked in Postgres, kept STALE more for when it cannot answer (KV keeps nothing < 60 s).
   API_KEY_CACHE_SECONDS: seconds(1, 86_400, 60),
   API_KEY_STALE_SECONDS: seconds(60, 30 * 86_400, 7 * 86_400),
@@ -109,12 +109,12 @@ export type Config = Readonly<{
   writeJournal: boolean;
   /** Failed authentications allowed per client IP before 429. */
   authFailureIpLimit: RateRule;
-  /** Edge copies of API key lookups and of subscribers, in seconds (README "Outages"). */
+  /** Edge copies of API key lookups and of subscribers, in seconds (docs/operations.md "Retries, outages and dead letters"). */
   edgeCopies: EdgeCopies;
   upstash: { url: string; token: string } | undefined;
   /** Key of the email hashes in subscriber tombstones. */
   erasureHashKey: string;
-  /** Delay of the second, durable cache pass after a subscriber change (README "Subscriber lifecycle"). */
+  /** Delay of the second, durable cache pass after a subscriber change (docs/api.md "Cache bounds"). */
   cacheSettleSeconds: number;
   webhooks: WebhookSettings;
   /** Whether requests are counted into per-minute rollups (METRICS_ROLLUPS). */

@@ -13,7 +13,7 @@ export async function runMaintenance(rt: Runtime, now: Date): Promise<Record<str
   // Operation outcomes are for clients polling a recent write; a month is far beyond any retry.
   const operationsPurged = await purgeOperations(db, new Date(now.getTime() - 30 * DAY_MS));
   // A tombstone must outlive every message that could still name its subscriber: a queue keeps a
-  // message at most 14 days, retries take at most 46 h (README "Subscriber lifecycle").
+  // message at most 14 days, retries take at most 46 h (docs/api.md "Erasure").
   const tombstonesPurged = await purgeTombstones(db, new Date(now.getTime() - 30 * DAY_MS));
   // Request rollups feed the status page's longest window (a week) and the metrics histograms.
   const requestRollupsPurged = await purgeRequestRollups(db, new Date(now.getTime() - 8 * DAY_MS));

@@ -41,5 +41,5 @@ export function isRefusedByDatabase(err: unknown): boolean {
   return code !== undefined && !/^(08|25|40|53|55|57|58|XX)/.test(code);
 }
 
-/** Postgres did not answer, raw or already mapped to the 503 problem: where an edge copy may stand in (README "Outages"). */
+/** Postgres did not answer, raw or already mapped to the 503 problem: where an edge copy may stand in (docs/operations.md "Retries, outages and dead letters"). */
 export const isDatabaseDown = (err: unknown) => isDatabaseUnavailable(err) || (err instanceof DomainError && err.code === "unavailable");

@@ -92,7 +92,7 @@ export const subscribers = pgTable(
     /**
      * Per field, the operation (UUIDv7, the edge's order) that last wrote it. A change writes only the
      * fields whose last writer is older than itself, so redelivered or reordered changes converge on
-     * the order the edge accepted them in (README "Subscriber lifecycle").
+     * the order the edge accepted them in (docs/api.md "Order").
      */
     fieldOps: jsonb("field_ops").$type<FieldOps>().notNull().default({}),
   },

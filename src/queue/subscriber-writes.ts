@@ -219,7 +219,7 @@ async function sendToDeadLetters(rt: Runtime, items: Poison[]): Promise<number> 
  * accept changes to them while Postgres is down: a read on a miss could not), removed ones are
  * deleted, and list pages move to a new version. Then a settle message, delayed by
  * CACHE_SETTLE_SECONDS, does it again from Postgres: that undoes a reader's fill that read the old
- * state before this commit and wrote it after this pass (README "Subscriber lifecycle"). The stats
+ * state before this commit and wrote it after this pass (docs/api.md "Cache bounds"). The stats
  * need nothing: their counters moved in the same transaction (src/stats/service.ts).
  */
 async function writeThrough(rt: Runtime, result: StoreResult): Promise<void> {

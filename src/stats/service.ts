@@ -9,7 +9,7 @@ import type { Stats } from "./schema.ts";
  * 0008): one small query, so no edge cache entry to keep coherent and no KV write per consumer
  * batch. An isolate keeps its last answer this long, so a dashboard polling hard costs Postgres at
  * most one query per isolate per interval; the bound is the one the subscriber cache already has
- * after a race (README "Cache bounds").
+ * after a race (docs/api.md "Cache bounds").
  */
 const STATS_HOT_SECONDS = 2;
 const KEY = "stats";

@@ -6,7 +6,7 @@ import type { Operation } from "./schema.ts";
  * operation it made. The request is kept as an HMAC of its canonical JSON under the erasure hash key,
  * never as a plain hash: a create's request holds the email and names, and an unsalted hash of them
  * is personal data (anyone can hash a guess). So the record outlives an erasure of its subscriber
- * untouched; a replay then finds the operation erased and answers 410 (README "Erasure").
+ * untouched; a replay then finds the operation erased and answers 410 (docs/api.md "Erasure").
  *
  * Records written before the HMAC (`bodyHash`, a SHA-256) are still honoured for their 24 h; an
  * erasure deletes those (src/queue/erasure-purge.ts).

@@ -74,7 +74,7 @@ export const TTL = {
   idempotency: 86_400,
   /**
    * In isolate memory (src/isolate-memory.ts), which no other invocation can clear: the bound on how
-   * long an isolate may serve a subscriber's state after a change (README "Subscriber lifecycle").
+   * long an isolate may serve a subscriber's state after a change (docs/api.md "Cache bounds").
    */
   subscriberHot: 5,
   /** A cache fill whose read took longer than this is dropped: it may predate a change the settle pass already wrote. */
@@ -86,7 +86,7 @@ export const TTL = {
 /**
  * How subscribers are cached. The consumer writes every change through and re-checks it (settle), so
  * freshness (SUBSCRIBER_CACHE_SECONDS) only bounds a lost settle; the copy is kept
- * SUBSCRIBER_STALE_SECONDS longer and answers only while Postgres cannot (README "Outages").
+ * SUBSCRIBER_STALE_SECONDS longer and answers only while Postgres cannot (docs/operations.md "Retries, outages and dead letters").
  */
 export function subscriberCaching(config: Config) {
   const { subscriberFresh, subscriberStale } = config.edgeCopies;

@@ -11,7 +11,7 @@ export const SubscriberStatus = z.enum(SUBSCRIBER_STATUSES);
 export type SubscriberStatus = z.infer<typeof SubscriberStatus>;
 
 /**
- * What a name may contain (README "Name policy"). Checked after NFC normalisation and trimming:
+ * What a name may contain (docs/api.md, "Name policy" under "API (subscribers)"). Checked after NFC normalisation and trimming:
  * - well-formed Unicode (no lone surrogates);
  * - no control characters: C0 (U+0000–U+001F, so no NUL, tab, CR or LF), DEL, C1 (U+0080–U+009F),
  *   and no line or paragraph separators (U+2028, U+2029);
@@ -38,7 +38,7 @@ const personName = (max: number) =>
   z
     .string()
     // The document describes what is accepted after normalisation; the pipe below enforces it.
-    .meta({ minLength: 1, maxLength: max, description: "Normalised to NFC and trimmed; see the README's name policy." })
+    .meta({ minLength: 1, maxLength: max, description: "Normalised to NFC and trimmed; see the name policy in docs/api.md." })
     .transform((s) => s.normalize("NFC").trim())
     .pipe(
       z
@@ -64,7 +64,7 @@ export const SubscriberInput = z
 export type SubscriberInput = z.infer<typeof SubscriberInput>;
 
 /**
- * Status changes a client may ask for (README "Subscriber lifecycle"). `unconfirmed` is only ever a
+ * Status changes a client may ask for (docs/api.md "Status transitions"). `unconfirmed` is only ever a
  * starting status; `bounced` and `junk` say the address itself is bad, so only an unsubscribe leads
  * away from them (the email is immutable: a new address is a new subscriber). Setting the current
  * status again is always allowed and changes nothing.

@@ -68,7 +68,7 @@ export async function findOperationView(rt: Runtime, id: string): Promise<Operat
 }
 
 /**
- * An operation erased with its subscriber (README "Erasure") is 410, not 404: the client learns that
+ * An operation erased with its subscriber (docs/api.md "Erasure") is 410, not 404: the client learns that
  * it existed and was erased on purpose, and nothing else about it.
  */
 const erasedOperation = () =>
@@ -82,7 +82,7 @@ function viewOf(row: OperationRow): Operation {
 
 /**
  * What a key may see of an operation. A key without `subscribers:read` never learns a subscriber id
- * (README "Authorization"), except on a create, the id the edge minted for the subscriber the caller
+ * (docs/api.md "`Prefer: wait=N`"), except on a create, the id the edge minted for the subscriber the caller
  * itself is creating (an already_exists failure names another subscriber, so not then).
  */
 function operationFor(principal: Principal, op: Operation): Operation {
@@ -98,7 +98,7 @@ export async function getOperation(rt: Runtime, id: string): Promise<Operation> 
   return op;
 }
 
-/** `Prefer: wait` never holds a request longer than this (README "Subscriber lifecycle"). */
+/** `Prefer: wait` never holds a request longer than this (docs/api.md "`Prefer: wait=N`"). */
 export const MAX_WAIT_SECONDS = 10;
 
 /**

@@ -30,7 +30,7 @@ import { mayMoveTo } from "./schema.ts";
  * The consumer's side of every subscriber write: creates, updates, deletes and erasures, applied in
  * Postgres as one transaction per batch, in the order the edge accepted them.
  *
- * The rules (README "Subscriber lifecycle"):
+ * The rules (docs/api.md "Subscriber lifecycle"):
  * - Order is the operation id's (a UUIDv7 the edge assigned on accepting the change). Each field of a
  *   subscriber remembers the operation that last wrote it, and a change writes only the fields whose
  *   last writer is older than itself. A change that can write none of its fields was overtaken by a

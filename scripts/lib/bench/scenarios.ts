@@ -7,7 +7,7 @@
 // and webhook-scenarios.ts (deliveries against a raw loop of signed POSTs, measured inside the one
 // scenario); scenario-kit.ts holds their shared types and helpers; harness-worker/ is the same-I/O
 // Worker. To add one: write it beside its area's others and list it below. Keep existing ids: they
-// key latest.json and the README's table.
+// key latest.json and docs/benchmarks.md's tables.
 import { consumer, consumerK1, consumerK8, rawInsert } from "./consumer-scenarios.ts";
 import { baseline, probeKvPut, probePostIo } from "./harness-scenarios.ts";
 import { planIngest, search304, searchWarm } from "./plan-scenarios.ts";

@@ -75,7 +75,7 @@ const update = createRoute({
   tags: ["Subscribers"],
   summary: "Change a subscriber's name, last name or status (asynchronous)",
   description:
-    "The email is immutable. Status changes follow the README's transition table; moving to `unsubscribed` records `unsubscribed_at`. Changes apply in the order they were accepted; an older change that a newer one overtook ends `superseded`.",
+    "The email is immutable. Status changes follow the transition table in docs/api.md, under Status transitions; moving to `unsubscribed` records `unsubscribed_at`. Changes apply in the order they were accepted; an older change that a newer one overtook ends `superseded`.",
   operationId: "updateSubscriber",
   security,
   middleware: [requireScope("subscribers:write"), ...jsonBody()] as const,

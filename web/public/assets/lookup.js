@@ -74,7 +74,7 @@ export function setupLookup(shell, hooks) {
     if (!q || !shell.requireKey()) return;
     const mine = ++seq;
     // An address goes in the body of POST …/lookup, never in a URL: URLs end up in access logs,
-    // traces and browser history (README "Reads by email").
+    // traces and browser history (docs/api.md, the `POST /v1/subscribers/lookup` row).
     const res = /** @type {import("./api.js").Result<{ data: Subscriber }>} */ (
       q.includes("@")
         ? await request("POST", "/v1/subscribers/lookup", { body: { email: q } })

@@ -115,7 +115,7 @@ function fromOperation(op) {
 
 /**
  * The subscriber after an applied change. Reads are cache-first and an isolate may serve the old
- * state for a few seconds (README "Subscriber lifecycle"), so read again until the version is there.
+ * state for a few seconds (docs/api.md "Cache bounds"), so read again until the version is there.
  * @param {string} id
  * @param {number | null} atLeast
  * @returns {Promise<import("./api.js").Result<{ data: Subscriber }>>}
