@@ -73,8 +73,14 @@ export async function subscriberRoutes() {
   await expectStatus(422, "POST", "/v1/subscribers/junk/forget", { key: k.eraser });
   await expectStatus(202, "POST", `/v1/subscribers/gone-${crypto.randomUUID().slice(0, 8)}@${uniqueDomain()}/forget`, { key: k.eraser });
   await expectStatus(204, "POST", erase, { key: k.eraser, headers: wait });
-  // Erased with its subscriber: 410 once operations say so (issue 22), 404 before.
-  await expectStatus([404, 410], "GET", `/v1/operations/${op}`, { key: k.reader });
+  // Erased with its subscriber: 410, not the 404 of an id that never existed.
+  await expectStatus(410, "GET", `/v1/operations/${op}`, { key: k.reader });
+  // A create re-sent with its Idempotency-Key after the erasure: 410, and nothing is stored again.
+  const again = person("c");
+  const idem = { ...wait, "Idempotency-Key": crypto.randomUUID() };
+  await expectStatus(201, "POST", "/v1/subscribers", { ...w, json: again, headers: idem });
+  await expectStatus(204, "POST", `/v1/subscribers/${encodeURIComponent(again.email)}/forget`, { key: k.eraser, headers: wait });
+  await expectStatus(410, "POST", "/v1/subscribers", { ...w, json: again, headers: idem });
   await lookupRoute(first.email);
   await expectStatus(200, "GET", "/v1/stats", { key: k.reader });
   // A key allowed one request a minute: the second is a 429 with Retry-After and RateLimit-*.
