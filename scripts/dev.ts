@@ -31,7 +31,7 @@ const starting = startLocalStack({
     port: PORT,
     testScheduled: true,
     // Miniflare's queue lives in memory: journal every accepted write in KV (.data/wrangler), so a
-    // restart loses none of them; the cron tick below re-sends them (src/queue/journal.ts).
+    // restart loses none of them; the cron tick below re-sends them (src/subscribers/journal.ts).
     vars: { WRITE_JOURNAL: process.env.WRITE_JOURNAL ?? "on" },
     output: "inherit",
     onExit: (code) => {

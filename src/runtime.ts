@@ -1,4 +1,6 @@
 import { createStore } from "./cache/index.ts";
+import type { MeteredKv } from "./cache/meter.ts";
+import { meteredKv } from "./cache/meter.ts";
 import type { Store } from "./cache/store.ts";
 import type { Config } from "./config/index.ts";
 import { getConfig } from "./config/index.ts";
@@ -15,8 +17,14 @@ import { createRateLimiter } from "./ratelimit/index.ts";
  */
 export interface Runtime {
   readonly config: Config;
-  readonly env: Env;
   readonly cache: Store;
+  /** The queues this Worker sends to, by role (bindings in wrangler.toml). */
+  readonly queues: Queues;
+  /**
+   * The KV namespace itself, metered, for what KV keeps beyond the cache Store (parked dead letters,
+   * the local write journal). Cached values go through `cache`.
+   */
+  readonly kv: MeteredKv;
   /** Honours LOG_LEVEL; its lines carry this invocation's id (request_id, batch_id or run_id). */
   readonly log: Logger;
   /** Per-key and per-IP limits (Upstash when configured, Durable Objects otherwise). */
@@ -39,6 +47,12 @@ export interface Runtime {
   dispose(): Promise<void>;
 }
 
+interface Queues {
+  readonly subscriberWrites: Queue<unknown>;
+  readonly deadLetters: Queue<unknown>;
+  readonly webhookDeliveries: Queue<unknown>;
+}
+
 /**
  * The cache store and limiter hold no per-request state, so they are built once per env (as the
  * config is): built per request, they showed in the /search profile, and Upstash got a client per request.
@@ -53,8 +67,11 @@ export function createRuntime(env: Env, context: LogFields = {}, waitUntil?: (wo
   shared.set(env, parts);
   return {
     config,
-    env,
     cache: parts.cache,
+    queues: { subscriberWrites: env.SUBSCRIBER_QUEUE, deadLetters: env.DEAD_LETTER_QUEUE, webhookDeliveries: env.WEBHOOK_QUEUE },
+    get kv() {
+      return meteredKv(env.CACHE);
+    },
     log: createLogger(config.logLevel, context),
     get limiter() {
       parts.limiter ??= createRateLimiter(config, env);

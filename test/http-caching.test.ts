@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../src/http/app.ts";
 import worker from "../src/index.ts";
-import { resetIsolateMemory } from "../src/isolate-memory.ts";
+import { resetIsolateMemory } from "../src/lib/isolate-memory.ts";
 import { planCacheKeys, planUuid } from "../src/plans/model.ts";
 import { databaseDown, setProviderDocuments } from "./helpers.ts";
 import type { Plan, PlanPage, SearchBody } from "./plan-helpers.ts";

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { generatePlanDocumentText } from "../scripts/lib/generate-plans.ts";
 import worker from "../src/index.ts";
-import { resetIsolateMemory } from "../src/isolate-memory.ts";
+import { resetIsolateMemory } from "../src/lib/isolate-memory.ts";
 import { planUuid } from "../src/plans/model.ts";
 import type { Stats } from "../src/stats/schema.ts";
 import sample1 from "./fixtures/provider/sample_1.xml?raw";

@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { inArray } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { deadLetters, operations } from "../src/db/schema.ts";
-import type { DeadLetter } from "../src/queue/schema.ts";
+import type { DeadLetter } from "../src/dead-letters/schema.ts";
 import type { Envelope, OperationBody, Problem } from "./helpers.ts";
 import { bearer, call, createTestKey, postJson, testDb, uniqueDomain, waitFor } from "./helpers.ts";
 import { operationsOf, runBatch, storedIn, subscriberMessage, waitForOperations } from "./queue-helpers.ts";

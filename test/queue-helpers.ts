@@ -10,7 +10,7 @@ import type {
   SubscriberDeleteMessage,
   SubscriberForgetMessage,
   SubscriberUpdateMessage,
-} from "../src/queue/schema.ts";
+} from "../src/subscribers/messages.ts";
 import { waitFor } from "./helpers.ts";
 
 /** A well-formed create message, as the edge would enqueue it. */

@@ -2,8 +2,7 @@ import { exports } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requestRollups } from "../src/db/schema.ts";
-import { isolateMemory } from "../src/isolate-memory.ts";
-import { LATENCY_BOUNDS_MS } from "../src/status/rollup.ts";
+import { isolateRollups, LATENCY_BOUNDS_MS } from "../src/status/rollup.ts";
 import { Status } from "../src/status/schema.ts";
 import { appWith, bearer, call, createTestKey, testDb, waitFor } from "./helpers.ts";
 
@@ -15,7 +14,7 @@ beforeAll(async () => {
 });
 
 /**
- * The rollups' clock is injected (isolateMemory.requestRollups.now) so that minutes pass without
+ * The rollups' clock is injected (isolateRollups.state.now) so that minutes pass without
  * sleeping: the test isolate is the Worker's isolate, so the requests below are counted and flushed
  * by the very state the test moves in time. A config knob shortening the minute would instead change
  * what production runs; the clock changes only when minutes end.
@@ -41,15 +40,15 @@ describe("request rollups under load", () => {
   it("writes at most one row per isolate, minute and route group, and the counts add up to the requests made", {
     timeout: 60_000,
   }, async () => {
-    isolateMemory.requestRollups = {
-      ...isolateMemory.requestRollups,
+    isolateRollups.state = {
+      ...isolateRollups.state,
       current: null,
       finished: [],
       lastFlushAt: 0,
       flushes: 0,
       now: () => clock,
     };
-    const state = () => isolateMemory.requestRollups;
+    const state = () => isolateRollups.state;
     try {
       // Minute 0: 300 concurrent requests, nothing written (the minute is not over).
       await burst(300, T0 + 1_000);
@@ -97,17 +96,17 @@ describe("request rollups under load", () => {
       expect(health.error_rate[step]).toBe(0);
       expect(health.p50_ms[step]).toBeGreaterThan(0);
     } finally {
-      isolateMemory.requestRollups = { ...isolateMemory.requestRollups, now: Date.now, current: null, finished: [] };
+      isolateRollups.state = { ...isolateRollups.state, now: Date.now, current: null, finished: [] };
       await db.db.delete(requestRollups).where(eq(requestRollups.minute, new Date(T0)));
       await db.db.delete(requestRollups).where(eq(requestRollups.minute, new Date(T0 + MINUTE)));
     }
   });
 
   it("METRICS_ROLLUPS=off counts nothing", async () => {
-    const before = isolateMemory.requestRollups.current;
-    isolateMemory.requestRollups.current = null;
+    const before = isolateRollups.state.current;
+    isolateRollups.state.current = null;
     await (await appWith({ METRICS_ROLLUPS: "off" })("/health")).arrayBuffer();
-    expect(isolateMemory.requestRollups.current).toBeNull();
-    isolateMemory.requestRollups.current = before;
+    expect(isolateRollups.state.current).toBeNull();
+    isolateRollups.state.current = before;
   });
 });

@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { searchPlansInRange } from "../src/db/repositories/plans.ts";
-import { resetIsolateMemory } from "../src/isolate-memory.ts";
+import { resetIsolateMemory } from "../src/lib/isolate-memory.ts";
 import { toEventSummary } from "../src/plans/model.ts";
 import type { SearchRange } from "../src/plans/search.ts";
 import { searchEvents } from "../src/plans/search.ts";

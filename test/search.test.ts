@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { resetIsolateMemory } from "../src/isolate-memory.ts";
+import { resetIsolateMemory } from "../src/lib/isolate-memory.ts";
 import { planUuid } from "../src/plans/model.ts";
 import { databaseDown } from "./helpers.ts";
 import type { Event } from "./plan-helpers.ts";

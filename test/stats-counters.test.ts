@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DbHandle } from "../src/db/client.ts";
 import { readCounters } from "../src/db/repositories/counters.ts";
 import { subscribers } from "../src/db/schema.ts";
-import { resetIsolateMemory } from "../src/isolate-memory.ts";
+import { resetIsolateMemory } from "../src/lib/isolate-memory.ts";
 import type { Stats } from "../src/stats/schema.ts";
 import type { SubscriberStatus } from "../src/subscribers/schema.ts";
 import { SUBSCRIBER_STATUSES } from "../src/subscribers/schema.ts";

@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PARKED_PREFIX } from "../src/queue/dead-letter.ts";
+import { PARKED_PREFIX } from "../src/dead-letters/dead-letter.ts";
 import { cacheKeys } from "../src/subscribers/model.ts";
 import { rowsMentioning } from "./erasure-helpers.ts";
 import type { OperationBody, SubscriberBody } from "./helpers.ts";

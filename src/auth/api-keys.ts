@@ -1,9 +1,10 @@
+import { hotCache } from "../cache/hot.ts";
 import { readThrough } from "../cache/read-through.ts";
 import { isDatabaseDown } from "../db/errors.ts";
 import { findActiveApiKeyByHash } from "../db/repositories/api-keys.ts";
-import { isolateMemory } from "../isolate-memory.ts";
 import { sha256Hex, timingSafeEqualStr } from "../lib/crypto.ts";
 import { DomainError } from "../lib/errors.ts";
+import { inIsolateMemory } from "../lib/isolate-memory.ts";
 import type { Runtime } from "../runtime.ts";
 import type { Principal, Scope } from "./principal.ts";
 import { SCOPES } from "./principal.ts";
@@ -31,12 +32,13 @@ interface CachedKey extends Principal {
  * perform I/O on behalf of a different request"). A waiter whose shared lookup fails, or takes too
  * long, does its own.
  */
-export interface ApiKeyLookup {
+interface ApiKeyLookup {
   done: boolean;
   ok: boolean;
   value: CachedKey | undefined;
 }
-const inflight = isolateMemory.apiKeyLookups;
+/** API key lookups in flight, as plain data other requests poll. */
+const inflight = inIsolateMemory(new Map<string, ApiKeyLookup>(), (m) => m.clear());
 const SHARED_LOOKUP_WAIT_MS = 2_000;
 const SHARED_LOOKUP_POLL_MS = 5;
 
@@ -65,7 +67,7 @@ async function sharedLookup(keyHash: string, own: () => Promise<CachedKey | unde
  * share of a cache hit, docs/benchmarks.md). A pure function of the key, so it never outlives a
  * revocation: that is decided by the lookup below. Its own small LRU, so raw keys are not kept long.
  */
-const keyHashes = isolateMemory.apiKeyHashes;
+const keyHashes = inIsolateMemory(hotCache(1_000), (c) => c.clear());
 const KEY_HASH_SECONDS = 10;
 
 async function hashOfKey(key: string): Promise<string> {
@@ -81,7 +83,7 @@ async function hashOfKey(key: string): Promise<string> {
  * unknown (or revoked) key costs neither a KV read nor a query. Memory only, never KV, so random keys
  * cannot turn into writes; bounded, so a flood of them only evicts older entries.
  */
-const unknownKeys = isolateMemory.unknownApiKeys;
+const unknownKeys = inIsolateMemory(hotCache(10_000), (c) => c.clear());
 const UNKNOWN_KEY_SECONDS = 60;
 
 const CACHED_ONLY = new Error("cached lookups only");

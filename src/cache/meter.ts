@@ -32,7 +32,9 @@ export function countKv(kind: "read" | "write" | "list", n = 1): void {
   else counts.kv_lists += n;
 }
 
-/** The raw KV binding, metered: for what needs KV itself rather than the cache Store (dead letters parked in KV). */
+/** The raw KV binding, metered: for what needs KV itself rather than the cache Store (parked dead letters, the local write journal). */
+export type MeteredKv = ReturnType<typeof meteredKv>;
+
 export function meteredKv(kv: KVNamespace) {
   return {
     get: <T>(key: string, type: "json") => {
@@ -43,17 +45,17 @@ export function meteredKv(kv: KVNamespace) {
       countKv("read");
       return kv.get(key);
     },
-    put: (key: string, value: string) => {
+    put: (key: string, value: string, options?: KVNamespacePutOptions) => {
       countKv("write");
-      return kv.put(key, value);
+      return kv.put(key, value, options);
     },
     delete: (key: string) => {
       countKv("write");
       return kv.delete(key);
     },
-    list: (opts: KVNamespaceListOptions) => {
+    list: <Meta = unknown>(opts: KVNamespaceListOptions) => {
       countKv("list");
-      return kv.list(opts);
+      return kv.list<Meta>(opts);
     },
   };
 }

@@ -1,6 +1,7 @@
-import { isolateMemory } from "../isolate-memory.ts";
+import { inIsolateMemory } from "../lib/isolate-memory.ts";
 import type { Logger } from "../lib/log.ts";
 import { errorMessage } from "../lib/log.ts";
+import { hotCache } from "./hot.ts";
 import type { Store } from "./store.ts";
 
 /** What cache access needs from the invocation: the store and where to report its failures (a Runtime is one). */
@@ -32,7 +33,7 @@ export interface Read<T> {
  * from the source of truth and fill the cache. A failing cache is logged and treated as a miss, so
  * it can slow a read down but never fail it.
  *
- * With `hotSeconds`, found values are also kept in isolate memory (src/isolate-memory.ts) for that long
+ * With `hotSeconds`, found values are also kept in isolate memory (src/lib/isolate-memory.ts) for that long
  * and served from there first: only for entries that may be that stale (immutable subscribers, API
  * key lookups), never for absences.
  */
@@ -57,7 +58,7 @@ export async function readThrough<T>(
   },
 ): Promise<Read<T | undefined>> {
   const { cache, log } = rt;
-  const hot = isolateMemory.cacheEntries;
+  const hot = hotEntries;
   const hotKey = `${cache.kind}:${key}`;
   if (ttl.hotSeconds) {
     const remembered = hot.get<T>(hotKey);
@@ -110,6 +111,9 @@ export async function readThrough<T>(
   return { value, cache: outcome };
 }
 
+/** Cache entries that may be a little stale (`hotSeconds`), shared by every cache in this isolate. */
+const hotEntries = inIsolateMemory(hotCache(5_000), (c) => c.clear());
+
 const TOO_SLOW = new Error("the source did not answer in time");
 
 /** `work`, or TOO_SLOW after `ms`; a late outcome of `work` is dropped. */
@@ -131,9 +135,14 @@ export async function safeGet<T>({ cache, log }: CacheContext, key: string): Pro
   }
 }
 
+/** Drops this isolate's hot copy of a key, so the next read here asks the store. */
+export function dropHotCopy(cache: Store, key: string): void {
+  hotEntries.delete(`${cache.kind}:${key}`);
+}
+
 /** Writes the store; this isolate's hot copy of the key is dropped, so it reads what it just wrote. */
 export async function safePut({ cache, log }: CacheContext, key: string, value: unknown, ttlSeconds?: number): Promise<boolean> {
-  isolateMemory.cacheEntries.delete(`${cache.kind}:${key}`);
+  hotEntries.delete(`${cache.kind}:${key}`);
   try {
     await cache.put(key, value, ttlSeconds ? { ttlSeconds } : undefined);
     return true;
@@ -145,7 +154,7 @@ export async function safePut({ cache, log }: CacheContext, key: string, value: 
 
 /** Deletes from the store and from this isolate's hot memory, so a revocation is seen here at once. */
 export async function safeDelete({ cache, log }: CacheContext, key: string): Promise<void> {
-  isolateMemory.cacheEntries.delete(`${cache.kind}:${key}`);
+  hotEntries.delete(`${cache.kind}:${key}`);
   try {
     await cache.delete(key);
   } catch (err) {

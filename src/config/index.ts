@@ -21,7 +21,7 @@ const ConfigSchema = z.object({
   API_KEY_HOT_SECONDS: seconds(1, 300, 10),
   SUBSCRIBER_CACHE_SECONDS: seconds(1, 86_400, 3_600),
   SUBSCRIBER_STALE_SECONDS: seconds(60, 30 * 86_400, 7 * 86_400),
-  // The local stack's write journal (src/queue/journal.ts): "on" for `npm run dev`, whose queue lives
+  // The local stack's write journal (src/subscribers/journal.ts): "on" for `npm run dev`, whose queue lives
   // in memory only. Refused in production, where Cloudflare Queues keep every message themselves.
   WRITE_JOURNAL: z.enum(["on", "off"]).default("off"),
   // A queue's message retention (Cloudflare's default, 4 days): a write still pending after the retry
@@ -101,11 +101,11 @@ export type Config = Readonly<{
   databaseHttpEndpoint: string | undefined;
   providerUrl: string;
   provider: ProviderSettings;
-  /** How the consumer retries a write that failed transiently (src/queue/retry.ts). */
+  /** How the consumer retries a write that failed transiently (src/config/retry.ts). */
   queueRetry: RetryPolicy;
   /** Seconds a queue keeps a message (QUEUE_RETENTION_SECONDS). */
   queueRetentionSeconds: number;
-  /** Whether accepted writes are journalled in KV (the local stack only, src/queue/journal.ts). */
+  /** Whether accepted writes are journalled in KV (the local stack only, src/subscribers/journal.ts). */
   writeJournal: boolean;
   /** Failed authentications allowed per client IP before 429. */
   authFailureIpLimit: RateRule;

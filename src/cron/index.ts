@@ -1,15 +1,13 @@
 import { newKvCounts, withKvMeter } from "../cache/meter.ts";
+import { redriveDeadLetters } from "../dead-letters/index.ts";
 import { createLogger, errorMessage } from "../lib/log.ts";
 import { writeMetric } from "../lib/metrics.ts";
-import { flattenReport } from "../plans/service.ts";
-import { syncPlans } from "../plans/sync.ts";
-import { reconcileWriteJournal } from "../queue/journal.ts";
-import { redriveDeadLetters } from "../queue/redrive.ts";
+import { runMaintenance } from "../ops/index.ts";
+import { flattenReport, syncPlans } from "../plans/index.ts";
 import type { Runtime } from "../runtime.ts";
 import { createRuntime } from "../runtime.ts";
-import { sweepDeliveries } from "../webhooks/deliver.ts";
-import { relayWebhookEvents } from "../webhooks/relay.ts";
-import { runMaintenance } from "./maintenance.ts";
+import { reconcileWriteJournal, replayableWrite } from "../subscribers/index.ts";
+import { relayWebhookEvents, sweepDeliveries } from "../webhooks/index.ts";
 
 type CronTask = (rt: Runtime, now: Date) => Promise<Record<string, unknown>>;
 
@@ -22,7 +20,7 @@ export const CRON_TASKS: Record<string, Array<{ name: string; run: CronTask }>> 
     // First: after a restart of the local stack, the writes its lost queue held go out again at once.
     { name: "write_journal", run: (rt) => reconcileWriteJournal(rt) },
     { name: "plan_sync", run: async (rt) => flattenReport(await syncPlans(rt, "cron")) },
-    { name: "dead_letter_redrive", run: (rt) => redriveDeadLetters(rt) },
+    { name: "dead_letter_redrive", run: (rt) => redriveDeadLetters(rt, replayableWrite) },
     { name: "webhook_relay", run: (rt) => relayWebhookEvents(rt) },
     { name: "webhook_sweep", run: sweepDeliveries },
   ],

@@ -1,4 +1,4 @@
-import type { RateDecision } from "../ratelimit/types.ts";
+import type { RateDecision } from "./rate-decision.ts";
 
 /**
  * What can go wrong, in words every layer shares. Services and the queue and cron code throw these;

@@ -61,7 +61,7 @@ export const readinessProbes: Record<string, ReadinessProbe> = {
     return { backend: rt.cache.kind };
   },
   queue: async (rt) => {
-    if (typeof rt.env.SUBSCRIBER_QUEUE?.send !== "function") throw new Error("SUBSCRIBER_QUEUE binding missing");
+    if (typeof rt.queues.subscriberWrites?.send !== "function") throw new Error("SUBSCRIBER_QUEUE binding missing");
     return undefined;
   },
   // Informational: /search answers from the stored index whatever the provider does, so a stale

@@ -3,7 +3,7 @@ import type { Database } from "../db/client.ts";
 import { lastChangingSyncRunId, updateSyncRunReport } from "../db/repositories/plans.ts";
 import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
-import { forgetStats } from "../stats/service.ts";
+import { forgetStats } from "../stats/index.ts";
 import type { IndexChanges } from "./index-build.ts";
 import { rebuildSearchIndex } from "./index-build.ts";
 import { planCacheKeys } from "./model.ts";

@@ -1,5 +1,6 @@
 import { safeGet } from "../cache/read-through.ts";
-import { isolateMemory } from "../isolate-memory.ts";
+import { ByteLru } from "../lib/byte-lru.ts";
+import { inIsolateMemory } from "../lib/isolate-memory.ts";
 import type { Runtime } from "../runtime.ts";
 import { planCacheKeys } from "./model.ts";
 import type { EventSummary } from "./schema.ts";
@@ -68,9 +69,32 @@ export interface BodyMemo {
  * few seconds more per isolate adds no staleness worth mentioning and saves a KV read per request.
  */
 const MEMO_MS = 5_000;
-const held = isolateMemory.searchIndex;
+/**
+ * This isolate's copy of the index: the manifest, the parts recent queries read, and recent answers
+ * (src/plans/search.ts), within 32 MiB together, since an isolate has 128 MB for everything. A wider
+ * answer is streamed part by part, never held.
+ */
+export const searchIndexMemory = inIsolateMemory(
+  {
+    manifest: null as ManifestMemo | null,
+    /** The generation marker as last read, for callers that need only the generation. */
+    marker: null as { generation: string | null; loadedAt: number } | null,
+    parts: new ByteLru<PartMemo>(22 * 1024 * 1024),
+    bodies: new ByteLru<BodyMemo>(8 * 1024 * 1024),
+  },
+  (m) => {
+    m.manifest = null;
+    m.marker = null;
+    m.parts.clear();
+    m.bodies.clear();
+  },
+);
+const held = searchIndexMemory;
 
 export type IndexSource = "memory" | "cache";
+
+/** The generation the edge index last published, as the cache holds it now (no isolate memo): what the status page shows. */
+export const publishedIndexGeneration = (rt: Runtime): Promise<string | null> => safeGet<string>(rt, planCacheKeys.indexGeneration);
 
 /** The manifest from this isolate or the edge cache; null when the cache has none (cold or failing). */
 export async function loadManifest(rt: Runtime): Promise<{ manifest: Manifest; source: IndexSource } | null> {

@@ -1,10 +1,20 @@
+import { hotCache } from "../cache/hot.ts";
 import { searchPlansInRange } from "../db/repositories/plans.ts";
-import { isolateMemory } from "../isolate-memory.ts";
 import { base64urlEncode } from "../lib/base64.ts";
+import { inIsolateMemory } from "../lib/isolate-memory.ts";
 import type { Runtime } from "../runtime.ts";
 import { toEventSummary } from "./model.ts";
 import type { PartMemo, PartRef } from "./search-index.ts";
-import { loadManifest, loadPart, overlaps, searchIndexGeneration, selectBytes, wholePartBytes, within } from "./search-index.ts";
+import {
+  loadManifest,
+  loadPart,
+  overlaps,
+  searchIndexGeneration,
+  searchIndexMemory,
+  selectBytes,
+  wholePartBytes,
+  within,
+} from "./search-index.ts";
 
 /** Inclusive bounds in provider time ("YYYY-MM-DDTHH:MM:SS", read as UTC); null = unbounded. */
 export interface SearchRange {
@@ -16,7 +26,7 @@ const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.
 
 // Clients repeat the same bounds (UIs, pollers): a remembered parse skips a regex and two Dates on
 // the hottest public route (docs/benchmarks.md, "Profiles"). A pure function, so any lifetime would do.
-const parsedBounds = isolateMemory.searchBounds;
+const parsedBounds = inIsolateMemory(hotCache(1_024), (c) => c.clear());
 
 /** parseBound, remembered per isolate. */
 export function parseBoundCached(value: string, side: "from" | "to"): string | null {
@@ -141,13 +151,13 @@ function concat(chunks: Uint8Array[]): Uint8Array<ArrayBuffer> {
  * fastest level and nothing in front of it (the Cache API) is worth asking. A synchronous look, no I/O.
  */
 export function answerInMemory(generation: string, range: SearchRange): boolean {
-  return isolateMemory.searchIndex.bodies.get(bodyKey(generation, range)) !== undefined;
+  return searchIndexMemory.bodies.get(bodyKey(generation, range)) !== undefined;
 }
 
 const bodyKey = (generation: string, range: SearchRange) => `${generation}|${range.from}|${range.to}`;
 
 async function inMemory(rt: Runtime, generation: string, refs: PartRef[], range: SearchRange) {
-  const bodies = isolateMemory.searchIndex.bodies;
+  const bodies = searchIndexMemory.bodies;
   const key = bodyKey(generation, range);
   const hit = bodies.get(key);
   if (hit) return hit;

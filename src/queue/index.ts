@@ -1,12 +1,12 @@
 import type { KvCounts } from "../cache/meter.ts";
 import { newKvCounts, withKvMeter } from "../cache/meter.ts";
+import { QUEUES } from "../config/queues.ts";
+import { consumeDeadLetters } from "../dead-letters/index.ts";
 import { errorMessage } from "../lib/log.ts";
 import { writeMetric } from "../lib/metrics.ts";
 import { createRuntime } from "../runtime.ts";
-import { consumeWebhookDeliveries } from "../webhooks/consume.ts";
-import { consumeDeadLetters } from "./dead-letter.ts";
-import { QUEUES } from "./names.ts";
-import { consumeSubscriberWrites } from "./subscriber-writes.ts";
+import { consumeSubscriberWrites } from "../subscribers/index.ts";
+import { consumeWebhookDeliveries } from "../webhooks/index.ts";
 
 /** Entry for every queue this Worker consumes; one log line per batch, with its edge cache operations. */
 export function handleQueue(batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext): Promise<void> {

@@ -1,4 +1,4 @@
-import { isolateMemory } from "../isolate-memory.ts";
+import { inIsolateMemory } from "../lib/isolate-memory.ts";
 import type { RateDecision, RateLimiter, RateRule } from "./types.ts";
 
 /** What the shared bucket answers to a lease request. */
@@ -41,6 +41,9 @@ interface Lease {
 
 export type LeaseTable = Map<string, Lease>;
 
+/** Rate-limit tokens this isolate leased from the shared buckets. */
+const isolateLeases: LeaseTable = inIsolateMemory(new Map(), (m) => m.clear());
+
 /**
  * A limiter whose isolate takes tokens from the shared bucket in leases: one bucket call per lease,
  * not per request. Every token handed out left the bucket first, so a limit is never exceeded; the
@@ -59,7 +62,7 @@ export function leasingLimiter(
   backend: RateLimiter["backend"],
   takeFromBucket: TakeFromBucket,
   options: Partial<LeaseOptions> = {},
-  leases: LeaseTable = isolateMemory.rateLeases,
+  leases: LeaseTable = isolateLeases,
 ): RateLimiter {
   const o = { ...DEFAULTS, ...options };
   const maxLease = (rule: RateRule) => Math.max(1, Math.min(o.maxTokens, Math.floor(rule.limit * o.maxShare)));

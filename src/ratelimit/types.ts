@@ -1,18 +1,8 @@
 import type { RateRule } from "../config/index.ts";
+import type { RateDecision } from "../lib/rate-decision.ts";
 
 export type { RateRule } from "../config/index.ts";
-
-/** The answer of every limiter backend, in the units the RateLimit headers need. */
-export interface RateDecision {
-  allowed: boolean;
-  limit: number;
-  remaining: number;
-  /** Seconds until the allowance is whole again. */
-  resetSeconds: number;
-  /** Seconds until the next request can succeed (0 when allowed). */
-  retryAfterSeconds: number;
-  periodSeconds: number;
-}
+export type { RateDecision } from "../lib/rate-decision.ts";
 
 /**
  * One interface for per-key and per-IP limits. The rule is passed on every call because per-key

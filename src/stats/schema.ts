@@ -1,9 +1,9 @@
 import { z } from "zod";
-import { SubscriberStatus } from "../subscribers/schema.ts";
+import { SUBSCRIBER_STATUSES } from "../db/schema.ts";
 
 export const Stats = z
   .object({
-    subscribers: z.object({ total: z.number().int(), by_status: z.record(SubscriberStatus, z.number().int()) }),
+    subscribers: z.object({ total: z.number().int(), by_status: z.record(z.enum(SUBSCRIBER_STATUSES), z.number().int()) }),
     /** searchable: ever sold online, so returned by /search. */
     plans: z.object({ total: z.number().int(), searchable: z.number().int() }),
     generated_at: z.iso.datetime(),

@@ -1,6 +1,7 @@
+import { hotCache } from "../cache/hot.ts";
 import type { Read } from "../cache/read-through.ts";
 import { readCounters } from "../db/repositories/counters.ts";
-import { isolateMemory } from "../isolate-memory.ts";
+import { inIsolateMemory } from "../lib/isolate-memory.ts";
 import type { Runtime } from "../runtime.ts";
 import type { Stats } from "./schema.ts";
 
@@ -13,9 +14,11 @@ import type { Stats } from "./schema.ts";
  */
 const STATS_HOT_SECONDS = 2;
 const KEY = "stats";
+/** The last /v1/stats answer, for a couple of seconds. */
+const memory = inIsolateMemory(hotCache(1), (c) => c.clear());
 
 export async function getStats(rt: Runtime): Promise<Read<Stats>> {
-  const held = isolateMemory.stats.get<Stats>(KEY);
+  const held = memory.get<Stats>(KEY);
   if (held) return { value: held, cache: "hit" };
   const counts = await readCounters(rt.reader());
   const value: Stats = {
@@ -23,9 +26,9 @@ export async function getStats(rt: Runtime): Promise<Read<Stats>> {
     plans: counts.plans,
     generated_at: new Date().toISOString(),
   };
-  isolateMemory.stats.set(KEY, value, STATS_HOT_SECONDS);
+  memory.set(KEY, value, STATS_HOT_SECONDS);
   return { value, cache: "miss" };
 }
 
 /** After a change this isolate applied: its own next read counts afresh (other isolates within STATS_HOT_SECONDS). */
-export const forgetStats = (): void => isolateMemory.stats.clear();
+export const forgetStats = (): void => memory.clear();

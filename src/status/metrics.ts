@@ -10,10 +10,9 @@ import {
   webhookAttemptTotals,
   webhookEndpointCounts,
 } from "../db/repositories/status.ts";
-import { OPERATION_OUTCOMES, WEBHOOK_DELIVERY_STATUSES } from "../db/schema.ts";
+import { OPERATION_OUTCOMES, SUBSCRIBER_STATUSES, WEBHOOK_DELIVERY_STATUSES } from "../db/schema.ts";
 import { readBreakerState } from "../providers/client.ts";
 import type { Runtime } from "../runtime.ts";
-import { SUBSCRIBER_STATUSES } from "../subscribers/schema.ts";
 import { LATENCY_BOUNDS_MS, ROUTE_GROUPS } from "./rollup.ts";
 import { breakerOf } from "./service.ts";
 

@@ -5,6 +5,8 @@
  * at most once per minute (src/status/flush.ts). Pure: every function takes the time it runs at.
  */
 
+import { inIsolateMemory } from "../lib/isolate-memory.ts";
+
 /** Upper bounds of the latency histogram's buckets, in ms; one more bucket above the last is +Inf. */
 export const LATENCY_BOUNDS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000] as const;
 const BUCKETS = LATENCY_BOUNDS_MS.length + 1;
@@ -70,6 +72,11 @@ export interface RollupState {
 export function createRollupState(): RollupState {
   return { isolateId: null, current: null, finished: [], lastFlushAt: 0, flushes: 0, now: Date.now };
 }
+
+/** This isolate's request counts per minute and route group, until flushed. */
+export const isolateRollups = inIsolateMemory({ state: createRollupState() }, (m) => {
+  m.state = createRollupState();
+});
 
 export function emptyCell(): RollupCell {
   return { count: 0, errors: 0, cacheLookups: 0, cacheHits: 0, buckets: new Array<number>(BUCKETS).fill(0), sumMs: 0 };

@@ -1,4 +1,3 @@
-import { safeGet } from "../cache/read-through.ts";
 import { readCounters } from "../db/repositories/counters.ts";
 import type { StepRange } from "../db/repositories/status.ts";
 import {
@@ -14,11 +13,11 @@ import {
   webhookAttemptsPerStep,
   webhookEndpointCounts,
 } from "../db/repositories/status.ts";
-import { planCacheKeys } from "../plans/model.ts";
+import { SUBSCRIBER_STATUSES } from "../db/schema.ts";
+import { publishedIndexGeneration } from "../plans/index.ts";
 import type { BreakerState } from "../providers/client.ts";
 import { readBreakerState } from "../providers/client.ts";
 import type { Runtime } from "../runtime.ts";
-import { SUBSCRIBER_STATUSES } from "../subscribers/schema.ts";
 import { histogramQuantile, ROUTE_GROUPS } from "./rollup.ts";
 import type { Status, StatusWindow } from "./schema.ts";
 import { STATUS_WINDOWS } from "./schema.ts";
@@ -77,7 +76,7 @@ export async function getStatus(rt: Runtime, window: StatusWindow, now = Date.no
       syncRunsSince(db, steps.startMs),
       lastGoodSyncAt(db),
       readBreakerState(rt, rt.config.provider).catch((): BreakerState | null => null),
-      safeGet<string>(rt, planCacheKeys.indexGeneration),
+      publishedIndexGeneration(rt),
       subscribersCreatedPerDay(db, daysFrom * 1000),
       readCounters(db).then((c) => c.subscribers),
       webhookAttemptsPerStep(db, steps),

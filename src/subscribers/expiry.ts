@@ -1,5 +1,5 @@
 import type { Config } from "../config/index.ts";
-import { retryBudgetSeconds } from "../queue/retry.ts";
+import { retryBudgetSeconds } from "../config/retry.ts";
 import { operationErrorMessages } from "./model.ts";
 import type { Operation } from "./schema.ts";
 

@@ -9,7 +9,7 @@ import type { Operation } from "./schema.ts";
  * untouched; a replay then finds the operation erased and answers 410 (docs/api.md "Erasure").
  *
  * Records written before the HMAC (`bodyHash`, a SHA-256) are still honoured for their 24 h; an
- * erasure deletes those (src/queue/erasure-purge.ts).
+ * erasure deletes those (src/subscribers/erasure-purge.ts).
  */
 export interface IdempotencyRecord {
   /** HMAC-SHA256 of the request's canonical JSON under ERASURE_HASH_KEY. */

@@ -1,5 +1,5 @@
-import type { Principal } from "../auth/principal.ts";
-import { hasScope } from "../auth/principal.ts";
+import type { Principal } from "../auth/index.ts";
+import { hasScope } from "../auth/index.ts";
 import type { Read } from "../cache/read-through.ts";
 import { cached, readThrough, safeGet, safePut } from "../cache/read-through.ts";
 import type { OperationRow } from "../db/repositories/operations.ts";

@@ -13,14 +13,14 @@ import {
   saveSubscriber,
 } from "../db/repositories/subscribers.ts";
 import { purgeSubscriberDeliveries } from "../db/repositories/webhooks.ts";
+import { erasureTombstones } from "./erasure-plan.ts";
 import type {
   SubscriberCreateMessage,
   SubscriberDeleteMessage,
   SubscriberForgetMessage,
   SubscriberUpdateMessage,
   SubscriberWriteMessage,
-} from "../queue/schema.ts";
-import { erasureTombstones } from "./erasure-plan.ts";
+} from "./messages.ts";
 import { emailHash, normalizeEmail, toSubscriberView } from "./model.ts";
 import { preconditionHolds } from "./preconditions.ts";
 import type { OperationErrorCode } from "./schema.ts";

@@ -1,8 +1,8 @@
+import { retryDelaySeconds } from "../config/retry.ts";
 import type { GroupClaim } from "../db/repositories/webhook-claims.ts";
 import { claimGroup, dueForEndpoint } from "../db/repositories/webhook-claims.ts";
 import { endpointsOfDeliveries, failDeliveries, nextInLine } from "../db/repositories/webhooks.ts";
 import { errorMessage } from "../lib/log.ts";
-import { retryDelaySeconds } from "../queue/retry.ts";
 import type { Runtime } from "../runtime.ts";
 import type { DeliveryReport } from "./deliver.ts";
 import { enqueueDeliveries, enqueueJobs, sendGroup } from "./deliver.ts";

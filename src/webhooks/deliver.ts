@@ -21,7 +21,7 @@ export async function enqueueJobs(rt: Runtime, jobs: Array<{ id: string; delaySe
   for (let i = 0; i < jobs.length; i += 100) {
     const chunk = jobs.slice(i, i + 100);
     try {
-      await rt.env.WEBHOOK_QUEUE.sendBatch(
+      await rt.queues.webhookDeliveries.sendBatch(
         chunk.map(({ id, delaySeconds = 0 }) => {
           const delay = Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(0, Math.ceil(delaySeconds)));
           return {

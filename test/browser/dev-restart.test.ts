@@ -1,6 +1,6 @@
 // Node side, no browser: restarting the local stack's Worker (SIGTERM as Ctrl-C ends `npm run dev`,
 // then kill -9) while Postgres is unreachable loses no accepted write. Miniflare's queue is in memory
-// only; the write journal in KV (src/queue/journal.ts), persisted under the state directory, is what
+// only; the write journal in KV (src/subscribers/journal.ts), persisted under the state directory, is what
 // the next process re-sends.
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

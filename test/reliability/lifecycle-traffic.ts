@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { inArray } from "drizzle-orm";
 import type { DbHandle } from "../../src/db/client.ts";
 import { subscriberEvents } from "../../src/db/schema.ts";
-import type { SubscriberWriteMessage } from "../../src/queue/schema.ts";
+import type { SubscriberWriteMessage } from "../../src/subscribers/messages.ts";
 import type { OperationBody } from "../helpers.ts";
 import { bearer, call, postJson } from "../helpers.ts";
 import { operationsOf, storedIn, waitForOperations } from "../queue-helpers.ts";

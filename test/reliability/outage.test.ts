@@ -3,9 +3,9 @@
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getConfig } from "../../src/config/index.ts";
+import { retryBudgetSeconds } from "../../src/config/retry.ts";
 import { CRON_TASKS } from "../../src/cron/index.ts";
-import { PARKED_PREFIX } from "../../src/queue/dead-letter.ts";
-import { retryBudgetSeconds } from "../../src/queue/retry.ts";
+import { PARKED_PREFIX } from "../../src/dead-letters/dead-letter.ts";
 import { createRuntime } from "../../src/runtime.ts";
 import type { OperationBody } from "../helpers.ts";
 import { bearer, call, control, createTestKey, postJson, testDb, uniqueDomain, waitFor } from "../helpers.ts";

@@ -9,7 +9,7 @@ import { env } from "cloudflare:workers";
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { subscriberEvents, webhookDeliveries } from "../../src/db/schema.ts";
-import type { SubscriberWriteMessage } from "../../src/queue/schema.ts";
+import type { SubscriberWriteMessage } from "../../src/subscribers/messages.ts";
 import type { WebhookDelivery } from "../../src/webhooks/schema.ts";
 import { bearer, call } from "../helpers.ts";
 import { deleteMessage, runBatch, subscriberMessage, updateMessage } from "../queue-helpers.ts";

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Miniflare } from "miniflare";
 import pg from "pg";
-import { QUEUES } from "../../../src/queue/names.ts";
+import { QUEUES } from "../../../src/config/queues.ts";
 import type { Scenario } from "./scenario-kit.ts";
 import { createMessages, waitForCount } from "./scenario-kit.ts";
 import type { Stack } from "./stack.ts";

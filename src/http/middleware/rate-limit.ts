@@ -1,7 +1,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { Principal } from "../../auth/principal.ts";
-import { isolateMemory } from "../../isolate-memory.ts";
+import { hotCache } from "../../cache/hot.ts";
 import { DomainError } from "../../lib/errors.ts";
+import { inIsolateMemory } from "../../lib/isolate-memory.ts";
 import { errorMessage } from "../../lib/log.ts";
 import { ipv6Prefix64 } from "../../lib/net.ts";
 import type { RateDecision, RateRule } from "../../ratelimit/index.ts";
@@ -45,7 +46,7 @@ export async function enforceKeyLimit(c: Context<AppEnv>, principal: Principal):
  * An address over the limit is remembered in isolate memory until its allowance returns; meanwhile
  * only keys already known at the edge work from it (see authenticate's cachedOnly).
  */
-const lockedOut = isolateMemory.lockedOutClients;
+const lockedOut = inIsolateMemory(hotCache(10_000), (c) => c.clear());
 const LOCKOUT = "client address (API key lookups: too many failed authentications)";
 
 /** The 429 for a locked-out address, or undefined. */

@@ -1,10 +1,9 @@
 import type { MiddlewareHandler } from "hono";
 import { newKvCounts, withKvMeter } from "../../cache/meter.ts";
-import { isolateMemory } from "../../isolate-memory.ts";
 import { writeMetric } from "../../lib/metrics.ts";
 import { createRuntime } from "../../runtime.ts";
 import { flushRollups } from "../../status/flush.ts";
-import { recordRequest, routeGroup, takeDueRows } from "../../status/rollup.ts";
+import { isolateRollups, recordRequest, routeGroup, takeDueRows } from "../../status/rollup.ts";
 import type { AppEnv } from "../context.ts";
 import { rateLimitHeaders } from "../problems.ts";
 
@@ -74,7 +73,7 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
       writeMetric(c.env, { kind: "request", name: route, method: c.req.method, status, ms, cache, keyId, cacheLevel: level });
       if (rt.config.metricsRollups) {
         // In memory, O(1); at most once a minute, this request also carries the finished minutes to Postgres.
-        const rollups = isolateMemory.requestRollups;
+        const rollups = isolateRollups.state;
         const now = rollups.now();
         recordRequest(rollups, now, { group: routeGroup(route), status, ms, cache });
         const due = takeDueRows(rollups, now);

@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { pendingDeadLetters, replayPending } from "../../queue/redrive.ts";
-import { DeadLetter, ReplayRequest, ReplayResult } from "../../queue/schema.ts";
+import { DeadLetter, pendingDeadLetters, ReplayRequest, ReplayResult, replayPending } from "../../dead-letters/index.ts";
+import { replayableWrite } from "../../subscribers/index.ts";
 import type { AppEnv } from "../context.ts";
 import { requireAdmin } from "../middleware/auth.ts";
 import { jsonBody } from "../middleware/json-body.ts";
@@ -53,4 +53,4 @@ const replay = createRoute({
 
 export const adminDeadLetterRoutes = new OpenAPIHono<AppEnv>()
   .openapi(list, async (c) => c.json({ data: await pendingDeadLetters(c.get("rt"), c.req.valid("query").limit), meta: {} }, 200))
-  .openapi(replay, async (c) => c.json({ data: await replayPending(c.get("rt"), c.req.valid("json")), meta: {} }, 200));
+  .openapi(replay, async (c) => c.json({ data: await replayPending(c.get("rt"), c.req.valid("json"), replayableWrite), meta: {} }, 200));

@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { checkReadiness } from "../../ops/readiness.ts";
+import { checkReadiness } from "../../ops/index.ts";
 import type { AppEnv } from "../context.ts";
 import { responseHeaders } from "../openapi-headers.ts";
 import { Problem, publicOk, publicProblems } from "../openapi-schemas.ts";

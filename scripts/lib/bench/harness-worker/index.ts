@@ -186,7 +186,7 @@ async function storeCreates(rt: Runtime, creates: CreateBody[]): Promise<Promise
     writes.push(safePut(rt, cacheKeys.listVersion, Date.now().toString(36)));
     await Promise.all(writes);
     const subscribers = await Promise.all(saved.map(async (r) => ({ id: r.id, email_key: await cacheKeys.byEmail(r.email) })));
-    await rt.env.SUBSCRIBER_QUEUE.send(
+    await rt.queues.subscriberWrites.send(
       { type: "subscriber.settle", v: 1, subscribers },
       { contentType: "json", delaySeconds: rt.config.cacheSettleSeconds },
     );

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { EmailAddress } from "../subscribers/email.ts";
-import { SubscriberStatus } from "../subscribers/schema.ts";
+import { EmailAddress } from "./email.ts";
+import { SubscriberStatus } from "./schema.ts";
 
 /**
  * The subscriber-writes queue's messages, shared by the producers (the write routes) and the
@@ -76,8 +76,8 @@ export const SubscriberSettleMessage = z.object({
 });
 export type SubscriberSettleMessage = z.infer<typeof SubscriberSettleMessage>;
 
-export const SubscriberChangeMessage = z.union([SubscriberUpdateMessage, SubscriberDeleteMessage, SubscriberForgetMessage]);
-export type SubscriberChangeMessage = z.infer<typeof SubscriberChangeMessage>;
+const SubscriberChangeMessage = z.union([SubscriberUpdateMessage, SubscriberDeleteMessage, SubscriberForgetMessage]);
+type SubscriberChangeMessage = z.infer<typeof SubscriberChangeMessage>;
 
 /** Every write the consumer applies in Postgres. */
 export type SubscriberWriteMessage = SubscriberCreateMessage | SubscriberChangeMessage;
@@ -107,45 +107,7 @@ export function parseSubscriberQueueMessage(
   return { ok: false, problems: parsed.error.issues.map((i) => `${i.path.join(".") || "body"} ${i.code}`).join("; ") };
 }
 
-/** What the main consumer sends to the dead-letter queue; a message the runtime dead-letters by itself arrives as the bare body. */
-export const DeadLetterEnvelope = z.object({
-  kind: z.literal("dead_letter"),
-  reason: z.string(),
-  message_id: z.string(),
-  attempts: z.number().int(),
-  /** The original body as text (JSON, or base64 for bytes); `body` is the older form, a JSON value. */
-  body_text: z.string().optional(),
-  body_format: z.enum(["json", "base64", "text"]).optional(),
-  body: z.unknown().optional(),
-});
-export type DeadLetterEnvelope = z.infer<typeof DeadLetterEnvelope>;
+const Replayable = z.union([SubscriberCreateMessage, SubscriberChangeMessage]);
 
-/** A kept dead letter as operators see it. */
-export const DeadLetter = z
-  .object({
-    id: z.number().int(),
-    queue: z.string(),
-    message_id: z.string(),
-    reason: z.string(),
-    attempts: z.number().int(),
-    body: z.string().meta({ description: "The raw message: JSON text, or base64 for bytes. Carries personal data, hence admin only." }),
-    body_format: z.enum(["json", "base64", "text"]),
-    received_at: z.iso.datetime(),
-  })
-  .meta({ id: "DeadLetter" });
-export type DeadLetter = z.infer<typeof DeadLetter>;
-
-export const ReplayResult = z
-  .object({
-    replayed: z.array(z.number().int()),
-    skipped: z.array(z.object({ id: z.number().int(), reason: z.string() })),
-  })
-  .meta({ id: "DeadLetterReplay" });
-export type ReplayResult = z.infer<typeof ReplayResult>;
-
-export const ReplayRequest = z
-  .strictObject({
-    ids: z.array(z.number().int().positive()).min(1).max(100).optional(),
-    limit: z.number().int().min(1).max(100).default(100),
-  })
-  .meta({ id: "DeadLetterReplayRequest" });
+/** A dead letter's body as the write to send again, when it is a subscriber write this version understands. */
+export const replayableWrite = (body: unknown): SubscriberWriteMessage | undefined => Replayable.safeParse(body).data;

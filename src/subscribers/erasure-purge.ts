@@ -1,11 +1,10 @@
-import { meteredKv } from "../cache/meter.ts";
-import { isolateMemory } from "../isolate-memory.ts";
+import { dropHotCopy } from "../cache/read-through.ts";
+import { purgeParkedMentioning } from "../dead-letters/index.ts";
 import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
-import { holdsPlainHash } from "../subscribers/idempotency.ts";
-import { cacheKeys, emailHash } from "../subscribers/model.ts";
-import type { StoreResult } from "../subscribers/writes.ts";
-import { PARKED_PREFIX } from "./dead-letter.ts";
+import { holdsPlainHash } from "./idempotency.ts";
+import { cacheKeys, emailHash } from "./model.ts";
+import type { StoreResult } from "./writes.ts";
 
 /**
  * An erasure's reach into the edge cache: the subscriber by id and by email, every operation it had,
@@ -51,15 +50,10 @@ async function purgeErased(rt: Runtime, result: StoreResult): Promise<void> {
     needles.push(...e.subscriberIds, ...e.emails);
   }
   // Not safeDelete: a failure here must fail the batch. This isolate's hot copies go too.
-  for (const k of [...keys, ...idempotency]) isolateMemory.cacheEntries.delete(`${rt.cache.kind}:${k}`);
+  for (const k of [...keys, ...idempotency]) dropHotCopy(rt.cache, k);
   const legacy = await Promise.all([...idempotency].map(async (k) => (holdsPlainHash(await rt.cache.get(k)) ? [k] : [])));
   await Promise.all([...keys, ...legacy.flat()].map((k) => rt.cache.delete(k)));
-  const kv = meteredKv(rt.env.CACHE);
-  const parked = await kv.list({ prefix: PARKED_PREFIX });
-  for (const k of parked.keys) {
-    const text = (await kv.getText(k.name))?.toLowerCase();
-    if (text && needles.some((n) => text.includes(n.toLowerCase()))) await kv.delete(k.name);
-  }
+  await purgeParkedMentioning(rt, needles);
 }
 
 /**

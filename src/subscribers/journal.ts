@@ -1,8 +1,8 @@
 import { findRecordedOperations } from "../db/repositories/operations.ts";
-import { isolateMemory } from "../isolate-memory.ts";
+import { inIsolateMemory } from "../lib/isolate-memory.ts";
 import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
-import type { SubscriberWriteMessage } from "./schema.ts";
+import type { SubscriberWriteMessage } from "./messages.ts";
 
 /**
  * The local stack's write journal (WRITE_JOURNAL=on; config refuses it in production). Cloudflare
@@ -27,26 +27,30 @@ interface EntryMeta {
 }
 
 /** This isolate's identity, made on first use (randomness is not available at module scope in Workers). */
+const journalMemory = inIsolateMemory({ epoch: null as string | null }, (m) => {
+  m.epoch = null;
+});
+
 function epoch(): string {
-  isolateMemory.journal.epoch ??= crypto.randomUUID();
-  return isolateMemory.journal.epoch;
+  journalMemory.epoch ??= crypto.randomUUID();
+  return journalMemory.epoch;
 }
 
 /** Journals the write (when on), then sends it: the one way a subscriber write enters the queue. */
 export async function sendSubscriberWrite(rt: Runtime, message: SubscriberWriteMessage): Promise<void> {
   if (rt.config.writeJournal) {
-    await rt.env.CACHE.put(`${PREFIX}${message.operation_id}`, JSON.stringify(message), {
+    await rt.kv.put(`${PREFIX}${message.operation_id}`, JSON.stringify(message), {
       expirationTtl: ENTRY_SECONDS,
       metadata: { e: epoch() } satisfies EntryMeta,
     });
   }
-  await rt.env.SUBSCRIBER_QUEUE.send(message, { contentType: "json" });
+  await rt.queues.subscriberWrites.send(message, { contentType: "json" });
 }
 
 /** The cron's pass over the journal; a no-op (no KV operation) when it is off. */
 export async function reconcileWriteJournal(rt: Runtime): Promise<Record<string, number>> {
   if (!rt.config.writeJournal) return {};
-  const kv = rt.env.CACHE;
+  const kv = rt.kv;
   const page = await kv.list<EntryMeta>({ prefix: PREFIX, limit: MAX_ENTRIES });
   const entries = page.keys.map((k) => ({ name: k.name, id: k.name.slice(PREFIX.length), epoch: k.metadata?.e }));
   let recorded = new Set<string>();
@@ -67,10 +71,10 @@ export async function reconcileWriteJournal(rt: Runtime): Promise<Record<string,
       await kv.delete(entry.name);
       done++;
     } else if (entry.epoch !== mine) {
-      const body = await kv.get(entry.name);
+      const body = await kv.getText(entry.name);
       if (body === null) continue;
       await kv.put(entry.name, body, { expirationTtl: ENTRY_SECONDS, metadata: { e: mine } satisfies EntryMeta });
-      await rt.env.SUBSCRIBER_QUEUE.send(JSON.parse(body), { contentType: "json" });
+      await rt.queues.subscriberWrites.send(JSON.parse(body), { contentType: "json" });
       resent++;
     }
   }

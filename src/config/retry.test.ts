@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import wranglerToml from "../../wrangler.toml?raw";
-import { getConfig } from "../config/index.ts";
+import { getConfig } from "./index.ts";
 import { mayRetry, retryBudgetSeconds, retryDelaySeconds } from "./retry.ts";
 
 const policy = { baseSeconds: 5, maxDelaySeconds: 300, maxRetries: 5 };

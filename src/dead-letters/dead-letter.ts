@@ -1,10 +1,10 @@
-import { meteredKv } from "../cache/meter.ts";
+import type { MeteredKv } from "../cache/meter.ts";
+import { retryDelaySeconds } from "../config/retry.ts";
 import type { DeadLetterInput } from "../db/repositories/dead-letters.ts";
 import { insertDeadLetters } from "../db/repositories/dead-letters.ts";
 import { base64Encode } from "../lib/base64.ts";
 import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
-import { retryDelaySeconds } from "./retry.ts";
 import { DeadLetterEnvelope } from "./schema.ts";
 
 /** Why a message was dead-lettered; the reason text starts with one of these. */
@@ -67,11 +67,11 @@ export function toDeadLetterRow(queue: string, message: Message<unknown>): DeadL
 
 /**
  * Dead letters wait here, in KV, while Postgres cannot take them: KV needs nothing from Postgres and
- * keeps a value until it is deleted. The every-minute cron moves them into Postgres (src/queue/redrive.ts).
+ * keeps a value until it is deleted. The every-minute cron moves them into Postgres (src/dead-letters/redrive.ts).
  */
 export const PARKED_PREFIX = "deadletter:v1:";
 
-async function park(kv: ReturnType<typeof meteredKv>, rows: DeadLetterInput[]): Promise<void> {
+async function park(kv: MeteredKv, rows: DeadLetterInput[]): Promise<void> {
   await Promise.all(rows.map((row) => kv.put(`${PARKED_PREFIX}${row.messageId}`, JSON.stringify(row))));
 }
 
@@ -91,7 +91,7 @@ export async function consumeDeadLetters(
     return { stored, parked: 0 };
   } catch (dbErr) {
     try {
-      await park(meteredKv(rt.env.CACHE), rows);
+      await park(rt.kv, rows);
     } catch (kvErr) {
       const attempts = Math.max(...batch.messages.map((m) => m.attempts));
       batch.retryAll({ delaySeconds: retryDelaySeconds(attempts, rt.config.queueRetry) });
@@ -99,5 +99,17 @@ export async function consumeDeadLetters(
     }
     batch.ackAll();
     return { stored: 0, parked: rows.length, db_error: errorMessage(dbErr) };
+  }
+}
+
+/**
+ * Erasure reaches parked dead letters too: a parked entry whose text mentions any of `needles` (ids,
+ * addresses; compared case-blind) is deleted. A failure throws, so the erasure's batch is retried.
+ */
+export async function purgeParkedMentioning(rt: Runtime, needles: string[]): Promise<void> {
+  const parked = await rt.kv.list({ prefix: PARKED_PREFIX });
+  for (const k of parked.keys) {
+    const text = (await rt.kv.getText(k.name))?.toLowerCase();
+    if (text && needles.some((n) => text.includes(n.toLowerCase()))) await rt.kv.delete(k.name);
   }
 }

@@ -1,5 +1,3 @@
-import { z } from "zod";
-import { meteredKv } from "../cache/meter.ts";
 import type { DeadLetterInput, DeadLetterRow } from "../db/repositories/dead-letters.ts";
 import {
   insertDeadLetters,
@@ -9,10 +7,13 @@ import {
 } from "../db/repositories/dead-letters.ts";
 import type { Runtime } from "../runtime.ts";
 import { DEAD_LETTER_REASONS, PARKED_PREFIX } from "./dead-letter.ts";
-import type { DeadLetter, ReplayResult, SubscriberWriteMessage } from "./schema.ts";
-import { SubscriberChangeMessage, SubscriberCreateMessage } from "./schema.ts";
+import type { DeadLetter, ReplayResult } from "./schema.ts";
 
-const Replayable = z.union([SubscriberCreateMessage, SubscriberChangeMessage]);
+/**
+ * The message to send back to the subscriber queue for a kept body, or undefined when it is not one
+ * the queue's owner understands: the subscribers capability decides (src/subscribers/messages.ts).
+ */
+export type ReplayableWrite = (body: unknown) => object | undefined;
 
 /**
  * Bounds one cron run's work; what is left waits for the next minute. A run makes at most one KV
@@ -27,18 +28,18 @@ const SEND_BATCH = 100;
  * that is sent but not marked (the database fails in between) is sent again later, which the
  * consumer absorbs: an operation with an outcome is not applied twice.
  */
-async function replayDeadLetters(rt: Runtime, rows: DeadLetterRow[], now = new Date()): Promise<ReplayResult> {
-  const sendable: Array<{ id: number; body: SubscriberWriteMessage }> = [];
+async function replayDeadLetters(rt: Runtime, rows: DeadLetterRow[], replayable: ReplayableWrite, now = new Date()): Promise<ReplayResult> {
+  const sendable: Array<{ id: number; body: object }> = [];
   const skipped: ReplayResult["skipped"] = [];
   for (const row of rows) {
     const body = row.bodyFormat === "json" ? parseJson(row.body) : undefined;
-    const message = Replayable.safeParse(body);
-    if (message.success) sendable.push({ id: row.id, body: message.data });
+    const message = replayable(body);
+    if (message) sendable.push({ id: row.id, body: message });
     else skipped.push({ id: row.id, reason: "not a subscriber write this version understands" });
   }
   for (let i = 0; i < sendable.length; i += SEND_BATCH) {
     const chunk = sendable.slice(i, i + SEND_BATCH);
-    await rt.env.SUBSCRIBER_QUEUE.sendBatch(chunk.map((m) => ({ body: m.body, contentType: "json" as const })));
+    await rt.queues.subscriberWrites.sendBatch(chunk.map((m) => ({ body: m.body, contentType: "json" as const })));
     await markDeadLettersReplayed(
       rt.db(),
       chunk.map((m) => m.id),
@@ -62,8 +63,8 @@ function parseJson(text: string): unknown {
  * Dead letters whose data Postgres refused stay for an operator (POST /v1/admin/dead-letters/replay).
  * Throws while Postgres is still down; the next run tries again and nothing is lost meanwhile.
  */
-export async function redriveDeadLetters(rt: Runtime): Promise<Record<string, number>> {
-  const kv = meteredKv(rt.env.CACHE);
+export async function redriveDeadLetters(rt: Runtime, replayable: ReplayableWrite): Promise<Record<string, number>> {
+  const kv = rt.kv;
   const { keys } = await kv.list({ prefix: PARKED_PREFIX, limit: MAX_PER_RUN });
   // KV's list and get are eventually consistent: a key listed but not yet readable stays for the next run.
   const read = await Promise.all(keys.map(async (k) => ({ key: k.name, row: await kv.get<DeadLetterInput>(k.name, "json") })));
@@ -79,7 +80,7 @@ export async function redriveDeadLetters(rt: Runtime): Promise<Record<string, nu
   await Promise.all(parked.map((p) => kv.delete(p.key)));
 
   const due = await listDeadLetters(rt.db(), { limit: MAX_PER_RUN, reasonPrefix: DEAD_LETTER_REASONS.retriesExhausted });
-  const { replayed, skipped } = await replayDeadLetters(rt, due);
+  const { replayed, skipped } = await replayDeadLetters(rt, due, replayable);
   // What cannot be replayed stops being due, so it never crowds the replayable out of the page above.
   await markDeadLettersNotReplayable(
     rt.db(),
@@ -107,6 +108,10 @@ export async function pendingDeadLetters(rt: Runtime, limit: number): Promise<De
 }
 
 /** Admin: replay the given dead letters (or the oldest `limit` not yet replayed). */
-export async function replayPending(rt: Runtime, q: { ids?: number[] | undefined; limit: number }): Promise<ReplayResult> {
-  return replayDeadLetters(rt, await listDeadLetters(rt.db(), { limit: q.limit, ids: q.ids }));
+export async function replayPending(
+  rt: Runtime,
+  q: { ids?: number[] | undefined; limit: number },
+  replayable: ReplayableWrite,
+): Promise<ReplayResult> {
+  return replayDeadLetters(rt, await listDeadLetters(rt.db(), { limit: q.limit, ids: q.ids }), replayable);
 }

@@ -1,4 +1,4 @@
-import type { RetryPolicy } from "../config/index.ts";
+import type { RetryPolicy } from "./index.ts";
 
 /** Delay before the next delivery of a message that failed transiently on delivery `attempts` (1-based). */
 export function retryDelaySeconds(attempts: number, policy: RetryPolicy): number {
@@ -11,7 +11,7 @@ export const mayRetry = (attempts: number, policy: RetryPolicy) => attempts <= p
 /**
  * How long a write keeps being retried before it is dead-lettered: the sum of every delay. A database
  * outage shorter than this loses nothing and needs nobody; a longer one parks the writes (see
- * src/queue/dead-letter.ts) until the database is back.
+ * src/dead-letters/dead-letter.ts) until the database is back.
  */
 export function retryBudgetSeconds(policy: RetryPolicy): number {
   let total = 0;

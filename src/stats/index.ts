@@ -1,0 +1,2 @@
+/** The stats capability's public module. */
+export { forgetStats } from "./service.ts";
