@@ -73,7 +73,7 @@ export const TTL = {
   list: 60,
   idempotency: 86_400,
   /**
-   * In isolate memory (src/isolate-memory.ts), which no other invocation can clear: the bound on how
+   * In isolate memory (src/cache/read-through.ts), which no other invocation can clear: the bound on how
    * long an isolate may serve a subscriber's state after a change (docs/api.md "Cache bounds").
    */
   subscriberHot: 5,
