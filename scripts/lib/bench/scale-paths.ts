@@ -4,9 +4,9 @@
 // falls on every size alike instead of on whichever size ran while it peaked.
 import type pg from "pg";
 import { encodeCursor } from "../../../src/lib/pagination.ts";
+import type { AppInstance } from "../miniflare-app.ts";
+import { cacheKv } from "../miniflare-app.ts";
 import type { ProviderStandin } from "../provider-standin.ts";
-import type { AppInstance } from "./scale-stack.ts";
-import { cacheKv } from "./scale-stack.ts";
 
 /** One size's app and data, as a path needs them. */
 export interface SizeContext {
