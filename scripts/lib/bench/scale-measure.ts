@@ -1,7 +1,7 @@
 // The scale bench's measuring: each path set up on every size, then its samples taken in turn across
-// the sizes (scale-paths.ts says why), summarised as p50 and p90; a failure becomes the cell's error.
+// the sizes (scale-path-kit.ts says why), summarised as p50 and p90; a failure becomes the cell's error.
 import pg from "pg";
-import type { PathDef, Sampler, SizeContext } from "./scale-paths.ts";
+import type { PathDef, Sampler, SizeContext } from "./scale-path-kit.ts";
 import { READ_PATHS } from "./scale-paths.ts";
 import type { ScaleSize } from "./scale-seed.ts";
 import type { ScaleStack } from "./scale-stack.ts";
