@@ -1,5 +1,5 @@
-// What a scale-bench path is and how it is sampled. Each is measured one request (or run) at a time: latency and CPU, not
-// throughput. A path is set up on every size, then its samples are taken in turn across the sizes
+// What a scale-bench path is and how it is sampled. Each is measured one request (or run) at a
+// time: latency and CPU, not throughput. A path is set up on every size, then its samples are taken in turn across the sizes
 // (sample i on 10k, on 1M, on 10M, then i + 1…), so the load other work puts on this shared machine
 // falls on every size alike instead of on whichever size ran while it peaked.
 import type pg from "pg";
