@@ -17,7 +17,7 @@ export interface AppInstance {
 }
 
 /** workerd processes that are children of this Node process (Miniflare does not expose the pid). */
-export function workerdPids(): Set<number> {
+function workerdPids(): Set<number> {
   const out = new Set<number>();
   for (const line of execFileSync("ps", ["-o", "pid=,comm=", "--ppid", String(process.pid)], { encoding: "utf8" }).split("\n")) {
     const [pid, comm] = line.trim().split(/\s+/);
@@ -37,7 +37,7 @@ export function buildWorker(outdir: string, entry?: string): string {
 }
 
 /** wrangler.toml's worker options. Reading them needs DATABASE_URL, the one secret it requires. */
-export function declaredWorker(databaseUrl: string): V4WorkerOptions {
+function declaredWorker(databaseUrl: string): V4WorkerOptions {
   process.env.DATABASE_URL = databaseUrl;
   // wrangler types these loosely; they are Miniflare worker options by construction.
   return unstable_getMiniflareWorkerOptions("wrangler.toml").workerOptions as unknown as V4WorkerOptions;
@@ -85,7 +85,7 @@ export async function startMiniflare(opts: MiniflareStart): Promise<AppInstance>
 }
 
 /** The app's worker options: wrangler.toml's, running `scriptPath`, with `bindings` over its vars. */
-export function appWorker(declared: V4WorkerOptions, scriptPath: string, bindings: Record<string, string>): V4WorkerOptions {
+function appWorker(declared: V4WorkerOptions, scriptPath: string, bindings: Record<string, string>): V4WorkerOptions {
   return {
     name: "app",
     compatibilityDate: declared.compatibilityDate,
@@ -100,7 +100,7 @@ export function appWorker(declared: V4WorkerOptions, scriptPath: string, binding
   };
 }
 
-export interface AppStartOptions {
+interface AppStartOptions {
   /** A database on the stack's cluster. Omitted: the stack's own. */
   database?: string;
   /** Another script (from buildWorker), run with the app's bindings. Omitted: the app. */

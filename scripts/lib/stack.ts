@@ -77,6 +77,7 @@ type AppsFor<O> = O extends { miniflare: object }
 
 interface StackParts {
   stateDir: string;
+  /** `database`'s URL; without one, the cluster's own `postgres` database (for administration). */
   databaseUrl: string;
   pgPort: number;
   relay: RelayControl;
