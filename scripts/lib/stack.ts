@@ -1,7 +1,7 @@
 // The local stack — embedded Postgres, migrations, the relay that stands in for Neon's proxy (its
-// WebSocket and SQL-over-HTTP doors), the plan-provider stand-in and, when asked, the Worker under
-// `wrangler dev` — started one way for `npm run dev`, both test suites and the bench, so what they run
-// against cannot drift apart.
+// WebSocket and SQL-over-HTTP doors), the plan-provider stand-in and the Worker, under `wrangler dev`
+// or built as deployed and run through Miniflare — started only here, for `npm run dev`, both test
+// suites, the bench and the scale bench, so what they run against cannot drift apart.
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +9,8 @@ import type { KeyOptions } from "./api-keys.ts";
 import { insertApiKey } from "./api-keys.ts";
 import { freePort } from "./free-port.ts";
 import { migrateDatabase } from "./migrate.ts";
+import type { MiniflareApps } from "./miniflare-app.ts";
+import { startApps } from "./miniflare-app.ts";
 import { recreateDatabase, startPostgres } from "./postgres.ts";
 import type { FaultMode, ProviderStandin } from "./provider-standin.ts";
 import { startProviderStandin } from "./provider-standin.ts";
@@ -26,8 +28,11 @@ type StackWorkerOptions = Omit<WranglerDevOptions, "port" | "persistTo" | "logDi
   vars?: Record<string, string>;
 };
 
+type StackKey = KeyOptions & { key: string };
+
 export interface LocalStackOptions {
-  database: string;
+  /** Created if missing, then migrated. Omitted: the cluster only; prepareDatabase() makes each database ready. */
+  database?: string;
   /**
    * Kept between runs: Postgres in <stateDir>/pg/db, wrangler dev's state in <stateDir>/wrangler and
    * its log file in <stateDir>/logs.
@@ -45,8 +50,11 @@ export interface LocalStackOptions {
   /** Stand-in options, or the URL of a provider running elsewhere (then no stand-in starts). */
   provider?: { port?: number; fault?: FaultMode } | { url: string };
   /** Stored once the migrations have run. */
-  keys?: Array<KeyOptions & { key: string }>;
+  keys?: StackKey[];
+  /** The Worker under `wrangler dev`, started once. */
   worker?: StackWorkerOptions;
+  /** The Worker built into `outDir` and run through Miniflare, as many instances as `apps.start()` is called. */
+  miniflare?: { outDir: string; bindings?: Record<string, string> };
   /** Progress, one line per part as it comes up. */
   log?: (message: string) => void;
   /** Gets each failure while stopping; omitted, stop() rejects once it has tried every part. */
@@ -61,24 +69,36 @@ type WorkerFor<O> = O extends { worker: StackWorkerOptions }
   : O extends { worker?: undefined }
     ? undefined
     : WranglerDev | undefined;
+type AppsFor<O> = O extends { miniflare: object }
+  ? MiniflareApps
+  : O extends { miniflare?: undefined }
+    ? undefined
+    : MiniflareApps | undefined;
 
 interface StackParts {
   stateDir: string;
+  /** `database`'s URL; without one, the cluster's own `postgres` database (for administration). */
   databaseUrl: string;
   pgPort: number;
   relay: RelayControl;
   providerUrl: string;
   provider: ProviderStandin | undefined;
   worker: WranglerDev | undefined;
+  apps: MiniflareApps | undefined;
+  /** The URL of another database on the cluster (not created here). */
+  databaseUrlFor(name: string): string;
+  /** Migrates an existing database on the cluster and stores `keys` in it; returns its URL. */
+  prepareDatabase(name: string, keys?: StackKey[]): Promise<string>;
   /** Runs `stop` when the stack stops, before its own parts (last deferred, first run). */
   defer(stop: () => unknown): void;
   stop(): Promise<void>;
 }
 
 /** With `O`, the parts the options guarantee are typed as present. */
-export type LocalStack<O extends LocalStackOptions = LocalStackOptions> = Omit<StackParts, "provider" | "worker"> & {
+export type LocalStack<O extends LocalStackOptions = LocalStackOptions> = Omit<StackParts, "provider" | "worker" | "apps"> & {
   provider: StandinFor<O["provider"]>;
   worker: WorkerFor<O>;
+  apps: AppsFor<O>;
 };
 
 export async function startLocalStack<O extends LocalStackOptions>(opts: O): Promise<LocalStack<O>> {
@@ -108,18 +128,31 @@ export async function startLocalStack<O extends LocalStackOptions>(opts: O): Pro
     const server = await startPostgres({
       dataDir: pgDir,
       port: opts.pgPort ?? (await freePort()),
-      database: opts.recreateDatabase ? "postgres" : opts.database,
+      database: opts.recreateDatabase || opts.database === undefined ? "postgres" : opts.database,
       persistent: !temporary,
       quiet: !opts.verbosePostgres,
     });
     stops.push(server.stop);
     checkAbort();
-    const databaseUrl = opts.recreateDatabase ? await recreateDatabase(server.url, opts.database) : server.url;
+    const databaseUrlFor = (name: string) => {
+      const u = new URL(server.url);
+      u.pathname = `/${name}`;
+      return u.toString();
+    };
+    const prepareDatabase = async (name: string, keys: StackKey[] = []) => {
+      const url = databaseUrlFor(name);
+      await migrateDatabase(url);
+      for (const { key, ...keyOptions } of keys) await insertApiKey(url, key, keyOptions);
+      return url;
+    };
+    const database = opts.database;
+    const databaseUrl = opts.recreateDatabase && database !== undefined ? await recreateDatabase(server.url, database) : server.url;
     say(`postgres    ${databaseUrl} (data ${pgDir})`);
 
-    await migrateDatabase(databaseUrl);
-    for (const { key, ...keyOptions } of opts.keys ?? []) await insertApiKey(databaseUrl, key, keyOptions);
-    say(`migrations applied${opts.keys?.length ? `; ${opts.keys.length} API key(s) stored` : ""}`);
+    if (database !== undefined) {
+      await prepareDatabase(database, opts.keys);
+      say(`migrations applied${opts.keys?.length ? `; ${opts.keys.length} API key(s) stored` : ""}`);
+    }
     checkAbort();
 
     const relay = await startRelay({ ...opts.relay, pgPort: server.port });
@@ -140,6 +173,13 @@ export async function startLocalStack<O extends LocalStackOptions>(opts: O): Pro
     say(`provider    ${providerUrl}${provider ? "" : " (not started here)"}`);
     checkAbort();
 
+    // What points the Worker at this stack.
+    const stackVars = {
+      DATABASE_URL: databaseUrl,
+      DATABASE_WS_PROXY: relay.proxy,
+      DATABASE_HTTP_ENDPOINT: relay.httpEndpoint,
+      PROVIDER_URL: providerUrl,
+    };
     let worker: WranglerDev | undefined;
     if (opts.worker) {
       const { vars, ...rest } = opts.worker;
@@ -150,18 +190,15 @@ export async function startLocalStack<O extends LocalStackOptions>(opts: O): Pro
         port: rest.port ?? (await freePort()),
         persistTo,
         logDir: join(stateDir, "logs"),
-        vars: {
-          DATABASE_URL: databaseUrl,
-          DATABASE_WS_PROXY: relay.proxy,
-          DATABASE_HTTP_ENDPOINT: relay.httpEndpoint,
-          PROVIDER_URL: providerUrl,
-          ...vars,
-        },
+        vars: { ...stackVars, ...vars },
         signal: opts.signal,
       });
       stops.push(worker.stop);
       say(`worker      ${worker.url}`);
     }
+
+    const apps = opts.miniflare && startApps({ ...opts.miniflare, stackVars, databaseUrlFor, defer: (s) => void stops.push(s) });
+    if (apps) say(`worker      built ${apps.script}`);
 
     const stack: StackParts = {
       stateDir,
@@ -171,11 +208,14 @@ export async function startLocalStack<O extends LocalStackOptions>(opts: O): Pro
       providerUrl,
       provider,
       worker,
+      apps,
+      databaseUrlFor,
+      prepareDatabase,
       defer: (s) => void stops.push(s),
       stop,
     };
     // The conditional fields follow from `opts` by construction: a stand-in unless a URL was given,
-    // a worker when one was asked for.
+    // a worker or apps when asked for.
     return stack as LocalStack<O>;
   } catch (err) {
     await stop().catch(() => {});

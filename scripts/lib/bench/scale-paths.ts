@@ -1,74 +1,15 @@
-// The scale bench's paths. Each is measured one request (or run) at a time: latency and CPU, not
-// throughput. A path is set up on every size, then its samples are taken in turn across the sizes
-// (sample i on 10k, on 1M, on 10M, then i + 1…), so the load other work puts on this shared machine
-// falls on every size alike instead of on whichever size ran while it peaked.
+// The scale bench's read paths: one subscriber by id, the list with each filter and sort, a page
+// deep down the list, uncached stats and /search (scale-search-paths.ts); scale-path-kit.ts says how
+// each is sampled.
 import type pg from "pg";
 import { encodeCursor } from "../../../src/lib/pagination.ts";
-import type { ProviderStandin } from "../provider-standin.ts";
-import type { AppInstance } from "./scale-stack.ts";
-import { cacheKv } from "./scale-stack.ts";
-
-/** One size's app and data, as a path needs them. */
-export interface SizeContext {
-  app: AppInstance;
-  pool: pg.Pool;
-  readKey: string;
-  adminKey: string;
-  provider: ProviderStandin;
-  /** Another, fresh instance of the app on the same database (new workerd process, empty KV). */
-  startApp(): Promise<AppInstance>;
-  runId: string;
-}
-
-/** Sample i's figures, by table row (most paths have one: its latency), and the cache outcome the app reported. */
-interface Sample {
-  values: Record<string, number>;
-  outcome?: string;
-}
-
-export interface Sampler {
-  sample(i: number): Promise<Sample>;
-  /** What the path verified or noticed, reported once all samples are in. */
-  checks?(): Record<string, unknown>;
-  /** Releases what setup started (another app instance). */
-  close?(): Promise<void>;
-}
-
-export interface PathDef {
-  name: string;
-  /** Samples not counted (connections, compile, first fills), taken before the counted ones, also in turn. */
-  warmup: number;
-  /** Counted samples, from the run's --samples. */
-  samples(base: number): number;
-  setup(ctx: SizeContext, count: number): Promise<Sampler>;
-}
+import { cacheKv } from "../miniflare-app.ts";
+import type { PathDef } from "./scale-path-kit.ts";
+import { httpSampler } from "./scale-path-kit.ts";
+import { searchCold, searchWarm } from "./scale-search-paths.ts";
 
 const PAGE = 25;
 const DEEP_PAGES = 10_000;
-
-const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
-const cacheOutcome = (res: Response) => /cache;desc="?(\w+)/.exec(res.headers.get("server-timing") ?? "")?.[1] ?? "none";
-
-/** A GET whose latency is the row `row`; the answer must be 200 and pass `check`. */
-function httpSampler(
-  ctx: SizeContext,
-  row: string,
-  path: (i: number) => string,
-  opts: { key?: string; check?: (body: unknown, i: number) => void } = {},
-): Sampler {
-  return {
-    async sample(i) {
-      const url = path(i);
-      const started = performance.now();
-      const res = await fetch(new URL(url, ctx.app.url), { headers: opts.key ? bearer(opts.key) : {} });
-      const text = await res.text();
-      const ms = performance.now() - started;
-      if (res.status !== 200) throw new Error(`${url.split("?")[0]}: ${res.status} ${text.slice(0, 200)}`);
-      opts.check?.(JSON.parse(text), i);
-      return { values: { [row]: ms }, outcome: cacheOutcome(res) };
-    },
-  };
-}
 
 /** `n` subscribers spread over the whole table (a repeatable sample, so each size asks for the same kind of rows). */
 async function sampleSubscribers(pool: pg.Pool, n: number, seed: number): Promise<Array<{ id: string; email: string }>> {
@@ -207,87 +148,6 @@ const stats: PathDef = {
     };
   },
 };
-
-const MONTHS = Array.from({ length: 12 }, (_, i) => `2022-${String(i + 1).padStart(2, "0")}`);
-const searchPath = (i: number) => {
-  const month = MONTHS[i % MONTHS.length]!;
-  return `/search?starts_at=${month}-01T00:00:00Z&ends_at=${month}-28T23:59:59Z`;
-};
-type SearchBody = { data: { events: unknown[] } };
-
-/**
- * A new instance of the app whose KV holds a copy of every entry the measured instance's KV holds:
- * what an isolate that did not run the sync sees (the sync's own isolate also keeps the index it
- * built in memory, which would flatter /search right after a sync).
- */
-async function readerInstance(ctx: SizeContext, names: string[]): Promise<AppInstance> {
-  const source = await cacheKv(ctx.app);
-  const fresh = await ctx.startApp();
-  const target = await cacheKv(fresh);
-  for (const name of names) {
-    const { value, metadata } = await source.getWithMetadata(name, "arrayBuffer");
-    if (value !== null) await target.put(name, value, metadata === null ? {} : { metadata });
-  }
-  // The isolate itself is started first: what follows measures /search, not script start-up.
-  await (await fetch(new URL("/health", fresh.url))).arrayBuffer();
-  return fresh;
-}
-
-/** /search over the twelve months of 2022, cycling, on an isolate that did not run the sync, once warm. */
-const searchWarm: PathDef = {
-  name: "/search warm",
-  warmup: MONTHS.length,
-  samples: (n) => n,
-  async setup(ctx) {
-    const reader = await readerInstance(ctx, await kvKeys(ctx.app));
-    const events: number[] = [];
-    const sampler = httpSampler({ ...ctx, app: reader }, "/search warm", searchPath, {
-      check: (body, i) => {
-        if (i < MONTHS.length) events.push((body as SearchBody).data.events.length);
-      },
-    });
-    // The same at every size: the history lies before 2022.
-    return { ...sampler, checks: () => ({ events_per_month: events }), close: () => reader.mf.dispose() };
-  },
-};
-
-/** /search as the first request for plans on a new isolate (the KV as the measured instance's). */
-const searchCold: PathDef = {
-  name: "/search cold (new isolate)",
-  warmup: 0,
-  samples: () => 5,
-  async setup(ctx) {
-    const names = await kvKeys(ctx.app);
-    return {
-      async sample(i) {
-        const fresh = await readerInstance(ctx, names);
-        try {
-          return await httpSampler({ ...ctx, app: fresh }, "/search cold (new isolate)", searchPath, {
-            check: (body) => {
-              if ((body as SearchBody).data.events.length === 0) throw new Error("search cold: no events");
-            },
-          }).sample(i);
-        } finally {
-          await fresh.mf.dispose();
-        }
-      },
-      checks: () => ({ kv_keys_copied: names.length }),
-    };
-  },
-};
-
-/** Every key in the instance's CACHE namespace. */
-export async function kvKeys(app: AppInstance): Promise<string[]> {
-  const kv = await cacheKv(app);
-  const names: string[] = [];
-  let cursor: string | undefined;
-  for (;;) {
-    const page = await kv.list(cursor === undefined ? {} : { cursor });
-    names.push(...page.keys.map((k) => k.name));
-    if (page.list_complete) return names;
-    cursor = page.cursor;
-  }
-}
 
 export const READ_PATHS: PathDef[] = [
   searchWarm,

@@ -4,10 +4,10 @@ import { readFileSync } from "node:fs";
 import { v7 as uuidv7 } from "uuid";
 import type { GenerateOptions } from "../generate-plans.ts";
 import { generatePlanDocument } from "../generate-plans.ts";
-import type { PathDef } from "./scale-paths.ts";
-import { kvKeys } from "./scale-paths.ts";
-import type { AppInstance } from "./scale-stack.ts";
-import { cacheKv } from "./scale-stack.ts";
+import type { AppInstance } from "../miniflare-app.ts";
+import { cacheKv } from "../miniflare-app.ts";
+import type { PathDef } from "./scale-path-kit.ts";
+import { kvKeys } from "./scale-path-kit.ts";
 
 /** The provider's current document at every size: 5,000 plans of 2022, 10 zones each (about 5 MB). */
 const DOCUMENT: GenerateOptions = { plans: 5_000, zonesPerPlan: 10, basePlanIdOffset: 500_000 };
