@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { SubscriberRow } from "../db/repositories/subscribers.ts";
 import type { SubscriberUpdateMessage } from "../queue/schema.ts";
-import { missingOutcome, newestTombstone, planUpdate } from "./write-plan.ts";
+import { createSuperseded, missingOutcome, newestTombstone, planUpdate } from "./write-plan.ts";
 
 const at = new Date("2026-01-01T00:00:00.000Z");
 const id = "0190a000-0000-7000-8000-0000000000aa";
@@ -104,5 +104,12 @@ describe("tombstones", () => {
     expect(missingOutcome(newestTombstone(all, id), op(4))).toBe("superseded");
     expect(missingOutcome(newestTombstone(all, id), op(6))).toBe("not_found");
     expect(missingOutcome(undefined, op(1))).toBe("not_found");
+  });
+
+  it("a create is superseded by any tombstone of its id, and by a newer one of its address", () => {
+    expect(createSuperseded([t(3, id, null)], id, undefined, op(9))).toBe(true);
+    expect(createSuperseded([t(3, "other", "h")], id, "h", op(2))).toBe(true);
+    expect(createSuperseded([t(3, "other", "h")], id, "h", op(4))).toBe(false);
+    expect(createSuperseded([t(3, "other", "h")], id, undefined, op(2))).toBe(false);
   });
 });

@@ -59,3 +59,14 @@ export function newestTombstone(all: readonly Tombstone[], id: string | undefine
  */
 export const missingOutcome = (tomb: Tombstone | undefined, operationId: string): "superseded" | "not_found" =>
   tomb && tomb.operationId > operationId ? "superseded" : "not_found";
+
+/** A create is superseded by any tombstone for its id, or by one for its address newer than the create. */
+export function createSuperseded(
+  all: readonly Tombstone[],
+  subscriberId: string,
+  emailHash: string | undefined,
+  operationId: string,
+): boolean {
+  const byAddress = newestTombstone(all, undefined, emailHash);
+  return newestTombstone(all, subscriberId) !== undefined || (byAddress !== undefined && byAddress.operationId > operationId);
+}

@@ -24,7 +24,7 @@ import { erasureTombstones } from "./erasure-plan.ts";
 import { emailHash, normalizeEmail, toSubscriberView } from "./model.ts";
 import { preconditionHolds } from "./preconditions.ts";
 import type { OperationErrorCode } from "./schema.ts";
-import { missingOutcome, newestTombstone, planUpdate } from "./write-plan.ts";
+import { createSuperseded, missingOutcome, newestTombstone, planUpdate } from "./write-plan.ts";
 
 /**
  * The consumer's side of every subscriber write: creates, updates, deletes and erasures, applied in
@@ -396,9 +396,9 @@ class SetApplier {
     if (creates.length === 0) return;
     const live: SubscriberCreateMessage[] = [];
     for (const m of creates) {
-      const byId = this.tombstoneOf(m.subscriber.id);
-      const byAddress = this.tombstoneOf(undefined, this.hashes.get(normalizeEmail(m.subscriber.email)));
-      if (byId || (byAddress && byAddress.operationId > m.operation_id)) this.outcome(m, "superseded");
+      const hash = this.hashes.get(normalizeEmail(m.subscriber.email));
+      if (createSuperseded([...this.tombstones, ...this.newTombstones], m.subscriber.id, hash, m.operation_id))
+        this.outcome(m, "superseded");
       else live.push(m);
     }
     const byEmail = new Map<string, SubscriberCreateMessage[]>();
