@@ -24,7 +24,7 @@ import type {
 import { emailHash, normalizeEmail, toSubscriberView } from "./model.ts";
 import { preconditionHolds } from "./preconditions.ts";
 import type { OperationErrorCode } from "./schema.ts";
-import { mayMoveTo } from "./schema.ts";
+import { createSuperseded, missingOutcome, newestTombstone, planUpdate } from "./write-plan.ts";
 
 /**
  * The consumer's side of every subscriber write: creates, updates, deletes and erasures, applied in
@@ -267,16 +267,12 @@ class SetApplier {
 
   /** The newest tombstone for a subscriber id or an address hash. */
   private tombstoneOf(id: string | undefined, hash?: string): TombstoneRow | NewTombstoneRow | undefined {
-    const all = [...this.tombstones, ...this.newTombstones].filter(
-      (t) => (id !== undefined && t.subscriberId === id) || (hash !== undefined && t.emailHash === hash),
-    );
-    return all.sort((a, b) => (a.operationId < b.operationId ? 1 : -1))[0];
+    return newestTombstone([...this.tombstones, ...this.newTombstones], id, hash);
   }
 
   /** When the row is gone: superseded if a newer delete or erasure removed it, otherwise not_found. */
   private missing(m: SubscriberUpdateMessage | SubscriberDeleteMessage): void {
-    const tomb = this.tombstoneOf(m.subscriber_id);
-    if (tomb && tomb.operationId > m.operation_id) this.outcome(m, "superseded");
+    if (missingOutcome(this.tombstoneOf(m.subscriber_id), m.operation_id) === "superseded") this.outcome(m, "superseded");
     else this.outcome(m, "failed", { errorCode: "not_found" });
   }
 
@@ -400,9 +396,9 @@ class SetApplier {
     if (creates.length === 0) return;
     const live: SubscriberCreateMessage[] = [];
     for (const m of creates) {
-      const byId = this.tombstoneOf(m.subscriber.id);
-      const byAddress = this.tombstoneOf(undefined, this.hashes.get(normalizeEmail(m.subscriber.email)));
-      if (byId || (byAddress && byAddress.operationId > m.operation_id)) this.outcome(m, "superseded");
+      const hash = this.hashes.get(normalizeEmail(m.subscriber.email));
+      if (createSuperseded([...this.tombstones, ...this.newTombstones], m.subscriber.id, hash, m.operation_id))
+        this.outcome(m, "superseded");
       else live.push(m);
     }
     const byEmail = new Map<string, SubscriberCreateMessage[]>();
@@ -449,36 +445,18 @@ class SetApplier {
       this.missing(m);
       return;
     }
-    if (this.preconditionFails(m, current)) return;
-    const fresh = (field: keyof SubscriberUpdateMessage["changes"]) =>
-      m.changes[field] !== undefined && (current.fieldOps[field] ?? "") < m.operation_id;
-    const writes = (["name", "last_name", "status"] as const).filter(fresh);
-    if (writes.length === 0) {
-      this.outcome(m, "superseded", { version: current.version });
-      return;
-    }
-    const status = writes.includes("status") ? m.changes.status! : current.status;
-    if (!mayMoveTo(current.status, status)) {
-      this.outcome(m, "failed", { errorCode: "invalid_transition", version: current.version });
-      return;
-    }
-
-    const next: SubscriberRow = { ...current, fieldOps: { ...current.fieldOps } };
-    for (const f of writes) next.fieldOps[f] = m.operation_id;
-    if (writes.includes("name")) next.name = m.changes.name!;
-    if (writes.includes("last_name")) next.lastName = m.changes.last_name!;
-    next.status = status;
-    const changed = next.name !== current.name || next.lastName !== current.lastName || next.status !== current.status;
-    if (changed) {
-      next.version = current.version + 1;
-      next.updatedAt = new Date();
-      if (next.status !== current.status) next.unsubscribedAt = next.status === "unsubscribed" ? next.updatedAt : null;
-      this.event(
-        next,
-        next.status === "unsubscribed" && current.status !== "unsubscribed" ? "subscriber.unsubscribed" : "subscriber.updated",
-        m.operation_id,
+    const decision = planUpdate(current, m);
+    if (decision.kind !== "applied") {
+      const { kind, version } = decision;
+      this.outcome(
+        m,
+        kind === "failed" ? "failed" : "superseded",
+        kind === "failed" ? { errorCode: decision.errorCode, version } : { version },
       );
+      return;
     }
+    const next = decision.row;
+    if (decision.event) this.event(next, decision.event, m.operation_id);
     this.rows.set(next.id, next);
     // An update in the same set as the row's create changes the insert's row: saved after it.
     this.saved.set(next.id, next);

@@ -6,14 +6,8 @@ import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
 import type { DeliveryReport } from "./deliver.ts";
 import { enqueueDeliveries, enqueueJobs, sendGroup } from "./deliver.ts";
+import { busyRecheckSeconds } from "./schedule.ts";
 import { WebhookDeliveryMessage as DeliveryMessage } from "./schema.ts";
-
-/**
- * A busy endpoint that answers is usually free again in milliseconds (and its running rounds take
- * what is due meanwhile), its lease only the worst case; one that is struggling (timing out, likely)
- * is rechecked when its lease ends rather than polled.
- */
-const BUSY_RECHECK_SECONDS = 2;
 
 /**
  * Consumer of webhook-deliveries. A batch's jobs are grouped by endpoint, and each group is claimed
@@ -137,7 +131,7 @@ async function claimRound(rt: Runtime, endpointId: string, ids: string[], report
   if (claim.kind === "busy") {
     report.waiting += ids.length;
     const leaseLeft = (claim.retryAt.getTime() - Date.now()) / 1000;
-    await enqueueDeliveries(rt, ids, Math.max(1, claim.struggling ? leaseLeft : Math.min(BUSY_RECHECK_SECONDS, leaseLeft)));
+    await enqueueDeliveries(rt, ids, busyRecheckSeconds(leaseLeft, claim.struggling));
     return undefined;
   }
   if (claim.kind === "disabled") {

@@ -4,14 +4,13 @@ import type { WebhookDeliveryRow, WebhookEndpointRow } from "../db/repositories/
 import { overdueDeliveries } from "../db/repositories/webhooks.ts";
 import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
+import { decideRound, queueDelaySeconds } from "./schedule.ts";
 import type { WebhookDeliveryMessage } from "./schema.ts";
 import { signedHeaders } from "./signing.ts";
 import { checkWebhookUrl } from "./url-safety.ts";
 
 /** What is kept of a receiver's answer: enough to show in the delivery log. */
 const RESPONSE_KEEP_BYTES = 1024;
-/** Cloudflare Queues delays a message by at most 12 hours. */
-const MAX_QUEUE_DELAY_SECONDS = 43_200;
 
 /**
  * Sends a job per delivery to the webhook queue, each with its own delay. A failure is logged, not
@@ -23,7 +22,7 @@ export async function enqueueJobs(rt: Runtime, jobs: Array<{ id: string; delaySe
     try {
       await rt.queues.webhookDeliveries.sendBatch(
         chunk.map(({ id, delaySeconds = 0 }) => {
-          const delay = Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(0, Math.ceil(delaySeconds)));
+          const delay = queueDelaySeconds(delaySeconds);
           return {
             body: { type: "webhook.deliver", v: 1, delivery_id: id } satisfies WebhookDeliveryMessage,
             contentType: "json" as const,
@@ -63,52 +62,34 @@ export async function sendGroup(
   const settings = rt.config.webhooks;
   const attempts = await Promise.all(claimed.map((c) => send(rt, endpoint, c.delivery, JSON.stringify(c.body))));
 
-  const schedule = settings.retrySchedule;
-  let failingSince = endpoint.failingSince;
-  let endpointSet: Parameters<typeof recordGroup>[3];
+  const round = decideRound(
+    endpoint,
+    claimed.map((c, i) => ({
+      statusCode: attempts[i]!.statusCode,
+      attemptedAt: attempts[i]!.attemptedAt,
+      attempts: c.delivery.attempts,
+      scheduleFrom: c.delivery.scheduleFrom,
+    })),
+    settings,
+    () => new Date(),
+  );
   const results: AttemptResult[] = [];
   const retries: Array<{ id: string; delaySeconds: number }> = [];
   const finished: WebhookDeliveryRow[] = [];
   claimed.forEach((c, i) => {
-    const attempt = attempts[i]!;
-    const ok = attempt.statusCode !== null && attempt.statusCode >= 200 && attempt.statusCode < 300;
-    // Counted from where the schedule began: a manual redelivery gets the whole schedule again.
-    const attemptsMade = c.delivery.attempts + 1 - c.delivery.scheduleFrom;
-    let status: AttemptResult["next"]["status"];
-    let nextAttemptAt: Date | undefined;
-    if (ok) {
-      status = "succeeded";
-      failingSince = null;
-    } else if (attempt.statusCode === 410) {
-      status = "failed";
-      endpointSet = { enabled: false, disabledReason: "the receiver answered 410 Gone", disabledAt: attempt.attemptedAt };
-    } else {
-      failingSince ??= attempt.attemptedAt;
-      if (attemptsMade > schedule.length) status = "failed";
-      else {
-        status = "pending";
-        // The schedule's step, jittered by ±20 % so a receiver's recovery is not met by a thundering herd.
-        const delaySeconds = schedule[attemptsMade - 1]! * (0.8 + Math.random() * 0.4);
-        nextAttemptAt = new Date(attempt.attemptedAt.getTime() + delaySeconds * 1000);
-        retries.push({ id: c.delivery.id, delaySeconds });
-      }
-    }
-    if (status !== "pending") finished.push(c.delivery);
+    const decision = round.decisions[i]!;
+    const { status } = decision;
+    if (decision.status === "pending") retries.push({ id: c.delivery.id, delaySeconds: decision.delaySeconds });
+    else finished.push(c.delivery);
     report[status === "succeeded" ? "delivered" : status === "failed" ? "failed" : "retrying"]++;
     results.push({
       attemptId: c.attemptId,
       deliveryId: c.delivery.id,
-      attempt,
-      next: { status, ...(nextAttemptAt ? { nextAttemptAt } : {}) },
+      attempt: attempts[i]!,
+      next: { status, ...(decision.status === "pending" ? { nextAttemptAt: decision.nextAttemptAt } : {}) },
     });
   });
-  if (!endpointSet) {
-    const now = new Date();
-    if (failingSince && now.getTime() - failingSince.getTime() >= settings.disableAfterMs)
-      endpointSet = { enabled: false, disabledReason: `failing since ${failingSince.toISOString()}`, disabledAt: now, failingSince };
-    else if ((failingSince?.getTime() ?? null) !== (endpoint.failingSince?.getTime() ?? null)) endpointSet = { failingSince };
-  }
-  await recordGroup(rt.db(), endpoint.id, results, endpointSet);
+  await recordGroup(rt.db(), endpoint.id, results, round.endpoint);
   await enqueueJobs(rt, retries);
   return finished;
 }
