@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { SubscriberRow } from "../db/repositories/subscribers.ts";
-import type { SubscriberUpdateMessage } from "../queue/schema.ts";
+import type { SubscriberUpdateMessage } from "./messages.ts";
 import { createSuperseded, missingOutcome, newestTombstone, planUpdate } from "./write-plan.ts";
 
 const at = new Date("2026-01-01T00:00:00.000Z");

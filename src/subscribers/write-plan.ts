@@ -1,6 +1,6 @@
 import type { NewTombstoneRow, TombstoneRow } from "../db/repositories/subscriber-history.ts";
 import type { SubscriberRow } from "../db/repositories/subscribers.ts";
-import type { SubscriberUpdateMessage } from "../queue/schema.ts";
+import type { SubscriberUpdateMessage } from "./messages.ts";
 import { preconditionHolds } from "./preconditions.ts";
 import { mayMoveTo } from "./schema.ts";
 
