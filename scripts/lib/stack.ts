@@ -22,7 +22,7 @@ type StackWorkerOptions = Omit<WranglerDevOptions, "port" | "persistTo" | "logDi
   port?: number;
   /** Omitted: <stateDir>/wrangler. */
   persistTo?: string;
-  /** On top of DATABASE_URL, DATABASE_WS_PROXY, DATABASE_HTTP_ENDPOINT and PROVIDER_URL, which point at this stack. */
+  /** On top of ENVIRONMENT=development and DATABASE_URL, DATABASE_WS_PROXY, DATABASE_HTTP_ENDPOINT and PROVIDER_URL, which point at this stack. */
   vars?: Record<string, string>;
 };
 
@@ -151,6 +151,7 @@ export async function startLocalStack<O extends LocalStackOptions>(opts: O): Pro
         persistTo,
         logDir: join(stateDir, "logs"),
         vars: {
+          ENVIRONMENT: "development",
           DATABASE_URL: databaseUrl,
           DATABASE_WS_PROXY: relay.proxy,
           DATABASE_HTTP_ENDPOINT: relay.httpEndpoint,

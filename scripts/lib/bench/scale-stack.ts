@@ -122,6 +122,7 @@ export async function startScaleStack(log: (m: string) => void): Promise<ScaleSt
               scriptPath: script,
               bindings: {
                 ...w.bindings,
+                ENVIRONMENT: "development",
                 LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
                 DATABASE_URL: databaseUrl(database),
                 DATABASE_WS_PROXY: relay.proxy,

@@ -129,11 +129,12 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
             scriptPath,
             bindings: {
               ...w.bindings,
+              ENVIRONMENT: "development",
               LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
               DATABASE_URL: databaseUrl,
               DATABASE_WS_PROXY: relay.proxy,
               DATABASE_HTTP_ENDPOINT: relay.httpEndpoint,
-              // Retries come back quickly in the fault scenarios; production keeps wrangler.toml's value.
+              // Retries come back quickly in the fault scenarios; production keeps the schema's default.
               QUEUE_RETRY_BASE_SECONDS: "1",
               PROVIDER_URL: provider.url,
               // Public routes come from one address here; per-IP limits would refuse the load itself.
