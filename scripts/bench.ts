@@ -7,7 +7,8 @@
 // is shared, so every figure is compared with one measured moments before in the same run.
 // --strict exits 1 when a target fails (the default only reports).
 // --scale runs the scale bench instead (scripts/lib/bench/scale.ts): cost of each path against data size.
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
+import { unstable_readConfig } from "wrangler";
 import { latestReport } from "./lib/bench/latest-report.ts";
 import type { BenchOptions, Measurement } from "./lib/bench/scenarios.ts";
 import { SCENARIOS } from "./lib/bench/scenarios.ts";
@@ -36,7 +37,7 @@ const opts: BenchOptions = {
 };
 const runId = Date.now().toString(36);
 // wrangler.toml [limits] cpu_ms: the sync must fit in it (and in an isolate's 128 MB).
-const INGEST_CPU_LIMIT_MS = Number(/cpu_ms\s*=\s*(\d+)/.exec(readFileSync("wrangler.toml", "utf8"))?.[1] ?? 30_000);
+const INGEST_CPU_LIMIT_MS = unstable_readConfig({ config: "wrangler.toml" }, { hideWarnings: true }).limits?.cpu_ms ?? 30_000;
 const started = Date.now();
 
 const stack = await startStack({ log: opts.log });

@@ -175,6 +175,7 @@ export async function startLocalStack<O extends LocalStackOptions>(opts: O): Pro
 
     // What points the Worker at this stack.
     const stackVars = {
+      ENVIRONMENT: "development",
       DATABASE_URL: databaseUrl,
       DATABASE_WS_PROXY: relay.proxy,
       DATABASE_HTTP_ENDPOINT: relay.httpEndpoint,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { unstable_readConfig } from "wrangler";
 import wranglerToml from "../../wrangler.toml?raw";
 import { getConfig } from "./index.ts";
 import { mayRetry, retryBudgetSeconds, retryDelaySeconds } from "./retry.ts";
@@ -18,10 +19,12 @@ describe("retry policy", () => {
   });
 
   it("with the settings in wrangler.toml, outlasts a 24-hour database outage within Cloudflare's limits", () => {
-    const section = wranglerToml.slice(wranglerToml.indexOf("[vars]"), wranglerToml.indexOf("\n[", wranglerToml.indexOf("[vars]") + 1));
-    const vars = Object.fromEntries([...section.matchAll(/^([A-Z_]+) = "([^"]*)"/gm)].map((m) => [m[1], m[2]]));
-    expect(vars.QUEUE_MAX_RETRIES).toBeDefined();
-    const config = getConfig({ ...vars, DATABASE_URL: "postgres://u:p@h/db" } as unknown as Env);
+    // What a deploy runs with: wrangler.toml's vars, if any, over the schema's defaults.
+    const { vars } = unstable_readConfig({ config: "wrangler.toml" }, { hideWarnings: true });
+    const secrets = { DATABASE_URL: "postgres://u:p@h/db", ERASURE_HASH_KEY: "0123456789abcdef" };
+    const deployed = { ...vars, ...secrets, PROVIDER_URL: "https://provider.example/" };
+    const config = getConfig(deployed as unknown as Env);
+    expect(config.queueRetry.maxRetries).toBeGreaterThan(0);
     const budget = retryBudgetSeconds(config.queueRetry);
     expect(budget).toBeGreaterThan(24 * 3600);
     // Queues keep a message 4 days by default (up to 14): the budget must end before that.

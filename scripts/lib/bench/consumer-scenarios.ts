@@ -1,10 +1,10 @@
 // The queue consumer, through Miniflare's queue (enqueue → stored) and driven directly at K concurrent
 // batches beside its same-I/O harness; and the reference they are held to: a raw INSERT from Node.
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
 import type { Miniflare } from "miniflare";
 import pg from "pg";
 import { QUEUES } from "../../../src/config/queues.ts";
+import { ConfigSchema } from "../../../src/config/schema.ts";
 import type { Scenario } from "./scenario-kit.ts";
 import { createMessages, waitForCount } from "./scenario-kit.ts";
 import type { Stack } from "./stack.ts";
@@ -138,8 +138,8 @@ async function handlerRun(stack: Stack, mf: Miniflare, seconds: number, k: numbe
   return { rate: Math.round((rows / ms) * 1000), ms: Math.round(ms), counts };
 }
 
-/** wrangler.toml's CACHE_SETTLE_SECONDS: the settle message's delay. */
-const SETTLE_SECONDS = Number(/CACHE_SETTLE_SECONDS\s*=\s*"(\d+)"/.exec(readFileSync("wrangler.toml", "utf8"))?.[1] ?? 2);
+/** The schema's CACHE_SETTLE_SECONDS (the bench does not set it): the settle message's delay. */
+const SETTLE_SECONDS = ConfigSchema.shape.CACHE_SETTLE_SECONDS.parse(undefined);
 
 /**
  * The consumer's handler at K concurrent batches, against the same-I/O harness's handler driven the

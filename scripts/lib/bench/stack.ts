@@ -76,7 +76,7 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
       outDir: `${BENCH_DIR}/dist`,
       bindings: {
         LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
-        // Retries come back quickly in the fault scenarios; production keeps wrangler.toml's value.
+        // Retries come back quickly in the fault scenarios; production keeps the schema's default.
         QUEUE_RETRY_BASE_SECONDS: "1",
         // Public routes come from one address here; per-IP limits would refuse the load itself.
         PUBLIC_IP_RATE_LIMIT: "100000000",
