@@ -2,7 +2,9 @@ import type { Principal } from "../auth/principal.ts";
 import type { CacheOutcome } from "../cache/read-through.ts";
 import type { RateDecision } from "../ratelimit/index.ts";
 import type { Runtime } from "../runtime.ts";
-import type { CacheLevel } from "./edge-cache.ts";
+
+/** Which level answered a cacheable read, fastest first (src/http/edge-cache.ts); logged as `cache_level`. */
+export type CacheLevel = "memory" | "edge" | "kv" | "database";
 
 /**
  * Read these with c.get("…"), not c.var.…: Hono's c.var builds a fresh object from every variable

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { CacheOutcome } from "../cache/read-through.ts";
 import { parseEntityTags, weakMatch } from "../lib/entity-tags.ts";
 import { errorMessage } from "../lib/log.ts";
-import type { AppEnv } from "./context.ts";
+import type { AppEnv, CacheLevel } from "./context.ts";
 
 /**
  * Plans sync every minute (wrangler.toml [triggers] "* * * * *"), so a plan answer changes at most
@@ -43,9 +43,6 @@ export function dedupeVary(headers: Headers): void {
   const members = [...new Set(current.split(",").map((v) => v.trim()))];
   headers.set("Vary", members.join(", "));
 }
-
-/** Which level answered a cacheable read, fastest first; logged as `cache_level`. */
-export type CacheLevel = "memory" | "edge" | "kv" | "database";
 
 /**
  * A Cache API key for one answer of one generation. The request's own origin keeps it inside the

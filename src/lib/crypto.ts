@@ -14,18 +14,6 @@ export async function sha256Hex(input: string): Promise<string> {
   return hex(await crypto.subtle.digest("SHA-256", encoder.encode(input)));
 }
 
-/**
- * A strong HTTP entity-tag for these exact bytes: the quoted base64url SHA-256. Equal bytes give
- * equal tags in every isolate and after every restart, so a validator a client holds stays good
- * until the answer itself changes.
- */
-export async function strongEtag(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  let binary = "";
-  for (const b of digest) binary += String.fromCharCode(b);
-  return `"${btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}"`;
-}
-
 /** HMAC-SHA256 of `input` under `key`, hex: a keyed hash that cannot be reversed by guessing inputs without the key. */
 export async function hmacSha256Hex(key: string, input: string): Promise<string> {
   const k = await crypto.subtle.importKey("raw", encoder.encode(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);

@@ -1,3 +1,5 @@
+import { base64urlEncode } from "./base64.ts";
+
 /**
  * Entity-tag lists as RFC 9110 §8.8.3 and §13.1 define them: `If-Match` and `If-None-Match` carry
  * "*" or a comma-separated list of entity-tags, each `[W/]"opaque"` where the opaque part is any of
@@ -48,3 +50,12 @@ export const strongMatch = (tag: EntityTag, current: string) => !tag.weak && !cu
 
 /** Weak comparison (§8.8.3.2), for If-None-Match: the W/ prefixes are ignored. */
 export const weakMatch = (tag: EntityTag, current: string) => tag.opaque === (current.startsWith("W/") ? current.slice(2) : current);
+
+/**
+ * A strong entity-tag for these exact bytes: the quoted base64url SHA-256. Equal bytes give equal
+ * tags in every isolate and after every restart, so a validator a client holds stays good until the
+ * answer itself changes.
+ */
+export async function strongEtag(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  return `"${base64urlEncode(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)))}"`;
+}

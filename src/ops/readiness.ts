@@ -1,5 +1,5 @@
 import { pingDatabase } from "../db/repositories/health.ts";
-import { lastAppliedSyncRun } from "../db/repositories/plans.ts";
+import { lastAppliedSyncRun } from "../db/repositories/sync-runs.ts";
 import { errorMessage } from "../lib/log.ts";
 import { readBreakerState } from "../providers/client.ts";
 import type { Runtime } from "../runtime.ts";

@@ -1,6 +1,6 @@
 import { safeGet } from "../cache/read-through.ts";
 import type { Database } from "../db/client.ts";
-import { lastChangingSyncRunId, updateSyncRunReport } from "../db/repositories/plans.ts";
+import { lastChangingSyncRunId, updateSyncRunReport } from "../db/repositories/sync-runs.ts";
 import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
 import { forgetStats } from "../stats/index.ts";

@@ -1,5 +1,8 @@
 import { z } from "zod";
+import { SYNC_OUTCOMES } from "../db/repositories/sync-runs.ts";
 import { PROVIDER_FAILURES } from "../providers/errors.ts";
+
+export type { SyncOutcome } from "../db/repositories/sync-runs.ts";
 
 /** The plan resource's shapes: the single source of its types, the routes and the OpenAPI document. */
 
@@ -45,13 +48,6 @@ export type Plan = z.infer<typeof Plan>;
 
 const SYNC_TRIGGERS = ["cron", "admin"] as const;
 export type SyncTrigger = (typeof SYNC_TRIGGERS)[number];
-
-/**
- * ok: a new document was stored; unchanged: its bytes equal the last applied one (nothing written);
- * not_modified: the provider answered 304; skipped: another sync held the lock; failed.
- */
-const SYNC_OUTCOMES = ["ok", "unchanged", "not_modified", "skipped", "failed"] as const;
-export type SyncOutcome = (typeof SYNC_OUTCOMES)[number];
 
 export const SyncReport = z
   .object({

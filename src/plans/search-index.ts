@@ -1,4 +1,5 @@
 import { safeGet } from "../cache/read-through.ts";
+import type { PlanRange } from "../db/repositories/plans.ts";
 import { ByteLru } from "../lib/byte-lru.ts";
 import { inIsolateMemory } from "../lib/isolate-memory.ts";
 import type { Runtime } from "../runtime.ts";
@@ -187,17 +188,11 @@ export async function loadPart(rt: Runtime, ref: PartRef): Promise<PartMemo | nu
   return memo;
 }
 
-/** Inclusive bounds "YYYY-MM-DDTHH:MM:SS"; null = unbounded. */
-export interface Bounds {
-  from: string | null;
-  to: string | null;
-}
-
 /** Whether any plan of the part can match: its start range meets [from, to] (a plan starts before it ends). */
-export const overlaps = (p: PartRef, r: Bounds): boolean => (r.from === null || p.last >= r.from) && (r.to === null || p.first <= r.to);
+export const overlaps = (p: PartRef, r: PlanRange): boolean => (r.from === null || p.last >= r.from) && (r.to === null || p.first <= r.to);
 
 /** Whether every plan of the part matches, so the part's bytes are the answer's bytes unchanged. */
-export const within = (p: PartRef, r: Bounds): boolean => (r.from === null || p.first >= r.from) && (r.to === null || p.maxEnd <= r.to);
+export const within = (p: PartRef, r: PlanRange): boolean => (r.from === null || p.first >= r.from) && (r.to === null || p.maxEnd <= r.to);
 
 /** First position whose start is >= from (a part is sorted by start). */
 function lowerBound(starts: Float64Array, from: number): number {
@@ -212,7 +207,7 @@ function lowerBound(starts: Float64Array, from: number): number {
 }
 
 /** The part's events inside the range (containment, inclusive) as comma-joined JSON; empty when none. */
-export function selectBytes(part: PartMemo, r: Bounds): Uint8Array<ArrayBuffer> {
+export function selectBytes(part: PartMemo, r: PlanRange): Uint8Array<ArrayBuffer> {
   const to = r.to === null ? Number.POSITIVE_INFINITY : msOf(r.to);
   const runs: [number, number][] = [];
   let runStart = -1;

@@ -1,6 +1,8 @@
 import { hotCache } from "../cache/hot.ts";
+import type { PlanRange } from "../db/repositories/plans.ts";
 import { searchPlansInRange } from "../db/repositories/plans.ts";
 import { base64urlEncode } from "../lib/base64.ts";
+import { strongEtag } from "../lib/entity-tags.ts";
 import { inIsolateMemory } from "../lib/isolate-memory.ts";
 import type { Runtime } from "../runtime.ts";
 import { toEventSummary } from "./model.ts";
@@ -16,11 +18,8 @@ import {
   within,
 } from "./search-index.ts";
 
-/** Inclusive bounds in provider time ("YYYY-MM-DDTHH:MM:SS", read as UTC); null = unbounded. */
-export interface SearchRange {
-  from: string | null;
-  to: string | null;
-}
+/** The bounds a search is given: the plans' one range type. */
+export type SearchRange = PlanRange;
 
 const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/i;
 
@@ -104,7 +103,6 @@ const COMMA = utf8(",");
 async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
 }
-const quoted = (digest: Uint8Array) => `"${base64urlEncode(digest)}"`;
 
 /** The generation /search would answer from now (no part read): what HTTP caches key on. */
 export function currentSearchGeneration(rt: Runtime): Promise<string | null> {
@@ -133,7 +131,7 @@ export async function searchEvents(rt: Runtime, range: SearchRange): Promise<Sea
   }
   const rows = await searchPlansInRange(rt.reader(), range);
   const body = utf8(JSON.stringify({ data: { events: rows.map(toEventSummary) }, error: null }));
-  return { body, etag: quoted(await sha256(body)), generation: null, source: "database" };
+  return { body, etag: await strongEtag(body), generation: null, source: "database" };
 }
 
 function concat(chunks: Uint8Array[]): Uint8Array<ArrayBuffer> {
@@ -172,7 +170,7 @@ async function inMemory(rt: Runtime, generation: string, refs: PartRef[], range:
   }
   chunks.push(TAIL);
   const body = concat(chunks);
-  const memo = { body, etag: quoted(await sha256(body)) };
+  const memo = { body, etag: await strongEtag(body) };
   bodies.set(key, memo, body.byteLength + key.length * 2 + 64);
   return memo;
 }
@@ -193,7 +191,7 @@ async function streamed(rt: Runtime, refs: PartRef[], range: SearchRange) {
     if (!part) return null;
     tags.push(`p${base64urlEncode(await sha256(selectBytes(part, range)))}`);
   }
-  const etag = quoted(await sha256(utf8(tags.join(","))));
+  const etag = await strongEtag(utf8(tags.join(",")));
   let next = 0;
   let wrote = false;
   const body = new ReadableStream<Uint8Array>(

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import type { Read } from "../cache/read-through.ts";
 import { readThrough } from "../cache/read-through.ts";
-import { findSearchablePlan, latestSyncRun, listPlanPage, zonesOfPlans } from "../db/repositories/plans.ts";
+import { findSearchablePlan, listPlanPage, zonesOfPlans } from "../db/repositories/plans.ts";
+import { latestSyncRun } from "../db/repositories/sync-runs.ts";
 import { sha256Hex } from "../lib/crypto.ts";
 import { DomainError } from "../lib/errors.ts";
 import { errorMessage } from "../lib/log.ts";

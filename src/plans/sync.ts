@@ -1,4 +1,4 @@
-import { insertSyncRun, lastAppliedSyncRun, lastChangingSyncRunId, tryLockPlanSync } from "../db/repositories/plans.ts";
+import { insertSyncRun, lastAppliedSyncRun, lastChangingSyncRunId, tryLockPlanSync } from "../db/repositories/sync-runs.ts";
 import { errorMessage } from "../lib/log.ts";
 import { fetchPlanDocument } from "../providers/client.ts";
 import { ProviderError } from "../providers/errors.ts";

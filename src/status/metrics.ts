@@ -10,6 +10,7 @@ import {
   webhookAttemptTotals,
   webhookEndpointCounts,
 } from "../db/repositories/status.ts";
+import { SYNC_OUTCOMES } from "../db/repositories/sync-runs.ts";
 import { OPERATION_OUTCOMES, SUBSCRIBER_STATUSES, WEBHOOK_DELIVERY_STATUSES } from "../db/schema.ts";
 import { readBreakerState } from "../providers/client.ts";
 import type { Runtime } from "../runtime.ts";
@@ -18,7 +19,6 @@ import { breakerOf } from "./service.ts";
 
 export const OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-const SYNC_OUTCOMES = ["ok", "unchanged", "not_modified", "skipped", "failed"] as const;
 const BREAKER_VALUE = { closed: 0, half_open: 1, open: 2, unknown: Number.NaN } as const;
 const LAG_WINDOW_MS = 5 * 60_000;
 

@@ -14,6 +14,7 @@ import {
   webhookEndpointCounts,
 } from "../db/repositories/status.ts";
 import { SUBSCRIBER_STATUSES } from "../db/schema.ts";
+import { isUuid } from "../lib/ids.ts";
 import { publishedIndexGeneration } from "../plans/index.ts";
 import type { BreakerState } from "../providers/client.ts";
 import { readBreakerState } from "../providers/client.ts";
@@ -23,7 +24,6 @@ import type { Status, StatusWindow } from "./schema.ts";
 import { STATUS_WINDOWS } from "./schema.ts";
 
 const DAY_S = 86_400;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type StatusBreaker = Status["plans"]["breaker_state"];
 
@@ -83,7 +83,7 @@ export async function getStatus(rt: Runtime, window: StatusWindow, now = Date.no
       webhookEndpointCounts(db),
       countPendingDeliveries(rt),
     ]);
-  const index = generation && UUID.test(generation) ? await searchIndexOfRun(db, generation) : null;
+  const index = generation && isUuid(generation) ? await searchIndexOfRun(db, generation) : null;
   const rate = (v: number) => round(v * perMinute);
   const days = Array.from({ length: 7 }, (_, i) => daysFrom + i * DAY_S);
   const createdByDay = new Map(created.map((r) => [r.day, r.n]));

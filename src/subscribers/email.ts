@@ -17,4 +17,11 @@ export const EmailAddress = z
   .max(254, "must be at most 254 characters")
   .pipe(z.email("must be a valid email address"));
 
+/**
+ * What a filter by address accepts: printable ASCII of at most 254 characters, a superset of every
+ * stored address (EmailAddress admits ASCII only), so a value that is no address matches nothing
+ * instead of being a 422.
+ */
+export const EMAIL_FILTER = /^[\x20-\x7e]{1,254}$/;
+
 export const isEmailAddress = (value: string) => EmailAddress.safeParse(value).success;

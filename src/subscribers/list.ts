@@ -9,6 +9,7 @@ import { DomainError } from "../lib/errors.ts";
 import type { Page } from "../lib/pagination.ts";
 import { decodeCursor, encodeCursor, rowsForPage, toPage } from "../lib/pagination.ts";
 import type { Runtime } from "../runtime.ts";
+import { EMAIL_FILTER } from "./email.ts";
 import { cacheKeys, TTL, toSubscriberView } from "./model.ts";
 import type { Subscriber, SubscriberStatus } from "./schema.ts";
 
@@ -16,9 +17,6 @@ import type { Subscriber, SubscriberStatus } from "./schema.ts";
  * GET /v1/subscribers: filters, two sort orders and keyset cursors both ways, cache-first. The SQL
  * and why each filter has an index: src/db/repositories/subscriber-list.ts.
  */
-
-/** Printable ASCII, as every stored email is: the same rule as a lookup by email (service.ts). */
-const LIST_EMAIL = /^[\x20-\x7e]{1,254}$/;
 
 /**
  * The instant an ISO 8601 date-time (already in `z.iso.datetime({ offset: true })`'s form) names,
@@ -52,7 +50,7 @@ export const listQueryFields = {
   email: z
     .string()
     .trim()
-    .regex(LIST_EMAIL, "must be an email address (printable ASCII, at most 254 characters)")
+    .regex(EMAIL_FILTER, "must be an email address (printable ASCII, at most 254 characters)")
     .optional()
     .describe("Exact email, case-insensitive: at most one subscriber."),
   created_after: instant("Only subscribers created after this instant (exclusive), e.g. 2026-01-31T00:00:00Z.").optional(),

@@ -6,14 +6,13 @@ import type { OperationRow } from "../db/repositories/operations.ts";
 import { findOperation, isErasedOperation } from "../db/repositories/operations.ts";
 import { findSubscriberByEmail, findSubscriberById } from "../db/repositories/subscribers.ts";
 import { DomainError } from "../lib/errors.ts";
+import { isUuid } from "../lib/ids.ts";
 import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
 import { isEmailAddress } from "./email.ts";
 import { expireIfLost } from "./expiry.ts";
 import { cacheKeys, subscriberCaching, TTL, toOperationView, toSubscriberView } from "./model.ts";
 import type { Operation, Subscriber } from "./schema.ts";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * A subscriber reference from a path: an id (UUID) or an email address (anything containing "@").
@@ -22,7 +21,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export function parseSubscriberRef(idOrEmail: string): { id?: string; email?: string } {
   const byEmail = idOrEmail.includes("@");
-  if (byEmail ? !isEmailAddress(idOrEmail) : !UUID.test(idOrEmail)) {
+  if (byEmail ? !isEmailAddress(idOrEmail) : !isUuid(idOrEmail)) {
     throw new DomainError("validation_failed", "Give a subscriber id (UUID) or an email address.", {
       fields: [{ field: "id_or_email", message: "must be a UUID or an email address" }],
     });

@@ -1,21 +1,11 @@
 import { and, asc, desc, eq, gt, gte, inArray, lt, lte, or, sql } from "drizzle-orm";
-import type { Database, Executor, Reader, Transaction } from "../client.ts";
-import { basePlans, planSyncRuns, plans, zones } from "../schema.ts";
+import type { Database, Executor, Reader } from "../client.ts";
+import { basePlans, plans, zones } from "../schema.ts";
 
 type PlanRow = typeof plans.$inferSelect;
 export type NewPlanRow = typeof plans.$inferInsert;
 export type NewBasePlanRow = typeof basePlans.$inferInsert;
 export type ZoneRow = typeof zones.$inferSelect;
-export type SyncRunRow = typeof planSyncRuns.$inferSelect;
-
-// Any constant shared by every sync; transaction-scoped, so a crashed run can never leave it held.
-const PLAN_SYNC_LOCK = 727_001;
-
-/** One sync at a time: false when another run holds the lock (this one then does nothing). */
-export async function tryLockPlanSync(tx: Transaction): Promise<boolean> {
-  const res = await tx.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(${PLAN_SYNC_LOCK}) as locked`);
-  return res.rows[0]?.locked === true;
-}
 
 /** What ingest compares a plan against: its content hash, and where it sat in the search index. */
 export interface KnownPlan {
@@ -120,42 +110,6 @@ export async function replaceZones(db: Executor, planIds: string[], cols: ZoneCo
 export async function touchPlans(db: Executor, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
   await db.update(plans).set({ lastSeenAt: sql`now()` }).where(inArray(plans.id, ids));
-}
-
-export async function insertSyncRun(db: Executor, row: typeof planSyncRuns.$inferInsert): Promise<void> {
-  await db.insert(planSyncRuns).values(row);
-}
-
-/** Completes a stored report with what happened after commit (the index publication). */
-export async function updateSyncRunReport(db: Executor, id: string, report: unknown): Promise<void> {
-  await db.update(planSyncRuns).set({ report }).where(eq(planSyncRuns.id, id));
-}
-
-/** Id of the last run that changed stored plans: the generation the search index should show. */
-export async function lastChangingSyncRunId(db: Executor): Promise<string | null> {
-  const [row] = await db
-    .select({ id: planSyncRuns.id })
-    .from(planSyncRuns)
-    .where(eq(planSyncRuns.outcome, "ok"))
-    .orderBy(desc(planSyncRuns.finishedAt))
-    .limit(1);
-  return row?.id ?? null;
-}
-
-export async function latestSyncRun(db: Reader): Promise<SyncRunRow | undefined> {
-  const [row] = await db.select().from(planSyncRuns).orderBy(desc(planSyncRuns.finishedAt)).limit(1);
-  return row;
-}
-
-/** The last run that read a document (or was told it had not changed): its validators and hash. */
-export async function lastAppliedSyncRun(db: Reader): Promise<SyncRunRow | undefined> {
-  const [row] = await db
-    .select()
-    .from(planSyncRuns)
-    .where(inArray(planSyncRuns.outcome, ["ok", "unchanged", "not_modified"]))
-    .orderBy(desc(planSyncRuns.finishedAt))
-    .limit(1);
-  return row;
 }
 
 const summaryColumns = {

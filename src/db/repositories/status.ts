@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Reader } from "../client.ts";
+import { GOOD_SYNC_OUTCOMES } from "./sync-runs.ts";
 
 /**
  * The status page's and the metrics endpoint's reads: aggregates over the write, plan, subscriber,
@@ -142,12 +143,9 @@ export async function syncRunsSince(db: Reader, sinceMs: number): Promise<SyncPo
   return res.rows;
 }
 
-/** Outcomes that mean the stored plans match the provider: a new document, the same bytes, or a 304. */
-const GOOD_SYNC = sql`('ok', 'unchanged', 'not_modified')`;
-
 export async function lastGoodSyncAt(db: Reader): Promise<Date | null> {
   const res = await db.execute<{ at: string | null }>(
-    sql`select max(finished_at)::text as at from plan_sync_runs where outcome in ${GOOD_SYNC}`,
+    sql`select max(finished_at)::text as at from plan_sync_runs where outcome = any(${sql.param(GOOD_SYNC_OUTCOMES)}::text[])`,
   );
   const at = res.rows[0]?.at;
   return at ? new Date(at) : null;

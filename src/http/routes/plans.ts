@@ -1,6 +1,6 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context, TypedResponse } from "hono";
-import { strongEtag } from "../../lib/crypto.ts";
+import { strongEtag } from "../../lib/entity-tags.ts";
 import { DomainError } from "../../lib/errors.ts";
 import { errorMessage } from "../../lib/log.ts";
 import { listBody, pageSchema } from "../../lib/pagination.ts";
@@ -8,8 +8,7 @@ import { EventSummary, Plan } from "../../plans/schema.ts";
 import type { SearchRange, SearchSource } from "../../plans/search.ts";
 import { answerInMemory, currentSearchGeneration, parseBoundCached, searchEvents } from "../../plans/search.ts";
 import { getPlan, listPlans } from "../../plans/service.ts";
-import type { AppEnv } from "../context.ts";
-import type { CacheLevel } from "../edge-cache.ts";
+import type { AppEnv, CacheLevel } from "../context.ts";
 import { cacheableAnswer, edgeKey, fromEdge, toEdge } from "../edge-cache.ts";
 import { responseHeaders } from "../openapi-headers.ts";
 import { cacheable, envelope, ifNoneMatch, notModified, problems, publicProblems } from "../openapi-schemas.ts";

@@ -4,6 +4,7 @@ import { etagOf } from "../../subscribers/model.ts";
 import { Subscriber } from "../../subscribers/schema.ts";
 import { getSubscriber } from "../../subscribers/service.ts";
 import type { AppEnv } from "../context.ts";
+import { ifNoneMatchHolds } from "../edge-cache.ts";
 import { requireScope } from "../middleware/auth.ts";
 import { jsonBody } from "../middleware/json-body.ts";
 import { authProblems, envelope, Problem, problems } from "../openapi-schemas.ts";
@@ -61,7 +62,6 @@ export const subscriberLookupRoutes = new OpenAPIHono<AppEnv>().openapi(lookup, 
   const { value, cache } = await getSubscriber(c.get("rt"), c.req.valid("json").email);
   c.set("cacheOutcome", cache);
   const etag = etagOf(value);
-  const inm = c.req.valid("header")["if-none-match"];
-  if (inm?.split(",").some((t) => t.trim().replace(/^W\//, "") === etag || t.trim() === "*")) return c.body(null, 304, { ETag: etag });
+  if (ifNoneMatchHolds(c.req.valid("header")["if-none-match"], etag)) return c.body(null, 304, { ETag: etag });
   return c.json({ data: value, meta: {} }, 200, { ETag: etag });
 });
