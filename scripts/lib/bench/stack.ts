@@ -3,6 +3,8 @@
 // (LOG_LEVEL=warn), plus the same-I/O harness with the app's bindings and a trivial "ok" Worker in
 // the same runtime configuration.
 
+import { readFileSync } from "node:fs";
+import { stripTypeScriptTypes } from "node:module";
 import type { Miniflare } from "miniflare";
 import pg from "pg";
 import { generateApiKey } from "../api-keys.ts";
@@ -32,23 +34,8 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-const PROBE_SCRIPT = `
-const body = JSON.stringify({ id: "0190a3b4-0000-7000-8000-000000000000", status: "pending" });
-export default {
-  async fetch(req, env) {
-    const path = new URL(req.url).pathname;
-    if (path === "/") return new Response("ok");
-    const key = "op:" + crypto.randomUUID();
-    if (path === "/kv-put") await env.KV.put(key, body, { expirationTtl: 86400 });
-    else if (path === "/post-io") {
-      await env.KV.get("sub:" + key);
-      await env.Q.send({ body }, { contentType: "json" });
-      await env.KV.put(key, body, { expirationTtl: 86400 });
-    } else return new Response("not found", { status: 404 });
-    return new Response(body, { status: 202, headers: { "content-type": "application/json" } });
-  },
-  async queue(batch) { batch.ackAll(); },
-};`;
+/** The trivial Worker (probe-worker/index.ts), runnable as written once its types are stripped. */
+const PROBE_SCRIPT = stripTypeScriptTypes(readFileSync(new URL("./probe-worker/index.ts", import.meta.url), "utf8"));
 
 export async function startStack(opts: { log?: (m: string) => void } = {}): Promise<Stack> {
   const say = opts.log ?? (() => {});
