@@ -1,5 +1,6 @@
-// The HTTP app first: it loads @hono/zod-openapi, which must extend zod before any module builds
-// the schemas that routes later annotate with .openapi().
+// The Worker's entry: each runtime event goes to its entry point (the HTTP app, the queue dispatch,
+// the cron dispatch), and nothing else happens here. Schemas carry OpenAPI data through zod's own
+// .meta(), so no module depends on the order in which these load.
 
 import { handleScheduled } from "./cron/index.ts";
 import { createApp } from "./http/app.ts";

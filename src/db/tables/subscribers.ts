@@ -41,7 +41,7 @@ export const subscribers = pgTable(
     index("subscribers_status_created_id_idx").on(t.status, t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
     index("subscribers_updated_id_idx").on(t.updatedAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
     index("subscribers_status_updated_id_idx").on(t.status, t.updatedAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
-    // The name policy's control and bidi rules (src/subscribers/model.ts), enforced where the data
+    // The name policy's control and bidi rules (src/subscribers/schema.ts), enforced where the data
     // lands too: a write that bypassed the edge fails here and the consumer isolates it.
     check("subscribers_name_chars", sql`${t.name} !~ ${sql.raw(`'${NAME_FORBIDDEN}'`)}`),
     check("subscribers_last_name_chars", sql`${t.lastName} !~ ${sql.raw(`'${NAME_FORBIDDEN}'`)}`),
