@@ -107,3 +107,13 @@ export const pageSchema = <T extends z.ZodType>(item: T, id: string) =>
       links: z.object({ next: z.string().nullable(), prev: z.string().nullable() }),
     })
     .meta({ id });
+
+/** The page query every list takes: `limit` 1 to 100 (25 when absent); a cursor as the list defines it. */
+export const pageQuery = {
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+  /** A cursor of encodeCursor's: opaque to clients. */
+  opaqueCursor: z.string().min(1).max(512),
+};
+
+/** The query of a list whose cursor is the last row's id (oldest or newest first by a UUIDv7). */
+export const idPageQuery = z.strictObject({ limit: pageQuery.limit, cursor: z.uuid().optional() });

@@ -1,30 +1,23 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { DeadLetter, pendingDeadLetters, ReplayRequest, ReplayResult, replayPending } from "../../dead-letters/index.ts";
+import { pageQuery } from "../../lib/pagination.ts";
 import { replayableWrite } from "../../subscribers/index.ts";
 import type { AppEnv } from "../context.ts";
-import { requireAdmin } from "../middleware/auth.ts";
+import { adminRoute } from "../keyed-route.ts";
 import { jsonBody } from "../middleware/json-body.ts";
-import { adminProblems, envelope, jsonBodyProblems, ok, problems } from "../openapi-schemas.ts";
+import { envelope, jsonBodyProblems, ok } from "../openapi-schemas.ts";
 
-const security = [{ bearerAuth: [] }];
-
-const list = createRoute({
+const list = adminRoute({
   method: "get",
   path: "/v1/admin/dead-letters",
   tags: ["Admin"],
   summary: "Dead letters not yet replayed, oldest first",
   operationId: "listDeadLetters",
-  security,
-  middleware: [requireAdmin()] as const,
-  request: { query: z.strictObject({ limit: z.coerce.number().int().min(1).max(100).default(25) }) },
-  responses: {
-    200: ok("Dead letters", envelope(z.array(DeadLetter), "DeadLetterList")),
-    ...adminProblems,
-    422: problems[422],
-  },
+  request: { query: z.strictObject({ limit: pageQuery.limit }) },
+  responses: { 200: ok("Dead letters", envelope(z.array(DeadLetter), "DeadLetterList")) },
 });
 
-const replay = createRoute({
+const replay = adminRoute({
   method: "post",
   path: "/v1/admin/dead-letters/replay",
   tags: ["Admin"],
@@ -32,8 +25,7 @@ const replay = createRoute({
   description:
     "Replays the given ids, or the oldest `limit` not yet replayed. Each is sent unchanged and marked replayed; a write the database refused before gets a new outcome if it is stored now. Writes dead-lettered for lack of the database are replayed automatically every minute.",
   operationId: "replayDeadLetters",
-  security,
-  middleware: [requireAdmin(), ...jsonBody()] as const,
+  middleware: jsonBody(),
   request: {
     body: {
       required: true,
@@ -46,7 +38,6 @@ const replay = createRoute({
   },
   responses: {
     200: ok("What was replayed and what could not be", envelope(ReplayResult, "DeadLetterReplayEnvelope")),
-    ...adminProblems,
     ...jsonBodyProblems,
   },
 });

@@ -1,43 +1,34 @@
-import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { SyncReport } from "../../plans/schema.ts";
 import { lastSyncReport, runPlanSync } from "../../plans/service.ts";
 import type { AppEnv } from "../context.ts";
-import { requireAdmin } from "../middleware/auth.ts";
+import { adminRoute } from "../keyed-route.ts";
 import { noBody } from "../middleware/json-body.ts";
-import { adminProblems, envelope, noBodyProblem, ok, problems } from "../openapi-schemas.ts";
+import { envelope, noBodyProblem, ok, problems } from "../openapi-schemas.ts";
 
-const security = [{ bearerAuth: [] }];
-
-const runNow = createRoute({
+const runNow = adminRoute({
   method: "post",
   path: "/v1/admin/plans/sync",
   tags: ["Admin"],
   summary: "Run one plan sync now and return its report",
   description: "Same sync as the Cron Trigger. A sync already running makes this one report `skipped`.",
   operationId: "runPlanSync",
-  security,
-  middleware: [requireAdmin(), noBody] as const,
+  middleware: [noBody],
   responses: {
     200: ok("The run's report", envelope(SyncReport, "PlanSyncReportEnvelope")),
-    ...adminProblems,
     ...noBodyProblem,
     502: problems[502],
     503: problems.providerUnavailable,
   },
 });
 
-const last = createRoute({
+const last = adminRoute({
   method: "get",
   path: "/v1/admin/plans/sync",
   tags: ["Admin"],
   summary: "The last plan sync's report (cron or admin)",
   operationId: "getPlanSyncReport",
-  security,
-  middleware: [requireAdmin()] as const,
-  responses: {
-    200: ok("The last run's report", envelope(SyncReport, "PlanSyncLastReport")),
-    ...adminProblems,
-  },
+  responses: { 200: ok("The last run's report", envelope(SyncReport, "PlanSyncLastReport")) },
 });
 
 export const adminPlanRoutes = new OpenAPIHono<AppEnv>()

@@ -1,19 +1,18 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { OPENMETRICS_CONTENT_TYPE, renderMetrics } from "../../status/metrics.ts";
 import { Status, StatusWindow } from "../../status/schema.ts";
 import { getStatus } from "../../status/service.ts";
 import type { AppEnv } from "../context.ts";
-import { requireAdmin } from "../middleware/auth.ts";
-import { adminProblems, envelope, ok, problems } from "../openapi-schemas.ts";
+import { adminRoute } from "../keyed-route.ts";
+import { envelope, ok } from "../openapi-schemas.ts";
 
-const security = [{ bearerAuth: [] }];
 /**
  * Prometheus' text format, for clients that do not ask for OpenMetrics: the same lines, whose
  * `# UNIT` and `# EOF` are comments to a 0.0.4 parser; generic HTTP clients read it as text.
  */
 const PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
-const status = createRoute({
+const status = adminRoute({
   method: "get",
   path: "/v1/admin/status",
   tags: ["Admin"],
@@ -21,17 +20,11 @@ const status = createRoute({
   description:
     "What the /status page draws. Series have one value per step (a minute for `hour`, 15 minutes for `day`, an hour for `week`); rates are per minute averaged over the step, and the last step is still running. Request series come from the per-isolate rollups, flushed once a minute.",
   operationId: "getStatus",
-  security,
-  middleware: [requireAdmin()] as const,
   request: { query: z.strictObject({ window: StatusWindow.default("hour") }) },
-  responses: {
-    200: ok("The status document", envelope(Status, "StatusEnvelope")),
-    ...adminProblems,
-    422: problems[422],
-  },
+  responses: { 200: ok("The status document", envelope(Status, "StatusEnvelope")) },
 });
 
-const metrics = createRoute({
+const metrics = adminRoute({
   method: "get",
   path: "/v1/admin/metrics",
   tags: ["Admin"],
@@ -39,8 +32,6 @@ const metrics = createRoute({
   description:
     "Gauges and counters computed from Postgres at scrape time (write lag over the last 5 minutes, dead letters, operation outcomes, plan sync age and outcomes, the provider breaker, subscribers, webhooks) and request-duration histograms per route group from the request rollups. Scrape with an admin key as a bearer token.",
   operationId: "getMetrics",
-  security,
-  middleware: [requireAdmin()] as const,
   responses: {
     200: {
       ...ok(
@@ -49,7 +40,6 @@ const metrics = createRoute({
       ),
       content: { [PROMETHEUS_TEXT]: { schema: z.string() }, [OPENMETRICS_CONTENT_TYPE]: { schema: z.string() } },
     },
-    ...adminProblems,
   },
 });
 

@@ -1,72 +1,57 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { createApiKey, listApiKeyPage, revokeKey } from "../../auth/key-admin.ts";
 import { ApiKey, CreatedApiKey, NewApiKey } from "../../auth/schema.ts";
-import { listBody, pageSchema } from "../../lib/pagination.ts";
+import { idPageQuery, listBody, pageSchema } from "../../lib/pagination.ts";
 import type { AppEnv } from "../context.ts";
-import { requireAdmin } from "../middleware/auth.ts";
+import { adminRoute } from "../keyed-route.ts";
 import { jsonBody, noBody } from "../middleware/json-body.ts";
 import { responseHeaders } from "../openapi-headers.ts";
-import { adminProblems, envelope, jsonBodyProblems, noBodyProblem, ok, problems } from "../openapi-schemas.ts";
+import { envelope, jsonBodyProblems, noBodyProblem, ok } from "../openapi-schemas.ts";
 
-const security = [{ bearerAuth: [] }];
 /** A key's name, scopes and rate limit fit in far less than the app-wide body limit. */
 const MAX_BODY_BYTES = 4 * 1024;
 const adminNote = "Requires the `admin` scope. Without a valid key this route answers 404, as if it did not exist.";
 
-const create = createRoute({
+const create = adminRoute({
   method: "post",
   path: "/v1/admin/api-keys",
   tags: ["Admin"],
   summary: "Create an API key",
   description: `${adminNote} The key is in \`data.key\` of this response only.`,
   operationId: "createApiKey",
-  security,
-  middleware: [requireAdmin(), ...jsonBody(MAX_BODY_BYTES)] as const,
+  middleware: jsonBody(MAX_BODY_BYTES),
   request: { body: { required: true, content: { "application/json": { schema: NewApiKey } } } },
   responses: {
     201: ok("Created", envelope(CreatedApiKey, "CreatedApiKeyEnvelope"), responseHeaders.location),
-    ...adminProblems,
     ...jsonBodyProblems,
   },
 });
 
-const list = createRoute({
+const list = adminRoute({
   method: "get",
   path: "/v1/admin/api-keys",
   tags: ["Admin"],
   summary: "List API keys, newest first",
   description: adminNote,
   operationId: "listApiKeys",
-  security,
-  middleware: [requireAdmin()] as const,
-  request: {
-    query: z.strictObject({
-      limit: z.coerce.number().int().min(1).max(100).default(25),
-      cursor: z.uuid().optional(),
-    }),
-  },
+  request: { query: idPageQuery },
   responses: {
     200: ok("A page of keys", pageSchema(ApiKey, "ApiKeyList")),
-    ...adminProblems,
-    422: problems[422],
   },
 });
 
-const revoke = createRoute({
+const revoke = adminRoute({
   method: "delete",
   path: "/v1/admin/api-keys/{id}",
   tags: ["Admin"],
   summary: "Revoke an API key",
   description: `${adminNote} Idempotent. The key stops working at once where it was revoked and everywhere within 60 s (the edge cache lifetime of a key lookup) plus KV propagation.`,
   operationId: "revokeApiKey",
-  security,
-  middleware: [requireAdmin(), noBody] as const,
+  middleware: [noBody],
   request: { params: z.object({ id: z.uuid() }) },
   responses: {
     200: ok("The revoked key", envelope(ApiKey, "ApiKeyEnvelope")),
-    ...adminProblems,
     ...noBodyProblem,
-    422: problems[422],
   },
 });
 

@@ -3,7 +3,7 @@ import type { Context, TypedResponse } from "hono";
 import { strongEtag } from "../../lib/entity-tags.ts";
 import { DomainError } from "../../lib/errors.ts";
 import { errorMessage } from "../../lib/log.ts";
-import { listBody, pageSchema } from "../../lib/pagination.ts";
+import { listBody, pageQuery, pageSchema } from "../../lib/pagination.ts";
 import { EventSummary, Plan } from "../../plans/schema.ts";
 import type { SearchRange, SearchSource } from "../../plans/search.ts";
 import { answerInMemory, currentSearchGeneration, parseBoundCached, searchEvents } from "../../plans/search.ts";
@@ -104,8 +104,8 @@ const list = createRoute({
     query: z.strictObject({
       starts_at: bound("below"),
       ends_at: bound("above"),
-      limit: z.coerce.number().int().min(1).max(100).default(25),
-      cursor: z.string().min(1).max(512).optional(),
+      limit: pageQuery.limit,
+      cursor: pageQuery.opaqueCursor.optional(),
     }),
   },
   parameters: [ifNoneMatch],

@@ -1,22 +1,17 @@
-import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { Stats } from "../../stats/schema.ts";
 import { getStats } from "../../stats/service.ts";
 import type { AppEnv } from "../context.ts";
-import { requireScope } from "../middleware/auth.ts";
-import { authProblems, envelope, ok } from "../openapi-schemas.ts";
+import { keyedRoute } from "../keyed-route.ts";
+import { envelope, ok } from "../openapi-schemas.ts";
 
-const stats = createRoute({
+const stats = keyedRoute("subscribers:read", {
   method: "get",
   path: "/v1/stats",
   tags: ["Subscribers"],
   summary: "Subscriber counts by status and plan counts",
   operationId: "getStats",
-  security: [{ bearerAuth: [] }],
-  middleware: [requireScope("subscribers:read")] as const,
-  responses: {
-    200: ok("Counts", envelope(Stats, "StatsEnvelope")),
-    ...authProblems,
-  },
+  responses: { 200: ok("Counts", envelope(Stats, "StatsEnvelope")) },
 });
 
 export const statsRoutes = new OpenAPIHono<AppEnv>().openapi(stats, async (c) => {

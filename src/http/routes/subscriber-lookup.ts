@@ -1,13 +1,13 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { EmailAddress } from "../../subscribers/email.ts";
 import { etagOf } from "../../subscribers/model.ts";
 import { Subscriber } from "../../subscribers/schema.ts";
 import { getSubscriber } from "../../subscribers/service.ts";
 import type { AppEnv } from "../context.ts";
 import { ifNoneMatchHolds } from "../edge-cache.ts";
-import { requireScope } from "../middleware/auth.ts";
+import { keyedRoute } from "../keyed-route.ts";
 import { jsonBody } from "../middleware/json-body.ts";
-import { authProblems, envelope, Problem, problems } from "../openapi-schemas.ts";
+import { envelope, Problem, problems } from "../openapi-schemas.ts";
 
 /**
  * A read by email with the address in the body, not the URL. URLs are written down in many places
@@ -21,7 +21,7 @@ const LookupEmail = EmailAddress.meta({ description: "The address, matched case-
 
 const LookupRequest = z.strictObject({ email: LookupEmail }).meta({ id: "SubscriberLookup" });
 
-const lookup = createRoute({
+const lookup = keyedRoute("subscribers:read", {
   method: "post",
   path: "/v1/subscribers/lookup",
   operationId: "lookupSubscriber",
@@ -29,8 +29,7 @@ const lookup = createRoute({
   summary: "Read a subscriber by email, with the address in the body",
   description:
     "Answers exactly what `GET /v1/subscribers/{email}` answers, but keeps the email out of the URL, which proxies, access logs and traces record. Prefer it for reads by email.",
-  security: [{ bearerAuth: [] }],
-  middleware: [requireScope("subscribers:read"), ...jsonBody()] as const,
+  middleware: jsonBody(),
   request: {
     headers: z.object({ "if-none-match": z.string().max(200).optional() }),
     body: { required: true, content: { "application/json": { schema: LookupRequest } } },
@@ -49,11 +48,9 @@ const lookup = createRoute({
       headers: z.object({ ETag: z.string() }),
     },
     400: problems[400],
-    ...authProblems,
     404: problems[404],
     413: problems[413],
     415: problems[415],
-    422: problems[422],
     500: { description: "Unexpected error", content: { "application/problem+json": { schema: Problem } } },
   },
 });

@@ -3,11 +3,12 @@ import { EMAIL_PATTERN } from "../../subscribers/email.ts";
 import { Operation, Subscriber } from "../../subscribers/schema.ts";
 import { MAX_WAIT_SECONDS } from "../../subscribers/service.ts";
 import { responseHeaders } from "../openapi-headers.ts";
-import { authProblems, empty, envelope, jsonBodyProblems, noBodyProblem, ok, problems } from "../openapi-schemas.ts";
+import { empty, envelope, jsonBodyProblems, noBodyProblem, ok, problems } from "../openapi-schemas.ts";
 
 /**
  * The subscriber routes' shared declarations: parameters, envelopes and response sets, for
  * src/http/routes/subscribers.ts and any other route that answers with a subscriber or an operation.
+ * Only what a route adds to keyedRoute's own answers (the key's problems, 404 and 422).
  */
 
 export const idempotencyKey = z
@@ -75,7 +76,6 @@ export const createResponses = {
   }),
   200: finishedOperation("Created"),
   202: accepted,
-  ...authProblems,
   ...jsonBodyProblems,
   409: problems[409],
   410: problems[410],
@@ -88,9 +88,7 @@ export const updateResponses = {
     { ...responseHeaders.write, ...responseHeaders.optionalEtag },
   ),
   202: accepted,
-  ...authProblems,
   ...jsonBodyProblems,
-  404: problems[404],
   409: problems[409],
   410: problems[410],
   412: problems[412],
@@ -99,29 +97,21 @@ export const updateResponses = {
 export const deleteResponses = {
   204: empty("Deleted (only under `Prefer: wait`)", responseHeaders.write),
   202: accepted,
-  ...authProblems,
   ...noBodyProblem,
-  404: problems[404],
   409: problems[409],
   410: problems[410],
   412: problems[412],
-  422: problems[422],
 } as const;
 
 export const forgetResponses = {
   204: empty("Erased (only under `Prefer: wait`)", responseHeaders.write),
   202: accepted,
-  ...authProblems,
   ...noBodyProblem,
   410: problems[410],
-  422: problems[422],
 } as const;
 
 /** A read of one subscriber (by id or email in the path, or by email in a body). */
 export const readResponses = {
   200: ok("The subscriber; `ETag` is its version", SubscriberEnvelope, responseHeaders.etag),
   304: empty("Not modified: If-None-Match holds the current ETag", responseHeaders.etag),
-  ...authProblems,
-  404: problems[404],
-  422: problems[422],
 } as const;

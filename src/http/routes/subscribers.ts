@@ -1,4 +1,4 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { listBody, pageSchema } from "../../lib/pagination.ts";
 import type { Accepted } from "../../subscribers/accept.ts";
@@ -10,9 +10,9 @@ import { Operation, Subscriber, SubscriberInput, SubscriberPatch, SubscriberStat
 import { awaitOperation, getOperation, getSubscriber, MAX_WAIT_SECONDS, writeResult } from "../../subscribers/service.ts";
 import type { AppEnv } from "../context.ts";
 import { ifNoneMatchHolds } from "../edge-cache.ts";
-import { requireScope } from "../middleware/auth.ts";
+import { keyedRoute } from "../keyed-route.ts";
 import { jsonBody, noBody } from "../middleware/json-body.ts";
-import { authProblems, envelope, ok, problems } from "../openapi-schemas.ts";
+import { envelope, ok, problems } from "../openapi-schemas.ts";
 import {
   createResponses,
   deleteResponses,
@@ -24,8 +24,6 @@ import {
   subscriberRef as ref,
   updateResponses,
 } from "./subscriber-openapi.ts";
-
-const security = [{ bearerAuth: [] }];
 
 /** RFC 7240 `wait`: the largest of the preferences' wait values, at most MAX_WAIT_SECONDS; 0 without one. */
 function preferredWait(header: string | undefined): number {
@@ -52,7 +50,7 @@ async function outcome(c: Context<AppEnv>, { operation, replayed }: Accepted, pr
   return { result, headers, pendingHeaders };
 }
 
-const create = createRoute({
+const create = keyedRoute("subscribers:write", {
   method: "post",
   path: "/v1/subscribers",
   tags: ["Subscribers"],
@@ -60,8 +58,7 @@ const create = createRoute({
   description:
     "Validates at the edge and enqueues; the queue consumer stores it unless the email exists. Follow `Location` to the operation, or send `Prefer: wait=N` for the outcome.",
   operationId: "createSubscriber",
-  security,
-  middleware: [requireScope("subscribers:write"), ...jsonBody()] as const,
+  middleware: jsonBody(),
   request: {
     headers: z.object({ "idempotency-key": idempotencyKey, prefer }),
     body: { required: true, content: { "application/json": { schema: SubscriberInput } } },
@@ -69,7 +66,7 @@ const create = createRoute({
   responses: createResponses,
 });
 
-const update = createRoute({
+const update = keyedRoute("subscribers:write", {
   method: "patch",
   path: "/v1/subscribers/{id_or_email}",
   tags: ["Subscribers"],
@@ -77,8 +74,7 @@ const update = createRoute({
   description:
     "The email is immutable. Status changes follow the transition table in docs/api.md, under Status transitions; moving to `unsubscribed` records `unsubscribed_at`. Changes apply in the order they were accepted; an older change that a newer one overtook ends `superseded`.",
   operationId: "updateSubscriber",
-  security,
-  middleware: [requireScope("subscribers:write"), ...jsonBody()] as const,
+  middleware: jsonBody(),
   request: {
     params: ref,
     headers: z.object({ "idempotency-key": idempotencyKey, prefer, "if-match": ifMatch }),
@@ -87,20 +83,19 @@ const update = createRoute({
   responses: updateResponses,
 });
 
-const remove = createRoute({
+const remove = keyedRoute("subscribers:write", {
   method: "delete",
   path: "/v1/subscribers/{id_or_email}",
   tags: ["Subscribers"],
   summary: "Delete a subscriber (asynchronous)",
   description: "Gone from reads, lists and stats once applied; a later POST with the same email creates a new subscriber.",
   operationId: "deleteSubscriber",
-  security,
-  middleware: [requireScope("subscribers:write"), noBody] as const,
+  middleware: [noBody],
   request: { params: ref, headers: z.object({ "idempotency-key": idempotencyKey, prefer, "if-match": ifMatch }) },
   responses: deleteResponses,
 });
 
-const forget = createRoute({
+const forget = keyedRoute("subscribers:erase", {
   method: "post",
   path: "/v1/subscribers/{id_or_email}/forget",
   tags: ["Subscribers"],
@@ -108,25 +103,24 @@ const forget = createRoute({
   description:
     "Removes the row, its operation and idempotency records, dead letters, events' personal data and every cache entry. Keeps a keyed hash of the email for 30 days so late messages cannot bring the person back. Works for an address whose subscriber was already deleted.",
   operationId: "forgetSubscriber",
-  security,
-  middleware: [requireScope("subscribers:erase"), noBody] as const,
+  middleware: [noBody],
   request: { params: ref, headers: z.object({ "idempotency-key": idempotencyKey, prefer }) },
+  // An erasure of an address with no subscriber left still erases what is kept of it: never a 404.
+  notFound: false,
   responses: forgetResponses,
 });
 
-const getOne = createRoute({
+const getOne = keyedRoute("subscribers:read", {
   method: "get",
   path: "/v1/subscribers/{id_or_email}",
   tags: ["Subscribers"],
   summary: "Read a subscriber by id or email",
   operationId: "getSubscriber",
-  security,
-  middleware: [requireScope("subscribers:read")] as const,
   request: { params: ref, headers: z.object({ "if-none-match": z.string().max(200).optional() }) },
   responses: readResponses,
 });
 
-const list = createRoute({
+const list = keyedRoute("subscribers:read", {
   method: "get",
   path: "/v1/subscribers",
   tags: ["Subscribers"],
@@ -134,31 +128,22 @@ const list = createRoute({
   description:
     "Newest first by `sort` (created_at or updated_at), ties broken by id. `meta.next_cursor` goes to older subscribers (`cursor`), `meta.prev_cursor` back to newer ones (`prev_cursor`); give one of them, never both (422), with the sort the cursor came from. Bounds are ISO 8601 date-times with an offset.",
   operationId: "listSubscribers",
-  security,
-  middleware: [requireScope("subscribers:read")] as const,
   request: { query: z.strictObject({ status: SubscriberStatus.optional(), ...listQueryFields }) },
   responses: {
     200: ok("A page of subscribers", pageSchema(Subscriber, "SubscriberList")),
-    ...authProblems,
-    422: problems[422],
   },
 });
 
-const operation = createRoute({
+const operation = keyedRoute("subscribers:read", {
   method: "get",
   path: "/v1/operations/{id}",
   tags: ["Subscribers"],
   summary: "Outcome of an accepted write",
   operationId: "getOperation",
-  security,
-  middleware: [requireScope("subscribers:read")] as const,
   request: { params: z.object({ id: z.uuid() }) },
   responses: {
     200: ok("The operation", envelope(Operation, "OperationResult")),
-    ...authProblems,
-    404: problems[404],
     410: problems[410],
-    422: problems[422],
   },
 });
 

@@ -1,5 +1,5 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { listBody, pageSchema } from "../../lib/pagination.ts";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { idPageQuery, listBody, pageSchema } from "../../lib/pagination.ts";
 import {
   WebhookDelivery,
   WebhookEndpoint,
@@ -19,174 +19,139 @@ import {
   sendTestEvent,
 } from "../../webhooks/service.ts";
 import type { AppEnv } from "../context.ts";
-import { requireScope } from "../middleware/auth.ts";
+import { keyedRoute } from "../keyed-route.ts";
 import { jsonBody, noBody } from "../middleware/json-body.ts";
 import { responseHeaders } from "../openapi-headers.ts";
-import { authProblems, empty, envelope, jsonBodyProblems, noBodyProblem, ok, problems } from "../openapi-schemas.ts";
+import { empty, envelope, jsonBodyProblems, noBodyProblem, ok, problems } from "../openapi-schemas.ts";
 
-const security = [{ bearerAuth: [] }];
 const tags = ["Webhooks"];
-const manage = requireScope("webhooks:manage");
 // Routes that point subscriber data somewhere (register, change an endpoint) or show it (the delivery
 // log and a redelivery carry subscriber ids and what receivers echoed) need the right to read it too.
-const readData = requireScope("subscribers:read");
+const manageData = ["webhooks:manage", "subscribers:read"] as const;
 const MAX_BODY_BYTES = 8 * 1024;
 const idParam = z.object({ id: z.uuid() });
-const page = z.strictObject({ limit: z.coerce.number().int().min(1).max(100).default(25), cursor: z.uuid().optional() });
 const EndpointEnvelope = envelope(WebhookEndpoint, "WebhookEndpointEnvelope");
 const SecretEnvelope = envelope(WebhookEndpointWithSecret, "WebhookEndpointWithSecretEnvelope");
 const DeliveryEnvelope = envelope(WebhookDelivery, "WebhookDeliveryEnvelope");
 
-const create = createRoute({
+const create = keyedRoute(manageData, {
   method: "post",
   path: "/v1/webhooks",
   tags,
   summary: "Register a webhook endpoint",
   description: "The signing secret is in `data.secret` of this response only.",
   operationId: "createWebhook",
-  security,
-  middleware: [manage, readData, ...jsonBody(MAX_BODY_BYTES)] as const,
+  middleware: jsonBody(MAX_BODY_BYTES),
   request: { body: { required: true, content: { "application/json": { schema: WebhookEndpointInput } } } },
   responses: {
     201: ok("Created", SecretEnvelope, responseHeaders.location),
-    ...authProblems,
     ...jsonBodyProblems,
   },
 });
 
-const list = createRoute({
+const list = keyedRoute("webhooks:manage", {
   method: "get",
   path: "/v1/webhooks",
   tags,
   summary: "List webhook endpoints, oldest first",
   operationId: "listWebhooks",
-  security,
-  middleware: [manage] as const,
-  request: { query: page },
+  request: { query: idPageQuery },
   responses: {
     200: ok("A page of endpoints", pageSchema(WebhookEndpoint, "WebhookEndpointList")),
-    ...authProblems,
-    422: problems[422],
   },
 });
 
-const getOne = createRoute({
+const getOne = keyedRoute("webhooks:manage", {
   method: "get",
   path: "/v1/webhooks/{id}",
   tags,
   summary: "Read a webhook endpoint (never its secret)",
   operationId: "getWebhook",
-  security,
-  middleware: [manage] as const,
   request: { params: idParam },
   responses: {
     200: ok("The endpoint", EndpointEnvelope),
-    ...authProblems,
-    404: problems[404],
-    422: problems[422],
   },
 });
 
-const patch = createRoute({
+const patch = keyedRoute(manageData, {
   method: "patch",
   path: "/v1/webhooks/{id}",
   tags,
   summary: "Enable, disable, or change an endpoint's URL, events or description",
   operationId: "updateWebhook",
-  security,
-  middleware: [manage, readData, ...jsonBody(MAX_BODY_BYTES)] as const,
+  middleware: jsonBody(MAX_BODY_BYTES),
   request: { params: idParam, body: { required: true, content: { "application/json": { schema: WebhookEndpointPatch } } } },
   responses: {
     200: ok("The endpoint", EndpointEnvelope),
-    ...authProblems,
-    404: problems[404],
     ...jsonBodyProblems,
   },
 });
 
-const remove = createRoute({
+const remove = keyedRoute("webhooks:manage", {
   method: "delete",
   path: "/v1/webhooks/{id}",
   tags,
   summary: "Delete an endpoint with its deliveries",
   operationId: "deleteWebhook",
-  security,
-  middleware: [manage, noBody] as const,
+  middleware: [noBody],
   request: { params: idParam },
-  responses: { 204: empty("Deleted"), ...authProblems, ...noBodyProblem, 404: problems[404], 422: problems[422] },
+  responses: { 204: empty("Deleted"), ...noBodyProblem },
 });
 
-const rotate = createRoute({
+const rotate = keyedRoute("webhooks:manage", {
   method: "post",
   path: "/v1/webhooks/{id}/rotate-secret",
   tags,
   summary: "Rotate the signing secret",
   description: "The new secret is in `data.secret` of this response only. The old one keeps signing, beside it, for 24 hours.",
   operationId: "rotateWebhookSecret",
-  security,
-  middleware: [manage, noBody] as const,
+  middleware: [noBody],
   request: { params: idParam },
   responses: {
     200: ok("The endpoint and its new secret", SecretEnvelope),
-    ...authProblems,
     ...noBodyProblem,
-    404: problems[404],
-    422: problems[422],
   },
 });
 
-const test = createRoute({
+const test = keyedRoute("webhooks:manage", {
   method: "post",
   path: "/v1/webhooks/{id}/test",
   tags,
   summary: "Send a webhook.test event",
   operationId: "testWebhook",
-  security,
-  middleware: [manage, noBody] as const,
+  middleware: [noBody],
   request: { params: idParam },
   responses: {
     202: ok("The delivery, pending", DeliveryEnvelope),
-    ...authProblems,
     ...noBodyProblem,
-    404: problems[404],
     409: problems[409],
-    422: problems[422],
   },
 });
 
-const deliveries = createRoute({
+const deliveries = keyedRoute(manageData, {
   method: "get",
   path: "/v1/webhooks/{id}/deliveries",
   tags,
   summary: "Deliveries to an endpoint, newest first, with every attempt's status code, latency and first 1 KB of answer",
   operationId: "listWebhookDeliveries",
-  security,
-  middleware: [manage, readData] as const,
-  request: { params: idParam, query: page },
+  request: { params: idParam, query: idPageQuery },
   responses: {
     200: ok("A page of deliveries", pageSchema(WebhookDelivery, "WebhookDeliveryList")),
-    ...authProblems,
-    404: problems[404],
-    422: problems[422],
   },
 });
 
-const redeliverRoute = createRoute({
+const redeliverRoute = keyedRoute(manageData, {
   method: "post",
   path: "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
   tags,
   summary: "Send a delivery again now, under the same webhook-id",
   operationId: "redeliverWebhookDelivery",
-  security,
-  middleware: [manage, readData, noBody] as const,
+  middleware: [noBody],
   request: { params: z.object({ id: z.uuid(), delivery_id: z.uuid() }) },
   responses: {
     202: ok("The delivery, pending again", DeliveryEnvelope),
-    ...authProblems,
     ...noBodyProblem,
-    404: problems[404],
     409: problems[409],
-    422: problems[422],
   },
 });
 
