@@ -1,6 +1,5 @@
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
-import { SyncReport } from "../../plans/schema.ts";
-import { lastSyncReport, runPlanSync } from "../../plans/service.ts";
+import { lastSyncReport, runPlanSync, SyncReport } from "../../plans/index.ts";
 import type { AppEnv } from "../context.ts";
 import { requireAdmin } from "../middleware/auth.ts";
 import { noBody } from "../middleware/json-body.ts";
