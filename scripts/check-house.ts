@@ -91,6 +91,7 @@ function staleLinks(file: string, lines: string[]): string[] {
       const target = (m[1] ?? "").replace(/#.*$/, "");
       if (target === "" || /^[a-z][\w+.-]*:/i.test(target)) continue; // #anchor, https:, mailto:
       const path = normalize(join(dirname(file), target));
+      if (path === citedPath(target)) continue; // a cited path too: reported once, by staleCitations
       if (!existsSync(path)) out.push(`${file}:${i + 1}: ${m[1]}`);
     }
   });
