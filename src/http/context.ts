@@ -1,4 +1,4 @@
-import type { Principal } from "../auth/principal.ts";
+import type { Principal } from "../auth/index.ts";
 import type { CacheOutcome } from "../cache/read-through.ts";
 import type { RateDecision } from "../ratelimit/index.ts";
 import type { Runtime } from "../runtime.ts";

@@ -1,2 +1,3 @@
 /** The stats capability's public module. */
-export { forgetStats } from "./service.ts";
+export { Stats } from "./schema.ts";
+export { forgetStats, getStats } from "./service.ts";

@@ -1,4 +1,12 @@
-/** The subscribers capability's public module: its queue consumer, its write journal and its replay rule. */
+/** The subscribers capability's public module: what the entry points and other capabilities may use. */
+export type { Accepted } from "./accept.ts";
+export { createSubscriber, deleteSubscriber, forgetSubscriber, updateSubscriber } from "./accept.ts";
 export { consumeSubscriberWrites } from "./consumer.ts";
+export { EMAIL_PATTERN, EmailAddress } from "./email.ts";
 export { reconcileWriteJournal } from "./journal.ts";
+export { listQueryFields, listSubscriberPage } from "./list.ts";
 export { replayableWrite } from "./messages.ts";
+export { etagOf } from "./model.ts";
+export { parseIfMatch } from "./preconditions.ts";
+export { Operation, Subscriber, SubscriberInput, SubscriberPatch, SubscriberStatus } from "./schema.ts";
+export { awaitOperation, getOperation, getSubscriber, MAX_WAIT_SECONDS, writeResult } from "./service.ts";

@@ -1,7 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { authenticate } from "../../auth/api-keys.ts";
-import type { Principal, Scope } from "../../auth/principal.ts";
-import { hasScope } from "../../auth/principal.ts";
+import type { Principal, Scope } from "../../auth/index.ts";
+import { authenticate, hasScope } from "../../auth/index.ts";
 import { DomainError } from "../../lib/errors.ts";
 import type { AppEnv } from "../context.ts";
 import { enforceKeyLimit, lockout, takeKeyLookupToken } from "./rate-limit.ts";

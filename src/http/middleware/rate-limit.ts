@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import type { Principal } from "../../auth/principal.ts";
+import type { Principal } from "../../auth/index.ts";
 import { hotCache } from "../../cache/hot.ts";
 import { DomainError } from "../../lib/errors.ts";
 import { inIsolateMemory } from "../../lib/isolate-memory.ts";

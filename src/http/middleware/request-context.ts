@@ -2,8 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { newKvCounts, withKvMeter } from "../../cache/meter.ts";
 import { writeMetric } from "../../lib/metrics.ts";
 import { createRuntime } from "../../runtime.ts";
-import { flushRollups } from "../../status/flush.ts";
-import { isolateRollups, recordRequest, routeGroup, takeDueRows } from "../../status/rollup.ts";
+import { flushRollups, isolateRollups, recordRequest, routeGroup, takeDueRows } from "../../status/index.ts";
 import type { AppEnv } from "../context.ts";
 import { rateLimitHeaders } from "../problems.ts";
 

@@ -1,6 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { SyncReport } from "../../plans/schema.ts";
-import { lastSyncReport, runPlanSync } from "../../plans/service.ts";
+import { lastSyncReport, runPlanSync, SyncReport } from "../../plans/index.ts";
 import type { AppEnv } from "../context.ts";
 import { adminRoute } from "../keyed-route.ts";
 import { noBody } from "../middleware/json-body.ts";

@@ -1,7 +1,5 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import { OPENMETRICS_CONTENT_TYPE, renderMetrics } from "../../status/metrics.ts";
-import { Status, StatusWindow } from "../../status/schema.ts";
-import { getStatus } from "../../status/service.ts";
+import { getStatus, OPENMETRICS_CONTENT_TYPE, renderMetrics, Status, StatusWindow } from "../../status/index.ts";
 import type { AppEnv } from "../context.ts";
 import { adminRoute } from "../keyed-route.ts";
 import { envelope, ok } from "../openapi-schemas.ts";

@@ -1,6 +1,5 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import { createApiKey, listApiKeyPage, revokeKey } from "../../auth/key-admin.ts";
-import { ApiKey, CreatedApiKey, NewApiKey } from "../../auth/schema.ts";
+import { ApiKey, CreatedApiKey, createApiKey, listApiKeyPage, NewApiKey, revokeKey } from "../../auth/index.ts";
 import { idPageQuery, listBody, pageSchema } from "../../lib/pagination.ts";
 import type { AppEnv } from "../context.ts";
 import { adminRoute } from "../keyed-route.ts";

@@ -4,10 +4,17 @@ import { strongEtag } from "../../lib/entity-tags.ts";
 import { DomainError } from "../../lib/errors.ts";
 import { errorMessage } from "../../lib/log.ts";
 import { listBody, pageQuery, pageSchema } from "../../lib/pagination.ts";
-import { EventSummary, Plan } from "../../plans/schema.ts";
-import type { SearchRange, SearchSource } from "../../plans/search.ts";
-import { answerInMemory, currentSearchGeneration, parseBoundCached, searchEvents } from "../../plans/search.ts";
-import { getPlan, listPlans } from "../../plans/service.ts";
+import type { SearchRange, SearchSource } from "../../plans/index.ts";
+import {
+  answerInMemory,
+  currentSearchGeneration,
+  EventSummary,
+  getPlan,
+  listPlans,
+  Plan,
+  parseBoundCached,
+  searchEvents,
+} from "../../plans/index.ts";
 import type { AppEnv, CacheLevel } from "../context.ts";
 import { cacheableAnswer, edgeKey, fromEdge, toEdge } from "../edge-cache.ts";
 import { responseHeaders } from "../openapi-headers.ts";

@@ -1,6 +1,5 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { Stats } from "../../stats/schema.ts";
-import { getStats } from "../../stats/service.ts";
+import { getStats, Stats } from "../../stats/index.ts";
 import type { AppEnv } from "../context.ts";
 import { keyedRoute } from "../keyed-route.ts";
 import { envelope, ok } from "../openapi-schemas.ts";

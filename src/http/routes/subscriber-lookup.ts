@@ -1,8 +1,5 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import { EmailAddress } from "../../subscribers/email.ts";
-import { etagOf } from "../../subscribers/model.ts";
-import { Subscriber } from "../../subscribers/schema.ts";
-import { getSubscriber } from "../../subscribers/service.ts";
+import { EmailAddress, etagOf, getSubscriber, Subscriber } from "../../subscribers/index.ts";
 import type { AppEnv } from "../context.ts";
 import { ifNoneMatchHolds } from "../edge-cache.ts";
 import { keyedRoute } from "../keyed-route.ts";

@@ -1,7 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { EMAIL_PATTERN } from "../../subscribers/email.ts";
-import { Operation, Subscriber } from "../../subscribers/schema.ts";
-import { MAX_WAIT_SECONDS } from "../../subscribers/service.ts";
+import { EMAIL_PATTERN, MAX_WAIT_SECONDS, Operation, Subscriber } from "../../subscribers/index.ts";
 import { responseHeaders } from "../openapi-headers.ts";
 import { empty, envelope, jsonBodyProblems, noBodyProblem, ok, problems } from "../openapi-schemas.ts";
 

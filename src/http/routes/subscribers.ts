@@ -1,13 +1,27 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { listBody, pageSchema } from "../../lib/pagination.ts";
-import type { Accepted } from "../../subscribers/accept.ts";
-import { createSubscriber, deleteSubscriber, forgetSubscriber, updateSubscriber } from "../../subscribers/accept.ts";
-import { listQueryFields, listSubscriberPage } from "../../subscribers/list.ts";
-import { etagOf } from "../../subscribers/model.ts";
-import { parseIfMatch } from "../../subscribers/preconditions.ts";
-import { Operation, Subscriber, SubscriberInput, SubscriberPatch, SubscriberStatus } from "../../subscribers/schema.ts";
-import { awaitOperation, getOperation, getSubscriber, MAX_WAIT_SECONDS, writeResult } from "../../subscribers/service.ts";
+import type { Accepted } from "../../subscribers/index.ts";
+import {
+  awaitOperation,
+  createSubscriber,
+  deleteSubscriber,
+  etagOf,
+  forgetSubscriber,
+  getOperation,
+  getSubscriber,
+  listQueryFields,
+  listSubscriberPage,
+  MAX_WAIT_SECONDS,
+  Operation,
+  parseIfMatch,
+  Subscriber,
+  SubscriberInput,
+  SubscriberPatch,
+  SubscriberStatus,
+  updateSubscriber,
+  writeResult,
+} from "../../subscribers/index.ts";
 import type { AppEnv } from "../context.ts";
 import { ifNoneMatchHolds } from "../edge-cache.ts";
 import { keyedRoute } from "../keyed-route.ts";

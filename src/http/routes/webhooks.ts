@@ -1,13 +1,6 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { idPageQuery, listBody, pageSchema } from "../../lib/pagination.ts";
 import {
-  WebhookDelivery,
-  WebhookEndpoint,
-  WebhookEndpointInput,
-  WebhookEndpointPatch,
-  WebhookEndpointWithSecret,
-} from "../../webhooks/schema.ts";
-import {
   createEndpoint,
   getEndpoint,
   listDeliveryPage,
@@ -17,7 +10,12 @@ import {
   removeEndpoint,
   rotateSecret,
   sendTestEvent,
-} from "../../webhooks/service.ts";
+  WebhookDelivery,
+  WebhookEndpoint,
+  WebhookEndpointInput,
+  WebhookEndpointPatch,
+  WebhookEndpointWithSecret,
+} from "../../webhooks/index.ts";
 import type { AppEnv } from "../context.ts";
 import { keyedRoute } from "../keyed-route.ts";
 import { jsonBody, noBody } from "../middleware/json-body.ts";
