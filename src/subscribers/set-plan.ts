@@ -16,15 +16,15 @@ import type { CreatePlan } from "./write-plan.ts";
 import { createSuperseded, missingOutcome, newestTombstone, planCreates, planDelete, planUpdate } from "./write-plan.ts";
 
 /**
- * One set of writes (a batch, or part of one being searched for poison) decided over what its
- * transaction loaded, with no I/O: set-apply.ts loads, calls these steps in order and writes what
- * they decided. The order within a set (docs/write-rules.md "Order"):
- * 1. `changes`: updates, deletes and erasures in operation id order. An update of a subscriber that
- *    only a create in this set makes waits for step 3.
- * 2. `liveCreates` then `creates`: creates no tombstone supersedes, against the addresses stored once
- *    the deletes and erasures of step 1 are (an address freed in the set can be taken by a newer
- *    create in it), then `inserted` with the rows the INSERT returned.
- * 3. `update` for each waiting update; then `writes`.
+ * One set of writes (a batch, or a part of one while poison is searched for) decided over what its
+ * transaction loaded, with no I/O: applySet (set-apply.ts) loads, calls the steps in this order and
+ * writes what they decided (docs/write-rules.md "Order within a set"):
+ * 1. `changes`: updates, deletes and erasures in operation id order; an update of a subscriber only a
+ *    create in this set makes waits for step 3.
+ * 2. `liveCreates`, `creates`, `insertedRows`: creates no tombstone supersedes, checked against the
+ *    addresses stored once step 1's removals are (an address freed in the set can be taken by a newer
+ *    create in it), then the rows the INSERT returned.
+ * 3. `update` for each waiting update, then `writes`.
  */
 
 export type Outcome = {
@@ -198,8 +198,7 @@ export class SetPlan {
 
   /** A change or delete whose row is gone (missingOutcome decided which). */
   private missing(m: SubscriberUpdateMessage | SubscriberDeleteMessage, outcome: "superseded" | "not_found"): void {
-    if (outcome === "superseded") this.outcome(m, "superseded");
-    else this.outcome(m, "failed", { errorCode: "not_found" });
+    this.outcome(m, outcome === "superseded" ? "superseded" : "failed", outcome === "superseded" ? {} : { errorCode: "not_found" });
   }
 
   private remove(row: SubscriberRow): void {
