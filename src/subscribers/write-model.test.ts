@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { SubscriberWriteMessage } from "./messages.ts";
+import type { SubscriberCreateMessage, SubscriberWriteMessage } from "./messages.ts";
 import type { SubscriberStatus } from "./schema.ts";
 import type { Tables } from "./write-model.fixture.ts";
 import { emptyTables, hashOf, storeBatch } from "./write-model.fixture.ts";
@@ -64,7 +64,7 @@ const deliveries = (intents: fc.Arbitrary<Intent[]>) =>
       );
   });
 
-function batches<T>(items: T[], cuts: boolean[]): T[][] {
+function batches<T>(items: readonly T[], cuts: readonly boolean[]): T[][] {
   const out: T[][] = [];
   items.forEach((m, i) => {
     if (i === 0 || cuts[i]) out.push([m]);
@@ -94,9 +94,9 @@ const modelStateOf = (w: World) => ({
 });
 
 /** The set's order (docs/write-rules.md "Order"), message by message through the model. */
-function modelBatch(w: World, batch: SubscriberWriteMessage[]): void {
+function modelBatch(w: World, batch: readonly SubscriberWriteMessage[]): void {
   const sorted = [...new Map(batch.map((m) => [m.operation_id, m])).values()].sort((a, b) => (a.operation_id < b.operation_id ? -1 : 1));
-  const creates = sorted.filter((m) => m.type === "subscriber.create" && !w.outcomes.has(m.operation_id));
+  const creates = sorted.filter((m): m is SubscriberCreateMessage => m.type === "subscriber.create" && !w.outcomes.has(m.operation_id));
   const waiting: SubscriberWriteMessage[] = [];
   for (const m of sorted)
     if (m.type === "subscriber.create") continue;

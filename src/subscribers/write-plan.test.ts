@@ -132,7 +132,7 @@ describe("planDelete", () => {
       row: row({ version: 4, updatedAt: now() }),
       tombstone: { subscriberId: id, emailHash: "h", kind: "deleted", operationId: op(5), version: 4 },
     });
-    expect(planDelete(row({ version: 3 }), none, del(5, { if_match_any: [1, 2] }))).toEqual({
+    expect(planDelete(row({ version: 3 }), none, del(5, { if_match_any: [1, 2] }), "h")).toEqual({
       kind: "failed",
       errorCode: "precondition_failed",
       version: 3,
@@ -140,22 +140,24 @@ describe("planDelete", () => {
   });
 
   it("with the row gone: tombstones an unknown id, takes the older operation of two deletes, else adds nothing", () => {
-    expect(planDelete(undefined, none, del(5))).toEqual({
+    expect(planDelete(undefined, none, del(5), null)).toEqual({
       kind: "missing",
       outcome: "not_found",
       added: [{ subscriberId: id, emailHash: null, kind: "deleted", operationId: op(5), version: 0 }],
     });
-    expect(planDelete(undefined, { loaded: [tomb(7)], added: [] }, del(5))).toEqual({
+    expect(planDelete(undefined, { loaded: [tomb(7)], added: [] }, del(5), null)).toEqual({
       kind: "missing",
       outcome: "superseded",
       added: [{ ...tomb(7), operationId: op(5) }],
     });
-    expect(planDelete(undefined, { loaded: [], added: [tomb(7)] }, del(5))).toMatchObject({ added: [{ ...tomb(7), operationId: op(5) }] });
-    expect(planDelete(undefined, { loaded: [tomb(7, "forgotten")], added: [] }, del(5))).toMatchObject({
+    expect(planDelete(undefined, { loaded: [], added: [tomb(7)] }, del(5), null)).toMatchObject({
+      added: [{ ...tomb(7), operationId: op(5) }],
+    });
+    expect(planDelete(undefined, { loaded: [tomb(7, "forgotten")], added: [] }, del(5), null)).toMatchObject({
       outcome: "superseded",
       added: [],
     });
-    expect(planDelete(undefined, { loaded: [tomb(3)], added: [] }, del(5))).toMatchObject({ outcome: "not_found", added: [] });
+    expect(planDelete(undefined, { loaded: [tomb(3)], added: [] }, del(5), null)).toMatchObject({ outcome: "not_found", added: [] });
   });
 });
 
