@@ -9,7 +9,7 @@ import { mayMoveTo } from "./schema.ts";
  */
 
 type Field = "name" | "last_name" | "status";
-export interface ModelSubscriber {
+interface ModelSubscriber {
   id: string;
   email: string;
   name: string;
@@ -26,7 +26,7 @@ interface Grave {
   op: string;
   version: number;
 }
-export interface ModelOutcome {
+interface ModelOutcome {
   status: "succeeded" | "failed" | "superseded";
   errorCode: string | null;
   subscriberId: string | null;
