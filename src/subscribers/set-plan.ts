@@ -12,7 +12,7 @@ import type {
 } from "./messages.ts";
 import { normalizeEmail, toSubscriberView } from "./model.ts";
 import type { OperationErrorCode } from "./schema.ts";
-import type { CreatePlan } from "./write-plan.ts";
+import type { CreatePlan, Tombstone } from "./write-plan.ts";
 import { createSuperseded, missingOutcome, newestTombstone, planCreates, planDelete, planUpdate } from "./write-plan.ts";
 
 /**
@@ -177,7 +177,7 @@ export class SetPlan {
     };
   }
 
-  private allTombstones(): Array<TombstoneRow | NewTombstoneRow> {
+  private allTombstones(): Tombstone[] {
     return [...this.tombstones, ...this.newTombstones];
   }
 

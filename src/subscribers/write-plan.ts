@@ -79,8 +79,8 @@ export function createSuperseded(
  * set adds (`added`, returned whole) may change:
  * - no tombstone for the id: the delete overtook its subscriber's create and still wins over it, so
  *   the id is tombstoned;
- * - the newest is an older-kept delete's that is newer than this one (deleted twice, the newer delete
- *   applied first): in the accepted order the subscriber was gone from this older delete on, so its
+ * - the newest is a delete's, newer than this one (deleted twice, the newer delete applied first):
+ *   in the accepted order the subscriber was gone from this older delete on, so its
  *   address was free from here (a create accepted between the two is not refused). The tombstone
  *   takes the older operation.
  */
