@@ -1,4 +1,7 @@
 import type { NewTombstoneRow, TombstoneRow } from "../db/repositories/subscriber-history.ts";
+import type { SubscriberRow } from "../db/repositories/subscribers.ts";
+import type { SubscriberForgetMessage } from "./messages.ts";
+import { normalizeEmail } from "./model.ts";
 
 type Tombstone = TombstoneRow | NewTombstoneRow;
 
@@ -45,4 +48,80 @@ export function erasureTombstones(e: ErasureTarget): { tombstones: NewTombstoneR
       version: 0,
     });
   return { tombstones, versions };
+}
+
+export interface ErasureInput {
+  message: SubscriberForgetMessage;
+  /** The set's rows (locked, or inserted by it), in the set's order. */
+  rows: Iterable<SubscriberRow>;
+  /** Every tombstone the set knows: loaded, then its own. */
+  tombstones: readonly Tombstone[];
+  /** Lower-cased email → keyed hash, for the message's address and every row's. */
+  hashes: ReadonlyMap<string, string>;
+}
+
+export interface ErasurePlan {
+  /** Rows removed, at their version + 1 (each tombstoned `forgotten` in `tombstones`). */
+  removals: SubscriberRow[];
+  /** The removed rows' tombstones, then erasureTombstones'. */
+  tombstones: NewTombstoneRow[];
+  /** Every subscriber id the erasure covers (history, deliveries, the set's own records of them). */
+  ids: string[];
+  /** Every lower-cased address it covers (dead letters, cache). */
+  emails: string[];
+  /** The `subscriber.forgotten` events: already deleted ones first, then the removed rows. */
+  forgotten: Array<{ id: string; version: number }>;
+  /** The erasure's own outcome: the subscriber it names first, and that one's version if it has an event. */
+  subscriberId: string | null;
+  version?: number;
+}
+
+/**
+ * An erasure (forget), by id, by address or both: it removes every row with that id or address,
+ * covers every id a tombstone of either names, and tombstones what it found and what it overtook
+ * (see erasureTombstones). It does not look at operation order: an erasure takes whatever is there
+ * when it applies.
+ */
+export function planErasure({ message: m, rows, tombstones, hashes }: ErasureInput): ErasurePlan {
+  const email = m.email ? normalizeEmail(m.email) : undefined;
+  const hash = email ? hashes.get(email) : undefined;
+  const live = [...rows].filter((r) => r.id === m.subscriber_id || (email && normalizeEmail(r.email) === email));
+  const buried = tombstones.filter((t) => (m.subscriber_id && t.subscriberId === m.subscriber_id) || (hash && t.emailHash === hash));
+  const ids = [
+    ...new Set([
+      ...live.map((r) => r.id),
+      ...buried.flatMap((t) => (t.subscriberId ? [t.subscriberId] : [])),
+      ...(m.subscriber_id ? [m.subscriber_id] : []),
+    ]),
+  ];
+  const emails = [...new Set([...live.map((r) => normalizeEmail(r.email)), ...(email ? [email] : [])])];
+  const overtaken = erasureTombstones({
+    operationId: m.operation_id,
+    subscriberId: m.subscriber_id,
+    emailHash: hash,
+    liveIds: live.map((r) => r.id),
+    buried,
+  });
+  const removals = live.map((r) => ({ ...r, version: r.version + 1 }));
+  const versions = new Map(overtaken.versions);
+  for (const r of removals) versions.set(r.id, r.version);
+  const primary = live[0]?.id ?? m.subscriber_id ?? buried.find((t) => t.subscriberId)?.subscriberId ?? null;
+  return {
+    removals,
+    tombstones: [
+      ...removals.map((r) => ({
+        subscriberId: r.id,
+        emailHash: hashes.get(normalizeEmail(r.email)) ?? null,
+        kind: "forgotten" as const,
+        operationId: m.operation_id,
+        version: r.version,
+      })),
+      ...overtaken.tombstones,
+    ],
+    ids,
+    emails,
+    forgotten: [...versions].map(([id, version]) => ({ id, version })),
+    subscriberId: primary,
+    ...(primary && versions.has(primary) ? { version: versions.get(primary) } : {}),
+  };
 }

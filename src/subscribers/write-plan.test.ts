@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { SubscriberRow } from "../db/repositories/subscribers.ts";
-import type { SubscriberUpdateMessage } from "./messages.ts";
-import { createSuperseded, missingOutcome, newestTombstone, planUpdate } from "./write-plan.ts";
+import type { SubscriberCreateMessage, SubscriberDeleteMessage, SubscriberUpdateMessage } from "./messages.ts";
+import { createSuperseded, missingOutcome, newestTombstone, planCreates, planDelete, planUpdate } from "./write-plan.ts";
 
 const at = new Date("2026-01-01T00:00:00.000Z");
 const id = "0190a000-0000-7000-8000-0000000000aa";
@@ -111,5 +111,93 @@ describe("tombstones", () => {
     expect(createSuperseded([t(3, "other", "h")], id, "h", op(2))).toBe(true);
     expect(createSuperseded([t(3, "other", "h")], id, "h", op(4))).toBe(false);
     expect(createSuperseded([t(3, "other", "h")], id, undefined, op(2))).toBe(false);
+  });
+});
+
+describe("planDelete", () => {
+  const del = (n: number, extra: Partial<SubscriberDeleteMessage> = {}) =>
+    ({ type: "subscriber.delete", v: 1, operation_id: op(n), subscriber_id: id, ...extra }) as SubscriberDeleteMessage;
+  const tomb = (n: number, kind: "deleted" | "forgotten" = "deleted") => ({
+    subscriberId: id,
+    emailHash: "h",
+    kind,
+    operationId: op(n),
+    version: 4,
+  });
+  const none = { loaded: [], added: [] };
+
+  it("removes the row at version + 1 with a tombstone of its address, unless If-Match fails", () => {
+    expect(planDelete(row({ version: 3 }), none, del(5), "h", now)).toEqual({
+      kind: "deleted",
+      row: row({ version: 4, updatedAt: now() }),
+      tombstone: { subscriberId: id, emailHash: "h", kind: "deleted", operationId: op(5), version: 4 },
+    });
+    expect(planDelete(row({ version: 3 }), none, del(5, { if_match_any: [1, 2] }), "h")).toEqual({
+      kind: "failed",
+      errorCode: "precondition_failed",
+      version: 3,
+    });
+  });
+
+  it("with the row gone: tombstones an unknown id, takes the older operation of two deletes, else adds nothing", () => {
+    expect(planDelete(undefined, none, del(5), null)).toEqual({
+      kind: "missing",
+      outcome: "not_found",
+      added: [{ subscriberId: id, emailHash: null, kind: "deleted", operationId: op(5), version: 0 }],
+    });
+    expect(planDelete(undefined, { loaded: [tomb(7)], added: [] }, del(5), null)).toEqual({
+      kind: "missing",
+      outcome: "superseded",
+      added: [{ ...tomb(7), operationId: op(5) }],
+    });
+    expect(planDelete(undefined, { loaded: [], added: [tomb(7)] }, del(5), null)).toMatchObject({
+      added: [{ ...tomb(7), operationId: op(5) }],
+    });
+    expect(planDelete(undefined, { loaded: [tomb(7, "forgotten")], added: [] }, del(5), null)).toMatchObject({
+      outcome: "superseded",
+      added: [],
+    });
+    expect(planDelete(undefined, { loaded: [tomb(3)], added: [] }, del(5), null)).toMatchObject({ outcome: "not_found", added: [] });
+  });
+});
+
+describe("planCreates", () => {
+  const create = (n: number, subscriberId: string, email: string) =>
+    ({
+      type: "subscriber.create",
+      v: 1,
+      operation_id: op(n),
+      subscriber: { id: subscriberId, email, name: "N", last_name: "L", status: "unsubscribed" },
+    }) as SubscriberCreateMessage;
+
+  it("inserts the first create of a free address; the others fail already_exists naming the owner", () => {
+    const plan = planCreates(
+      [create(1, "x", " A@x.io"), create(2, "y", "a@X.io"), create(3, "z", "z@x.io")],
+      new Map([["z@x.io", "w"]]),
+      now,
+    );
+    expect(plan.inserts).toEqual([
+      {
+        id: "x",
+        email: "A@x.io",
+        name: "N",
+        lastName: "L",
+        status: "unsubscribed",
+        unsubscribedAt: now(),
+        fieldOps: { name: op(1), last_name: op(1), status: op(1) },
+      },
+    ]);
+    expect(plan.createdBy).toEqual(new Map([["x", op(1)]]));
+    expect(plan.outcomes.map(({ message, ...o }) => [message.operation_id, o])).toEqual([
+      [op(1), { subscriberId: "x", status: "succeeded", version: 1 }],
+      [op(2), { subscriberId: "x", status: "failed", errorCode: "already_exists" }],
+      [op(3), { subscriberId: "w", status: "failed", errorCode: "already_exists" }],
+    ]);
+  });
+
+  it("a redelivered create finds its own id stored: succeeded, nothing inserted", () => {
+    const plan = planCreates([create(1, "x", "a@x.io")], new Map([["a@x.io", "x"]]));
+    expect(plan.inserts).toEqual([]);
+    expect(plan.outcomes[0]).toMatchObject({ status: "succeeded", subscriberId: "x", version: 1 });
   });
 });

@@ -1,11 +1,13 @@
 import type { NewTombstoneRow, TombstoneRow } from "../db/repositories/subscriber-history.ts";
-import type { SubscriberRow } from "../db/repositories/subscribers.ts";
-import type { SubscriberUpdateMessage } from "./messages.ts";
+import type { NewSubscriberRow, SubscriberRow } from "../db/repositories/subscribers.ts";
+import type { SubscriberCreateMessage, SubscriberDeleteMessage, SubscriberUpdateMessage } from "./messages.ts";
+import { normalizeEmail } from "./model.ts";
 import { preconditionHolds } from "./preconditions.ts";
 import { mayMoveTo } from "./schema.ts";
 
 /**
- * The consumer's write rules as pure decisions over plain rows (the I/O is in writes.ts):
+ * The consumer's rules for one message as pure decisions over plain rows (set-plan.ts threads them
+ * through a batch, set-apply.ts does the I/O):
  * - order is the operation id's; each field remembers the operation that last wrote it, and a change
  *   writes only the fields whose last writer is older than itself;
  * - a change whose If-Match does not hold at the row's version fails precondition_failed, before
@@ -45,7 +47,7 @@ export function planUpdate(current: SubscriberRow, m: SubscriberUpdateMessage, n
   return { kind: "applied", row: next, event: unsubscribed ? "subscriber.unsubscribed" : "subscriber.updated" };
 }
 
-type Tombstone = TombstoneRow | NewTombstoneRow;
+export type Tombstone = TombstoneRow | NewTombstoneRow;
 
 /** The newest tombstone (by operation id) for a subscriber id or an address hash. */
 export function newestTombstone(all: readonly Tombstone[], id: string | undefined, hash?: string): Tombstone | undefined {
@@ -69,4 +71,103 @@ export function createSuperseded(
 ): boolean {
   const byAddress = newestTombstone(all, undefined, emailHash);
   return newestTombstone(all, subscriberId) !== undefined || (byAddress !== undefined && byAddress.operationId > operationId);
+}
+
+/**
+ * A delete: the row goes (version + 1, tombstoned with its address's hash) unless If-Match fails at
+ * its version. When the row is gone already the outcome is missingOutcome's, and the tombstones this
+ * set adds (`added`, returned whole) may change:
+ * - no tombstone for the id: the delete overtook its subscriber's create and still wins over it, so
+ *   the id is tombstoned;
+ * - the newest is a delete's, newer than this one (deleted twice, the newer delete applied first):
+ *   in the accepted order the subscriber was gone from this older delete on, so its
+ *   address was free from here (a create accepted between the two is not refused). The tombstone
+ *   takes the older operation.
+ */
+export type DeletePlan =
+  | { kind: "missing"; outcome: "superseded" | "not_found"; added: NewTombstoneRow[] }
+  | { kind: "failed"; errorCode: "precondition_failed"; version: number }
+  | { kind: "deleted"; row: SubscriberRow; tombstone: NewTombstoneRow };
+
+export function planDelete(
+  row: SubscriberRow | undefined,
+  tombstones: { loaded: readonly Tombstone[]; added: readonly NewTombstoneRow[] },
+  m: SubscriberDeleteMessage,
+  rowEmailHash: string | null,
+  now: () => Date = () => new Date(),
+): DeletePlan {
+  const { loaded, added } = tombstones;
+  if (!row) {
+    const tomb = newestTombstone([...loaded, ...added], m.subscriber_id);
+    const outcome = missingOutcome(tomb, m.operation_id);
+    const mine = { subscriberId: m.subscriber_id, kind: "deleted" as const, operationId: m.operation_id };
+    if (!tomb) return { kind: "missing", outcome, added: [...added, { ...mine, emailHash: null, version: 0 }] };
+    if (!(tomb.kind === "deleted" && tomb.operationId > m.operation_id)) return { kind: "missing", outcome, added: [...added] };
+    const ours = added.findIndex((t) => t.subscriberId === m.subscriber_id);
+    if (ours >= 0)
+      return { kind: "missing", outcome, added: added.map((t, i) => (i === ours ? { ...t, operationId: m.operation_id } : t)) };
+    return { kind: "missing", outcome, added: [...added, { ...mine, emailHash: tomb.emailHash, version: tomb.version }] };
+  }
+  if (!preconditionHolds(m, row.version)) return { kind: "failed", errorCode: "precondition_failed", version: row.version };
+  const gone = { ...row, version: row.version + 1, updatedAt: now() };
+  return {
+    kind: "deleted",
+    row: gone,
+    tombstone: { subscriberId: row.id, emailHash: rowEmailHash, kind: "deleted", operationId: m.operation_id, version: gone.version },
+  };
+}
+
+/**
+ * The set's creates that no tombstone supersedes, once the stored owners of their addresses are known
+ * (`existing`: lower-cased email → id). Check-then-insert, never an upsert: an address's owner is the
+ * stored row or else the first create for it in the set, which is inserted; the owner's creates
+ * succeed at version 1 (a redelivered create finds its own id stored), every other one fails
+ * already_exists naming the owner.
+ */
+export interface CreatePlan {
+  inserts: NewSubscriberRow[];
+  /** The operation that created each inserted row, for its `subscriber.created` event. */
+  createdBy: Map<string, string>;
+  outcomes: Array<
+    { message: SubscriberCreateMessage; subscriberId: string } & (
+      | { status: "succeeded"; version: 1 }
+      | { status: "failed"; errorCode: "already_exists" }
+    )
+  >;
+}
+
+export function planCreates(
+  creates: readonly SubscriberCreateMessage[],
+  existing: ReadonlyMap<string, string>,
+  now: () => Date = () => new Date(),
+): CreatePlan {
+  const plan: CreatePlan = { inserts: [], createdBy: new Map(), outcomes: [] };
+  const byEmail = new Map<string, SubscriberCreateMessage[]>();
+  for (const m of creates) {
+    const key = normalizeEmail(m.subscriber.email);
+    byEmail.set(key, [...(byEmail.get(key) ?? []), m]);
+  }
+  for (const [email, group] of byEmail) {
+    const ownerId = existing.get(email) ?? group[0]!.subscriber.id;
+    if (!existing.has(email)) {
+      const { subscriber: s, operation_id: op } = group[0]!;
+      plan.inserts.push({
+        id: s.id,
+        email: s.email.trim(),
+        name: s.name,
+        lastName: s.last_name,
+        status: s.status,
+        unsubscribedAt: s.status === "unsubscribed" ? now() : null,
+        fieldOps: { name: op, last_name: op, status: op },
+      });
+      plan.createdBy.set(s.id, op);
+    }
+    for (const message of group)
+      plan.outcomes.push(
+        message.subscriber.id === ownerId
+          ? { message, subscriberId: ownerId, status: "succeeded", version: 1 }
+          : { message, subscriberId: ownerId, status: "failed", errorCode: "already_exists" },
+      );
+  }
+  return plan;
 }
