@@ -63,7 +63,7 @@ export default async function setup(project: TestProject) {
         DEFAULT_KEY_RATE_LIMIT: "1000000",
         PUBLIC_IP_RATE_LIMIT: "1000000",
         // Key lookups that reach Postgres count against this per-IP limit too, and the suite's new
-        // keys (all from 127.0.0.1) would exceed wrangler.toml's 100 per minute.
+        // keys (all from 127.0.0.1) would exceed the schema's default of 100 per minute.
         AUTH_FAILURE_IP_LIMIT: "1000000",
       },
     },
