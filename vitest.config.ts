@@ -1,8 +1,16 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+// The plugin reads wrangler.toml once per test file, and each read would log the [secrets] check
+// ("Missing required secrets: DATABASE_URL", "Using secrets defined in process.env") although the
+// bindings below set DATABASE_URL. Wrangler's own logs in this process stop at errors; the Worker's
+// console output and vitest's are not wrangler's logger and stay.
+process.env.WRANGLER_LOG ??= "error";
+
 export default defineConfig({
   test: {
+    // After vitest's summary, one line per reason for every skipped test (test/setup/skipped-summary.ts).
+    reporters: ["default", "./test/setup/skipped-summary.ts"],
     projects: [
       {
         // Pure modules, beside their source: plain Node, no Postgres, no workerd (`npm run test:unit`, seconds).

@@ -61,5 +61,3 @@ describe.skipIf(!available)("Upstash Redis cache (real redis-server behind an Up
     expect(res.status).toBe(200);
   });
 });
-
-if (!available) console.warn("SKIPPED: Upstash cache tests need redis-server (apt-get install redis-server); .ci/run installs it.");

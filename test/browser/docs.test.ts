@@ -3,12 +3,12 @@
 import { mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { chromium } from "playwright-core";
 import { describe, expect, inject, it } from "vitest";
 
 const chromiumPath = inject("chromiumPath");
 const baseUrl = inject("baseUrl");
 
+import { launchChromium } from "./chromium.ts";
 import { ARTIFACTS } from "./page-helpers.ts";
 
 describe.skipIf(!baseUrl)("OpenAPI document (served by wrangler dev)", () => {
@@ -32,7 +32,7 @@ describe.skipIf(!baseUrl)("OpenAPI document (served by wrangler dev)", () => {
 
 describe.skipIf(!chromiumPath)("GET /docs in headless Chromium", () => {
   it("renders the API reference with no request leaving localhost; screenshot in test-results/browser/", async () => {
-    const browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
+    const browser = await launchChromium(chromiumPath);
     const outside: string[] = [];
     const cspViolations: string[] = [];
     const pageErrors: string[] = [];

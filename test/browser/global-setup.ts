@@ -1,12 +1,12 @@
 // Node side of the browser tests: the local stack (scripts/lib/stack.ts) on free ports with an admin
-// key and the Worker under `wrangler dev`, for headless Chromium to drive. Without a Chromium
-// nothing starts and the tests skip, saying why.
-import { existsSync } from "node:fs";
+// key and the Worker under `wrangler dev`, for headless Chromium (chromium.ts) to drive. Without a
+// Chromium nothing starts and the tests skip, saying why.
 import type { TestProject } from "vitest/node";
 import { generateApiKey } from "../../scripts/lib/api-keys.ts";
 import { freePort } from "../../scripts/lib/free-port.ts";
 import { startLocalStack } from "../../scripts/lib/stack.ts";
 import { SCOPES } from "../../src/auth/principal.ts";
+import { findChromium } from "./chromium.ts";
 import { emailsIn, emailsInLocalFiles } from "./no-emails.ts";
 
 declare module "vitest" {
@@ -22,21 +22,12 @@ declare module "vitest" {
   }
 }
 
-const CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome", "/usr/bin/google-chrome-stable"];
-
-export function findChromium(): string | undefined {
-  const fromEnv = process.env.CHROMIUM_PATH;
-  if (fromEnv) return existsSync(fromEnv) ? fromEnv : undefined;
-  return CANDIDATES.find((p) => existsSync(p));
-}
-
 export default async function setup(project: TestProject) {
-  const chromium = findChromium();
-  if (!chromium) {
-    const why = `no Chromium at ${process.env.CHROMIUM_PATH ? `CHROMIUM_PATH=${process.env.CHROMIUM_PATH}` : CANDIDATES.join(", ")}`;
-    // CI installs Chromium (.ci/run); there a missing browser is a broken setup, not a reason to skip.
-    if (process.env.CI) throw new Error(`browser tests: ${why}`);
-    console.warn(`\n[browser tests] SKIPPED: ${why}. Install it (apt-get install chromium) or set CHROMIUM_PATH.\n`);
+  const chromium = await findChromium();
+  if ("missing" in chromium) {
+    // CI must run them; there a missing browser is a broken setup, not a reason to skip.
+    if (process.env.CI) throw new Error(`browser tests: ${chromium.missing}`);
+    console.warn(`\n[browser tests] SKIPPED: ${chromium.missing}. Install Chromium (apt-get install chromium) or set CHROMIUM_PATH.\n`);
     project.provide("chromiumPath", "");
     project.provide("baseUrl", "");
     project.provide("adminKey", "");
@@ -44,6 +35,7 @@ export default async function setup(project: TestProject) {
     project.provide("providerUrl", "");
     return;
   }
+  console.log(`[browser tests] Chromium: ${chromium.source}, ${chromium.path}`);
 
   const adminKey = generateApiKey();
   const printedEmails: string[] = [];
@@ -69,7 +61,7 @@ export default async function setup(project: TestProject) {
     },
     onStopError: (e) => console.error("[browser tests]", e),
   });
-  project.provide("chromiumPath", chromium);
+  project.provide("chromiumPath", chromium.path);
   project.provide("baseUrl", stack.worker.url);
   project.provide("adminKey", adminKey);
   project.provide("databaseUrl", stack.databaseUrl);

@@ -3,9 +3,9 @@
 
 import { mkdirSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
-import { chromium } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { mayMoveTo, SUBSCRIBER_STATUSES, type Subscriber, type SubscriberStatus } from "../../src/subscribers/schema.ts";
+import { launchChromium } from "./chromium.ts";
 import { ARTIFACTS, api, createSubscriber, DESKTOP, PHONE, storedRow, until, WAIT } from "./page-helpers.ts";
 
 // The subscriber lifecycle through the page: edit, unsubscribe, a stale version, delete and forget,
@@ -22,7 +22,7 @@ describe.skipIf(!chromiumPath)("subscriber lifecycle in the page (headless Chrom
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
+    browser = await launchChromium(chromiumPath);
   });
   afterAll(() => browser?.close());
   afterEach(() => {

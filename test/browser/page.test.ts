@@ -4,8 +4,8 @@
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
-import { chromium } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { launchChromium } from "./chromium.ts";
 import { ARTIFACTS, api, DESKTOP, PHONE, until } from "./page-helpers.ts";
 
 const chromiumPath = inject("chromiumPath");
@@ -20,7 +20,7 @@ describe.skipIf(!chromiumPath)("subscriber page in headless Chromium", () => {
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
+    browser = await launchChromium(chromiumPath);
   });
   afterAll(() => browser?.close());
   afterEach(() => {

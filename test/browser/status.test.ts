@@ -5,9 +5,9 @@
 
 import { mkdirSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
-import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Status } from "../../src/status/schema.ts";
+import { launchChromium } from "./chromium.ts";
 import { ARTIFACTS, DESKTOP } from "./page-helpers.ts";
 import { runStatusWorkload } from "./status-workload.ts";
 
@@ -42,7 +42,7 @@ describe.skipIf(!chromiumPath)("/status in headless Chromium", () => {
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
+    browser = await launchChromium(chromiumPath);
     ({ status, failedStatus, close: closeReceiver } = await runStatusWorkload());
   }, 240_000);
   afterAll(async () => {
