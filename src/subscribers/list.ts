@@ -7,7 +7,7 @@ import type { SubscriberRow } from "../db/repositories/subscribers.ts";
 import { canonicalJson, sha256Hex } from "../lib/crypto.ts";
 import { DomainError } from "../lib/errors.ts";
 import type { Page } from "../lib/pagination.ts";
-import { decodeCursor, encodeCursor, rowsForPage, toPage } from "../lib/pagination.ts";
+import { decodeCursor, encodeCursor, pageQuery, rowsForPage, toPage } from "../lib/pagination.ts";
 import type { Runtime } from "../runtime.ts";
 import { EMAIL_FILTER } from "./email.ts";
 import { cacheKeys, TTL, toSubscriberView } from "./model.ts";
@@ -57,17 +57,9 @@ export const listQueryFields = {
   created_before: instant("Only subscribers created before this instant (exclusive).").optional(),
   updated_since: instant("Only subscribers updated at or after this instant (inclusive): incremental sync.").optional(),
   sort: z.enum(LIST_SORTS).default("created_at").describe("Newest first by this timestamp, ties broken by id."),
-  limit: z.coerce.number().int().min(1).max(100).default(25),
-  cursor: z
-    .string()
-    .min(1)
-    .max(512)
-    .optional()
-    .describe("meta.next_cursor of the previous page: the next (older) page. Not with prev_cursor."),
-  prev_cursor: z
-    .string()
-    .min(1)
-    .max(512)
+  limit: pageQuery.limit,
+  cursor: pageQuery.opaqueCursor.optional().describe("meta.next_cursor of the previous page: the next (older) page. Not with prev_cursor."),
+  prev_cursor: pageQuery.opaqueCursor
     .optional()
     .describe("meta.prev_cursor of a page: the page before it (newer), still newest first. Not with cursor."),
 };
