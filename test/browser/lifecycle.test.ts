@@ -6,7 +6,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { mayMoveTo, SUBSCRIBER_STATUSES, type Subscriber, type SubscriberStatus } from "../../src/subscribers/schema.ts";
 import { launchChromium } from "./chromium.ts";
-import { ARTIFACTS, api, createSubscriber, DESKTOP, PHONE, storedRow, until, WAIT } from "./page-helpers.ts";
+import { ARTIFACTS, api, createSubscriber, DESKTOP, PHONE, storedRow, until, WAIT, waitForText } from "./page-helpers.ts";
 
 // The subscriber lifecycle through the page: edit, unsubscribe, a stale version, delete and forget,
 // each followed to its outcome, against the real stack (queue, consumer, Postgres). Never "bounced"
@@ -62,6 +62,7 @@ describe.skipIf(!chromiumPath)("subscriber lifecycle in the page (headless Chrom
   /** The value shown beside a term in the looked-up subscriber's facts. */
   const fact = (page: Page, term: string) => page.locator("#lookup-body dl dt", { hasText: new RegExp(`^${term}$`) }).locator("+ dd");
   const changeStatus = (page: Page) => page.locator("#change-status");
+  const statusSays = (page: Page, text: string, opts?: { exact?: boolean }) => waitForText(changeStatus(page), text, opts);
 
   it("edits the name, unsubscribes, then refuses a stale version with 412 until reloaded", async () => {
     const s = await createSubscriber("active");
@@ -81,7 +82,7 @@ describe.skipIf(!chromiumPath)("subscriber lifecycle in the page (headless Chrom
     // Edit the name: follows the operation to "applied", shows the new name and version 2.
     await page.getByLabel("Edit name").fill("Augusta Ada");
     await page.getByRole("button", { name: "Save changes" }).click();
-    await changeStatus(page).getByText("Save: applied. Now at version 2.").waitFor();
+    await statusSays(page, "Save: applied. Now at version 2.");
     expect(await fact(page, "Name").textContent()).toBe("Augusta Ada");
     expect(await fact(page, "Version").textContent()).toBe("2");
     expect(await page.locator("#lookup-body h3").textContent()).toBe("Augusta Ada Lovelace");
@@ -92,7 +93,7 @@ describe.skipIf(!chromiumPath)("subscriber lifecycle in the page (headless Chrom
 
     // Unsubscribe: one button; the status and unsubscribed_at appear, and the button goes.
     await page.getByRole("button", { name: "Unsubscribe", exact: true }).click();
-    await changeStatus(page).getByText("Unsubscribe: applied. Now at version 3.").waitFor();
+    await statusSays(page, "Unsubscribe: applied. Now at version 3.");
     expect(await fact(page, "Status").textContent()).toBe("unsubscribed");
     expect(await fact(page, "Unsubscribed").textContent()).not.toBe("");
     expect(await page.getByRole("button", { name: "Unsubscribe", exact: true }).count()).toBe(0);
@@ -107,7 +108,7 @@ describe.skipIf(!chromiumPath)("subscriber lifecycle in the page (headless Chrom
     expect(elsewhere.status).toBe(200);
     await page.getByLabel("Edit last name").fill("Byron");
     await page.getByRole("button", { name: "Save changes" }).click();
-    await changeStatus(page).getByText("changed since you loaded it", { exact: false }).waitFor();
+    await statusSays(page, "changed since you loaded it", { exact: false });
     expect(await changeStatus(page).textContent()).toMatch(/^Save: not applied\. .*you saw version 3.* reload it and try again\.$/);
     expect(await storedRow(s.id)).toMatchObject({ name: "Changed elsewhere", last_name: "Lovelace", version: 4 });
     await page.screenshot({ path: `${ARTIFACTS}/lifecycle-412.png`, fullPage: true });
@@ -118,7 +119,7 @@ describe.skipIf(!chromiumPath)("subscriber lifecycle in the page (headless Chrom
     expect(await page.getByLabel("Edit name").inputValue()).toBe("Changed elsewhere");
     await page.getByLabel("Edit last name").fill("Byron");
     await page.getByRole("button", { name: "Save changes" }).click();
-    await changeStatus(page).getByText("Save: applied. Now at version 5.").waitFor();
+    await statusSays(page, "Save: applied. Now at version 5.");
     expect(await storedRow(s.id)).toMatchObject({ name: "Changed elsewhere", last_name: "Byron", version: 5 });
   });
 
@@ -146,7 +147,7 @@ describe.skipIf(!chromiumPath)("subscriber lifecycle in the page (headless Chrom
     });
     await page.getByLabel("Change status to").selectOption("junk");
     await page.getByRole("button", { name: "Save changes" }).click();
-    await changeStatus(page).getByText("Save: applied. Now at version 2.").waitFor();
+    await statusSays(page, "Save: applied. Now at version 2.");
     const seen = await page.evaluate(() => (window as unknown as { seen: string[] }).seen);
     expect(seen.some((t) => /^Save: pending \(operation [0-9a-f]{8}…\)/.test(t))).toBe(true);
     expect(polls.length).toBeGreaterThan(0);
@@ -180,7 +181,7 @@ describe.skipIf(!chromiumPath)("subscriber lifecycle in the page (headless Chrom
     await page.keyboard.press("Tab");
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe("Delete");
     await page.keyboard.press("Enter");
-    await changeStatus(page).getByText("Delete: done.").waitFor();
+    await statusSays(page, "Delete: done.");
     expect(await page.locator("#lookup-body").textContent()).toBe(`Deleted ${s.email}.`);
     expect(await page.locator("#manage").isHidden()).toBe(true);
     expect(await storedRow(s.id)).toBeUndefined();
@@ -208,7 +209,7 @@ describe.skipIf(!chromiumPath)("subscriber lifecycle in the page (headless Chrom
     expect(await dialog.textContent()).toMatch(/irreversible/);
     await page.screenshot({ path: `${ARTIFACTS}/lifecycle-forget-confirm.png` });
     await dialog.getByRole("button", { name: "Erase permanently" }).click();
-    await changeStatus(page).getByText("Forget: done.").waitFor();
+    await statusSays(page, "Forget: done.");
     expect(await page.locator("#lookup-body").textContent()).toMatch(/^Erased .*: nothing about this person is kept\.$/);
     expect(await storedRow(s.id)).toBeUndefined();
     await until(
@@ -236,7 +237,7 @@ describe.skipIf(!chromiumPath)("subscriber lifecycle in the page (headless Chrom
     await dialog.getByRole("button", { name: "Cancel" }).click();
     // Nothing to save is said, not sent.
     await page.getByRole("button", { name: "Save changes" }).click();
-    await changeStatus(page).getByText("Nothing to save", { exact: false }).waitFor();
+    await statusSays(page, "Nothing to save", { exact: false });
     expect((await api<{ data: Subscriber }>("GET", `/v1/subscribers/${s.id}`)).body.data.version).toBe(1);
   });
 });

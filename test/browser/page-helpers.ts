@@ -2,6 +2,7 @@
 // stored things, and polling.
 import { randomUUID } from "node:crypto";
 import pg from "pg";
+import type { Locator } from "playwright-core";
 import { inject } from "vitest";
 import type { Subscriber, SubscriberStatus } from "../../src/subscribers/schema.ts";
 
@@ -36,6 +37,15 @@ export async function until<T>(probe: () => Promise<T | undefined>, what: string
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Waits for `text` inside the locator; a timeout says what it held instead. */
+export async function waitForText(where: Locator, text: string, opts: { exact?: boolean } = {}): Promise<void> {
+  try {
+    await where.getByText(text, opts).waitFor();
+  } catch (e) {
+    throw new Error(`never said ${JSON.stringify(text)}; it says ${JSON.stringify(await where.textContent())}`, { cause: e });
   }
 }
 
