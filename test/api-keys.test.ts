@@ -1,20 +1,19 @@
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { apiKeyCacheKey } from "../src/auth/api-keys.ts";
 import type { ApiKey } from "../src/auth/schema.ts";
 import { getConfig } from "../src/config/index.ts";
 import { apiKeys } from "../src/db/schema.ts";
 import { sha256Hex } from "../src/lib/crypto.ts";
 import type { CreatedKey } from "./gateway-helpers.ts";
-import { admin, db, newKey, useGatewayKeys } from "./gateway-helpers.ts";
+import { newKey } from "./gateway-helpers.ts";
+import { it } from "./harness.ts";
 import type { ListBody } from "./helpers.ts";
 import { appWith, bearer, call, expectProblem, postJson, waitFor } from "./helpers.ts";
 
-useGatewayKeys();
-
 describe("API keys: creation and revocation", () => {
-  it("creates a key shown once, stored only as its SHA-256, that works with exactly its scopes", async () => {
+  it("creates a key shown once, stored only as its SHA-256, that works with exactly its scopes", async ({ db, admin }) => {
     const res = await postJson("/v1/admin/api-keys", { name: "partner", scopes: ["subscribers:read"] }, bearer(admin));
     expect(res.status).toBe(201);
     const { data } = await res.json<CreatedKey>();
@@ -40,7 +39,7 @@ describe("API keys: creation and revocation", () => {
     expect(JSON.stringify(listed)).not.toContain(row?.keyHash);
   });
 
-  it("rejects invalid key requests field by field", async () => {
+  it("rejects invalid key requests field by field", async ({ admin }) => {
     const res = await postJson(
       "/v1/admin/api-keys",
       { name: "", scopes: ["root"], rate_limit: { limit: 0, period_seconds: 60 } },
@@ -51,8 +50,8 @@ describe("API keys: creation and revocation", () => {
     expect(fields).toEqual(expect.arrayContaining(["name", "scopes.0", "rate_limit.limit"]));
   });
 
-  it("a revoked key stops working at once where it was revoked; revoking is idempotent; unknown ids 404", async () => {
-    const created = await newKey({ name: "to-revoke", scopes: ["subscribers:read"] });
+  it("a revoked key stops working at once where it was revoked; revoking is idempotent; unknown ids 404", async ({ admin }) => {
+    const created = await newKey(admin, { name: "to-revoke", scopes: ["subscribers:read"] });
     // Used once, so its lookup is now cached at the edge.
     expect((await call("/v1/stats", { headers: bearer(created.key) })).status).toBe(200);
     const revoke = await call(`/v1/admin/api-keys/${created.id}`, { method: "DELETE", headers: bearer(admin) });
@@ -69,12 +68,15 @@ describe("API keys: creation and revocation", () => {
     );
   });
 
-  it("a key revoked elsewhere (only in Postgres) works while its edge copy is fresh; then Postgres says revoked and the copy is deleted", async () => {
+  it("a key revoked elsewhere (only in Postgres) works while its edge copy is fresh; then Postgres says revoked and the copy is deleted", async ({
+    db,
+    admin,
+  }) => {
     const defaults = getConfig(env).edgeCopies;
     expect(defaults).toMatchObject({ apiKeyFresh: 60, apiKeyHot: 10 });
     // The same bounds, short: fresh for 1 s, remembered by the isolate for 1 s.
     const app = appWith({ API_KEY_CACHE_SECONDS: "1", API_KEY_HOT_SECONDS: "1" });
-    const created = await newKey({ name: "revoked-elsewhere", scopes: ["subscribers:read"] });
+    const created = await newKey(admin, { name: "revoked-elsewhere", scopes: ["subscribers:read"] });
     expect((await app("/v1/stats", { headers: bearer(created.key) })).status).toBe(200);
     const name = apiKeyCacheKey(await sha256Hex(created.key));
     const [entry] = await waitFor(async () => (await env.CACHE.list({ prefix: name })).keys, 5_000, "the key's edge copy");

@@ -1,8 +1,6 @@
-import { describe, expect, it } from "vitest";
-import { admin, reader, useGatewayKeys } from "./gateway-helpers.ts";
+import { describe, expect } from "vitest";
+import { it } from "./harness.ts";
 import { bearer, call, expectProblem, postJson } from "./helpers.ts";
-
-useGatewayKeys();
 
 describe("authentication and scopes", () => {
   it("401 problem without a key and with an unknown key, with WWW-Authenticate", async () => {
@@ -15,14 +13,14 @@ describe("authentication and scopes", () => {
     await expectProblem(malformed, 401, "unauthorized");
   });
 
-  it("403 problem naming the missing scope; admin implies every scope", async () => {
+  it("403 problem naming the missing scope; admin implies every scope", async ({ admin, reader }) => {
     const res = await postJson("/v1/subscribers", { email: "x@example.com", name: "A", last_name: "B" }, bearer(reader));
     const body = await expectProblem(res, 403, "forbidden");
     expect(body.required_scope).toBe("subscribers:write");
     expect((await call("/v1/stats", { headers: bearer(admin) })).status).toBe(200);
   });
 
-  it("admin routes are a 404 to callers without a valid key and a 403 to keys without the admin scope", async () => {
+  it("admin routes are a 404 to callers without a valid key and a 403 to keys without the admin scope", async ({ reader }) => {
     for (const headers of [{}, bearer("sk_test_not_a_real_key_0123456789")]) {
       await expectProblem(await call("/v1/admin/api-keys", { headers }), 404, "not_found");
       await expectProblem(await postJson("/v1/admin/api-keys", { name: "x", scopes: ["admin"] }, headers), 404, "not_found");

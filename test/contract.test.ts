@@ -2,16 +2,15 @@
 // its error statuses is checked against the OpenAPI document the app serves, by a validator compiled
 // from that document (test/contract-validator.ts). Any response the document does not describe fails
 // the test with the operation, the status and where it differs. A control proves the check can fail.
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect } from "vitest";
 import { k, state } from "./contract-client.ts";
 import type { OpenApiDoc } from "./contract-validator.ts";
 import { Contract } from "./contract-validator.ts";
 import { adminRoutes, publicRoutes, subscriberRoutes, webhookRoutes } from "./contract-workload.ts";
 import { call, createTestKey, testDb } from "./helpers.ts";
-import { syncSamplePlans, usePlanAdmin } from "./plan-helpers.ts";
+import { it, syncSamplePlans } from "./plan-helpers.ts";
 
-usePlanAdmin();
-beforeAll(syncSamplePlans);
+it.beforeAll(({ admin }) => syncSamplePlans(admin));
 
 let doc: OpenApiDoc;
 let contract: Contract;

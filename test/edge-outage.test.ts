@@ -2,16 +2,15 @@
 // copies (API key lookups, subscribers, isolate memory): keys authenticate, cached subscribers answer,
 // writes are accepted, and each accepted write is stored once Postgres is back.
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { apiKeyCacheKey } from "../src/auth/api-keys.ts";
 import { subscribers } from "../src/db/schema.ts";
 import { sha256Hex } from "../src/lib/crypto.ts";
 import { cacheKeys, TTL } from "../src/subscribers/model.ts";
+import { it } from "./harness.ts";
 import type { OperationBody, SubscriberBody } from "./helpers.ts";
 import { appWith, bearer, control, uniqueDomain, waitFor } from "./helpers.ts";
-import { db, storedIn, useSubscriberKeys, waitForOperations, writer } from "./subscriber-helpers.ts";
-
-useSubscriberKeys();
+import { storedIn, waitForOperations } from "./subscriber-helpers.ts";
 
 /** Every bound short: fresh for 1 s, in isolate memory for 1 s (subscribers: TTL.subscriberHot). */
 const SHORT = { API_KEY_CACHE_SECONDS: "1", API_KEY_HOT_SECONDS: "1", SUBSCRIBER_CACHE_SECONDS: "1" };
@@ -26,7 +25,7 @@ const json = (body: unknown, key: string) => ({
 describe("an outage of Postgres longer than every edge freshness bound", () => {
   it("keys authenticate from their edge copy, cached subscribers answer, writes are accepted and stored afterwards", {
     timeout: 60_000,
-  }, async () => {
+  }, async ({ db, writer }) => {
     const app = appWith(SHORT);
     const domain = uniqueDomain();
     const email = `cached@${domain}`;
@@ -66,8 +65,8 @@ describe("an outage of Postgres longer than every edge freshness bound", () => {
     } finally {
       await control("/relay/up");
     }
-    await waitForOperations(accepted);
-    expect((await storedIn(domain)).map((s) => s.email)).toEqual([`cached@${domain}`, `new0@${domain}`, `new1@${domain}`]);
+    await waitForOperations(db, accepted);
+    expect((await storedIn(db, domain)).map((s) => s.email)).toEqual([`cached@${domain}`, `new0@${domain}`, `new1@${domain}`]);
   });
 
   it("a key with no edge copy still needs Postgres: 503 with Retry-After, never a 500", async () => {

@@ -1,16 +1,15 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, vi } from "vitest";
 import { createApp } from "../src/http/app.ts";
 import worker from "../src/index.ts";
 import { resetIsolateMemory } from "../src/lib/isolate-memory.ts";
 import { planCacheKeys, planUuid } from "../src/plans/model.ts";
 import { databaseDown, setProviderDocuments } from "./helpers.ts";
 import type { Plan, PlanPage, SearchBody } from "./plan-helpers.ts";
-import { sync, syncSamplePlans, usePlanAdmin } from "./plan-helpers.ts";
+import { it, sync, syncSamplePlans } from "./plan-helpers.ts";
 
-usePlanAdmin();
-beforeAll(syncSamplePlans);
+it.beforeAll(({ admin }) => syncSamplePlans(admin));
 
 /** Two plans of our own, far from every other file's: INSIDE is in the queried range, OUTSIDE is not. */
 const INSIDE = { base: "88001", id: "1", start: "2031-03-10T20:00:00", end: "2031-03-10T22:00:00" };
@@ -30,10 +29,10 @@ function planDocument(plans: Sample[]): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<planList version="1.0"><output>\n${body}\n</output></planList>`;
 }
 
-/** Publishes a document through an admin sync and returns the run's outcome. */
-async function publish(plans: Sample[]): Promise<string> {
+/** Publishes a document through a sync with this admin key and returns the run's outcome. */
+async function publish(admin: string, plans: Sample[]): Promise<string> {
   await setProviderDocuments([planDocument(plans)]);
-  const { status, body } = await sync();
+  const { status, body } = await sync(admin);
   expect(status).toBe(200);
   return body.data.outcome;
 }
@@ -81,8 +80,8 @@ const outside = (price: number): Sample => ({ ...OUTSIDE, price });
 const pricesIn = async (path: string) => (await (await get(path)).json<SearchBody>()).data.events.map((e) => e.max_price);
 
 describe("ETags change when, and only when, the answer changes", () => {
-  it("across syncs that change plans outside the range, nothing, and then a plan inside it", async () => {
-    expect(await publish([inside(10), outside(20)])).toBe("ok");
+  it("across syncs that change plans outside the range, nothing, and then a plan inside it", async ({ admin }) => {
+    expect(await publish(admin, [inside(10), outside(20)])).toBe("ok");
     const search1 = await etagOf(SEARCH_IN);
     const list1 = await etagOf(LIST_IN);
     const one1 = await etagOf(ONE_IN);
@@ -90,7 +89,7 @@ describe("ETags change when, and only when, the answer changes", () => {
 
     // Only the plan outside the range changes (the inside one is not in the document, so not even its
     // last_seen_at moves): a new index generation, the same answers.
-    expect(await publish([outside(21)])).toBe("ok");
+    expect(await publish(admin, [outside(21)])).toBe("ok");
     expect(await pricesIn(SEARCH_OUT)).toEqual([21]);
     for (const [path, etag] of [
       [SEARCH_IN, search1],
@@ -102,13 +101,13 @@ describe("ETags change when, and only when, the answer changes", () => {
     }
 
     // The same document again: nothing changes.
-    expect(["unchanged", "not_modified"]).toContain(await publish([outside(21)]));
+    expect(["unchanged", "not_modified"]).toContain(await publish(admin, [outside(21)]));
     expect(await etagOf(SEARCH_IN)).toBe(search1);
     await expectNotModified(LIST_IN, list1, list1);
     await expectNotModified(ONE_IN, one1, one1);
 
     // The plan inside the range changes: new ETags, and the old validator gets the new body.
-    expect(await publish([inside(11)])).toBe("ok");
+    expect(await publish(admin, [inside(11)])).toBe("ok");
     for (const [path, old] of [
       [SEARCH_IN, search1],
       [LIST_IN, list1],
@@ -124,14 +123,14 @@ describe("ETags change when, and only when, the answer changes", () => {
     }
   });
 
-  it("a sync that only re-sees a plan changes /v1/plans (last_seen_at is part of it) but not /search", async () => {
-    await publish([inside(12)]);
+  it("a sync that only re-sees a plan changes /v1/plans (last_seen_at is part of it) but not /search", async ({ admin }) => {
+    await publish(admin, [inside(12)]);
     const search = await etagOf(SEARCH_IN);
     const oneRes = await get(ONE_IN);
     const one = oneRes.headers.get("etag") as string;
     const seenBefore = (await oneRes.json<{ data: Plan }>()).data.last_seen_at;
 
-    expect(await publish([inside(12), outside(23)])).toBe("ok");
+    expect(await publish(admin, [inside(12), outside(23)])).toBe("ok");
     expect(await etagOf(SEARCH_IN)).toBe(search);
     const after = await get(ONE_IN, { "If-None-Match": one });
     expect(after.status).toBe(200);
@@ -141,8 +140,8 @@ describe("ETags change when, and only when, the answer changes", () => {
 });
 
 describe("conditional GET (RFC 9110 §13.1.2)", () => {
-  it("matches weakly, in lists and with *, and sends the body for anything else", async () => {
-    await publish([inside(13)]);
+  it("matches weakly, in lists and with *, and sends the body for anything else", async ({ admin }) => {
+    await publish(admin, [inside(13)]);
     const etag = await etagOf(SEARCH_IN);
     await expectNotModified(SEARCH_IN, `W/${etag}`, etag);
     await expectNotModified(SEARCH_IN, `"something-else", ${etag}`, etag);
@@ -187,8 +186,10 @@ describe("conditional GET (RFC 9110 §13.1.2)", () => {
 });
 
 describe("cache levels", () => {
-  it("/search: KV for a fresh isolate, then isolate memory, then the Cache API for the next fresh isolate, which needs neither KV's index nor Postgres", async () => {
-    await publish([inside(14)]);
+  it("/search: KV for a fresh isolate, then isolate memory, then the Cache API for the next fresh isolate, which needs neither KV's index nor Postgres", async ({
+    admin,
+  }) => {
+    await publish(admin, [inside(14)]);
     // A fresh isolate asks the Cache API (nothing yet for this new generation), then reads the
     // manifest and the part it needs from KV, and stores the answer in the Cache API.
     resetIsolateMemory();
@@ -220,8 +221,8 @@ describe("cache levels", () => {
     }
   });
 
-  it("/search from Postgres (KV cold) carries the same validator and is not stored, having no generation", async () => {
-    await publish([inside(18)]);
+  it("/search from Postgres (KV cold) carries the same validator and is not stored, having no generation", async ({ admin }) => {
+    await publish(admin, [inside(18)]);
     const etag = await etagOf(SEARCH_IN);
     const saved = await Promise.all([planCacheKeys.indexManifest, planCacheKeys.indexGeneration].map((k) => env.CACHE.get(k, "text")));
     await Promise.all([planCacheKeys.indexManifest, planCacheKeys.indexGeneration].map((k) => env.CACHE.delete(k)));
@@ -239,14 +240,14 @@ describe("cache levels", () => {
     }
   });
 
-  it("a sync that changes the range is a new Cache API key: a fresh isolate never gets the old answer", async () => {
-    await publish([inside(15)]);
+  it("a sync that changes the range is a new Cache API key: a fresh isolate never gets the old answer", async ({ admin }) => {
+    await publish(admin, [inside(15)]);
     resetIsolateMemory();
     const before = await get(SEARCH_IN);
     resetIsolateMemory();
     expect(levelOf(await get(SEARCH_IN))).toBe("edge");
 
-    await publish([inside(16)]);
+    await publish(admin, [inside(16)]);
     resetIsolateMemory();
     const after = await get(SEARCH_IN);
     expect(levelOf(after)).toBe("kv");
@@ -254,8 +255,8 @@ describe("cache levels", () => {
     expect((await after.json<SearchBody>()).data.events.map((e) => e.max_price)).toEqual([16]);
   });
 
-  it("/v1/plans pages and plans: the Cache API answers a repeat, per exact URL (a page's links repeat it)", async () => {
-    await publish([inside(17)]);
+  it("/v1/plans pages and plans: the Cache API answers a repeat, per exact URL (a page's links repeat it)", async ({ admin }) => {
+    await publish(admin, [inside(17)]);
     const first = await get(`${LIST_IN}&limit=1`);
     expect(levelOf(first)).toMatch(/^(kv|database)$/);
     const again = await get(`${LIST_IN}&limit=1`);

@@ -1,6 +1,6 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect } from "vitest";
 import type { DbHandle } from "../src/db/client.ts";
 import { createApp } from "../src/http/app.ts";
 import worker from "../src/index.ts";
@@ -8,7 +8,7 @@ import { resetIsolateMemory } from "../src/lib/isolate-memory.ts";
 import type { SubscriberSettleMessage } from "../src/subscribers/messages.ts";
 import { cacheKeys } from "../src/subscribers/model.ts";
 import { bearer, captureLogLines, createTestKey, setProviderDocuments, testDb, uniqueDomain } from "./helpers.ts";
-import { usePlanAdmin } from "./plan-helpers.ts";
+import { it } from "./plan-helpers.ts";
 import { deleteMessage, forgetMessage, runBatch, subscriberMessage, updateMessage, waitForOperations } from "./queue-helpers.ts";
 
 // KV operations per operation, read from the one log line each request, queue batch and cron task
@@ -21,7 +21,6 @@ const app = createApp();
 const lines = captureLogLines();
 let db: DbHandle;
 let key: string;
-usePlanAdmin();
 
 type Kv = { reads: number; writes: number; lists: number };
 

@@ -2,16 +2,14 @@
 // past the retry budget and the queue's retention, its operation reads as failed, code `expired`.
 import { env } from "cloudflare:workers";
 import { v7 as uuidv7 } from "uuid";
-import { describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import type { Operation } from "../src/subscribers/schema.ts";
+import { it } from "./harness.ts";
 import type { OperationBody } from "./helpers.ts";
 import { appWith, bearer } from "./helpers.ts";
-import { reader, useSubscriberKeys } from "./subscriber-helpers.ts";
-
-useSubscriberKeys();
 
 describe("an operation pending past the retry budget and the queue's retention", () => {
-  it("reads as failed with code expired and a reason to send the request again; a younger one stays pending", async () => {
+  it("reads as failed with code expired and a reason to send the request again; a younger one stays pending", async ({ reader }) => {
     // The suite's budget is 11 s; with a retention of 60 s, 71 s in all.
     const app = appWith({ QUEUE_RETENTION_SECONDS: "60" });
     const pending = (id: string): Operation => ({

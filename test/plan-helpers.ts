@@ -1,10 +1,13 @@
 // Shared by the plan tests (sync and listing, /search, provider faults, conformance).
+// Rules: a plan test imports `it` from here, test/harness.ts's `it` with a healthy provider stand-in
+// before each test and after the file, so it gets `db` and the keys the same way; a sync goes through
+// the admin API with the `admin` key the helper is given as its first parameter.
 import { env } from "cloudflare:workers";
-import { afterAll, beforeAll, beforeEach } from "vitest";
 import type { EventSummary, Plan, SyncReport } from "../src/plans/schema.ts";
 import sample3 from "./fixtures/provider/sample_3.xml?raw";
+import { it as harness } from "./harness.ts";
 import type { ListBody } from "./helpers.ts";
-import { appWith, bearer, call, createTestKey, providerFault, setProviderDocuments, testDb } from "./helpers.ts";
+import { appWith, bearer, call, providerFault, setProviderDocuments } from "./helpers.ts";
 
 export type Event = EventSummary;
 export type Report = SyncReport;
@@ -14,32 +17,29 @@ export type SearchBody = { data: { events: Event[] }; error: unknown };
 export type { Plan };
 export type PlanPage = ListBody<Plan>;
 
-let admin: string;
-
 async function resetProvider(): Promise<void> {
   await providerFault("none");
   // Let an open breaker from an earlier fault test half-open again.
   await env.CACHE.delete("provider:breaker:v1");
 }
 
-/** The hooks every plan test file shares: an admin key for syncs, a healthy provider stand-in before each test and after the file. */
-export function usePlanAdmin(): void {
-  beforeAll(async () => {
-    const db = testDb();
-    admin = await createTestKey(db, ["admin"], "plans-admin");
-    await db.close();
+export const it = harness
+  /** A healthy provider stand-in before each test (set up before the test's first beforeEach hook)… */
+  .extend("healthyProvider", { auto: true }, () => resetProvider())
+  /** …and after the file. */
+  // biome-ignore lint/correctness/noEmptyPattern: vitest reads a fixture's dependencies from its first parameter, which must be a pattern
+  .extend("providerAfterFile", { scope: "file", auto: true }, ({}, { onCleanup }) => {
+    onCleanup(() => providerFault("none"));
   });
-  beforeEach(resetProvider);
-  afterAll(async () => {
-    await providerFault("none");
-  });
-}
 
-export const lastReport = async (): Promise<Report> =>
+export const lastReport = async (admin: string): Promise<Report> =>
   ((await (await call("/v1/admin/plans/sync", { headers: bearer(admin) })).json()) as { data: Report }).data;
 
 /** A sync through the app as configured for the suite, or with some of its vars overridden. */
-export async function sync(overrides?: Record<string, string>): Promise<{ status: number; body: SyncBody; headers: Headers }> {
+export async function sync(
+  admin: string,
+  overrides?: Record<string, string>,
+): Promise<{ status: number; body: SyncBody; headers: Headers }> {
   const init = { method: "POST", headers: bearer(admin) };
   const res = overrides ? await appWith(overrides)("/v1/admin/plans/sync", init) : await call("/v1/admin/plans/sync", init);
   return { status: res.status, body: await res.json<SyncBody>(), headers: res.headers };
@@ -57,12 +57,12 @@ export const eventsOf = (body: { data: { events: Event[] } }, ids: string[]) => 
  * Makes sure the sample plan 503/900 ("Orquesta de Cámara", 2022-06-20 20:00–22:30) is stored, as
  * the /search and provider fault tests expect, whichever test files ran before. Only sample_3: the
  * state it leaves is one that plan-sync-and-listing.test.ts's first sync (sample_1) still changes
- * in full, so the files pass in any order. Call it from a beforeAll after usePlanAdmin().
+ * in full, so the files pass in any order. Call it from an it.beforeAll(({ admin }) => …).
  */
-export async function syncSamplePlans(): Promise<void> {
+export async function syncSamplePlans(admin: string): Promise<void> {
   await resetProvider();
   await setProviderDocuments([sample3]);
-  const { status, body } = await sync();
+  const { status, body } = await sync(admin);
   if (status !== 200 || !["ok", "unchanged", "not_modified"].includes(body.data.outcome)) {
     throw new Error(`sample plans not synced: ${status} ${JSON.stringify(body).slice(0, 300)}`);
   }

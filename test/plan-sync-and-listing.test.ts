@@ -1,6 +1,6 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { generatePlanDocumentText } from "../scripts/lib/generate-plans.ts";
 import worker from "../src/index.ts";
 import { resetIsolateMemory } from "../src/lib/isolate-memory.ts";
@@ -12,10 +12,9 @@ import sample3 from "./fixtures/provider/sample_3.xml?raw";
 import type { Envelope } from "./helpers.ts";
 import { bearer, call, createTestKey, databaseDown, setProviderDocuments, testDb } from "./helpers.ts";
 import type { Event, Plan, PlanPage, SearchBody } from "./plan-helpers.ts";
-import { ALL, eventsOf, lastReport, search, sync, usePlanAdmin } from "./plan-helpers.ts";
+import { ALL, eventsOf, it, lastReport, search, sync } from "./plan-helpers.ts";
 
 // The listing tests run after the sync tests in this file, so they page through the plans those stored.
-usePlanAdmin();
 
 describe("plan sync over our sample documents", () => {
   const ids = {
@@ -27,9 +26,9 @@ describe("plan sync over our sample documents", () => {
   };
   const mine = Object.values(ids);
 
-  it("keeps every plan ever online, latest values winning, and never the offline-only or invalid one", async () => {
+  it("keeps every plan ever online, latest values winning, and never the offline-only or invalid one", async ({ admin }) => {
     await setProviderDocuments([sample1, sample2, sample3]);
-    const first = await sync();
+    const first = await sync(admin);
     expect(first.status).toBe(200);
     expect(first.body.data).toMatchObject({
       outcome: "ok",
@@ -37,12 +36,12 @@ describe("plan sync over our sample documents", () => {
       counts: { base_plans: 3, plans_seen: 4, online: 4, upserted: 4, invalid: 0 },
     });
 
-    const second = await sync();
+    const second = await sync(admin);
     // 501/801 and 503/900 changed, 504/801 has an impossible date, 502 vanished.
     expect(second.body.data.counts).toMatchObject({ plans_seen: 3, upserted: 2, skipped: 0, invalid: 1 });
     expect(second.body.data.invalid_samples[0]).toMatchObject({ basePlanId: "504", planId: "801" });
 
-    const third = await sync();
+    const third = await sync(admin);
     expect(third.body.data.counts).toMatchObject({ plans_seen: 3, online: 1, upserted: 2, invalid: 1 });
 
     const { status, body } = await search(ALL);
@@ -129,14 +128,14 @@ describe("plan sync over our sample documents", () => {
     expect(rows.rows[0]?.n).toBe(4);
   });
 
-  it("skips all writes when the document is unchanged, and answers 304s with no writes", async () => {
+  it("skips all writes when the document is unchanged, and answers 304s with no writes", async ({ admin }) => {
     await setProviderDocuments([sample3]);
     // The stand-in's rotation restarted; the first call may differ from the last applied document.
-    await sync();
-    const again = await sync();
+    await sync(admin);
+    const again = await sync(admin);
     // Same ETag: the stand-in answers 304 to our If-None-Match.
     expect(again.body.data).toMatchObject({ outcome: "not_modified", counts: { upserted: 0 } });
-    expect((await lastReport()).id).toBe(again.body.data.id);
+    expect((await lastReport(admin)).id).toBe(again.body.data.id);
   });
 
   it("answers /search from the edge index without touching Postgres", async () => {
@@ -180,12 +179,12 @@ describe("GET /v1/plans", () => {
 });
 
 describe("cron trigger", () => {
-  it("runs the plan sync on the every-minute schedule", async () => {
+  it("runs the plan sync on the every-minute schedule", async ({ admin }) => {
     await setProviderDocuments([generatePlanDocumentText({ plans: 5, zonesPerPlan: 2, basePlanIdOffset: 80_000, priceShift: 1 })]);
     const ctx = createExecutionContext();
     await worker.scheduled(createScheduledController({ cron: "* * * * *", scheduledTime: Date.now() }), env, ctx);
     await waitOnExecutionContext(ctx);
-    const last = await lastReport();
+    const last = await lastReport(admin);
     expect(last).toMatchObject({ trigger: "cron", outcome: "ok", counts: { plans_seen: 5, upserted: 5 }, index: { stored: true } });
     expect(last.index?.plans).toBeGreaterThanOrEqual(5);
     const { body } = await search("?starts_at=2022-01-01T00:00:00Z&ends_at=2022-12-31T23:59:59Z");

@@ -1,11 +1,9 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, vi } from "vitest";
 import { createApp } from "../src/http/app.ts";
-import { admin, useGatewayKeys } from "./gateway-helpers.ts";
+import { it } from "./harness.ts";
 import { appWith, bearer, call, expectProblem, postJson } from "./helpers.ts";
-
-useGatewayKeys();
 
 describe("problems for every non-2xx", () => {
   it("404 for an unknown route", async () => {
@@ -13,7 +11,7 @@ describe("problems for every non-2xx", () => {
     expect(body.instance).toBe("/v1/nothing-here");
   });
 
-  it("405 with Allow for a known path and the wrong method", async () => {
+  it("405 with Allow for a known path and the wrong method", async ({ admin }) => {
     const res = await call("/v1/stats", { method: "DELETE", headers: bearer(admin) });
     await expectProblem(res, 405, "method_not_allowed");
     expect(res.headers.get("allow")).toBe("GET, HEAD");
@@ -22,7 +20,7 @@ describe("problems for every non-2xx", () => {
     expect(sub.headers.get("allow")).toBe("DELETE, GET, HEAD, PATCH");
   });
 
-  it("413 above the configured body limit, on any route", async () => {
+  it("413 above the configured body limit, on any route", async ({ admin }) => {
     const fetch = appWith({ MAX_BODY_BYTES: "2048" });
     const res = await fetch("/v1/admin/api-keys", {
       method: "POST",
@@ -34,7 +32,7 @@ describe("problems for every non-2xx", () => {
     await expectProblem(big, 413, "payload_too_large");
   });
 
-  it("415 for a body that is not JSON", async () => {
+  it("415 for a body that is not JSON", async ({ admin }) => {
     const res = await call("/v1/admin/api-keys", {
       method: "POST",
       headers: { "Content-Type": "text/plain", ...bearer(admin) },

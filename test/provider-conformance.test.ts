@@ -1,10 +1,8 @@
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, inject } from "vitest";
 import { planUuid } from "../src/plans/model.ts";
 import { setProviderDocuments } from "./helpers.ts";
 import type { Event } from "./plan-helpers.ts";
-import { search, sync, usePlanAdmin } from "./plan-helpers.ts";
-
-usePlanAdmin();
+import { it, search, sync } from "./plan-helpers.ts";
 
 describe("conformance with the real provider's responses (../shared/fixtures/provider)", () => {
   const fixtures = inject("sharedProviderFixtures");
@@ -14,9 +12,9 @@ describe("conformance with the real provider's responses (../shared/fixtures/pro
     const { body } = await search("?starts_at=2021-01-01T00:00:00Z&ends_at=2021-12-31T23:59:59Z");
     return body.data.events.filter((e: Event) => feverIds.includes(e.id));
   };
-  it.skipIf(fixtures.length === 0)("matches the contract field for field after the three consecutive responses", async () => {
+  it.skipIf(fixtures.length === 0)("matches the contract field for field after the three consecutive responses", async ({ admin }) => {
     await setProviderDocuments(fixtures);
-    for (let i = 0; i < fixtures.length; i++) expect((await sync()).status).toBe(200);
+    for (let i = 0; i < fixtures.length; i++) expect((await sync(admin)).status).toBe(200);
     const fever = await feverEvents();
     expect(fever).toEqual([
       {
@@ -62,7 +60,7 @@ describe("conformance with the real provider's responses (../shared/fixtures/pro
     ]);
     // Ids are stable across calls and re-ingests (the same three responses again).
     expect(await feverEvents()).toEqual(fever);
-    for (let i = 0; i < fixtures.length; i++) expect((await sync()).status).toBe(200);
+    for (let i = 0; i < fixtures.length; i++) expect((await sync(admin)).status).toBe(200);
     expect(await feverEvents()).toEqual(fever);
   });
 });

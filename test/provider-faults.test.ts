@@ -1,14 +1,13 @@
 import { env } from "cloudflare:workers";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { generatePlanDocumentText } from "../scripts/lib/generate-plans.ts";
 import { planUuid } from "../src/plans/model.ts";
 import sample3 from "./fixtures/provider/sample_3.xml?raw";
 import { control, providerFault, setProviderDocuments, testDb } from "./helpers.ts";
 import type { Event } from "./plan-helpers.ts";
-import { ALL, lastReport, search, sync, syncSamplePlans, usePlanAdmin } from "./plan-helpers.ts";
+import { ALL, it, lastReport, search, sync, syncSamplePlans } from "./plan-helpers.ts";
 
-usePlanAdmin();
-beforeAll(syncSamplePlans);
+it.beforeAll(({ admin }) => syncSamplePlans(admin));
 
 describe("provider faults", () => {
   const marker = planUuid("503", "900");
@@ -19,33 +18,36 @@ describe("provider faults", () => {
     expect(body.data.events.map((e: Event) => e.id)).toContain(marker);
   }
 
-  it.each([
+  it.for<[string, number, string]>([
     ["503", 502, "unavailable"],
     ["503-empty", 502, "unavailable"],
     ["hang", 502, "unavailable"],
     ["truncated", 502, "bad_response"],
     ["garbage", 502, "bad_response"],
     ["billion-laughs", 502, "bad_response"],
-  ])("provider %s: sync answers %i with Retry-After, stored plans untouched, search unaffected", async (mode, status, failure) => {
-    const db = testDb();
-    const count = async () => (await db.db.execute<{ n: number }>("select count(*)::int as n from plans" as never)).rows[0]?.n;
-    const before = await count();
-    await providerFault(mode);
-    const res = await sync();
-    expect(res.status).toBe(status);
-    expect(res.headers.get("content-type")).toBe("application/problem+json");
-    expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
-    expect(res.body.provider_failure).toBe(failure);
-    expect(await count()).toBe(before);
-    await db.close();
-    await searchStillServes();
-    expect(await lastReport()).toMatchObject({ outcome: "failed", error: { failure } });
-  });
+  ])(
+    "provider %s: sync answers %i with Retry-After, stored plans untouched, search unaffected",
+    async ([mode, status, failure], { admin }) => {
+      const db = testDb();
+      const count = async () => (await db.db.execute<{ n: number }>("select count(*)::int as n from plans" as never)).rows[0]?.n;
+      const before = await count();
+      await providerFault(mode);
+      const res = await sync(admin);
+      expect(res.status).toBe(status);
+      expect(res.headers.get("content-type")).toBe("application/problem+json");
+      expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(res.body.provider_failure).toBe(failure);
+      expect(await count()).toBe(before);
+      await db.close();
+      await searchStillServes();
+      expect(await lastReport(admin)).toMatchObject({ outcome: "failed", error: { failure } });
+    },
+  );
 
-  it("cuts off a document over PROVIDER_MAX_BYTES (4 MiB in tests) while streaming: 502, nothing stored", async () => {
+  it("cuts off a document over PROVIDER_MAX_BYTES (4 MiB in tests) while streaming: 502, nothing stored", async ({ admin }) => {
     await control("/provider/generate?plans=2000&zones=30&base=90000");
     // The byte cap is under test, not the body deadline: a slow machine must not reach the deadline first.
-    const res = await sync({ PROVIDER_BODY_TIMEOUT_MS: "60000" });
+    const res = await sync(admin, { PROVIDER_BODY_TIMEOUT_MS: "60000" });
     expect(res.status).toBe(502);
     expect(res.body.provider_failure).toBe("bad_response");
     expect(res.body.detail).toMatch(/larger than 4194304 bytes/);
@@ -59,14 +61,14 @@ describe("provider faults", () => {
     await setProviderDocuments([sample3]);
   });
 
-  it("opens the circuit breaker after repeated failures (503 + Retry-After, provider left alone), then recovers", async () => {
+  it("opens the circuit breaker after repeated failures (503 + Retry-After, provider left alone), then recovers", async ({ admin }) => {
     await providerFault("503");
     const calls = async () => (await (await fetch(`${env.TEST_CONTROL_URL}/provider/calls`)).json()) as { calls: number };
-    expect((await sync()).status).toBe(502); // attempts 1-3
-    const open = await sync(); // attempts 4-5 open the breaker
+    expect((await sync(admin)).status).toBe(502); // attempts 1-3
+    const open = await sync(admin); // attempts 4-5 open the breaker
     expect([502, 503]).toContain(open.status);
     const before = (await calls()).calls;
-    const rejected = await sync();
+    const rejected = await sync(admin);
     expect(rejected.status).toBe(503);
     expect(rejected.body.provider_failure).toBe("circuit_open");
     expect(Number(rejected.headers.get("retry-after"))).toBeGreaterThan(0);
@@ -74,13 +76,13 @@ describe("provider faults", () => {
     await searchStillServes();
     await providerFault("none");
     await new Promise((r) => setTimeout(r, 2_100)); // half-open after 2 s in tests
-    const recovered = await sync();
+    const recovered = await sync(admin);
     expect(recovered.status).toBe(200);
   });
 
-  it("overlapping syncs do not corrupt data: one runs, the other reports skipped or runs after", async () => {
+  it("overlapping syncs do not corrupt data: one runs, the other reports skipped or runs after", async ({ admin }) => {
     await setProviderDocuments([generatePlanDocumentText({ plans: 300, zonesPerPlan: 30, basePlanIdOffset: 70_000, invalidEvery: 50 })]);
-    const [a, b] = await Promise.all([sync(), sync()]);
+    const [a, b] = await Promise.all([sync(admin), sync(admin)]);
     expect([a.status, b.status]).toEqual([200, 200]);
     const outcomes = [a.body.data.outcome, b.body.data.outcome].sort();
     expect(outcomes).toContainEqual("ok");

@@ -2,12 +2,10 @@
 // the same moment as a DELETE of the same resource, ROUNDS times. Whatever wins, each answer is one
 // the route documents for that outcome (2xx, or 404/409/412/410 when the other side went first):
 // never a 5xx. Rounds run side by side, so each pair also races the other rounds.
-import { describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import type { Envelope } from "./helpers.ts";
 import { bearer, call, postJson, uniqueDomain, waitFor } from "./helpers.ts";
-import { admin, hook, hookName, json, registerEndpoint, useWebhookKeys } from "./webhook-helpers.ts";
-
-useWebhookKeys();
+import { hook, hookName, it, json, registerEndpoint } from "./webhook-helpers.ts";
 
 const ROUNDS = 30;
 const wait = { Prefer: "wait=5" };
@@ -47,33 +45,34 @@ const post =
     call(path, { method: "POST", headers: { ...bearer(key), ...extra } });
 
 describe("webhook routes racing DELETE /v1/webhooks/{id}", () => {
-  const endpointFor = async () => registerEndpoint(await hook(hookName("race"), { secrets: [] }), ["subscriber.created"]);
+  const endpointFor = async (admin: string) =>
+    registerEndpoint(admin, await hook(hookName("race"), { secrets: [] }), ["subscriber.created"]);
   const gone = [204, 404];
 
-  it("POST …/test: 202 or 404", async () => {
+  it("POST …/test: 202 or 404", async ({ admin }) => {
     await race(
       async () => {
-        const ep = await endpointFor();
+        const ep = await endpointFor(admin);
         return { write: post(`/v1/webhooks/${ep.id}/test`, admin), remove: del(`/v1/webhooks/${ep.id}`, admin) };
       },
       { write: [202, 404], remove: gone },
     );
   });
 
-  it("POST …/rotate-secret: 200 or 404", async () => {
+  it("POST …/rotate-secret: 200 or 404", async ({ admin }) => {
     await race(
       async () => {
-        const ep = await endpointFor();
+        const ep = await endpointFor(admin);
         return { write: post(`/v1/webhooks/${ep.id}/rotate-secret`, admin), remove: del(`/v1/webhooks/${ep.id}`, admin) };
       },
       { write: [200, 404], remove: gone },
     );
   });
 
-  it("PATCH: 200 or 404", async () => {
+  it("PATCH: 200 or 404", async ({ admin }) => {
     await race(
       async (i) => {
-        const ep = await endpointFor();
+        const ep = await endpointFor(admin);
         const body = JSON.stringify(i % 3 === 0 ? { enabled: false } : { description: `round ${i}` });
         return {
           write: () => call(`/v1/webhooks/${ep.id}`, { method: "PATCH", headers: json(admin), body }),
@@ -84,10 +83,10 @@ describe("webhook routes racing DELETE /v1/webhooks/{id}", () => {
     );
   });
 
-  it("POST …/deliveries/{id}/redeliver: 202, 404, or 409 while an attempt is in flight", async () => {
+  it("POST …/deliveries/{id}/redeliver: 202, 404, or 409 while an attempt is in flight", async ({ admin }) => {
     await race(
       async () => {
-        const ep = await endpointFor();
+        const ep = await endpointFor(admin);
         const sent = await post(`/v1/webhooks/${ep.id}/test`, admin)();
         expect(sent.status).toBe(202);
         const { data } = await sent.json<Envelope<{ id: string }>>();
@@ -100,10 +99,10 @@ describe("webhook routes racing DELETE /v1/webhooks/{id}", () => {
     );
   });
 
-  it("DELETE against DELETE: one 204, the other 204 or 404", async () => {
+  it("DELETE against DELETE: one 204, the other 204 or 404", async ({ admin }) => {
     const seen = await race(
       async () => {
-        const ep = await endpointFor();
+        const ep = await endpointFor(admin);
         // Deliveries being recorded while the endpoint goes: the cascade meets them.
         await post(`/v1/webhooks/${ep.id}/test`, admin)();
         return { write: del(`/v1/webhooks/${ep.id}`, admin), remove: del(`/v1/webhooks/${ep.id}`, admin) };
@@ -115,26 +114,26 @@ describe("webhook routes racing DELETE /v1/webhooks/{id}", () => {
 });
 
 describe("API key routes racing DELETE /v1/admin/api-keys/{id}", () => {
-  const newKey = async () => {
+  const newKey = async (admin: string) => {
     const res = await postJson("/v1/admin/api-keys", { name: "race", scopes: ["subscribers:read"] }, bearer(admin));
     expect(res.status).toBe(201);
     return (await res.json<Envelope<{ id: string; key: string }>>()).data;
   };
 
-  it("DELETE against DELETE: both 200 (revoking is idempotent)", async () => {
+  it("DELETE against DELETE: both 200 (revoking is idempotent)", async ({ admin }) => {
     await race(
       async () => {
-        const k = await newKey();
+        const k = await newKey(admin);
         return { write: del(`/v1/admin/api-keys/${k.id}`, admin), remove: del(`/v1/admin/api-keys/${k.id}`, admin) };
       },
       { write: [200], remove: [200] },
     );
   });
 
-  it("a request made with the key while it is revoked: 200 or 401", async () => {
+  it("a request made with the key while it is revoked: 200 or 401", async ({ admin }) => {
     await race(
       async () => {
-        const k = await newKey();
+        const k = await newKey(admin);
         return {
           write: () => call("/v1/subscribers?limit=1", { headers: bearer(k.key) }),
           remove: del(`/v1/admin/api-keys/${k.id}`, admin),
@@ -147,7 +146,7 @@ describe("API key routes racing DELETE /v1/admin/api-keys/{id}", () => {
 
 describe("subscriber routes racing DELETE /v1/subscribers/{id_or_email}", () => {
   /** A stored subscriber: the create answered when applied, or (a busy machine outlasting the wait) its operation polled. */
-  const person = async (domain: string, i: number) => {
+  const person = async (admin: string, domain: string, i: number) => {
     const email = `race${i}@${domain}`;
     const res = await postJson(
       "/v1/subscribers",
@@ -173,11 +172,11 @@ describe("subscriber routes racing DELETE /v1/subscribers/{id_or_email}", () => 
   const deleted = [202, 204, 404, 410, 412];
 
   for (const by of ["id", "email"] as const) {
-    it(`PATCH by ${by}`, async () => {
+    it(`PATCH by ${by}`, async ({ admin }) => {
       const domain = uniqueDomain();
       await race(
         async (i) => {
-          const s = await person(domain, i);
+          const s = await person(admin, domain, i);
           const ref = s[by];
           return {
             write: () =>
@@ -189,22 +188,22 @@ describe("subscriber routes racing DELETE /v1/subscribers/{id_or_email}", () => 
       );
     });
 
-    it(`DELETE against DELETE by ${by}`, async () => {
+    it(`DELETE against DELETE by ${by}`, async ({ admin }) => {
       const domain = uniqueDomain();
       await race(
         async (i) => {
-          const s = await person(domain, i);
+          const s = await person(admin, domain, i);
           return { write: del(`/v1/subscribers/${s[by]}`, admin, wait), remove: del(`/v1/subscribers/${s[by]}`, admin, wait) };
         },
         { write: deleted, remove: deleted },
       );
     });
 
-    it(`POST …/forget by ${by}`, async () => {
+    it(`POST …/forget by ${by}`, async ({ admin }) => {
       const domain = uniqueDomain();
       await race(
         async (i) => {
-          const s = await person(domain, i);
+          const s = await person(admin, domain, i);
           return { write: post(`/v1/subscribers/${s[by]}/forget`, admin, wait), remove: del(`/v1/subscribers/${s[by]}`, admin, wait) };
         },
         { write: [202, 204, 404, 410], remove: deleted },

@@ -1,7 +1,7 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { OpenAPIHono } from "@hono/zod-openapi";
-import { describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { OPENAPI_PATH } from "../src/http/app.ts";
 import type { AppEnv } from "../src/http/context.ts";
 import { ipRateLimit } from "../src/http/middleware/rate-limit.ts";
@@ -9,16 +9,15 @@ import { requestContext } from "../src/http/middleware/request-context.ts";
 import { onError } from "../src/http/on-error.ts";
 import { durableObjectLimiter } from "../src/ratelimit/durable-object.ts";
 import { upstashLimiter } from "../src/ratelimit/upstash.ts";
-import { db, newKey, reader, useGatewayKeys } from "./gateway-helpers.ts";
+import { newKey } from "./gateway-helpers.ts";
+import { it } from "./harness.ts";
 import { appWith, bearer, call, createTestKey, expectProblem } from "./helpers.ts";
-
-useGatewayKeys();
 
 const uniqueIp = () => `203.0.113.${Math.floor(Math.random() * 250) + 1}-${crypto.randomUUID().slice(0, 6)}`;
 
 describe("rate limits", () => {
-  it("a key's own limit: RateLimit headers on every answer, then 429 with Retry-After", async () => {
-    const { key } = await newKey({ name: "limited", scopes: ["subscribers:read"], rate_limit: { limit: 3, period_seconds: 60 } });
+  it("a key's own limit: RateLimit headers on every answer, then 429 with Retry-After", async ({ admin, reader }) => {
+    const { key } = await newKey(admin, { name: "limited", scopes: ["subscribers:read"], rate_limit: { limit: 3, period_seconds: 60 } });
     const remaining: Array<string | null> = [];
     for (let i = 0; i < 3; i++) {
       const res = await call("/v1/stats", { headers: bearer(key) });
@@ -42,7 +41,7 @@ describe("rate limits", () => {
     expect((await call("/v1/stats", { headers: bearer(reader) })).status).toBe(200);
   });
 
-  it("keys without their own limit get the configured default", async () => {
+  it("keys without their own limit get the configured default", async ({ db }) => {
     const key = await createTestKey(db, ["subscribers:read"], "default-limit");
     const fetch = appWith({ DEFAULT_KEY_RATE_LIMIT: "2", DEFAULT_KEY_RATE_PERIOD_SECONDS: "30" });
     expect((await fetch("/v1/stats", { headers: bearer(key) })).status).toBe(200);
@@ -112,7 +111,7 @@ describe.skipIf(!env.TEST_UPSTASH_URL)("rate limits on Upstash", () => {
     expect((await limiter.take(`t:${crypto.randomUUID()}`, { limit: 2, periodSeconds: 30 })).allowed).toBe(true);
   });
 
-  it("is the backend when Upstash is configured: a key's limit gives a 429 with headers", async () => {
+  it("is the backend when Upstash is configured: a key's limit gives a 429 with headers", async ({ db }) => {
     const key = await createTestKey(db, ["subscribers:read"], "upstash-limited");
     const fetch = appWith({
       UPSTASH_REDIS_REST_URL: env.TEST_UPSTASH_URL,

@@ -1,37 +1,34 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import type { OperationBody } from "./helpers.ts";
 import { appWith, bearer, call, createTestKey, expectProblem, uniqueDomain } from "./helpers.ts";
 import type { PlanPage } from "./plan-helpers.ts";
-import { ALL, syncSamplePlans, usePlanAdmin } from "./plan-helpers.ts";
-import { db, useSubscriberKeys, writer } from "./subscriber-helpers.ts";
+import { ALL, it, syncSamplePlans } from "./plan-helpers.ts";
 
-useSubscriberKeys();
-usePlanAdmin();
-beforeAll(syncSamplePlans);
+it.beforeAll(({ admin }) => syncSamplePlans(admin));
 let eraser: string;
-beforeAll(async () => {
+it.beforeAll(async ({ db }) => {
   eraser = await createTestKey(db, ["subscribers:erase"], "body-eraser");
 });
 
 const person = (email: string) => JSON.stringify({ email, name: "Body", last_name: "Check" });
-const post = (body: BodyInit, contentType: string) =>
+const post = (writer: string, body: BodyInit, contentType: string) =>
   call("/v1/subscribers", { method: "POST", headers: { ...bearer(writer), "Content-Type": contentType }, body });
 
 describe("JSON bodies: application/json in UTF-8, nothing else (issue 22, 4c and 11d)", () => {
-  it("accepts application/json with or without charset=utf-8", async () => {
+  it("accepts application/json with or without charset=utf-8", async ({ writer }) => {
     for (const type of [
       "application/json",
       "application/json; charset=utf-8",
       "Application/JSON;charset=UTF-8",
       'application/json; charset="utf-8"',
     ]) {
-      const res = await post(person(`ok-${crypto.randomUUID().slice(0, 6)}@${uniqueDomain()}`), type);
+      const res = await post(writer, person(`ok-${crypto.randomUUID().slice(0, 6)}@${uniqueDomain()}`), type);
       expect(res.status, type).toBe(202);
       await res.arrayBuffer();
     }
   });
 
-  it("refuses other JSON-like media types and other charsets with 415", async () => {
+  it("refuses other JSON-like media types and other charsets with 415", async ({ writer }) => {
     for (const type of [
       "application/vnd.api+json",
       "application/merge-patch+json",
@@ -41,25 +38,25 @@ describe("JSON bodies: application/json in UTF-8, nothing else (issue 22, 4c and
       "text/plain",
       "",
     ]) {
-      const res = await post(person(`no@${uniqueDomain()}`), type);
+      const res = await post(writer, person(`no@${uniqueDomain()}`), type);
       await expectProblem(res, 415, "unsupported_media_type");
     }
   });
 
-  it("refuses a body that is not valid UTF-8 with 400, never storing U+FFFD", async () => {
+  it("refuses a body that is not valid UTF-8 with 400, never storing U+FFFD", async ({ writer }) => {
     const prefix = new TextEncoder().encode(`{"email":"bad@${uniqueDomain()}","name":"Jos`);
     const suffix = new TextEncoder().encode('","last_name":"Check"}');
     for (const bad of [[0xe9], [0xc3], [0xed, 0xa0, 0x80], [0xff, 0xfe]]) {
       const body = new Uint8Array([...prefix, ...bad, ...suffix]);
-      const problem = await expectProblem(await post(body, "application/json"), 400, "bad_request");
+      const problem = await expectProblem(await post(writer, body, "application/json"), 400, "bad_request");
       expect(problem.detail).toMatch(/UTF-8/);
     }
     // The same bytes, well-formed: accepted.
     const good = new Uint8Array([...prefix, 0xc3, 0xa9, ...suffix]);
-    expect((await post(good, "application/json")).status).toBe(202);
+    expect((await post(writer, good, "application/json")).status).toBe(202);
   });
 
-  it("a body on a route that takes none (…/forget, DELETE) is refused with 413, and nothing is accepted", async () => {
+  it("a body on a route that takes none (…/forget, DELETE) is refused with 413, and nothing is accepted", async ({ writer }) => {
     const email = `forget-body@${uniqueDomain()}`;
     const withBody = { "Content-Type": "application/json" };
     await expectProblem(

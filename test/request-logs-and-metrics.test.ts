@@ -1,15 +1,13 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, vi } from "vitest";
 import { createApp } from "../src/http/app.ts";
 import worker from "../src/index.ts";
-import { admin, useGatewayKeys } from "./gateway-helpers.ts";
+import { it } from "./harness.ts";
 import { appWith, bearer } from "./helpers.ts";
 
-useGatewayKeys();
-
 describe("middleware chain", () => {
-  it("one JSON log line per request with route, status, ms, cache and key id, never the key", async () => {
+  it("one JSON log line per request with route, status, ms, cache and key id, never the key", async ({ admin }) => {
     const lines: string[] = [];
     const spy = vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
     const fetch = appWith({ LOG_LEVEL: "info" });
@@ -34,7 +32,7 @@ describe("metrics (Analytics Engine)", () => {
     return { points, dataset: { writeDataPoint: (p?: AnalyticsEngineDataPoint) => void points.push(p ?? {}) } };
   }
 
-  it("writes one data point per request when bound", async () => {
+  it("writes one data point per request when bound", async ({ admin }) => {
     const { points, dataset } = fakeDataset();
     const fetch = appWith({ METRICS: dataset });
     await fetch("/v1/stats", { headers: bearer(admin) });

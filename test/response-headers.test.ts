@@ -1,9 +1,7 @@
-import { describe, expect, it } from "vitest";
-import { admin, useGatewayKeys } from "./gateway-helpers.ts";
+import { describe, expect } from "vitest";
+import { it } from "./harness.ts";
 import type { Problem } from "./helpers.ts";
 import { appWith, bearer, call } from "./helpers.ts";
-
-useGatewayKeys();
 
 describe("middleware chain", () => {
   it("echoes a well-formed X-Request-Id on successes and problems alike", async () => {
@@ -15,7 +13,7 @@ describe("middleware chain", () => {
     expect(body.request_id).toBe("trace-43");
   });
 
-  it("sets secure headers and Server-Timing", async () => {
+  it("sets secure headers and Server-Timing", async ({ admin }) => {
     const res = await call("/v1/stats", { headers: bearer(admin) });
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     expect(res.headers.get("x-frame-options")).toBeTruthy();

@@ -5,7 +5,7 @@
 // incremental syncs that moved plans between months, retitled base plans and turned one online.
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect } from "vitest";
 import { searchPlansInRange } from "../src/db/repositories/plans.ts";
 import { resetIsolateMemory } from "../src/lib/isolate-memory.ts";
 import { toEventSummary } from "../src/plans/model.ts";
@@ -15,10 +15,9 @@ import type { Manifest } from "../src/plans/search-index.ts";
 import { createRuntime } from "../src/runtime.ts";
 import { appWith, bearer, createTestKey, setProviderDocuments, testDb } from "./helpers.ts";
 import type { Event, Report } from "./plan-helpers.ts";
-import { syncSamplePlans, usePlanAdmin } from "./plan-helpers.ts";
+import { it, syncSamplePlans } from "./plan-helpers.ts";
 
-usePlanAdmin();
-beforeAll(syncSamplePlans);
+it.beforeAll(({ admin }) => syncSamplePlans(admin));
 
 const PART_BYTES = 2_048;
 const small = { SEARCH_INDEX_PART_BYTES: String(PART_BYTES) };

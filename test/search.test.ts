@@ -1,13 +1,12 @@
 import { env } from "cloudflare:workers";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { resetIsolateMemory } from "../src/lib/isolate-memory.ts";
 import { planUuid } from "../src/plans/model.ts";
 import { databaseDown } from "./helpers.ts";
 import type { Event } from "./plan-helpers.ts";
-import { ALL, search, syncSamplePlans, usePlanAdmin } from "./plan-helpers.ts";
+import { ALL, it, search, syncSamplePlans } from "./plan-helpers.ts";
 
-usePlanAdmin();
-beforeAll(syncSamplePlans);
+it.beforeAll(({ admin }) => syncSamplePlans(admin));
 
 describe("GET /search contract", () => {
   const orchestra = planUuid("503", "900");

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect } from "vitest";
 import type { DbHandle } from "../src/db/client.ts";
 import { readCounters } from "../src/db/repositories/counters.ts";
 import { subscribers } from "../src/db/schema.ts";
@@ -9,7 +9,7 @@ import type { SubscriberStatus } from "../src/subscribers/schema.ts";
 import { SUBSCRIBER_STATUSES } from "../src/subscribers/schema.ts";
 import type { Envelope } from "./helpers.ts";
 import { bearer, call, createTestKey, setProviderDocuments, testDb, uniqueDomain } from "./helpers.ts";
-import { sync, usePlanAdmin } from "./plan-helpers.ts";
+import { it, sync } from "./plan-helpers.ts";
 import { deleteMessage, forgetMessage, runBatch, storedIn, subscriberMessage, updateMessage } from "./queue-helpers.ts";
 
 // The counters behind /v1/stats (migration 0008) against a COUNT over the tables, after workloads
@@ -17,7 +17,6 @@ import { deleteMessage, forgetMessage, runBatch, storedIn, subscriberMessage, up
 
 let db: DbHandle;
 let reader: string;
-usePlanAdmin();
 
 beforeAll(async () => {
   db = testDb();
@@ -174,7 +173,7 @@ function planDocument(bases: Array<{ id: string; mode: "online" | "offline"; pla
 }
 
 describe("plan counters", () => {
-  it("equal a COUNT after syncs that add plans, change them, and flip a base plan online", async () => {
+  it("equal a COUNT after syncs that add plans, change them, and flip a base plan online", async ({ admin }) => {
     const n = () => String(Math.floor(Math.random() * 1e9));
     const [online, offline] = [n(), n()];
     const before = await expectCountersExact();
@@ -184,7 +183,7 @@ describe("plan counters", () => {
         { id: offline, mode: "offline", plans: ["1"] },
       ]),
     ]);
-    expect((await sync()).body.data.outcome).toBe("ok");
+    expect((await sync(admin)).body.data.outcome).toBe("ok");
     const added = await expectCountersExact();
     expect(Number(added.plans_kept.total)).toBe(Number(before.plans_kept.total) + 3);
     expect(Number(added.plans_kept.searchable)).toBe(Number(before.plans_kept.searchable) + 2);
@@ -196,7 +195,7 @@ describe("plan counters", () => {
         { id: offline, mode: "online", plans: ["1"] },
       ]),
     ]);
-    expect((await sync()).body.data.outcome).toBe("ok");
+    expect((await sync(admin)).body.data.outcome).toBe("ok");
     const flipped = await expectCountersExact();
     expect(Number(flipped.plans_kept.total)).toBe(Number(before.plans_kept.total) + 4);
     expect(Number(flipped.plans_kept.searchable)).toBe(Number(before.plans_kept.searchable) + 4);

@@ -1,23 +1,16 @@
 import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
+import type { DbHandle } from "../src/db/client.ts";
 import { Status } from "../src/status/schema.ts";
-import { bearer, call, createTestKey, postJson, providerFault, uniqueDomain, waitFor } from "./helpers.ts";
-import { sync, syncSamplePlans, usePlanAdmin } from "./plan-helpers.ts";
+import { bearer, call, postJson, providerFault, uniqueDomain, waitFor } from "./helpers.ts";
+import { it, sync, syncSamplePlans } from "./plan-helpers.ts";
 import { subscriberMessage } from "./queue-helpers.ts";
-import { db, useSubscriberKeys, waitForOperations, writer } from "./subscriber-helpers.ts";
-
-useSubscriberKeys();
-usePlanAdmin();
-
-let admin: string;
-beforeAll(async () => {
-  admin = await createTestKey(db, ["admin"], "status-admin");
-});
+import { waitForOperations } from "./subscriber-helpers.ts";
 
 /** The scripted workload: creates, a duplicate, a poison write (a failed outcome and a dead letter), a good and a failed plan sync. */
-async function workload(): Promise<void> {
+async function workload(db: DbHandle, writer: string, admin: string): Promise<void> {
   const domain = uniqueDomain();
   const ops: string[] = [];
   for (const email of [`a@${domain}`, `b@${domain}`, `c@${domain}`, `A@${domain}`]) {
@@ -27,7 +20,7 @@ async function workload(): Promise<void> {
   }
   const poison = subscriberMessage(`poison@${domain}`, { name: "Mallory\u0000" });
   await env.SUBSCRIBER_QUEUE.send(poison, { contentType: "json" });
-  await waitForOperations([...ops, poison.operation_id]);
+  await waitForOperations(db, [...ops, poison.operation_id]);
   await waitFor(
     async () =>
       (await db.db.execute<{ n: number }>(sql`select count(*)::int as n from dead_letters where body like ${`%${poison.operation_id}%`}`))
@@ -36,9 +29,9 @@ async function workload(): Promise<void> {
     "the poison write's dead letter",
   );
   // sample_3 only: the state every plan test file can start from (see syncSamplePlans).
-  await syncSamplePlans();
+  await syncSamplePlans(admin);
   await providerFault("503");
-  expect((await sync()).status).toBeGreaterThanOrEqual(500);
+  expect((await sync(admin)).status).toBeGreaterThanOrEqual(500);
   await providerFault("none");
 }
 
@@ -46,8 +39,12 @@ const scalar = (rows: Array<Record<string, unknown>>) => Number(Object.values(ro
 const byLabel = (rows: Array<Record<string, unknown>>) => Object.fromEntries(rows.map((r) => [String(r.k), Number(r.n)]));
 
 describe("GET /v1/admin/metrics and /v1/admin/status after a scripted workload", () => {
-  it("OpenMetrics text that a Prometheus parser reads, with the values Postgres holds", { timeout: 90_000 }, async () => {
-    await workload();
+  it("OpenMetrics text that a Prometheus parser reads, with the values Postgres holds", { timeout: 90_000 }, async ({
+    db,
+    admin,
+    writer,
+  }) => {
+    await workload(db, writer, admin);
     // As Prometheus asks; without Accept the same lines come as Prometheus text (text/plain).
     const plain = await call("/v1/admin/metrics", { headers: bearer(admin) });
     expect(plain.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
@@ -125,7 +122,7 @@ describe("GET /v1/admin/metrics and /v1/admin/status after a scripted workload",
     }
   });
 
-  it("the status document: every section filled from the same tables", async () => {
+  it("the status document: every section filled from the same tables", async ({ admin, writer }) => {
     const res = await call("/v1/admin/status?window=hour", { headers: bearer(admin) });
     expect(res.status).toBe(200);
     const status = Status.parse((await res.json<{ data: unknown }>()).data);

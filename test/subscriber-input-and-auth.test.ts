@@ -1,13 +1,12 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
+import { it } from "./harness.ts";
 import type { Problem } from "./helpers.ts";
 import { bearer, call, postJson, uniqueDomain } from "./helpers.ts";
 import { runBatch } from "./queue-helpers.ts";
-import { message, reader, storedIn, useSubscriberKeys, writer } from "./subscriber-helpers.ts";
-
-useSubscriberKeys();
+import { message, storedIn } from "./subscriber-helpers.ts";
 
 describe("bad input and authorization", () => {
-  it("every invalid field is a 422 problem naming it; nothing is enqueued", async () => {
+  it("every invalid field is a 422 problem naming it; nothing is enqueued", async ({ writer }) => {
     const cases: Array<[unknown, string]> = [
       [{ email: "nope", name: "A", last_name: "B" }, "email"],
       [{ email: `${"x".repeat(250)}@a.io`, name: "A", last_name: "B" }, "email"],
@@ -29,7 +28,7 @@ describe("bad input and authorization", () => {
     }
   });
 
-  it("malformed JSON is 400, a non-JSON body 415, an oversized body 413", async () => {
+  it("malformed JSON is 400, a non-JSON body 415, an oversized body 413", async ({ writer }) => {
     const malformed = await call("/v1/subscribers", {
       method: "POST",
       headers: { "Content-Type": "application/json", ...bearer(writer) },
@@ -47,12 +46,12 @@ describe("bad input and authorization", () => {
     for (const r of [malformed, form, big]) expect(r.headers.get("content-type")).toBe("application/problem+json");
   });
 
-  it("SQL-looking input is stored as plain data, never executed", async () => {
+  it("SQL-looking input is stored as plain data, never executed", async ({ db, reader }) => {
     const domain = uniqueDomain();
     const name = "Robert'); DROP TABLE subscribers;--";
     const { result } = await runBatch([message(`bobby@${domain}`, { name, last_name: "' OR 1=1 --" })]);
     expect(result.explicitAcks).toHaveLength(1);
-    const [row] = await storedIn(domain);
+    const [row] = await storedIn(db, domain);
     expect(row).toMatchObject({ name, lastName: "' OR 1=1 --" });
     // Quotes are allowed in an address, so this one is looked up (and found by nobody); one with
     // spaces is no address at all (the one rule, src/subscribers/email.ts): 422 before any query.
@@ -62,7 +61,7 @@ describe("bad input and authorization", () => {
     expect(spaced.status).toBe(422);
   });
 
-  it("401 without a key or with a bad key, 403 with a key lacking the scope", async () => {
+  it("401 without a key or with a bad key, 403 with a key lacking the scope", async ({ reader }) => {
     const body = { email: `auth@${uniqueDomain()}`, name: "A", last_name: "B" };
     const none = await postJson("/v1/subscribers", body);
     expect(none.status).toBe(401);

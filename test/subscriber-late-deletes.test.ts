@@ -2,15 +2,14 @@
 // between them: in the accepted order the address was free from the older delete on, so the create
 // stands. Found by the mixed-traffic reliability test (test/reliability/lifecycle-load.test.ts).
 import { v7 as uuidv7 } from "uuid";
-import { describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
+import { it } from "./harness.ts";
 import { uniqueDomain } from "./helpers.ts";
 import { deleteMessage, operationsOf, runBatch } from "./queue-helpers.ts";
-import { db, message, storedIn, useSubscriberKeys } from "./subscriber-helpers.ts";
-
-useSubscriberKeys();
+import { message, storedIn } from "./subscriber-helpers.ts";
 
 describe("two deletes of one subscriber, the newer delivered first", () => {
-  it("a create accepted between them is stored; one accepted before the older delete is still refused", async () => {
+  it("a create accepted between them is stored; one accepted before the older delete is still refused", async ({ db }) => {
     const domain = uniqueDomain();
     const email = `twice@${domain}`;
     const first = message(email, { name: "First" });
@@ -31,6 +30,6 @@ describe("two deletes of one subscriber, the newer delivered first", () => {
     const outcomes = new Map((await operationsOf(db, [before.operation_id, between.operation_id])).map((o) => [o.id, o.status]));
     expect(outcomes.get(before.operation_id)).toBe("superseded");
     expect(outcomes.get(between.operation_id)).toBe("succeeded");
-    expect((await storedIn(domain)).map((s) => [s.id, s.name])).toEqual([[between.subscriber.id, "Between"]]);
+    expect((await storedIn(db, domain)).map((s) => [s.id, s.name])).toEqual([[between.subscriber.id, "Between"]]);
   });
 });

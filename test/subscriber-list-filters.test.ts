@@ -5,17 +5,16 @@
 import { env } from "cloudflare:workers";
 import type { SQL } from "drizzle-orm";
 import { inArray, sql, TransactionRollbackError } from "drizzle-orm";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
+import type { DbHandle } from "../src/db/client.ts";
 import type { ListQuery } from "../src/db/repositories/subscriber-list.ts";
 import { listSubscribersQuery } from "../src/db/repositories/subscriber-list.ts";
 import { subscribers } from "../src/db/schema.ts";
 import { encodeCursor } from "../src/lib/pagination.ts";
 import type { Subscriber, SubscriberStatus } from "../src/subscribers/schema.ts";
+import { it } from "./harness.ts";
 import type { ListBody, Problem } from "./helpers.ts";
 import { bearer, call, uniqueDomain } from "./helpers.ts";
-import { db, reader, useSubscriberKeys } from "./subscriber-helpers.ts";
-
-useSubscriberKeys();
 
 const HOUR = 3_600_000;
 
@@ -34,11 +33,11 @@ interface Seed {
 }
 
 const seeded: string[] = [];
-afterAll(async () => {
+it.afterAll(async ({ db }) => {
   await db.db.delete(subscribers).where(inArray(subscribers.id, seeded));
 });
 
-async function seed(rows: Seed[]): Promise<Seed[]> {
+async function seed(db: DbHandle, rows: Seed[]): Promise<Seed[]> {
   await db.db.insert(subscribers).values(rows.map((r) => ({ ...r, name: "L", lastName: "F" })));
   seeded.push(...rows.map((r) => r.id));
   return rows;
@@ -68,7 +67,7 @@ function expected(rows: Seed[], sort: "created_at" | "updated_at", keep: (r: See
     .map((r) => r.id);
 }
 
-async function list(query: string): Promise<ListBody<Subscriber>> {
+async function list(reader: string, query: string): Promise<ListBody<Subscriber>> {
   const res = await call(`/v1/subscribers?${query}`, { headers: bearer(reader) });
   expect(res.status, query).toBe(200);
   return res.json<ListBody<Subscriber>>();
@@ -79,9 +78,9 @@ const q = (params: Record<string, string | number>) =>
   new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])).toString();
 
 describe("list filters", () => {
-  it("each filter returns exactly the expected rows, in order", async () => {
+  it("each filter returns exactly the expected rows, in order", async ({ db, reader }) => {
     const w = ownWindow();
-    const rows = await seed(rowsIn(w, 14));
+    const rows = await seed(db, rowsIn(w, 14));
     const inWindow = { created_after: w.iso(0), created_before: new Date(w.end).toISOString(), limit: 100 };
     const pivot = rows[6]!; // shares created_at with rows[7]
     const cases: Array<[Record<string, string | number>, string[]]> = [
@@ -109,34 +108,40 @@ describe("list filters", () => {
       [{ email: rows[3]!.email.slice(1) }, []],
     ];
     for (const [params, want] of cases) {
-      const page = await list(q(params));
+      const page = await list(reader, q(params));
       expect(ids(page), q(params)).toEqual(want);
       expect(page.meta).toMatchObject({ next_cursor: null, prev_cursor: null });
     }
   });
 
-  it("updated_since alone, with sort=updated_at, is the incremental sync: everything changed since, newest change first", async () => {
+  it("updated_since alone, with sort=updated_at, is the incremental sync: everything changed since, newest change first", async ({
+    db,
+    reader,
+  }) => {
     // Updated in the year 9000 and after, later than any other test's rows (deleted at the end of the file).
     const since = Date.UTC(9000, 0, 1) + (crypto.getRandomValues(new Uint32Array(1))[0]! % 100_000) * HOUR;
     const w = ownWindow();
-    const rows = await seed(rowsIn(w, 6).map((r, i) => ({ ...r, updatedAt: new Date(since + (i - 2) * 1000) })));
-    const page = await list(q({ updated_since: new Date(since).toISOString(), sort: "updated_at" }));
+    const rows = await seed(
+      db,
+      rowsIn(w, 6).map((r, i) => ({ ...r, updatedAt: new Date(since + (i - 2) * 1000) })),
+    );
+    const page = await list(reader, q({ updated_since: new Date(since).toISOString(), sort: "updated_at" }));
     const want = expected(rows, "updated_at", (r) => r.updatedAt.getTime() >= since);
     expect(want).toHaveLength(4);
     expect(ids(page).slice(-4)).toEqual(want);
   });
 
-  it.each(["created_at", "updated_at"] as const)(
+  it.for(["created_at", "updated_at"] as const)(
     "sort=%s: walking back with prev_cursor gives the pages walking forward gave",
-    async (sort) => {
+    async (sort, { db, reader }) => {
       const w = ownWindow();
-      const rows = await seed(rowsIn(w, 23));
+      const rows = await seed(db, rowsIn(w, 23));
       const first = q({ sort, limit: 5, created_after: w.iso(0), created_before: new Date(w.end).toISOString() });
-      const forward: ListBody<Subscriber>[] = [await list(first)];
+      const forward: ListBody<Subscriber>[] = [await list(reader, first)];
       expect(forward[0]!.meta.prev_cursor).toBeNull();
       expect(forward[0]!.links.prev).toBeNull();
       for (let next = forward[0]!.links.next; next; next = forward.at(-1)!.links.next) {
-        forward.push(await list(next.slice(next.indexOf("?") + 1)));
+        forward.push(await list(reader, next.slice(next.indexOf("?") + 1)));
       }
       expect(forward.map((p) => p.data.length)).toEqual([5, 5, 5, 5, 3]);
       expect(forward.flatMap(ids)).toEqual(expected(rows, sort, () => true));
@@ -146,26 +151,26 @@ describe("list filters", () => {
       for (let prev = backward[0]!.links.prev; prev; prev = backward.at(-1)!.links.prev) {
         // A link carries one cursor parameter only, never both.
         expect(new URL(prev, "http://x").searchParams.has("cursor")).toBe(false);
-        backward.push(await list(prev.slice(prev.indexOf("?") + 1)));
+        backward.push(await list(reader, prev.slice(prev.indexOf("?") + 1)));
       }
       expect(backward.reverse().map(ids)).toEqual(forward.map(ids));
       // Reached backwards, the first page is the first page: no previous one, the same next cursor.
       expect(backward[0]!.meta.prev_cursor).toBeNull();
       expect(backward[0]!.meta.next_cursor).toBe(forward[0]!.meta.next_cursor);
       // Pages reached backwards go forward again with their next link.
-      const again = await list(backward[1]!.links.next!.split("?")[1]!);
+      const again = await list(reader, backward[1]!.links.next!.split("?")[1]!);
       expect(ids(again)).toEqual(ids(forward[2]!));
     },
   );
 
-  it("caches each page under a key that covers every parameter, below subs:v1:list:<version>:", async () => {
+  it("caches each page under a key that covers every parameter, below subs:v1:list:<version>:", async ({ db, reader }) => {
     const w = ownWindow();
-    const rows = await seed(rowsIn(w, 4));
+    const rows = await seed(db, rowsIn(w, 4));
     const base = { created_after: w.iso(0), created_before: new Date(w.end).toISOString() };
-    expect(ids(await list(q({ ...base, status: "active" })))).toEqual(expected(rows, "created_at", (r) => r.status === "active"));
+    expect(ids(await list(reader, q({ ...base, status: "active" })))).toEqual(expected(rows, "created_at", (r) => r.status === "active"));
     // Same status, limit and (no) cursor as a page cached a moment ago: only the email differs.
-    expect(ids(await list(q({ ...base, status: "active", email: rows[0]!.email })))).toEqual([rows[0]!.id]);
-    expect(ids(await list(q({ ...base, status: "active", sort: "updated_at" })))).toEqual(
+    expect(ids(await list(reader, q({ ...base, status: "active", email: rows[0]!.email })))).toEqual([rows[0]!.id]);
+    expect(ids(await list(reader, q({ ...base, status: "active", sort: "updated_at" })))).toEqual(
       expected(rows, "updated_at", (r) => r.status === "active"),
     );
     const { keys } = await env.CACHE.list({ prefix: "subs:v1:list:" });
@@ -177,50 +182,50 @@ describe("list filters", () => {
 describe("list parameters that are refused", () => {
   const uuid = "01890000-0000-7000-8000-000000000000";
 
-  async function refused(query: string): Promise<string[] | undefined> {
+  async function refused(reader: string, query: string): Promise<string[] | undefined> {
     const res = await call(`/v1/subscribers?${query}`, { headers: bearer(reader) });
     expect(res.status, query).toBe(422);
     return (await res.json<Problem>()).errors?.map((e) => e.field);
   }
 
-  it("a cursor used with another sort than its own, in either direction", async () => {
+  it("a cursor used with another sort than its own, in either direction", async ({ db, reader }) => {
     const w = ownWindow();
-    await seed(rowsIn(w, 4));
-    const page = await list(q({ limit: 1, created_after: w.iso(0), created_before: new Date(w.end).toISOString() }));
+    await seed(db, rowsIn(w, 4));
+    const page = await list(reader, q({ limit: 1, created_after: w.iso(0), created_before: new Date(w.end).toISOString() }));
     const next = page.meta.next_cursor!;
     expect(next).toBeTruthy();
-    expect(await refused(q({ cursor: next, sort: "updated_at" }))).toEqual(["cursor"]);
-    expect(await refused(q({ prev_cursor: next, sort: "updated_at" }))).toEqual(["prev_cursor"]);
+    expect(await refused(reader, q({ cursor: next, sort: "updated_at" }))).toEqual(["cursor"]);
+    expect(await refused(reader, q({ prev_cursor: next, sort: "updated_at" }))).toEqual(["prev_cursor"]);
     // With its own sort, the same cursor works both ways.
-    await list(q({ cursor: next, sort: "created_at" }));
-    await list(q({ prev_cursor: next }));
+    await list(reader, q({ cursor: next, sort: "created_at" }));
+    await list(reader, q({ prev_cursor: next }));
   });
 
-  it("cursor and prev_cursor together", async () => {
+  it("cursor and prev_cursor together", async ({ reader }) => {
     const c = encodeCursor({ s: "created_at", t: "2030-01-01T00:00:00.000Z", i: uuid });
-    expect(await refused(q({ cursor: c, prev_cursor: c }))).toEqual(["prev_cursor"]);
+    expect(await refused(reader, q({ cursor: c, prev_cursor: c }))).toEqual(["prev_cursor"]);
   });
 
-  it.each([
+  it.for([
     ["cursor", { s: "created_at", t: "2021-02-30T00:00:00.000Z", i: uuid }],
     ["cursor", { s: "email", t: "2021-02-28T00:00:00.000Z", i: uuid }],
     ["cursor", { s: "created_at", t: "2021-02-28T00:00:00+01:00", i: uuid }],
     ["prev_cursor", { s: "updated_at", t: "0000-01-01T00:00:00.000Z", i: uuid }],
     ["prev_cursor", { s: "updated_at", t: "2021-02-28T00:00:00.000Z", i: "not-a-uuid" }],
     ["prev_cursor", "abc"],
-  ] as const)("a malformed %s: %j", async (field, value) => {
+  ] as const)("a malformed %s: %j", async ([field, value], { reader }) => {
     const cursor = typeof value === "string" ? value : encodeCursor(value);
     const sort = typeof value === "object" && value.s === "updated_at" ? "updated_at" : "created_at";
-    expect(await refused(q({ [field]: cursor, sort }))).toEqual([field]);
+    expect(await refused(reader, q({ [field]: cursor, sort }))).toEqual([field]);
   });
 
-  it("a cursor from before cursors named their sort still reads as created_at", async () => {
+  it("a cursor from before cursors named their sort still reads as created_at", async ({ reader }) => {
     const legacy = encodeCursor({ c: "2030-01-01T00:00:00.000Z", i: uuid });
-    await list(q({ cursor: legacy }));
-    expect(await refused(q({ cursor: legacy, sort: "updated_at" }))).toEqual(["cursor"]);
+    await list(reader, q({ cursor: legacy }));
+    expect(await refused(reader, q({ cursor: legacy, sort: "updated_at" }))).toEqual(["cursor"]);
   });
 
-  it.each([
+  it.for([
     "2021-02-30T00:00:00Z", // no such day
     "2021-01-01T00:00:00", // no offset
     "2021-01-01", // no time
@@ -229,18 +234,18 @@ describe("list parameters that are refused", () => {
     "0000-06-01T00:00:00Z", // Postgres has no year 0
     "0001-01-01T00:30:00+01:00", // year 0 in UTC
     "9999-12-31T23:00:00-02:00", // year 10000 in UTC
-  ])("the date %s", async (value) => {
+  ])("the date %s", async (value, { reader }) => {
     for (const field of ["created_after", "created_before", "updated_since"]) {
-      expect(await refused(q({ [field]: value }))).toEqual([`query.${field}`]);
+      expect(await refused(reader, q({ [field]: value }))).toEqual([`query.${field}`]);
     }
   });
 
-  it("emails that cannot be stored, a sort that does not exist, an unknown parameter", async () => {
-    expect(await refused("email=a%00@b.co")).toEqual(["query.email"]);
-    expect(await refused("email=%C3%A9@b.co")).toEqual(["query.email"]);
-    expect(await refused(`email=${"a".repeat(250)}@b.co`)).toEqual(["query.email"]);
-    expect(await refused("sort=email")).toEqual(["query.sort"]);
-    expect(await refused("order=asc")).toEqual(["query"]);
+  it("emails that cannot be stored, a sort that does not exist, an unknown parameter", async ({ reader }) => {
+    expect(await refused(reader, "email=a%00@b.co")).toEqual(["query.email"]);
+    expect(await refused(reader, "email=%C3%A9@b.co")).toEqual(["query.email"]);
+    expect(await refused(reader, `email=${"a".repeat(250)}@b.co`)).toEqual(["query.email"]);
+    expect(await refused(reader, "sort=email")).toEqual(["query.sort"]);
+    expect(await refused(reader, "order=asc")).toEqual(["query"]);
   });
 });
 
@@ -254,7 +259,7 @@ describe("every list query reads an index, in order", () => {
    * the ORDER BY's order. The planner's own choice on this test database's few hundred rows says
    * nothing about a real table (a bitmap scan and a sort of ten rows costs less than walking an index).
    */
-  async function explain(query: ListQuery, ddl: SQL[] = []): Promise<Plan[]> {
+  async function explain(db: DbHandle, query: ListQuery, ddl: SQL[] = []): Promise<Plan[]> {
     let plan: Plan[] = [];
     await db.db
       .transaction(async (tx) => {
@@ -312,8 +317,8 @@ describe("every list query reads an index, in order", () => {
     }
   }
 
-  it.each(combos)("%s", async (_name, query) => {
-    const plan = await explain(query);
+  it.for(combos)("%s", async ([_name, query], { db }) => {
+    const plan = await explain(db, query);
     const shape = plan.map((n) => `${n["Node Type"]}${n["Index Name"] ? `(${n["Index Name"]})` : ""}`).join(" > ");
     expect(shape).not.toMatch(/Seq Scan|Sort|Bitmap/);
     const scans = plan.filter((n) => n["Relation Name"] === "subscribers");
@@ -338,9 +343,9 @@ describe("every list query reads an index, in order", () => {
     expect(scans[0]!["Scan Direction"], shape).toBe(query.from?.direction === "newer" ? "Backward" : "Forward");
   });
 
-  it("the check above would have caught the indexes drizzle declared before (DESC NULLS LAST): a sort", async () => {
+  it("the check above would have caught the indexes drizzle declared before (DESC NULLS LAST): a sort", async ({ db }) => {
     const query = combos[0]![1];
-    const plan = await explain(query, [
+    const plan = await explain(db, query, [
       sql`DROP INDEX subscribers_created_id_idx`,
       sql`CREATE INDEX subscribers_created_id_idx ON subscribers (created_at DESC NULLS LAST, id DESC NULLS LAST)`,
     ]);

@@ -1,13 +1,12 @@
 // POST /v1/subscribers/lookup: a read by email with the address in the body, never in the URL.
-import { describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
+import type { DbHandle } from "../src/db/client.ts";
 import { subscribers } from "../src/db/schema.ts";
+import { it } from "./harness.ts";
 import type { Problem, SubscriberBody } from "./helpers.ts";
 import { bearer, call, createTestKey, postJson, uniqueDomain } from "./helpers.ts";
-import { db, reader, useSubscriberKeys } from "./subscriber-helpers.ts";
 
-useSubscriberKeys();
-
-async function seed(email: string) {
+async function seed(db: DbHandle, email: string) {
   const id = crypto.randomUUID();
   await db.db.insert(subscribers).values({ id, email, name: "Ada", lastName: "Lovelace", status: "active" });
   return id;
@@ -16,9 +15,9 @@ async function seed(email: string) {
 const lookup = (body: unknown, headers: Record<string, string> = {}) => postJson("/v1/subscribers/lookup", body, headers);
 
 describe("POST /v1/subscribers/lookup", () => {
-  it("answers what GET by email answers: 200 with the envelope, ETag and no-store; 304 on If-None-Match", async () => {
+  it("answers what GET by email answers: 200 with the envelope, ETag and no-store; 304 on If-None-Match", async ({ db, reader }) => {
     const email = `Ada.L@${uniqueDomain()}`;
-    const id = await seed(email);
+    const id = await seed(db, email);
     const viaGet = await call(`/v1/subscribers/${encodeURIComponent(email)}`, { headers: bearer(reader) });
     const res = await lookup({ email: email.toUpperCase() }, bearer(reader));
     expect(res.status).toBe(200);
@@ -33,7 +32,7 @@ describe("POST /v1/subscribers/lookup", () => {
     expect(again.headers.get("etag")).toBe('"1"');
   });
 
-  it("404 for an unknown address, 422 for a non-address or an extra field, 415 without JSON, 400 for broken JSON", async () => {
+  it("404 for an unknown address, 422 for a non-address or an extra field, 415 without JSON, 400 for broken JSON", async ({ reader }) => {
     expect((await lookup({ email: `nobody@${uniqueDomain()}` }, bearer(reader))).status).toBe(404);
     const notEmail = await lookup({ email: crypto.randomUUID() }, bearer(reader));
     expect(notEmail.status).toBe(422);
@@ -54,7 +53,7 @@ describe("POST /v1/subscribers/lookup", () => {
     expect(broken.status).toBe(400);
   });
 
-  it("needs subscribers:read: 401 without a key, 403 with a write-only key", async () => {
+  it("needs subscribers:read: 401 without a key, 403 with a write-only key", async ({ db }) => {
     expect((await lookup({ email: "a@b.c" })).status).toBe(401);
     const writeOnly = await createTestKey(db, ["subscribers:write"], "lookup-write-only");
     const res = await lookup({ email: "a@b.c" }, bearer(writeOnly));

@@ -1,28 +1,28 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
+import type { DbHandle } from "../src/db/client.ts";
 import { subscribers } from "../src/db/schema.ts";
 import { createApp } from "../src/http/app.ts";
 import type { Stats } from "../src/stats/schema.ts";
 import type { Subscriber } from "../src/subscribers/schema.ts";
+import { it } from "./harness.ts";
 import type { Envelope, ListBody, Problem, SubscriberBody } from "./helpers.ts";
 import { bearer, call, databaseDown, postJson, uniqueDomain, waitFor } from "./helpers.ts";
 import { runBatch } from "./queue-helpers.ts";
 import type { OperationBody } from "./subscriber-helpers.ts";
-import { db, message, reader, useSubscriberKeys, waitForOperations, writer } from "./subscriber-helpers.ts";
-
-useSubscriberKeys();
+import { message, waitForOperations } from "./subscriber-helpers.ts";
 
 describe("reads", () => {
-  async function seedDirect(email: string) {
+  async function seedDirect(db: DbHandle, email: string) {
     const id = crypto.randomUUID();
     await db.db.insert(subscribers).values({ id, email, name: "Grace", lastName: "Hopper", status: "active" });
     return id;
   }
 
-  it("a miss reads Postgres and fills the cache; the hit then needs no Postgres at all", async () => {
+  it("a miss reads Postgres and fills the cache; the hit then needs no Postgres at all", async ({ db, reader }) => {
     const email = `Grace@${uniqueDomain()}`;
-    const id = await seedDirect(email);
+    const id = await seedDirect(db, email);
     expect(await env.CACHE.get(`sub:v1:id:${id}`)).toBeNull();
 
     const miss = await call(`/v1/subscribers/${id}`, { headers: bearer(reader) });
@@ -37,16 +37,16 @@ describe("reads", () => {
     expect((await hit.json<SubscriberBody>()).data).toMatchObject({ id, email });
   });
 
-  it("a miss with Postgres unreachable is a 503 problem with Retry-After, not a 500", async () => {
+  it("a miss with Postgres unreachable is a 503 problem with Retry-After, not a 500", async ({ reader }) => {
     const res = await databaseDown(() => call(`/v1/subscribers/${crypto.randomUUID()}`, { headers: bearer(reader) }));
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("5");
     expect((await res.json<Problem>()).type).toBe("/problems/service_unavailable");
   });
 
-  it("reads by email case-insensitively; 404 problem when absent; 422 for neither id nor email", async () => {
+  it("reads by email case-insensitively; 404 problem when absent; 422 for neither id nor email", async ({ db, reader }) => {
     const email = `Mixed.Case@${uniqueDomain()}`;
-    const id = await seedDirect(email);
+    const id = await seedDirect(db, email);
     const byEmail = await call(`/v1/subscribers/${encodeURIComponent(email.toLowerCase())}`, { headers: bearer(reader) });
     expect((await byEmail.json<SubscriberBody>()).data.id).toBe(id);
 
@@ -59,19 +59,19 @@ describe("reads", () => {
     expect((await junk.json<Problem>()).errors?.[0]?.field).toBe("id_or_email");
   });
 
-  it("a cached absence never rejects a create", async () => {
+  it("a cached absence never rejects a create", async ({ db, writer, reader }) => {
     const email = `late@${uniqueDomain()}`;
     expect((await call(`/v1/subscribers/${email}`, { headers: bearer(reader) })).status).toBe(404);
     const res = await postJson("/v1/subscribers", { email, name: "A", last_name: "B" }, bearer(writer));
     expect(res.status).toBe(202);
     const op = await res.json<OperationBody>();
-    await waitForOperations([op.data.id]);
+    await waitForOperations(db, [op.data.id]);
     // Write-through replaced the cached absence.
     expect((await call(`/v1/subscribers/${email}`, { headers: bearer(reader) })).status).toBe(200);
   });
 
-  it("a failing cache never fails a read: it falls back to Postgres", async () => {
-    const id = await seedDirect(`kvdown@${uniqueDomain()}`);
+  it("a failing cache never fails a read: it falls back to Postgres", async ({ db, reader }) => {
+    const id = await seedDirect(db, `kvdown@${uniqueDomain()}`);
     const fail = () => Promise.reject(new Error("KV unavailable"));
     const brokenKv = { get: fail, put: fail, delete: fail, list: fail, getWithMetadata: fail };
     const res = await createApp().fetch(
@@ -83,7 +83,7 @@ describe("reads", () => {
     expect((await res.json<SubscriberBody>()).data.id).toBe(id);
   });
 
-  it("pages through subscribers newest first with opaque cursors, filters by status, never repeats a row", async () => {
+  it("pages through subscribers newest first with opaque cursors, filters by status, never repeats a row", async ({ db, reader }) => {
     const domain = uniqueDomain();
     const base = Date.parse("2031-01-01T00:00:00Z");
     await db.db.insert(subscribers).values(
@@ -123,7 +123,7 @@ describe("reads", () => {
     expect(bouncedBody.data.filter((d) => d.email.endsWith(domain))).toHaveLength(20);
   });
 
-  it("rejects a bad cursor, a limit over 100 and unknown query parameters with 422 naming the field", async () => {
+  it("rejects a bad cursor, a limit over 100 and unknown query parameters with 422 naming the field", async ({ reader }) => {
     for (const [query, field] of [
       ["cursor=abc", "cursor"],
       ["limit=101", "query.limit"],
@@ -138,7 +138,7 @@ describe("reads", () => {
     }
   });
 
-  it("GET /v1/stats counts by status and is invalidated when the consumer writes", async () => {
+  it("GET /v1/stats counts by status and is invalidated when the consumer writes", async ({ reader }) => {
     const before = await (await call("/v1/stats", { headers: bearer(reader) })).json<Envelope<Stats>>();
     await runBatch([message(`s1@${uniqueDomain()}`, { status: "junk" })]);
     const after = await (await call("/v1/stats", { headers: bearer(reader) })).json<Envelope<Stats>>();

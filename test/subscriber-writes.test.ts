@@ -1,16 +1,15 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { createApp } from "../src/http/app.ts";
+import { it } from "./harness.ts";
 import type { Problem, SubscriberBody } from "./helpers.ts";
 import { bearer, call, postJson, uniqueDomain, waitFor } from "./helpers.ts";
 import type { OperationBody } from "./subscriber-helpers.ts";
-import { reader, storedIn, useSubscriberKeys, waitForOperations, writer } from "./subscriber-helpers.ts";
-
-useSubscriberKeys();
+import { storedIn, waitForOperations } from "./subscriber-helpers.ts";
 
 describe("POST /v1/subscribers end to end through the real queue", () => {
-  it("200 concurrent POSTs with case variants and identical races store exactly the unique set, once", async () => {
+  it("200 concurrent POSTs with case variants and identical races store exactly the unique set, once", async ({ db, writer }) => {
     const domain = uniqueDomain();
     const unique = Array.from({ length: 120 }, (_, i) => `user${i}@${domain}`);
     const bodies = [
@@ -24,9 +23,12 @@ describe("POST /v1/subscribers end to end through the real queue", () => {
     expect(statuses.filter((s) => s !== 202 && s !== 409)).toEqual([]);
 
     const accepted = await Promise.all(responses.filter((r) => r.status === 202).map((r) => r.json<OperationBody>()));
-    const outcomes = await waitForOperations(accepted.map((a) => a.data.id));
+    const outcomes = await waitForOperations(
+      db,
+      accepted.map((a) => a.data.id),
+    );
 
-    const stored = await storedIn(domain);
+    const stored = await storedIn(db, domain);
     expect(stored.map((s) => s.email.toLowerCase()).sort()).toEqual([...unique].sort());
     expect(new Set(stored.map((s) => s.id)).size).toBe(120);
     // Every accepted operation has an outcome; exactly one succeeded per stored subscriber.
@@ -39,7 +41,7 @@ describe("POST /v1/subscribers end to end through the real queue", () => {
     }
   });
 
-  it("answers 202 with Location, and the operation goes from pending to succeeded", async () => {
+  it("answers 202 with Location, and the operation goes from pending to succeeded", async ({ writer, reader }) => {
     const email = `ada@${uniqueDomain()}`;
     const res = await postJson("/v1/subscribers", { email, name: "Ada", last_name: "Lovelace" }, bearer(writer));
     expect(res.status).toBe(202);
@@ -64,11 +66,11 @@ describe("POST /v1/subscribers end to end through the real queue", () => {
     expect((await again.json<Problem>()).existing_id).toBe(body.data.subscriber_id);
   });
 
-  it("a finished operation is cached by its first read (the consumer writes only the subscriber)", async () => {
+  it("a finished operation is cached by its first read (the consumer writes only the subscriber)", async ({ db, writer, reader }) => {
     const email = `opcache@${uniqueDomain()}`;
     const res = await postJson("/v1/subscribers", { email, name: "Op", last_name: "Cache" }, bearer(writer));
     const op = (await res.json<OperationBody>()).data;
-    await waitForOperations([op.id]);
+    await waitForOperations(db, [op.id]);
     const key = `op:v1:${op.id}`;
     // Stored and committed, but the cache still holds what the POST wrote.
     await waitFor(async () => (await env.CACHE.get(`sub:v1:id:${op.subscriber_id}`)) !== null, 10_000, "subscriber write-through");
@@ -80,7 +82,7 @@ describe("POST /v1/subscribers end to end through the real queue", () => {
     });
   });
 
-  it("replays the first response for the same Idempotency-Key and body, and rejects a different body", async () => {
+  it("replays the first response for the same Idempotency-Key and body, and rejects a different body", async ({ db, writer }) => {
     const email = `idem@${uniqueDomain()}`;
     const headers = { ...bearer(writer), "Idempotency-Key": crypto.randomUUID() };
     const first = await postJson("/v1/subscribers", { email, name: "A", last_name: "B" }, headers);
@@ -96,11 +98,11 @@ describe("POST /v1/subscribers end to end through the real queue", () => {
     expect(different.status).toBe(422);
     expect((await different.json<Problem>()).errors?.[0]?.field).toBe("Idempotency-Key");
 
-    await waitForOperations([a.data.id]);
-    expect(await storedIn(email.split("@")[1]!)).toHaveLength(1);
+    await waitForOperations(db, [a.data.id]);
+    expect(await storedIn(db, email.split("@")[1]!)).toHaveLength(1);
   });
 
-  it("answers 503 with Retry-After and reports nothing as accepted when the queue refuses the message", async () => {
+  it("answers 503 with Retry-After and reports nothing as accepted when the queue refuses the message", async ({ writer }) => {
     const email = `q@${uniqueDomain()}`;
     const brokenQueue = {
       send: () => Promise.reject(new Error("queue unavailable")),

@@ -1,40 +1,32 @@
 // Shared by the webhook tests: the loopback receiver (scripts/lib/webhook-receiver.ts) steered from
 // workerd, endpoints through the API, the delivery log read page by page, and subscriber changes
 // answered synchronously (Prefer: wait) so a test knows each change's version.
+// Rules: a webhook test imports `it` from here, test/harness.ts's `it` with one more fixture, so it
+// gets `db`, `admin` (manages webhooks, writes and erases subscribers) and `writer` (subscribers:write
+// and :read) the same way; every endpoint a test registers is deleted after it, so later tests (and
+// files) do not deliver to it. A helper takes the key it uses as its first parameter.
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
-import { afterAll, afterEach, beforeAll, expect } from "vitest";
+import { expect } from "vitest";
 import type { HookBehaviour, Received } from "../scripts/lib/webhook-receiver-types.ts";
-import type { DbHandle } from "../src/db/client.ts";
 import { webhookEndpoints } from "../src/db/schema.ts";
 import { createRuntime } from "../src/runtime.ts";
 import type { Subscriber } from "../src/subscribers/schema.ts";
 import { sweepDeliveries } from "../src/webhooks/deliver.ts";
 import { relayWebhookEvents } from "../src/webhooks/relay.ts";
 import type { WebhookDelivery, WebhookEndpoint, WebhookEndpointWithSecret } from "../src/webhooks/schema.ts";
+import { it as harness } from "./harness.ts";
 import type { Envelope, ListBody, SubscriberBody } from "./helpers.ts";
-import { bearer, call, createTestKey, testDb, uniqueDomain, waitFor } from "./helpers.ts";
+import { bearer, call, uniqueDomain, waitFor } from "./helpers.ts";
 
 export type { Received };
 
-/**
- * The file's database handle and its keys (live bindings, read them inside tests): `admin` manages
- * webhooks and writes and erases subscribers; `writer` has subscribers:write only. Every endpoint a
- * test registers is deleted after it, so later tests (and files) do not deliver to it.
- */
-export let db: DbHandle;
-export let admin: string;
-export let writer: string;
+/** The endpoints registerEndpoint() created during the running test. */
 const registered: string[] = [];
 
-export function useWebhookKeys(): void {
-  db = testDb();
-  beforeAll(async () => {
-    admin = await createTestKey(db, ["admin"], "webhooks-admin");
-    writer = await createTestKey(db, ["subscribers:write", "subscribers:read"], "webhooks-writer");
-  });
-  afterEach(async () => {
+export const it = harness.extend("endpointCleanup", { auto: true }, ({ db }, { onCleanup }) => {
+  onCleanup(async () => {
     // A delivery still being recorded for the endpoint can deadlock with the cascade (Postgres picks
     // one side, 40P01); the app's side retries, and so does this clean-up.
     for (const id of registered.splice(0)) {
@@ -49,8 +41,7 @@ export function useWebhookKeys(): void {
       }
     }
   });
-  afterAll(() => db.close());
-}
+});
 
 // ---- The receiver ----
 
@@ -91,7 +82,7 @@ export const json = (key: string, extra: Record<string, string> = {}) => ({
   ...extra,
 });
 
-export async function registerEndpoint(url: string, events: string[], key = admin): Promise<WebhookEndpointWithSecret> {
+export async function registerEndpoint(key: string, url: string, events: string[]): Promise<WebhookEndpointWithSecret> {
   const res = await call("/v1/webhooks", { method: "POST", headers: json(key), body: JSON.stringify({ url, events }) });
   expect(res.status, await res.clone().text()).toBe(201);
   const { data } = await res.json<Envelope<WebhookEndpointWithSecret>>();
@@ -99,19 +90,19 @@ export async function registerEndpoint(url: string, events: string[], key = admi
   return data;
 }
 
-export async function endpoint(id: string): Promise<WebhookEndpoint> {
-  const res = await call(`/v1/webhooks/${id}`, { headers: bearer(admin) });
+export async function endpoint(key: string, id: string): Promise<WebhookEndpoint> {
+  const res = await call(`/v1/webhooks/${id}`, { headers: bearer(key) });
   expect(res.status).toBe(200);
   return (await res.json<Envelope<WebhookEndpoint>>()).data;
 }
 
 /** The whole delivery log of an endpoint, every page (newest first). */
-export async function deliveryLog(endpointId: string): Promise<WebhookDelivery[]> {
+export async function deliveryLog(key: string, endpointId: string): Promise<WebhookDelivery[]> {
   const all: WebhookDelivery[] = [];
   let cursor: string | undefined;
   do {
     const res = await call(`/v1/webhooks/${endpointId}/deliveries?limit=100${cursor ? `&cursor=${cursor}` : ""}`, {
-      headers: bearer(admin),
+      headers: bearer(key),
     });
     expect(res.status).toBe(200);
     const page = await res.json<ListBody<WebhookDelivery>>();
@@ -123,6 +114,7 @@ export async function deliveryLog(endpointId: string): Promise<WebhookDelivery[]
 
 /** Waits until the log has a delivery matching `pick` and `done` holds for it. */
 export function deliveryWhere(
+  key: string,
   endpointId: string,
   pick: (d: WebhookDelivery) => boolean,
   done: (d: WebhookDelivery) => boolean,
@@ -130,7 +122,7 @@ export function deliveryWhere(
 ): Promise<WebhookDelivery> {
   return waitFor(
     async () => {
-      const d = (await deliveryLog(endpointId)).find(pick);
+      const d = (await deliveryLog(key, endpointId)).find(pick);
       return d && done(d) ? d : undefined;
     },
     timeoutMs,
@@ -158,27 +150,27 @@ export async function webhookCronTick(): Promise<void> {
 
 const wait = { Prefer: "wait=10" };
 
-export async function createSubscriber(tag = "wh"): Promise<Subscriber> {
+export async function createSubscriber(key: string, tag = "wh"): Promise<Subscriber> {
   const email = `${tag}.${crypto.randomUUID().slice(0, 6)}@${uniqueDomain()}`;
   const res = await call("/v1/subscribers", {
     method: "POST",
-    headers: json(admin, wait),
+    headers: json(key, wait),
     body: JSON.stringify({ email, name: `N${tag}`, last_name: "Hook", status: "active" }),
   });
   expect(res.status).toBe(201);
   return (await res.json<SubscriberBody>()).data;
 }
 
-export async function patchSubscriber(id: string, changes: Record<string, unknown>): Promise<Subscriber> {
-  const res = await call(`/v1/subscribers/${id}`, { method: "PATCH", headers: json(admin, wait), body: JSON.stringify(changes) });
+export async function patchSubscriber(key: string, id: string, changes: Record<string, unknown>): Promise<Subscriber> {
+  const res = await call(`/v1/subscribers/${id}`, { method: "PATCH", headers: json(key, wait), body: JSON.stringify(changes) });
   expect(res.status).toBe(200);
   return (await res.json<SubscriberBody>()).data;
 }
 
-export async function deleteSubscriber(id: string): Promise<void> {
-  expect((await call(`/v1/subscribers/${id}`, { method: "DELETE", headers: json(admin, wait) })).status).toBe(204);
+export async function deleteSubscriber(key: string, id: string): Promise<void> {
+  expect((await call(`/v1/subscribers/${id}`, { method: "DELETE", headers: json(key, wait) })).status).toBe(204);
 }
 
-export async function forgetSubscriber(id: string): Promise<void> {
-  expect((await call(`/v1/subscribers/${id}/forget`, { method: "POST", headers: json(admin, wait) })).status).toBe(204);
+export async function forgetSubscriber(key: string, id: string): Promise<void> {
+  expect((await call(`/v1/subscribers/${id}/forget`, { method: "POST", headers: json(key, wait) })).status).toBe(204);
 }

@@ -2,19 +2,18 @@
 // claim meeting an erasure of the same deliveries, and a DELETE meeting a delivery being recorded.
 import { sql } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
-import { describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
+import type { DbHandle } from "../src/db/client.ts";
 import { claimGroup } from "../src/db/repositories/webhook-claims.ts";
 import { purgeSubscriberDeliveries } from "../src/db/repositories/webhooks.ts";
 import { webhookDeliveries } from "../src/db/schema.ts";
 import { bearer, call, createTestKey, waitFor } from "./helpers.ts";
-import { admin, db, hook, hookName, json, registerEndpoint, useWebhookKeys } from "./webhook-helpers.ts";
-
-useWebhookKeys();
+import { hook, hookName, it, json, registerEndpoint } from "./webhook-helpers.ts";
 
 const receiverUrl = () => hook(hookName("concurrency"), { secrets: [] });
 
 describe("authorization", () => {
-  it("registering, changing an endpoint and reading its deliveries need subscribers:read beside webhooks:manage", async () => {
+  it("registering, changing an endpoint and reading its deliveries need subscribers:read beside webhooks:manage", async ({ db }) => {
     const manageOnly = await createTestKey(db, ["webhooks:manage"], "manage-only");
     const both = await createTestKey(db, ["webhooks:manage", "subscribers:read"], "manage-and-read");
     const body = JSON.stringify({ url: await receiverUrl(), events: ["subscriber.created"] });
@@ -23,7 +22,7 @@ describe("authorization", () => {
     expect(refused.status).toBe(403);
     expect((await refused.json<{ required_scope: string }>()).required_scope).toBe("subscribers:read");
 
-    const ep = await registerEndpoint(await receiverUrl(), ["subscriber.created"], both);
+    const ep = await registerEndpoint(both, await receiverUrl(), ["subscriber.created"]);
     const patch = await call(`/v1/webhooks/${ep.id}`, {
       method: "PATCH",
       headers: json(manageOnly),
@@ -41,7 +40,7 @@ describe("authorization", () => {
 });
 
 /** A pending delivery of a (made-up) subscriber to this endpoint, due now, with no job: only the test claims it. */
-async function pendingDelivery(endpointId: string, subscriberId: string): Promise<string> {
+async function pendingDelivery(db: DbHandle, endpointId: string, subscriberId: string): Promise<string> {
   const id = uuidv7();
   await db.db.insert(webhookDeliveries).values({
     id,
@@ -56,7 +55,7 @@ async function pendingDelivery(endpointId: string, subscriberId: string): Promis
 }
 
 /** Waits until some session waits for a lock while running a statement matching `pattern` (ILIKE). */
-const lockWaitOn = (pattern: string) =>
+const lockWaitOn = (db: DbHandle, pattern: string) =>
   waitFor(
     async () => {
       const rows = await db.db.execute<{ n: number }>(
@@ -69,10 +68,10 @@ const lockWaitOn = (pattern: string) =>
   );
 
 describe("claims and erasures", () => {
-  it("a claim racing an erasure of the same deliveries finds them gone instead of failing", async () => {
-    const ep = await registerEndpoint(await receiverUrl(), ["subscriber.created"]);
+  it("a claim racing an erasure of the same deliveries finds them gone instead of failing", async ({ db, admin }) => {
+    const ep = await registerEndpoint(admin, await receiverUrl(), ["subscriber.created"]);
     const subscriberId = crypto.randomUUID();
-    const deliveryId = await pendingDelivery(ep.id, subscriberId);
+    const deliveryId = await pendingDelivery(db, ep.id, subscriberId);
 
     // The erasure deletes the deliveries and holds its transaction open while the claim starts.
     let release = () => {};
@@ -90,7 +89,7 @@ describe("claims and erasures", () => {
     });
     await deleted;
     const claim = claimGroup(db.db, ep.id, [deliveryId], { now: new Date(), concurrency: 4, timeoutMs: 1_500 });
-    await lockWaitOn("%webhook_deliveries%");
+    await lockWaitOn(db, "%webhook_deliveries%");
     release();
     await erasure;
     await expect(claim).resolves.toEqual({ kind: "gone" });
@@ -98,15 +97,15 @@ describe("claims and erasures", () => {
 });
 
 describe("DELETE /v1/webhooks/{id} meeting a delivery being recorded", () => {
-  it("answers 204 after Postgres breaks the deadlock against it", async () => {
-    const ep = await registerEndpoint(await receiverUrl(), ["subscriber.created"]);
-    const deliveryId = await pendingDelivery(ep.id, crypto.randomUUID());
+  it("answers 204 after Postgres breaks the deadlock against it", async ({ db, admin }) => {
+    const ep = await registerEndpoint(admin, await receiverUrl(), ["subscriber.created"]);
+    const deliveryId = await pendingDelivery(db, ep.id, crypto.randomUUID());
     // A recorder's order: its deliveries' rows first, then the endpoint's. The cascade takes the endpoint's first.
     let removed: Promise<Response> | undefined;
     await db.db.transaction(async (tx) => {
       await tx.execute(sql`update webhook_deliveries set attempts = attempts where id = ${deliveryId}`);
       removed = call(`/v1/webhooks/${ep.id}`, { method: "DELETE", headers: bearer(admin) });
-      await lockWaitOn("delete from%webhook_endpoints%");
+      await lockWaitOn(db, "delete from%webhook_endpoints%");
       // Postgres finds the cycle after deadlock_timeout (1 s) on the side that waited first: the DELETE.
       await tx.execute(sql`select id from webhook_endpoints where id = ${ep.id} for no key update`);
     });

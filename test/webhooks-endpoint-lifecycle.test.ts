@@ -3,15 +3,13 @@
 // delivery sent again once the receiver recovers, and an erasure purging a subscriber's pending
 // deliveries and every receiver answer that echoed the person.
 import { eq, sql } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { webhookEndpoints } from "../src/db/schema.ts";
 import type { Envelope } from "./helpers.ts";
 import { bearer, call, waitFor } from "./helpers.ts";
 import type { Received } from "./webhook-helpers.ts";
 import {
-  admin,
   createSubscriber,
-  db,
   deliveryLog,
   deliveryWhere,
   endpoint,
@@ -19,25 +17,23 @@ import {
   hook,
   hookName,
   isAck,
+  it,
   patchSubscriber,
   received,
   receivedMatching,
   registerEndpoint,
   subjectOf,
-  useWebhookKeys,
 } from "./webhook-helpers.ts";
-
-useWebhookKeys();
 
 const about = (id: string) => (r: Received) => r.type.startsWith("subscriber.") && subjectOf(r).id === id;
 
 describe("secret rotation", () => {
-  it("signs with both secrets during the overlap, with the new one only after it", { timeout: 30_000 }, async () => {
+  it("signs with both secrets during the overlap, with the new one only after it", { timeout: 30_000 }, async ({ db, admin }) => {
     const name = hookName("rotate");
-    const ep = await registerEndpoint(await hook(name, { secrets: [] }), ["subscriber.created", "subscriber.updated"]);
+    const ep = await registerEndpoint(admin, await hook(name, { secrets: [] }), ["subscriber.created", "subscriber.updated"]);
     const old = ep.secret;
     await hook(name, { secrets: [old] });
-    const s = await createSubscriber("rotate");
+    const s = await createSubscriber(admin, "rotate");
     const [before] = await receivedMatching(name, about(s.id));
     expect(before).toMatchObject({ verifiedWith: 0 });
     expect(before!.signature.split(" ")).toHaveLength(1);
@@ -52,7 +48,7 @@ describe("secret rotation", () => {
     // secret verifies one delivery, a receiver holding only the new one verifies the next.
     for (const [i, secret] of [old, fresh.secret].entries()) {
       await hook(name, { secrets: [secret] });
-      await patchSubscriber(s.id, { name: `Rotated${i}` });
+      await patchSubscriber(admin, s.id, { name: `Rotated${i}` });
       const [r] = await receivedMatching(name, about(s.id));
       expect(r!.signature.split(" "), "two v1 signatures").toHaveLength(2);
       expect(r!.verifiedWith, i === 0 ? "verified with the old secret" : "verified with the new secret").toBe(0);
@@ -63,9 +59,9 @@ describe("secret rotation", () => {
       .update(webhookEndpoints)
       .set({ previousSecretExpiresAt: new Date(Date.now() - 1000) })
       .where(eq(webhookEndpoints.id, ep.id));
-    expect((await endpoint(ep.id)).previous_secret_expires_at).toBeNull();
+    expect((await endpoint(admin, ep.id)).previous_secret_expires_at).toBeNull();
     await hook(name, { secrets: [old, fresh.secret] });
-    await patchSubscriber(s.id, { name: "AfterOverlap" });
+    await patchSubscriber(admin, s.id, { name: "AfterOverlap" });
     const [after] = await receivedMatching(name, about(s.id));
     expect(after!.signature.split(" ")).toHaveLength(1);
     expect(after!.verifiedWith, "the old secret no longer verifies; the new one does").toBe(1);
@@ -73,48 +69,52 @@ describe("secret rotation", () => {
 });
 
 describe("disabling", () => {
-  it("an endpoint answering 410 is disabled, says why, and gets no later events", { timeout: 30_000 }, async () => {
+  it("an endpoint answering 410 is disabled, says why, and gets no later events", { timeout: 30_000 }, async ({ admin }) => {
     const [gone, witness] = [hookName("gone"), hookName("witness")];
-    const ep = await registerEndpoint(await hook(gone, { secrets: [], otherwise: 410 }), ["subscriber.created", "subscriber.updated"]);
-    const w = await registerEndpoint(await hook(witness, { secrets: [] }), ["subscriber.updated"]);
-    const s = await createSubscriber("gone");
+    const ep = await registerEndpoint(admin, await hook(gone, { secrets: [], otherwise: 410 }), [
+      "subscriber.created",
+      "subscriber.updated",
+    ]);
+    const w = await registerEndpoint(admin, await hook(witness, { secrets: [] }), ["subscriber.updated"]);
+    const s = await createSubscriber(admin, "gone");
     await receivedMatching(gone, about(s.id));
     const disabled = await waitFor(async () => {
-      const e = await endpoint(ep.id);
+      const e = await endpoint(admin, ep.id);
       return e.enabled ? undefined : e;
     });
     expect(disabled.disabled_reason).toMatch(/410/);
     expect(disabled.disabled_at).not.toBeNull();
-    const [d] = await deliveryLog(ep.id);
+    const [d] = await deliveryLog(admin, ep.id);
     // 410 is final: no retry.
     expect(d).toMatchObject({ status: "failed", attempts: 1, last_status_code: 410 });
 
     // A later change reaches the witness endpoint, never the disabled one.
-    await patchSubscriber(s.id, { name: "After410" });
+    await patchSubscriber(admin, s.id, { name: "After410" });
     await receivedMatching(witness, about(s.id));
     await new Promise((r) => setTimeout(r, 1500));
     expect((await received(gone)).filter(about(s.id))).toHaveLength(1);
-    expect(await deliveryLog(ep.id)).toHaveLength(1);
-    expect((await deliveryLog(w.id)).map((x) => x.subscriber_version)).toEqual([2]);
+    expect(await deliveryLog(admin, ep.id)).toHaveLength(1);
+    expect((await deliveryLog(admin, w.id)).map((x) => x.subscriber_version)).toEqual([2]);
   });
 
   it("an endpoint failing for more than 3 days is disabled by its next failed attempt, and its record says why", {
     timeout: 30_000,
-  }, async () => {
+  }, async ({ db, admin }) => {
     const name = hookName("failing");
-    const ep = await registerEndpoint(await hook(name, { secrets: [], otherwise: 500 }), ["subscriber.created"]);
+    const ep = await registerEndpoint(admin, await hook(name, { secrets: [], otherwise: 500 }), ["subscriber.created"]);
     const since = new Date(Date.now() - 3 * 86_400_000 - 3_600_000);
     await db.db.update(webhookEndpoints).set({ failingSince: since }).where(eq(webhookEndpoints.id, ep.id));
-    const s = await createSubscriber("failing");
+    const s = await createSubscriber(admin, "failing");
     await receivedMatching(name, about(s.id));
     const disabled = await waitFor(async () => {
-      const e = await endpoint(ep.id);
+      const e = await endpoint(admin, ep.id);
       return e.enabled ? undefined : e;
     });
     expect(disabled.disabled_reason).toBe(`failing since ${since.toISOString()}`);
     expect(disabled.failing_since).toBe(since.toISOString());
     // The delivery's pending retry finds the endpoint disabled and ends there, without another request.
     const d = await deliveryWhere(
+      admin,
       ep.id,
       (x) => x.subscriber_id === s.id,
       (x) => x.status === "failed",
@@ -128,13 +128,14 @@ describe("disabling", () => {
 describe("redelivery", () => {
   it("a delivery given up after its last retry is sent again under the same webhook-id, with the whole retry schedule", {
     timeout: 45_000,
-  }, async () => {
+  }, async ({ admin }) => {
     const name = hookName("redeliver");
-    const ep = await registerEndpoint(await hook(name, { secrets: [], otherwise: 500 }), ["subscriber.created"]);
+    const ep = await registerEndpoint(admin, await hook(name, { secrets: [], otherwise: 500 }), ["subscriber.created"]);
     await hook(name, { secrets: [ep.secret], otherwise: 500 });
-    const s = await createSubscriber("redeliver");
+    const s = await createSubscriber(admin, "redeliver");
     // 1 + 5 retries (schedule 1, 1, 2, 2, 3 s), then failed.
     const failed = await deliveryWhere(
+      admin,
       ep.id,
       (x) => x.subscriber_id === s.id,
       (x) => x.status === "failed",
@@ -154,24 +155,26 @@ describe("redelivery", () => {
     expect(stumble).toMatchObject({ webhookId: failed.webhook_id, answered: 503 });
     expect(again).toMatchObject({ webhookId: failed.webhook_id, verifiedWith: 0, answered: 200, data: s });
     const done = await deliveryWhere(
+      admin,
       ep.id,
       (x) => x.id === failed.id,
       (x) => x.status === "succeeded",
     );
     expect(done.attempts).toBe(8);
     expect(done.attempt_log.map((a) => a.status_code)).toEqual([500, 500, 500, 500, 500, 500, 503, 200]);
-    expect((await endpoint(ep.id)).failing_since, "a success ends the failing streak").toBeNull();
+    expect((await endpoint(admin, ep.id)).failing_since, "a success ends the failing streak").toBeNull();
   });
 });
 
 describe("erasure", () => {
   it("purges the subscriber's pending deliveries and every stored receiver answer that echoed the person", {
     timeout: 45_000,
-  }, async () => {
+  }, async ({ db, admin }) => {
     const name = hookName("erase");
-    const ep = await registerEndpoint(await hook(name, { secrets: [] }), ["subscriber.created", "subscriber.updated"]);
-    const s = await createSubscriber("erase");
+    const ep = await registerEndpoint(admin, await hook(name, { secrets: [] }), ["subscriber.created", "subscriber.updated"]);
+    const s = await createSubscriber(admin, "erase");
     await deliveryWhere(
+      admin,
       ep.id,
       (x) => x.subscriber_id === s.id,
       (x) => x.status === "succeeded",
@@ -179,26 +182,28 @@ describe("erasure", () => {
     // From now on the receiver echoes the person in every answer: one more success ends a delivery, then it fails.
     const renamed = `Erasable${crypto.randomUUID().slice(0, 6)}`;
     await hook(name, { secrets: [ep.secret], script: [200], otherwise: 500, responseBody: `echo ${s.email} ${renamed}` });
-    await patchSubscriber(s.id, { name: renamed });
+    await patchSubscriber(admin, s.id, { name: renamed });
     await deliveryWhere(
+      admin,
       ep.id,
       (x) => x.subscriber_version === 2,
       (x) => x.status === "succeeded",
     );
     await hook(name, { secrets: [ep.secret], otherwise: 500, responseBody: `echo ${s.email} ${renamed}` });
-    await patchSubscriber(s.id, { last_name: "Pending" });
+    await patchSubscriber(admin, s.id, { last_name: "Pending" });
     const pending = await deliveryWhere(
+      admin,
       ep.id,
       (x) => x.subscriber_version === 3,
       (x) => x.status === "pending" && x.attempt_log.some((a) => a.response_body?.includes(s.email)),
     );
-    const finished = (await deliveryLog(ep.id)).find((x) => x.subscriber_version === 2);
+    const finished = (await deliveryLog(admin, ep.id)).find((x) => x.subscriber_version === 2);
     expect(finished?.status).toBe("succeeded");
     expect(finished?.attempt_log[0]?.response_body).toContain(s.email);
     expect(pending.attempt_log.length).toBeGreaterThan(0);
 
-    await forgetSubscriber(s.id);
-    const log = await deliveryLog(ep.id);
+    await forgetSubscriber(admin, s.id);
+    const log = await deliveryLog(admin, ep.id);
     expect(
       log.find((x) => x.id === pending.id),
       "the pending delivery is gone",

@@ -3,12 +3,11 @@
 // the same library. Events reach the endpoints subscribed to them and no others; a receiver that
 // fails three ways gets the event on the fourth attempt; the API refuses unsafe URLs, shows a secret
 // only once and needs its scope.
-import { describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import type { Envelope, ListBody } from "./helpers.ts";
 import { bearer, call, expectProblem, waitFor } from "./helpers.ts";
 import type { Received } from "./webhook-helpers.ts";
 import {
-  admin,
   createSubscriber,
   deleteSubscriber,
   deliveryLog,
@@ -17,17 +16,14 @@ import {
   hook,
   hookName,
   isAck,
+  it,
   json,
   patchSubscriber,
   received,
   receivedMatching,
   registerEndpoint,
   subjectOf,
-  useWebhookKeys,
-  writer,
 } from "./webhook-helpers.ts";
-
-useWebhookKeys();
 
 const ofSubscribers = (ids: string[]) => (r: Received) => r.type.startsWith("subscriber.") && ids.includes(subjectOf(r).id);
 const summary = (rs: Received[]) => rs.map((r) => `${subjectOf(r).id}:${subjectOf(r).version}:${r.type}`).sort();
@@ -35,33 +31,33 @@ const summary = (rs: Received[]) => rs.map((r) => `${subjectOf(r).id}:${subjectO
 describe("each event type reaches the endpoints subscribed to it, and only those", () => {
   it("created, updated, unsubscribed, deleted and forgotten, signed, with the subscriber's view and version", {
     timeout: 60_000,
-  }, async () => {
+  }, async ({ admin }) => {
     const [nameA, nameB] = [hookName("types-a"), hookName("types-b")];
     // A and B split the five types between them: every type has an endpoint that must get it and one that must not.
-    const a = await registerEndpoint(await hook(nameA, { secrets: [] }), [
+    const a = await registerEndpoint(admin, await hook(nameA, { secrets: [] }), [
       "subscriber.created",
       "subscriber.unsubscribed",
       "subscriber.forgotten",
     ]);
-    const b = await registerEndpoint(await hook(nameB, { secrets: [] }), ["subscriber.updated", "subscriber.deleted"]);
+    const b = await registerEndpoint(admin, await hook(nameB, { secrets: [] }), ["subscriber.updated", "subscriber.deleted"]);
     await hook(nameA, { secrets: [a.secret] });
     await hook(nameB, { secrets: [b.secret] });
 
-    const x1 = await createSubscriber("types");
-    const y1 = await createSubscriber("types");
-    const x2 = await patchSubscriber(x1.id, { name: "Renamed" });
-    const x3 = await patchSubscriber(x1.id, { status: "unsubscribed" });
-    await deleteSubscriber(x1.id);
+    const x1 = await createSubscriber(admin, "types");
+    const y1 = await createSubscriber(admin, "types");
+    const x2 = await patchSubscriber(admin, x1.id, { name: "Renamed" });
+    const x3 = await patchSubscriber(admin, x1.id, { status: "unsubscribed" });
+    await deleteSubscriber(admin, x1.id);
     // Erasure drops pending deliveries: forget y only once its creation has arrived.
     await receivedMatching(nameA, (r) => r.type === "subscriber.created" && subjectOf(r).id === y1.id);
-    await forgetSubscriber(y1.id);
+    await forgetSubscriber(admin, y1.id);
 
     const ids = [x1.id, y1.id];
     await receivedMatching(nameA, ofSubscribers(ids), 4);
     await receivedMatching(nameB, ofSubscribers(ids), 2);
     // Both logs settled (every delivery succeeded): nothing else is on its way to either endpoint.
     for (const ep of [a, b])
-      await waitFor(async () => (await deliveryLog(ep.id)).every((d) => d.status === "succeeded"), 10_000, "settled log");
+      await waitFor(async () => (await deliveryLog(admin, ep.id)).every((d) => d.status === "succeeded"), 10_000, "settled log");
     expect(summary(await received(nameA))).toEqual(
       [
         `${x1.id}:1:subscriber.created`,
@@ -89,9 +85,9 @@ describe("each event type reaches the endpoints subscribed to it, and only those
     expect(find("subscriber.forgotten", y1.id)).toEqual({ id: y1.id, version: 2 });
   });
 
-  it("POST …/test sends a signed webhook.test to that endpoint", async () => {
+  it("POST …/test sends a signed webhook.test to that endpoint", async ({ admin }) => {
     const name = hookName("test-event");
-    const ep = await registerEndpoint(await hook(name, { secrets: [] }), ["subscriber.deleted"]);
+    const ep = await registerEndpoint(admin, await hook(name, { secrets: [] }), ["subscriber.deleted"]);
     await hook(name, { secrets: [ep.secret] });
     const res = await call(`/v1/webhooks/${ep.id}/test`, { method: "POST", headers: bearer(admin) });
     expect(res.status).toBe(202);
@@ -100,6 +96,7 @@ describe("each event type reaches the endpoints subscribed to it, and only those
     const [got] = await receivedMatching(name, (r) => r.type === "webhook.test");
     expect(got).toMatchObject({ webhookId: delivery.webhook_id, verifiedWith: 0, data: { endpoint_id: ep.id }, answered: 200 });
     const done = await deliveryWhere(
+      admin,
       ep.id,
       (d) => d.id === delivery.id,
       (d) => d.status === "succeeded",
@@ -111,17 +108,18 @@ describe("each event type reaches the endpoints subscribed to it, and only those
 describe("retries", () => {
   it("a receiver failing with 500, a timeout and a dropped connection gets the event on the 4th attempt; the log shows all four", {
     timeout: 30_000,
-  }, async () => {
+  }, async ({ admin }) => {
     const name = hookName("retry");
-    const ep = await registerEndpoint(await hook(name, { secrets: [] }), ["subscriber.created"]);
+    const ep = await registerEndpoint(admin, await hook(name, { secrets: [] }), ["subscriber.created"]);
     await hook(name, { secrets: [ep.secret], script: [500, "hang", "drop"], otherwise: 200 });
-    const s = await createSubscriber("retry");
+    const s = await createSubscriber(admin, "retry");
 
     const got = await receivedMatching(name, (r) => subjectOf(r).id === s.id && isAck(r));
     const all = (await received(name)).filter((r) => subjectOf(r).id === s.id);
     expect(all.map((r) => r.answered)).toEqual([500, "hang", "drop", 200]);
     expect(all.every((r) => r.verifiedWith === 0)).toBe(true);
     const d = await deliveryWhere(
+      admin,
       ep.id,
       (x) => x.subscriber_id === s.id,
       (x) => x.status === "succeeded",
@@ -146,7 +144,7 @@ describe("retries", () => {
 });
 
 describe("the endpoints API", () => {
-  it("refuses private, link-local and metadata addresses with 422 naming url", async () => {
+  it("refuses private, link-local and metadata addresses with 422 naming url", async ({ admin }) => {
     for (const url of ["http://10.0.0.1/x", "http://169.254.169.254/", "http://192.168.1.2/hook", "http://[fd00::1]/x"]) {
       const res = await call("/v1/webhooks", {
         method: "POST",
@@ -161,8 +159,8 @@ describe("the endpoints API", () => {
     }
   });
 
-  it("shows the secret in the create and rotate answers only", async () => {
-    const ep = await registerEndpoint(await hook(hookName("secret"), { secrets: [] }), ["subscriber.created"]);
+  it("shows the secret in the create and rotate answers only", async ({ admin }) => {
+    const ep = await registerEndpoint(admin, await hook(hookName("secret"), { secrets: [] }), ["subscriber.created"]);
     expect(ep.secret).toMatch(/^whsec_[A-Za-z0-9+/=]{40,}$/);
     const rotated = await call(`/v1/webhooks/${ep.id}/rotate-secret`, { method: "POST", headers: bearer(admin) });
     expect(rotated.status).toBe(200);
@@ -185,8 +183,8 @@ describe("the endpoints API", () => {
     expect((await list.json<ListBody<{ id: string }>>()).data.some((e) => e.id === ep.id)).toBe(true);
   });
 
-  it("needs the webhooks:manage scope: a subscribers:write key gets 403", async () => {
-    const ep = await registerEndpoint(await hook(hookName("scope"), { secrets: [] }), ["subscriber.created"]);
+  it("needs the webhooks:manage scope: a subscribers:write key gets 403", async ({ admin, writer }) => {
+    const ep = await registerEndpoint(admin, await hook(hookName("scope"), { secrets: [] }), ["subscriber.created"]);
     const attempts = [
       call("/v1/webhooks", {
         method: "POST",

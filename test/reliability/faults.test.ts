@@ -7,7 +7,7 @@ import { subscribers } from "../../src/db/schema.ts";
 import { createApp } from "../../src/http/app.ts";
 import type { OperationBody, SubscriberBody } from "../helpers.ts";
 import { bearer, call, control, createTestKey, databaseDown, postJson, testDb, uniqueDomain, waitFor } from "../helpers.ts";
-import { operationsOf, storedIn as storedInDomain, waitForOperations } from "../queue-helpers.ts";
+import { operationsOf, storedIn, waitForOperations } from "../queue-helpers.ts";
 import { checkAgainstModel, explain, random, Traffic } from "./lifecycle-traffic.ts";
 import { isProblem, pool, report } from "./support.ts";
 
@@ -20,8 +20,6 @@ beforeAll(async () => {
   reader = await createTestKey(db, ["subscribers:read"], "reliability-faults-reader");
 });
 afterAll(() => db.close());
-
-const storedIn = (domain: string) => storedInDomain(db, domain);
 
 describe("reliability: Postgres stopped while POSTs keep arriving", () => {
   it("POSTs stay 202, the consumer retries, and after Postgres returns every subscriber is stored exactly once", {
@@ -48,14 +46,14 @@ describe("reliability: Postgres stopped while POSTs keep arriving", () => {
       await new Promise((r) => setTimeout(r, 2_500));
     } finally {
       await control("/relay/up");
-      storedWhileDown = (await storedIn(domain)).length;
+      storedWhileDown = (await storedIn(db, domain)).length;
     }
     expect(statuses).toEqual({ 202: count });
     // Counted right after the relay came back (the test's own connection needs it too); a retry can
     // already have landed by then, so this is reported, not asserted.
 
     const outcomes = await waitForOperations(db, accepted, 90_000);
-    const stored = await storedIn(domain);
+    const stored = await storedIn(db, domain);
     expect(stored.map((s) => s.email).sort()).toEqual([...emails].sort());
     expect(outcomes.every((o) => o.status === "succeeded")).toBe(true);
     expect(new Set(outcomes.map((o) => o.subscriberId))).toEqual(new Set(stored.map((s) => s.id)));
@@ -201,7 +199,7 @@ describe("reliability: the queue refusing messages", () => {
     expect(retry.headers.get("idempotent-replayed")).toBeNull();
     const op = (await retry.json<OperationBody>()).data.id;
     await waitFor(async () => (await operationsOf(db, [op]))[0], 30_000, "the retried write");
-    const stored = await storedIn(domain);
+    const stored = await storedIn(db, domain);
     expect(stored.map((s) => s.email)).toEqual([`q0@${domain}`]);
     report("queue send failing", { posts_refused: n, problems_503_checked: problems, rows_stored_from_refused: stored.length - 1 });
   });

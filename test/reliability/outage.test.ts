@@ -9,7 +9,7 @@ import { PARKED_PREFIX } from "../../src/dead-letters/dead-letter.ts";
 import { createRuntime } from "../../src/runtime.ts";
 import type { OperationBody } from "../helpers.ts";
 import { bearer, call, control, createTestKey, postJson, testDb, uniqueDomain, waitFor } from "../helpers.ts";
-import { operationsOf, storedIn as storedInDomain, waitForOperations } from "../queue-helpers.ts";
+import { operationsOf, storedIn, waitForOperations } from "../queue-helpers.ts";
 import { pool, report } from "./support.ts";
 
 const long = env.RELIABILITY === "long";
@@ -19,8 +19,6 @@ beforeAll(async () => {
   writer = await createTestKey(db, ["subscribers:write", "subscribers:read"], "reliability-outage-writer");
 });
 afterAll(() => db.close());
-
-const storedIn = (domain: string) => storedInDomain(db, domain);
 
 describe("reliability: Postgres unreachable for longer than the retry budget", () => {
   it("writes accepted during the outage outlive the budget parked in KV, and after Postgres returns every one is stored exactly once", {
@@ -81,7 +79,7 @@ describe("reliability: Postgres unreachable for longer than the retry budget", (
     expect((await env.CACHE.list({ prefix: PARKED_PREFIX })).keys).toEqual([]);
 
     const outcomes = await waitForOperations(db, accepted, 60_000);
-    const stored = await storedIn(domain);
+    const stored = await storedIn(db, domain);
     expect(stored.map((r) => r.email).sort()).toEqual([...emails].sort());
     expect(outcomes.every((o) => o.status === "succeeded")).toBe(true);
     report("postgres down beyond the retry budget", {

@@ -7,28 +7,15 @@
 // npm test: 300 over 30.
 import { env } from "cloudflare:workers";
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { describe, expect } from "vitest";
 import { subscriberEvents, webhookDeliveries } from "../../src/db/schema.ts";
 import type { SubscriberWriteMessage } from "../../src/subscribers/messages.ts";
 import type { WebhookDelivery } from "../../src/webhooks/schema.ts";
 import { bearer, call } from "../helpers.ts";
 import { deleteMessage, runBatch, subscriberMessage, updateMessage } from "../queue-helpers.ts";
 import type { Received } from "../webhook-helpers.ts";
-import {
-  admin,
-  db,
-  deliveryLog,
-  hook,
-  hookName,
-  isAck,
-  received,
-  registerEndpoint,
-  useWebhookKeys,
-  webhookCronTick,
-} from "../webhook-helpers.ts";
+import { deliveryLog, hook, hookName, isAck, it, received, registerEndpoint, webhookCronTick } from "../webhook-helpers.ts";
 import { report } from "./support.ts";
-
-useWebhookKeys();
 
 const long = env.RELIABILITY === "long";
 // Under miniflare one endpoint takes about 11 deliveries a second here (rounds of 4 under the
@@ -73,10 +60,10 @@ function traffic(): { batches: SubscriberWriteMessage[][]; ids: string[] } {
 describe(`reliability: webhooks for ${CHANGES} changes over ${SUBSCRIBERS} subscribers, a slow receiver failing 20 %`, () => {
   it("delivers every event, in version order per subscriber, with no duplicate the log does not show as a retry", {
     timeout: long ? 420_000 : 120_000,
-  }, async () => {
+  }, async ({ db, admin }) => {
     const started = Date.now();
     const name = hookName("load");
-    const ep = await registerEndpoint(await hook(name, { secrets: [] }), [
+    const ep = await registerEndpoint(admin, await hook(name, { secrets: [] }), [
       "subscriber.created",
       "subscriber.updated",
       "subscriber.unsubscribed",
@@ -123,7 +110,7 @@ describe(`reliability: webhooks for ${CHANGES} changes over ${SUBSCRIBERS} subsc
 
     // The endpoint takes every subscriber's events: work still finishing from earlier files (a retried
     // batch, a settle pass) can add deliveries for subscribers that are not this test's.
-    const log = (await deliveryLog(ep.id)).filter((d) => ids.includes(d.subscriber_id!));
+    const log = (await deliveryLog(admin, ep.id)).filter((d) => ids.includes(d.subscriber_id!));
     const got = (await received(name)).filter((r) => r.type.startsWith("subscriber.") && ids.includes(subject(r).id));
     const byWebhookId = new Map<string, Received[]>();
     for (const r of got) byWebhookId.set(r.webhookId, [...(byWebhookId.get(r.webhookId) ?? []), r]);
