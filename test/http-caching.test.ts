@@ -38,7 +38,9 @@ async function publish(admin: string, plans: Sample[]): Promise<string> {
 }
 
 const SEARCH_IN = "/search?starts_at=2031-03-01T00:00:00Z&ends_at=2031-03-31T23:59:59Z";
-const SEARCH_OUT = "/search?starts_at=2031-05-01T00:00:00Z&ends_at=2031-05-31T23:59:59Z";
+// Only OUTSIDE's day: other files store plans elsewhere in May 2031 (stats-counters.test.ts), and the
+// files run in any order.
+const SEARCH_OUT = "/search?starts_at=2031-05-10T00:00:00Z&ends_at=2031-05-10T23:59:59Z";
 const LIST_IN = "/v1/plans?starts_at=2031-03-01T00:00:00Z&ends_at=2031-03-31T23:59:59Z";
 const ONE_IN = `/v1/plans/${planUuid(INSIDE.base, INSIDE.id)}`;
 const POLICY = "public, max-age=30, stale-while-revalidate=60";
