@@ -75,8 +75,9 @@ export default defineConfig({
           // Files share one workerd runtime rather than starting one each (about 2 s a file). They
           // already share Postgres, KV and the queue, so each file keeps to its own rows and keys (unique
           // domains, its own keys), and one that depends on what an isolate remembers resets it first
-          // (resetIsolateMemory()).
-          isolate: false,
+          // (resetIsolateMemory()). The long reliability variants (RELIABILITY=long) load the queue
+          // hard and keep one runtime per file, so no file's retries still in flight reach the next.
+          isolate: process.env.RELIABILITY === "long",
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },
