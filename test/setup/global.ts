@@ -35,8 +35,9 @@ export default async function setup(project: TestProject) {
   const { provider, relay } = stack;
   try {
     // CI installs redis-server (.ci/run): there, its absence is a broken setup, not a reason to skip.
-    if (process.env.CI && !redisServerAvailable()) throw new Error("Upstash tests: no redis-server under CI=true");
-    const upstash = redisServerAvailable() ? await startUpstashBridge(await freePort()) : undefined;
+    const redis = redisServerAvailable();
+    if (process.env.CI && !redis) throw new Error("Upstash tests: no redis-server under CI=true");
+    const upstash = redis ? await startUpstashBridge(await freePort()) : undefined;
     if (upstash) stack.defer(upstash.close);
     const receiver = await startWebhookReceiver();
     stack.defer(receiver.close);
