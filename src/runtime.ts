@@ -8,6 +8,7 @@ import type { Database, DbHandle, Reader } from "./db/client.ts";
 import { createDb, createReader } from "./db/client.ts";
 import type { LogFields, Logger } from "./lib/log.ts";
 import { createLogger } from "./lib/log.ts";
+import { count, queueUnitsOf } from "./lib/meter.ts";
 import type { RateLimiter } from "./ratelimit/index.ts";
 import { createRateLimiter } from "./ratelimit/index.ts";
 
@@ -68,7 +69,11 @@ export function createRuntime(env: Env, context: LogFields = {}, waitUntil?: (wo
   return {
     config,
     cache: parts.cache,
-    queues: { subscriberWrites: env.SUBSCRIBER_QUEUE, deadLetters: env.DEAD_LETTER_QUEUE, webhookDeliveries: env.WEBHOOK_QUEUE },
+    queues: {
+      subscriberWrites: meteredQueue(env.SUBSCRIBER_QUEUE),
+      deadLetters: meteredQueue(env.DEAD_LETTER_QUEUE),
+      webhookDeliveries: meteredQueue(env.WEBHOOK_QUEUE),
+    },
     get kv() {
       return meteredKv(env.CACHE);
     },
@@ -98,4 +103,20 @@ export function createRuntime(env: Env, context: LogFields = {}, waitUntil?: (wo
       await h?.close().catch(() => {});
     },
   };
+}
+
+/** A producer binding whose sends are counted in Queues' billed 64 KB units (`queue_sent`). */
+function meteredQueue<T>(queue: Queue<T>): Queue<T> {
+  return {
+    send(body, options) {
+      count("queue_sent", queueUnitsOf(body));
+      return queue.send(body, options);
+    },
+    sendBatch(messages, options) {
+      let units = 0;
+      for (const m of messages) units += queueUnitsOf(m.body);
+      count("queue_sent", units);
+      return queue.sendBatch(messages, options);
+    },
+  } as Queue<T>;
 }

@@ -12,7 +12,7 @@ import { it } from "./plan-helpers.ts";
 import { deleteMessage, forgetMessage, runBatch, subscriberMessage, updateMessage, waitForOperations } from "./queue-helpers.ts";
 
 // KV operations per operation, read from the one log line each request, queue batch and cron task
-// writes (src/cache/meter.ts). Each request starts from a cold isolate (resetIsolateMemory), so what
+// writes (src/lib/meter.ts). Each request starts from a cold isolate (resetIsolateMemory), so what
 // isolate memory saves in production is not counted as saved here; the API key is already in KV.
 // The "KV economy" table of docs/operations.md is these numbers: a change that adds a write fails here.
 
@@ -39,7 +39,8 @@ async function kvOf(event: string, fn: () => Promise<unknown>, task?: string): P
     .filter((l) => l.event === event && (task === undefined || l.task === task))
     .at(-1);
   if (!line) throw new Error(`no ${event} line`);
-  return { reads: Number(line.kv_reads), writes: Number(line.kv_writes), lists: Number(line.kv_lists) };
+  // Deletes are billed as writes (src/lib/meter.ts counts them apart as kv_deletes).
+  return { reads: Number(line.kv_reads), writes: Number(line.kv_writes) + Number(line.kv_deletes), lists: Number(line.kv_lists) };
 }
 
 /** One request from a cold isolate, through the whole middleware chain. */

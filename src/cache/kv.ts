@@ -15,7 +15,7 @@ export function kvStore(kv: KVNamespace): Store {
       return kv.put(key, JSON.stringify(value), opts?.ttlSeconds ? { expirationTtl: Math.max(KV_MIN_TTL, opts.ttlSeconds) } : undefined);
     },
     delete: (key) => {
-      countKv("write");
+      countKv("delete");
       return kv.delete(key);
     },
     deletePrefix: async (prefix) => {
@@ -24,7 +24,7 @@ export function kvStore(kv: KVNamespace): Store {
       do {
         countKv("list");
         const page: KVNamespaceListResult<unknown> = await kv.list({ prefix, ...(cursor ? { cursor } : {}) });
-        countKv("write", page.keys.length);
+        countKv("delete", page.keys.length);
         await Promise.all(page.keys.map((k) => kv.delete(k.name)));
         deleted += page.keys.length;
         cursor = page.list_complete ? undefined : page.cursor;

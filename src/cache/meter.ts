@@ -1,35 +1,12 @@
-import { AsyncLocalStorage } from "node:async_hooks";
+import { count } from "../lib/meter.ts";
 
 /**
- * Edge cache operations of one invocation (request, queue batch, cron task), for its log line.
- * KV bills writes (puts and deletes) and lists at ten times a read and allows one write per second
- * per key, so a regression that adds writes should show. Upstash commands are counted the same way.
+ * KV operations of the running invocation (src/lib/meter.ts). KV bills writes, deletes and lists at
+ * ten times a read and takes one write a second per key, so a regression that adds writes shows on
+ * the invocation's log line. Upstash commands are counted the same way.
  */
-export interface KvCounts {
-  kv_reads: number;
-  kv_writes: number;
-  kv_lists: number;
-}
-
-const current = new AsyncLocalStorage<KvCounts>();
-
-export const newKvCounts = (): KvCounts => ({ kv_reads: 0, kv_writes: 0, kv_lists: 0 });
-
-/**
- * Runs `fn` with `counts` as the meter: every cache operation started inside (awaited, or deferred
- * with waitUntil) lands on these counts and never on a concurrent invocation's, although the store
- * itself is shared by every request of the isolate.
- */
-export function withKvMeter<T>(counts: KvCounts, fn: () => T): T {
-  return current.run(counts, fn);
-}
-
-export function countKv(kind: "read" | "write" | "list", n = 1): void {
-  const counts = current.getStore();
-  if (!counts) return;
-  if (kind === "read") counts.kv_reads += n;
-  else if (kind === "write") counts.kv_writes += n;
-  else counts.kv_lists += n;
+export function countKv(kind: "read" | "write" | "delete" | "list", n = 1): void {
+  count(kind === "read" ? "kv_reads" : kind === "write" ? "kv_writes" : kind === "delete" ? "kv_deletes" : "kv_lists", n);
 }
 
 /** The raw KV binding, metered: for what needs KV itself rather than the cache Store (parked dead letters, the local write journal). */
@@ -50,7 +27,7 @@ export function meteredKv(kv: KVNamespace) {
       return kv.put(key, value, options);
     },
     delete: (key: string) => {
-      countKv("write");
+      countKv("delete");
       return kv.delete(key);
     },
     list: <Meta = unknown>(opts: KVNamespaceListOptions) => {

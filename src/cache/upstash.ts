@@ -20,7 +20,7 @@ export function upstashStore(opts: { url: string; token: string }): Store {
       await (o?.ttlSeconds ? redis.set(key, value, { ex: o.ttlSeconds }) : redis.set(key, value));
     },
     delete: async (key) => {
-      countKv("write");
+      countKv("delete");
       await redis.del(key);
     },
     deletePrefix: async (prefix) => {
@@ -29,7 +29,7 @@ export function upstashStore(opts: { url: string; token: string }): Store {
       do {
         countKv("list");
         const [next, keys]: [string | number, string[]] = await redis.scan(cursor, { match: `${prefix}*`, count: 500 });
-        countKv("write", keys.length);
+        countKv("delete", keys.length);
         if (keys.length) deleted += await redis.del(...keys);
         cursor = next;
       } while (String(cursor) !== "0");

@@ -1,6 +1,6 @@
-import { newKvCounts, withKvMeter } from "../cache/meter.ts";
 import { redriveDeadLetters } from "../dead-letters/index.ts";
 import { createLogger, errorMessage } from "../lib/log.ts";
+import { newUnits, unitsWithThisLine, withMeter } from "../lib/meter.ts";
 import { writeMetric } from "../lib/metrics.ts";
 import { runMaintenance } from "../ops/index.ts";
 import { flattenReport, syncPlans } from "../plans/index.ts";
@@ -27,7 +27,7 @@ export const CRON_TASKS: Record<string, Array<{ name: string; run: CronTask }>> 
   "17 * * * *": [{ name: "maintenance", run: runMaintenance }],
 };
 
-/** One log line per task run (with its edge cache operations). A failed task rethrows (after the others ran) so Cloudflare records the invocation as failed. */
+/** One log line per task run (with every billable unit it spent). A failed task rethrows (after the others ran) so Cloudflare records the invocation as failed. */
 export async function handleScheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
   const tasks = CRON_TASKS[controller.cron];
   if (!tasks) {
@@ -39,23 +39,30 @@ export async function handleScheduled(controller: ScheduledController, env: Env,
   try {
     for (const task of tasks) {
       const started = performance.now();
-      let outcome = "error";
-      const kv = newKvCounts();
+      const units = newUnits();
+      // The task's data point first, so that its line counts it too.
+      const point = (outcome: string) =>
+        withMeter(units, () => writeMetric(env, { kind: "cron_run", name: task.name, outcome, ms: performance.now() - started }));
       try {
-        const report = await withKvMeter(kv, () => task.run(rt, new Date(controller.scheduledTime)));
-        outcome = "ok";
-        rt.log.info("cron_run", { task: task.name, outcome: "ok", ms: Math.round(performance.now() - started), ...report, ...kv });
+        const report = await withMeter(units, () => task.run(rt, new Date(controller.scheduledTime)));
+        point("ok");
+        rt.log.info("cron_run", {
+          task: task.name,
+          outcome: "ok",
+          ms: Math.round(performance.now() - started),
+          ...report,
+          ...unitsWithThisLine(units),
+        });
       } catch (err) {
         failures.push(err);
+        point("error");
         rt.log.error("cron_run", {
           task: task.name,
           outcome: "error",
           error: errorMessage(err),
           ms: Math.round(performance.now() - started),
-          ...kv,
+          ...unitsWithThisLine(units),
         });
-      } finally {
-        writeMetric(env, { kind: "cron_run", name: task.name, outcome, ms: performance.now() - started });
       }
     }
   } finally {

@@ -5,6 +5,7 @@ import type { NeonDatabase } from "drizzle-orm/neon-serverless";
 import { drizzle } from "drizzle-orm/neon-serverless";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { Config } from "../config/index.ts";
+import { count } from "../lib/meter.ts";
 import * as schema from "./schema.ts";
 
 /** The WebSocket pool: interactive transactions (queue consumers, plan sync, webhook relay, cron). */
@@ -36,6 +37,9 @@ export interface DbHandle {
  * is abandoned and reported like an unreachable database (a 503). The pool's connect timeout is the same.
  */
 const QUERY_TIMEOUT_MS = 5_000;
+
+/** Drizzle reports every statement it sends (transaction control included): one round trip each. */
+const roundTrips = { logQuery: () => count("db_round_trips") };
 
 let configuredFor: Config | undefined;
 
@@ -69,7 +73,7 @@ export function createDb(config: Config): DbHandle {
   // An idle client that loses its socket emits 'error' on the pool; without a listener that would
   // be an uncaught exception. The next query reports the failure instead.
   pool.on("error", () => {});
-  return { db: drizzle({ client: pool, schema }), close: () => pool.end() };
+  return { db: drizzle({ client: pool, schema, logger: roundTrips }), close: () => pool.end() };
 }
 
 const readers = new WeakMap<Config, NeonHttpDatabase<typeof schema>>();
@@ -84,7 +88,7 @@ export function createReader(config: Config): NeonHttpDatabase<typeof schema> {
   configureDriver(config);
   let reader = readers.get(config);
   if (!reader) {
-    reader = drizzleHttp({ client: neon(config.databaseUrl), schema });
+    reader = drizzleHttp({ client: neon(config.databaseUrl), schema, logger: roundTrips });
     readers.set(config, reader);
   }
   return reader;

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import type { CacheOutcome } from "../cache/read-through.ts";
 import { parseEntityTags, weakMatch } from "../lib/entity-tags.ts";
 import { errorMessage } from "../lib/log.ts";
+import { count } from "../lib/meter.ts";
 import type { AppEnv, CacheLevel } from "./context.ts";
 
 /**
@@ -55,6 +56,7 @@ export function edgeKey(requestUrl: string, generation: string, answer: string):
 /** A copy the Cache API (caches.default) holds, or null: a failing cache is a miss, never an error. */
 export async function fromEdge(c: Context<AppEnv>, key: string): Promise<{ body: ReadableStream<Uint8Array>; etag: string } | null> {
   try {
+    count("cache_matches");
     const hit = await caches.default.match(key);
     const etag = hit?.headers.get("ETag");
     if (!hit?.body || !etag) {
@@ -81,6 +83,7 @@ export function toEdge(c: Context<AppEnv>, key: string, etag: string, body: Body
   const copy = new Response(stored, {
     headers: { "Content-Type": JSON_UTF8, ETag: etag, "Cache-Control": `public, max-age=${EDGE_TTL_SECONDS}` },
   });
+  count("cache_puts");
   const put = caches.default.put(key, copy).catch((err: unknown) => {
     c.get("rt").log.warn("edge_cache_error", { op: "put", error: errorMessage(err) });
   });

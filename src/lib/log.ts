@@ -1,3 +1,5 @@
+import { count } from "./meter.ts";
+
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFields = Record<string, unknown>;
 
@@ -22,6 +24,7 @@ export function createLogger(minLevel: LogLevel, context: LogFields = {}): Logge
     (level: LogLevel) =>
     (event: string, fields: LogFields = {}) => {
       if (rank[level] < rank[minLevel]) return;
+      count("log_events");
       const line = JSON.stringify({ level, event, ts: new Date().toISOString(), ...context, ...fields });
       if (level === "error") console.error(line);
       else if (level === "warn") console.warn(line);

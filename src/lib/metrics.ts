@@ -1,3 +1,5 @@
+import { count } from "./meter.ts";
+
 /**
  * Workers Analytics Engine: one data point per request, queue batch and cron run. Column layout
  * (query it with SQL as blob1…, double1…):
@@ -26,7 +28,7 @@ export interface MetricPoint {
   items?: number;
 }
 
-/** Harmless when the binding is absent (tests, a deploy without the dataset) or the write fails. */
+/** Harmless when the binding is absent (tests, a deploy without the dataset) or the write fails. Counted as `ae_points`. */
 export function writeMetric(env: Env, p: MetricPoint): void {
   const dataset = (env as Partial<Pick<Env, "METRICS">>).METRICS;
   if (!dataset) return;
@@ -37,6 +39,7 @@ export function writeMetric(env: Env, p: MetricPoint): void {
       blobs: [p.kind, p.name, p.method ?? "", outcome, p.cache ?? "", p.keyId ?? "", p.cacheLevel ?? ""],
       doubles: [p.ms, p.status ?? 0, p.items ?? 1],
     });
+    count("ae_points");
   } catch {
     // Metrics must never fail the work they describe.
   }

@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { count } from "../lib/meter.ts";
 import type { BucketState } from "./bucket.ts";
 import { takeTokens } from "./bucket.ts";
 import type { LeaseGrant, LeaseTable } from "./lease.ts";
@@ -28,7 +29,8 @@ export class RateLimiterObject extends DurableObject<Env> {
     void this.ctx.storage.put(STATE_KEY, state);
     // An idle bucket is full again after one period; drop it then so storage does not grow.
     void this.ctx.storage.setAlarm(Date.now() + periodSeconds * 1000 + 1000);
-    return { decision, granted };
+    // Storage rows this call wrote (the bucket and the alarm), for the caller's meter.
+    return { decision, granted, rowsWritten: 2 };
   }
 
   override async alarm(): Promise<void> {
@@ -41,8 +43,12 @@ export class RateLimiterObject extends DurableObject<Env> {
 export function durableObjectLimiter(ns: DurableObjectNamespace<RateLimiterObject>, leases?: LeaseTable): RateLimiter {
   return leasingLimiter(
     "durable_object",
-    (identifier: string, rule: RateRule, want: number, giveBack: number) =>
-      ns.getByName(identifier).take(rule.limit, rule.periodSeconds, want, giveBack),
+    async (identifier: string, rule: RateRule, want: number, giveBack: number) => {
+      count("do_requests");
+      const grant = await ns.getByName(identifier).take(rule.limit, rule.periodSeconds, want, giveBack);
+      count("do_rows_written", grant.rowsWritten ?? 0);
+      return grant;
+    },
     {},
     leases,
   );

@@ -7,6 +7,8 @@ export interface LeaseGrant {
   decision: RateDecision;
   /** Tokens that left the bucket for this isolate; 0 when refused. */
   granted: number;
+  /** Storage rows the bucket wrote to answer (a Durable Object bills each). */
+  rowsWritten?: number;
 }
 
 /** Takes up to `want` tokens from the shared bucket of `identifier`, after returning `giveBack` unused ones. */

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { newKvCounts, withKvMeter } from "../../cache/meter.ts";
+import { newUnits, unitsWithThisLine, withMeter } from "../../lib/meter.ts";
 import { writeMetric } from "../../lib/metrics.ts";
 import { createRuntime } from "../../runtime.ts";
 import { flushRollups, isolateRollups, recordRequest, routeGroup, takeDueRows } from "../../status/index.ts";
@@ -28,7 +28,7 @@ function hasExecutionContext(c: Parameters<MiddlewareHandler<AppEnv>>[0]): boole
 /**
  * First in the chain: request id (an incoming well-formed X-Request-Id is kept), the per-request
  * runtime, and the one structured log line and metrics data point per request, written after the
- * response is known, with the request's edge cache operations (src/cache/meter.ts). Never logs the key (only its id), the client address or an email.
+ * response is known, with every billable unit the request spent (src/lib/meter.ts). Never logs the key (only its id), the client address or an email.
  *
  * Not hono/request-id: it accepts only [A-Za-z0-9_=-], so trace ids with "." or ":" (X-Ray's
  * "Root=1-…", "req-abc.123") that clients already send would be replaced, and it sets the header
@@ -42,9 +42,9 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     c.set("requestId", requestId);
     const rt = createRuntime(c.env, { request_id: requestId }, hasExecutionContext(c) ? (work) => waitUntil(c, work) : undefined);
     c.set("rt", rt);
-    const kv = newKvCounts();
+    const units = newUnits();
     try {
-      await withKvMeter(kv, next);
+      await withMeter(units, next);
     } finally {
       const ms = Math.round((performance.now() - started) * 10) / 10;
       // Straight onto the response's headers (as secureHeaders and cors do): c.header() on a finished
@@ -69,7 +69,10 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
       }
       const route = c.req.routePath;
       const status = c.res.status;
-      writeMetric(c.env, { kind: "request", name: route, method: c.req.method, status, ms, cache, keyId, cacheLevel: level });
+      // After next() returned, outside the meter: the point is counted on this request explicitly.
+      withMeter(units, () =>
+        writeMetric(c.env, { kind: "request", name: route, method: c.req.method, status, ms, cache, keyId, cacheLevel: level }),
+      );
       if (rt.config.metricsRollups) {
         // In memory, O(1); at most once a minute, this request also carries the finished minutes to Postgres.
         const rollups = isolateRollups.state;
@@ -87,7 +90,7 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
         ...(level && { cache_level: level }),
         key_id: keyId,
         db: rt.dbUsed,
-        ...kv,
+        ...unitsWithThisLine(units),
       });
       // Only a request that opened the database has a pool to close.
       if (rt.dbUsed) waitUntil(c, rt.dispose());
