@@ -6,6 +6,7 @@ import type { ChildProcess } from "node:child_process";
 import { execFileSync, spawn } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { connect } from "node:net";
 import { createClient } from "redis";
 
 export interface UpstashBridge {
@@ -42,19 +43,16 @@ export async function startUpstashBridge(redisPort: number): Promise<UpstashBrid
   const redis = spawn("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
     stdio: "ignore",
   });
-  const client = createClient({ socket: { host: "127.0.0.1", port: redisPort, reconnectStrategy: (n) => (n > 50 ? false : 100) } });
-  for (let i = 0; ; i++) {
-    try {
-      // A failed first connect keeps reconnecting on its own; calling connect() again would throw
-      // "Socket already opened", so wait for that socket instead.
-      if (!client.isOpen) await client.connect();
-      else if (!client.isReady) throw new Error("redis not ready yet");
-      break;
-    } catch (err) {
-      if (i > 50) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  // Connect once the server listens: a client started earlier keeps reconnecting on its own, and on
+  // a loaded machine that outlasted any fixed number of retries (seen in CI as "redis not ready yet").
+  try {
+    await listening(redisPort, 30_000);
+  } catch (err) {
+    redis.kill("SIGTERM");
+    throw err;
   }
+  const client = createClient({ socket: { host: "127.0.0.1", port: redisPort, reconnectStrategy: (n) => (n > 50 ? false : 100) } });
+  await client.connect();
   const token = `test-token-${Math.random().toString(36).slice(2)}`;
   const run = async (cmd: unknown[]) => {
     try {
@@ -91,4 +89,21 @@ export async function startUpstashBridge(redisPort: number): Promise<UpstashBrid
       redis.kill("SIGTERM");
     },
   };
+}
+
+/** Resolves once something accepts TCP connections on the loopback port, or rejects after `ms`. */
+async function listening(port: number, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host: "127.0.0.1", port }, () => {
+        socket.end();
+        resolve(true);
+      });
+      socket.on("error", () => resolve(false));
+    });
+    if (open) return;
+    if (Date.now() > deadline) throw new Error(`redis-server did not listen on port ${port} within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
