@@ -49,6 +49,10 @@ export interface MiniflareStart {
   v8Flags?: string[];
   /** Its isolate answers the DevTools protocol there (CPU profiles). */
   inspectorPort?: number;
+  /** Gets every line the Worker logs (console output), as workerd prints it. */
+  onLog?: (message: string) => void;
+  /** Keeps KV, caches and Durable Objects in this directory: a later instance given it sees the same state. */
+  persistTo?: string;
 }
 
 /** One Worker in its own workerd process on a free loopback port, once it is ready. */
@@ -64,6 +68,8 @@ export async function startMiniflare(opts: MiniflareStart): Promise<AppInstance>
       logRequests: false,
       cf: false,
       ...(opts.inspectorPort === undefined ? {} : { inspectorPort: opts.inspectorPort }),
+      ...(opts.onLog ? { handleStructuredLogs: (l: { message: string }) => opts.onLog?.(l.message) } : {}),
+      ...(opts.persistTo ? { resourcePersistencePath: opts.persistTo } : {}),
       port: await freePort(),
       workers: [opts.worker],
     }),
@@ -97,6 +103,8 @@ function appWorker(declared: V4WorkerOptions, scriptPath: string, bindings: Reco
     kvNamespaces: Object.keys(declared.kvNamespaces ?? {}),
     queueProducers: declared.queueProducers,
     queueConsumers: declared.queueConsumers,
+    analyticsEngineDatasets: declared.analyticsEngineDatasets,
+    ratelimits: declared.ratelimits,
   };
 }
 
@@ -109,6 +117,8 @@ interface AppStartOptions {
   bindings?: Record<string, string>;
   v8Flags?: string[];
   inspectorPort?: number;
+  onLog?: MiniflareStart["onLog"];
+  persistTo?: string;
 }
 
 export interface MiniflareApps {
@@ -141,7 +151,8 @@ export function startApps(opts: {
     async start(o = {}) {
       const own = o.database === undefined ? {} : { DATABASE_URL: opts.databaseUrlFor(o.database) };
       const worker = appWorker(declared, o.scriptPath ?? script, { ...shared, ...own, ...o.bindings });
-      const app = await startMiniflare({ worker, v8Flags: o.v8Flags, inspectorPort: o.inspectorPort });
+      const { v8Flags, inspectorPort, onLog, persistTo } = o;
+      const app = await startMiniflare({ worker, v8Flags, inspectorPort, onLog, persistTo });
       opts.defer(() => app.mf.dispose());
       return app;
     },
