@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { LOADS, MIXES } from "./assumptions.ts";
 import type { Measurement } from "./bill.ts";
 import { bill, OPERATIONS } from "./bill.ts";
+import { ECONOMY_BEGIN, ECONOMY_END, economyTable } from "./economy.ts";
 import { productionSampling } from "./lines.ts";
 import { README_BEGIN, README_END, readmeTable, report } from "./render.ts";
 
@@ -13,6 +14,13 @@ describe("npm run cost", () => {
     const readme = readFileSync("README.md", "utf8");
     const block = readme.slice(readme.indexOf(README_BEGIN) + README_BEGIN.length, readme.indexOf(README_END)).trim();
     expect(block).toBe(readmeTable(report(measured)));
+  });
+
+  it("docs/operations.md's units table is the measurement against the one before the levers", () => {
+    const doc = readFileSync("docs/operations.md", "utf8");
+    const block = doc.slice(doc.indexOf(ECONOMY_BEGIN) + ECONOMY_BEGIN.length, doc.indexOf(ECONOMY_END)).trim();
+    const before = JSON.parse(readFileSync("docs/cost/before.json", "utf8")) as Measurement;
+    expect(block).toBe(economyTable(before, measured));
   });
 
   it("the measurement is of today's wrangler.toml sampling and covers every operation", () => {

@@ -4,6 +4,7 @@ import { ASSUMPTIONS, LOADS, MIXES } from "./assumptions.ts";
 import { awsBill } from "./aws.ts";
 import type { Bill, Measurement } from "./bill.ts";
 import { bill } from "./bill.ts";
+import { withBlock } from "./economy.ts";
 import prices from "./prices.json" with { type: "json" };
 
 export const README_BEGIN = "<!-- cost:begin (npm run cost writes this table) -->";
@@ -109,9 +110,4 @@ const nonzero = (u: Record<string, number> | object) =>
     .join(", ");
 
 /** The README with its table replaced. */
-export function withTable(readme: string, table: string): string {
-  const start = readme.indexOf(README_BEGIN);
-  const end = readme.indexOf(README_END);
-  if (start < 0 || end < start) throw new Error(`README.md has no ${README_BEGIN} … ${README_END} block`);
-  return `${readme.slice(0, start + README_BEGIN.length)}\n\n${table}\n\n${readme.slice(end)}`;
-}
+export const withTable = (readme: string, table: string) => withBlock(readme, README_BEGIN, README_END, table);
