@@ -6,7 +6,6 @@ import {
   countWebhookDeliveriesByStatus,
   lagPercentiles,
   lastGoodSyncAt,
-  requestsPerStep,
   webhookAttemptTotals,
   webhookEndpointCounts,
 } from "../db/repositories/status.ts";
@@ -14,6 +13,7 @@ import { SYNC_OUTCOMES } from "../db/repositories/sync-runs.ts";
 import { OPERATION_OUTCOMES, SUBSCRIBER_STATUSES, WEBHOOK_DELIVERY_STATUSES } from "../db/schema.ts";
 import { readBreakerState } from "../providers/client.ts";
 import type { Runtime } from "../runtime.ts";
+import { requestSeries } from "./requests.ts";
 import { LATENCY_BOUNDS_MS, ROUTE_GROUPS } from "./rollup.ts";
 import { breakerOf } from "./service.ts";
 
@@ -72,7 +72,7 @@ export async function renderMetrics(rt: Runtime, now = Date.now()): Promise<stri
       countWebhookDeliveriesByStatus(db),
       webhookAttemptTotals(db),
       webhookEndpointCounts(db),
-      requestsPerStep(db, null),
+      requestSeries(rt, null, now),
     ]);
   const orNaN = (v: number | null) => v ?? Number.NaN;
   const families: Family[] = [
