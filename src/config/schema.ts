@@ -139,14 +139,14 @@ export const ConfigSchema = z.object({
     .max(1)
     .default(0.01)
     .describe(
-      "Share of successful requests whose info lines are written (each says `sample_rate`); every 4xx and 5xx line, " +
-        "every warn and error line, every queue batch and cron line is kept. The local stack and the tests set 1.",
+      "Share of successful requests whose info lines are written (each says `sample_rate`); 4xx and 5xx, warn and error, " +
+        "queue batch and cron lines are all kept. The local stack and the tests set 1.",
     ),
   METRICS_SAMPLE_INTERVAL: int(1, 1_000_000)
     .default(10)
     .describe(
       "One successful request in this many (at random) writes its Analytics Engine point, weighted by it (`double4`); " +
-        "every 4xx and 5xx, queue batch and cron run is written with weight 1. The local stack and the tests set 1.",
+        "4xx and 5xx, queue batches and cron runs all write, weight 1. Local stack and tests: 1.",
     ),
   ANALYTICS_SQL_ACCOUNT_ID: z
     .preprocess(
