@@ -34,8 +34,8 @@ export function requestCellsQuery(r: StepRange): string {
   const w = "_sample_interval * double4";
   return [
     `SELECT blob8 AS route_group, intDiv(toUInt32(timestamp) - ${start}, ${step}) AS b, double5 AS bucket,`,
-    `  SUM(${w}) AS n, SUM(IF(double2 >= 500, ${w}, 0)) AS errors,`,
-    `  SUM(IF(blob5 != '', ${w}, 0)) AS lookups, SUM(IF(blob5 = 'hit', ${w}, 0)) AS hits, SUM(${w} * double1) AS sum_ms`,
+    `  SUM(${w}) AS n, SUM(if(double2 >= 500, ${w}, 0)) AS errors,`,
+    `  SUM(if(blob5 != '', ${w}, 0)) AS lookups, SUM(if(blob5 = 'hit', ${w}, 0)) AS hits, SUM(${w} * double1) AS sum_ms`,
     `FROM ${DATASET}`,
     `WHERE blob1 = 'request' AND timestamp >= toDateTime(${start}) AND timestamp < toDateTime(${end})`,
     "GROUP BY route_group, b, bucket",
