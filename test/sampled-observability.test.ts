@@ -128,7 +128,7 @@ function analyticsApi(points: ReturnType<typeof fakeDataset>["points"], answer: 
     const sql = String(init?.body);
     queries.push(sql);
     if (answer.status !== 200) return new Response("no", { status: answer.status });
-    const [start, end] = [...sql.matchAll(/toDateTime\((\d+)\)/g)].map((m) => Number(m[1]));
+    const [start, end] = [...sql.matchAll(/toDateTime\('([^']+)'/g)].map((m) => Date.parse(`${m[1]}Z`) / 1000);
     const step = Number(/toUInt32\(timestamp\) - \d+, (\d+)\)/.exec(sql)?.[1]);
     const cells = new Map<string, Record<string, number | string>>();
     for (const p of points) {

@@ -22,6 +22,9 @@ export interface RequestCell {
   sum_ms: number;
 }
 
+/** "YYYY-MM-DD hh:mm:ss" in UTC, the literal toDateTime() is documented to take. */
+const utc = (seconds: number) => new Date(seconds * 1000).toISOString().slice(0, 19).replace("T", " ");
+
 /**
  * Requests per route group, step and latency bucket, each point counted as the requests it stands
  * for: its own weight (double4, our sample interval) times Analytics Engine's `_sample_interval`
@@ -37,7 +40,7 @@ export function requestCellsQuery(r: StepRange): string {
     `  SUM(${w}) AS n, SUM(if(double2 >= 500, ${w}, 0)) AS errors,`,
     `  SUM(if(blob5 != '', ${w}, 0)) AS lookups, SUM(if(blob5 = 'hit', ${w}, 0)) AS hits, SUM(${w} * double1) AS sum_ms`,
     `FROM ${DATASET}`,
-    `WHERE blob1 = 'request' AND timestamp >= toDateTime(${start}) AND timestamp < toDateTime(${end})`,
+    `WHERE blob1 = 'request' AND timestamp >= toDateTime('${utc(start)}', 'Etc/UTC') AND timestamp < toDateTime('${utc(end)}', 'Etc/UTC')`,
     "GROUP BY route_group, b, bucket",
     "FORMAT JSON",
   ].join("\n");
