@@ -25,6 +25,9 @@ export default defineConfig({
               bindings: {
                 ENVIRONMENT: "test",
                 LOG_LEVEL: "warn",
+                // Every line and every data point: tests that sample set their own rate or interval.
+                LOG_SAMPLE_RATE: "1",
+                METRICS_SAMPLE_INTERVAL: "1",
                 DATABASE_URL: inject("databaseUrl"),
                 DATABASE_WS_PROXY: inject("wsProxy"),
                 DATABASE_HTTP_ENDPOINT: inject("httpEndpoint"),

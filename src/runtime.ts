@@ -9,6 +9,7 @@ import { createDb, createReader } from "./db/client.ts";
 import type { LogFields, Logger } from "./lib/log.ts";
 import { createLogger } from "./lib/log.ts";
 import { count, queueUnitsOf } from "./lib/meter.ts";
+import { keepLines } from "./lib/sampling.ts";
 import type { RateLimiter } from "./ratelimit/index.ts";
 import { createRateLimiter } from "./ratelimit/index.ts";
 
@@ -60,8 +61,18 @@ interface Queues {
  */
 const shared = new WeakMap<object, { cache: Store; limiter?: RateLimiter }>();
 
-export function createRuntime(env: Env, context: LogFields = {}, waitUntil?: (work: Promise<unknown>) => void): Runtime {
+/**
+ * `sampledLines`: a request's runtime, whose successful lines are a sample at LOG_SAMPLE_RATE
+ * (src/lib/log.ts); queue batches and cron runs keep every line.
+ */
+export function createRuntime(
+  env: Env,
+  context: LogFields = {},
+  waitUntil?: (work: Promise<unknown>) => void,
+  opts: { sampledLines?: boolean } = {},
+): Runtime {
   const config = getConfig(env);
+  const sampling = opts.sampledLines ? { rate: config.logSampleRate, kept: keepLines(config.logSampleRate) } : undefined;
   let handle: DbHandle | undefined;
   let readerUsed = false;
   const parts = shared.get(env) ?? { cache: createStore(config, env) };
@@ -77,7 +88,7 @@ export function createRuntime(env: Env, context: LogFields = {}, waitUntil?: (wo
     get kv() {
       return meteredKv(env.CACHE);
     },
-    log: createLogger(config.logLevel, context),
+    log: createLogger(config.logLevel, context, sampling),
     get limiter() {
       parts.limiter ??= createRateLimiter(config, env);
       return parts.limiter;

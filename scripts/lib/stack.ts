@@ -180,6 +180,9 @@ export async function startLocalStack<O extends LocalStackOptions>(opts: O): Pro
       DATABASE_WS_PROXY: relay.proxy,
       DATABASE_HTTP_ENDPOINT: relay.httpEndpoint,
       PROVIDER_URL: providerUrl,
+      // Every line and every data point locally: production's sampling (docs/operations.md "Logs") would hide them.
+      LOG_SAMPLE_RATE: "1",
+      METRICS_SAMPLE_INTERVAL: "1",
     };
     let worker: WranglerDev | undefined;
     if (opts.worker) {

@@ -40,8 +40,14 @@ export type Config = Readonly<{
   /** Delay of the second, durable cache pass after a subscriber change (docs/api.md "Cache bounds"). */
   cacheSettleSeconds: number;
   webhooks: WebhookSettings;
-  /** Whether requests are counted into per-minute rollups (METRICS_ROLLUPS). */
+  /** Whether requests are counted into per-minute rollups in Postgres (METRICS_ROLLUPS, and no Analytics Engine SQL API). */
   metricsRollups: boolean;
+  /** Where the status page and /v1/admin/metrics read request series (docs/operations.md "Metrics"). */
+  analyticsSql: { accountId: string; token: string } | undefined;
+  /** Share of successful requests whose lines are written (LOG_SAMPLE_RATE). */
+  logSampleRate: number;
+  /** One successful request in this many writes its Analytics Engine point (METRICS_SAMPLE_INTERVAL). */
+  metricsSampleInterval: number;
   searchIndexPartBytes: number;
   /** "*" or the exact browser origins CORS allows. */
   corsOrigins: "*" | readonly string[];
@@ -103,6 +109,9 @@ export function getConfig(env: Env): Config {
   if (v.ENVIRONMENT === "production" && v.WRITE_JOURNAL === "on") throw new ConfigError("invalid configuration: WRITE_JOURNAL");
   // One local relay serves both (scripts/lib/ws-relay.ts); with only one set, half of the queries
   // would go to Neon's public endpoint instead.
+  if (!v.ANALYTICS_SQL_ACCOUNT_ID !== !v.ANALYTICS_SQL_TOKEN) {
+    throw new ConfigError("invalid configuration: ANALYTICS_SQL_ACCOUNT_ID and ANALYTICS_SQL_TOKEN are set together or not at all");
+  }
   if (!v.DATABASE_WS_PROXY !== !v.DATABASE_HTTP_ENDPOINT) {
     throw new ConfigError("invalid configuration: DATABASE_WS_PROXY and DATABASE_HTTP_ENDPOINT are set together or not at all");
   }
@@ -160,7 +169,14 @@ export function getConfig(env: Env): Config {
       secretOverlapMs: v.WEBHOOK_SECRET_OVERLAP_SECONDS * 1000,
       allowInsecure: v.ENVIRONMENT !== "production",
     }),
-    metricsRollups: v.METRICS_ROLLUPS === "on",
+    // Analytics Engine already holds every request; rollups would only add a Postgres pool per isolate per minute.
+    metricsRollups: v.METRICS_ROLLUPS === "on" && !v.ANALYTICS_SQL_ACCOUNT_ID,
+    analyticsSql:
+      v.ANALYTICS_SQL_ACCOUNT_ID && v.ANALYTICS_SQL_TOKEN
+        ? { accountId: v.ANALYTICS_SQL_ACCOUNT_ID, token: v.ANALYTICS_SQL_TOKEN }
+        : undefined,
+    logSampleRate: v.LOG_SAMPLE_RATE,
+    metricsSampleInterval: v.METRICS_SAMPLE_INTERVAL,
     searchIndexPartBytes: v.SEARCH_INDEX_PART_BYTES,
     defaultKeyRateLimit: { limit: v.DEFAULT_KEY_RATE_LIMIT, periodSeconds: v.DEFAULT_KEY_RATE_PERIOD_SECONDS },
     publicIpRateLimit: { limit: v.PUBLIC_IP_RATE_LIMIT, periodSeconds: v.PUBLIC_IP_RATE_PERIOD_SECONDS },

@@ -129,7 +129,40 @@ export const ConfigSchema = z.object({
   METRICS_ROLLUPS: z
     .enum(["on", "off"])
     .default("on")
-    .describe("Per-isolate request rollups, written to Postgres at most once a minute; `off` stops both (the bench compares)."),
+    .describe(
+      "Per-isolate request rollups, written to Postgres at most once a minute; `off` stops both (the bench compares). " +
+        "Never on where `ANALYTICS_SQL_ACCOUNT_ID` is set: the status page then reads Analytics Engine.",
+    ),
+  LOG_SAMPLE_RATE: z.coerce
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.01)
+    .describe(
+      "Share of successful requests whose info lines are written (each says `sample_rate`); 4xx and 5xx, warn and error, " +
+        "queue batch and cron lines are all kept. The local stack and the tests set 1.",
+    ),
+  METRICS_SAMPLE_INTERVAL: int(1, 1_000_000)
+    .default(10)
+    .describe(
+      "One successful request in this many (at random) writes its Analytics Engine point, weighted by it (`double4`); " +
+        "4xx and 5xx, queue batches and cron runs all write, weight 1. Local stack and tests: 1.",
+    ),
+  ANALYTICS_SQL_ACCOUNT_ID: z
+    .preprocess(
+      emptyToUndefined,
+      z
+        .string()
+        .regex(/^[0-9a-f]{32}$/)
+        .optional(),
+    )
+    .describe(
+      "With `ANALYTICS_SQL_TOKEN`: the account whose Analytics Engine SQL API the status page and `/v1/admin/metrics` " +
+        "read request series from, instead of the Postgres rollups (which then stop).",
+    ),
+  ANALYTICS_SQL_TOKEN: z
+    .preprocess(emptyToUndefined, z.string().min(1).optional())
+    .meta(secret("API token with Account Analytics Read, for `ANALYTICS_SQL_ACCOUNT_ID`.")),
   // A part is read whole for every query it overlaps, so parts stay far below KV's 25 MiB per value.
   SEARCH_INDEX_PART_BYTES: int(1_024, 4 * 1024 * 1024)
     .default(1024 * 1024)

@@ -17,15 +17,32 @@ export interface Logger {
   error(event: string, fields?: LogFields): void;
   /** The same logger, its lines also carrying `fields`. */
   with(fields: LogFields): Logger;
+  /** The same logger, its lines never sampled out (`sample_rate` 1): for a line that reports a failure. */
+  unsampled(): Logger;
 }
 
-export function createLogger(minLevel: LogLevel, context: LogFields = {}): Logger {
+/**
+ * A request's lines are a sample: debug and info lines are written only if the request was kept
+ * (decided once, src/lib/sampling.ts), warn and error lines always. Each line says the rate it was
+ * kept at (`sample_rate`, 1 for a line never sampled out), so a count of lines times 1/sample_rate
+ * estimates the population. A line not written is not a log event; the units the request spends are
+ * metered all the same.
+ */
+export interface LineSampling {
+  rate: number;
+  kept: boolean;
+}
+
+export function createLogger(minLevel: LogLevel, context: LogFields = {}, sampling?: LineSampling): Logger {
   const write =
     (level: LogLevel) =>
     (event: string, fields: LogFields = {}) => {
       if (rank[level] < rank[minLevel]) return;
+      const rate = sampling && rank[level] < rank.warn ? sampling.rate : 1;
+      if (rate < 1 && !sampling?.kept) return;
       count("log_events");
-      const line = JSON.stringify({ level, event, ts: new Date().toISOString(), ...context, ...fields });
+      const sampled = sampling && { sample_rate: rate };
+      const line = JSON.stringify({ level, event, ts: new Date().toISOString(), ...context, ...sampled, ...fields });
       if (level === "error") console.error(line);
       else if (level === "warn") console.warn(line);
       else console.log(line);
@@ -35,7 +52,8 @@ export function createLogger(minLevel: LogLevel, context: LogFields = {}): Logge
     info: write("info"),
     warn: write("warn"),
     error: write("error"),
-    with: (fields) => createLogger(minLevel, { ...context, ...fields }),
+    with: (fields) => createLogger(minLevel, { ...context, ...fields }, sampling),
+    unsampled: () => createLogger(minLevel, context, sampling && { rate: 1, kept: true }),
   };
 }
 

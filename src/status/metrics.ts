@@ -6,7 +6,6 @@ import {
   countWebhookDeliveriesByStatus,
   lagPercentiles,
   lastGoodSyncAt,
-  requestsPerStep,
   webhookAttemptTotals,
   webhookEndpointCounts,
 } from "../db/repositories/status.ts";
@@ -14,6 +13,7 @@ import { SYNC_OUTCOMES } from "../db/repositories/sync-runs.ts";
 import { OPERATION_OUTCOMES, SUBSCRIBER_STATUSES, WEBHOOK_DELIVERY_STATUSES } from "../db/schema.ts";
 import { readBreakerState } from "../providers/client.ts";
 import type { Runtime } from "../runtime.ts";
+import { requestSeries } from "./requests.ts";
 import { LATENCY_BOUNDS_MS, ROUTE_GROUPS } from "./rollup.ts";
 import { breakerOf } from "./service.ts";
 
@@ -56,7 +56,8 @@ function render(families: Family[]): string {
 
 /**
  * GET /v1/admin/metrics: OpenMetrics text derived from durable state at scrape time (Postgres and
- * the breaker kept in the cache), plus the request-duration histograms summed over every rollup kept.
+ * the breaker kept in the cache), plus the request-duration histograms over the last 8 days
+ * (src/status/requests.ts: Analytics Engine or the rollups).
  */
 export async function renderMetrics(rt: Runtime, now = Date.now()): Promise<string> {
   const db = rt.reader();
@@ -72,7 +73,7 @@ export async function renderMetrics(rt: Runtime, now = Date.now()): Promise<stri
       countWebhookDeliveriesByStatus(db),
       webhookAttemptTotals(db),
       webhookEndpointCounts(db),
-      requestsPerStep(db, null),
+      requestSeries(rt, null, now),
     ]);
   const orNaN = (v: number | null) => v ?? Number.NaN;
   const families: Family[] = [
@@ -151,7 +152,7 @@ export async function renderMetrics(rt: Runtime, now = Date.now()): Promise<stri
     {
       name: "edge_api_requests_5xx",
       type: "counter",
-      help: "Requests answered with a 5xx, by route group, from the request rollups kept (8 days).",
+      help: "Requests answered with a 5xx, by route group, over the last 8 days (Analytics Engine where configured, else the request rollups).",
       samples: ROUTE_GROUPS.map((g) => ({
         suffix: "_total",
         labels: { group: g },
@@ -162,7 +163,7 @@ export async function renderMetrics(rt: Runtime, now = Date.now()): Promise<stri
       name: "edge_api_request_duration_seconds",
       type: "histogram",
       unit: "seconds",
-      help: "Request latency by route group, summed over the request rollups kept (8 days; flushed once a minute per isolate).",
+      help: "Request latency by route group over the last 8 days: Analytics Engine points weighted back where configured, else the request rollups (flushed once a minute per isolate).",
       samples: ROUTE_GROUPS.flatMap((group) => {
         const row = requests.find((r) => r.group === group);
         const buckets = row?.buckets ?? [];

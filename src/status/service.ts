@@ -6,7 +6,6 @@ import {
   countWebhookDeliveriesByStatus,
   lastGoodSyncAt,
   outcomesPerStep,
-  requestsPerStep,
   searchIndexOfRun,
   subscribersCreatedPerDay,
   syncRunsSince,
@@ -19,6 +18,7 @@ import { publishedIndexGeneration } from "../plans/index.ts";
 import type { BreakerState } from "../providers/client.ts";
 import { readBreakerState } from "../providers/client.ts";
 import type { Runtime } from "../runtime.ts";
+import { requestSeries } from "./requests.ts";
 import { histogramQuantile, ROUTE_GROUPS } from "./rollup.ts";
 import type { Status, StatusWindow } from "./schema.ts";
 import { STATUS_WINDOWS } from "./schema.ts";
@@ -72,7 +72,7 @@ export async function getStatus(rt: Runtime, window: StatusWindow, now = Date.no
       acceptedPerStep(db, steps),
       outcomesPerStep(db, steps),
       countWaitingDeadLetters(db),
-      requestsPerStep(db, steps),
+      requestSeries(rt, steps, now),
       syncRunsSince(db, steps.startMs),
       lastGoodSyncAt(db),
       readBreakerState(rt, rt.config.provider).catch((): BreakerState | null => null),

@@ -1,8 +1,9 @@
 import type { MiddlewareHandler } from "hono";
 import { newUnits, unitsWithThisLine, withMeter } from "../../lib/meter.ts";
 import { writeMetric } from "../../lib/metrics.ts";
+import { metricWeight } from "../../lib/sampling.ts";
 import { createRuntime } from "../../runtime.ts";
-import { flushRollups, isolateRollups, recordRequest, routeGroup, takeDueRows } from "../../status/index.ts";
+import { bucketIndex, flushRollups, isolateRollups, recordRequest, routeGroup, takeDueRows } from "../../status/index.ts";
 import type { AppEnv } from "../context.ts";
 import { rateLimitHeaders } from "../problems.ts";
 
@@ -40,7 +41,9 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     const incoming = c.req.header("x-request-id");
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     c.set("requestId", requestId);
-    const rt = createRuntime(c.env, { request_id: requestId }, hasExecutionContext(c) ? (work) => waitUntil(c, work) : undefined);
+    const rt = createRuntime(c.env, { request_id: requestId }, hasExecutionContext(c) ? (work) => waitUntil(c, work) : undefined, {
+      sampledLines: true,
+    });
     c.set("rt", rt);
     const units = newUnits();
     try {
@@ -69,19 +72,38 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
       }
       const route = c.req.routePath;
       const status = c.res.status;
+      const group = routeGroup(route);
+      // 1 in METRICS_SAMPLE_INTERVAL successes, weighted so that sums estimate every request; every 4xx/5xx.
+      const weight = metricWeight(status, rt.config.metricsSampleInterval);
       // After next() returned, outside the meter: the point is counted on this request explicitly.
-      withMeter(units, () =>
-        writeMetric(c.env, { kind: "request", name: route, method: c.req.method, status, ms, cache, keyId, cacheLevel: level }),
-      );
+      if (weight > 0) {
+        withMeter(units, () =>
+          writeMetric(c.env, {
+            kind: "request",
+            name: route,
+            method: c.req.method,
+            status,
+            ms,
+            cache,
+            keyId,
+            cacheLevel: level,
+            group,
+            bucket: bucketIndex(ms),
+            weight,
+          }),
+        );
+      }
       if (rt.config.metricsRollups) {
         // In memory, O(1); at most once a minute, this request also carries the finished minutes to Postgres.
         const rollups = isolateRollups.state;
         const now = rollups.now();
-        recordRequest(rollups, now, { group: routeGroup(route), status, ms, cache });
+        recordRequest(rollups, now, { group, status, ms, cache });
         const due = takeDueRows(rollups, now);
         if (due) waitUntil(c, flushRollups(rt.config, rt.log, due));
       }
-      rt.log[status >= 500 ? "error" : "info"]("http_request", {
+      // A success's line is a sample (LOG_SAMPLE_RATE); a 4xx or 5xx is always written.
+      const log = status >= 400 ? rt.log.unsampled() : rt.log;
+      log[status >= 500 ? "error" : "info"]("http_request", {
         method: c.req.method,
         route,
         status,

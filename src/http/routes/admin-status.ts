@@ -16,7 +16,7 @@ const status = adminRoute({
   tags: ["Admin"],
   summary: "The operator's status document: writes, requests, plans, subscribers and webhooks over a window",
   description:
-    "What the /status page draws. Series have one value per step (a minute for `hour`, 15 minutes for `day`, an hour for `week`); rates are per minute averaged over the step, and the last step is still running. Request series come from the per-isolate rollups, flushed once a minute.",
+    "What the /status page draws. Series have one value per step (a minute for `hour`, 15 minutes for `day`, an hour for `week`); rates are per minute averaged over the step, and the last step is still running. Request series come from Analytics Engine where its SQL API is configured (sampled successes weighted back, every 4xx and 5xx), else from the per-isolate rollups, flushed once a minute.",
   operationId: "getStatus",
   request: { query: z.strictObject({ window: StatusWindow.default("hour") }) },
   responses: { 200: ok("The status document", envelope(Status, "StatusEnvelope")) },
