@@ -1,5 +1,6 @@
 // Reading billable units off the app's log lines (src/lib/meter.ts names them), for npm run cost.
 import { readFileSync } from "node:fs";
+import { ConfigSchema } from "../../../src/config/schema.ts";
 import type { OperationUnits, UnitCounts } from "./bill.ts";
 
 type Line = Record<string, unknown>;
@@ -28,13 +29,13 @@ export function classifyRead(l: Line): "read_miss" | "read_kv" | "read_cache_api
 }
 
 /**
- * Production's sampling from wrangler.toml [vars]: the share of successful requests whose log line
- * is kept, and of their Analytics Engine points (one in METRICS_SAMPLE_INTERVAL). Absent: every one.
+ * Production's sampling: wrangler.toml's top-level [vars] where they set it, else the config's
+ * defaults (src/config/schema.ts): the share of successful requests whose log lines are kept, and
+ * of their Analytics Engine points (one in METRICS_SAMPLE_INTERVAL).
  */
 export function productionSampling(toml = readFileSync("wrangler.toml", "utf8")): { log: number; ae: number } {
   const top = toml.split(/^\[env\./m)[0] ?? toml;
-  const v = (name: string) => top.match(new RegExp(`^${name}\\s*=\\s*"?([0-9.]+)"?`, "m"))?.[1];
-  const log = Number(v("LOG_SAMPLE_RATE") ?? 1);
-  const interval = Number(v("METRICS_SAMPLE_INTERVAL") ?? 1);
-  return { log, ae: 1 / interval };
+  const v = (name: "LOG_SAMPLE_RATE" | "METRICS_SAMPLE_INTERVAL") =>
+    Number(top.match(new RegExp(`^${name}\\s*=\\s*"?([0-9.]+)"?`, "m"))?.[1] ?? ConfigSchema.shape[name].parse(undefined));
+  return { log: v("LOG_SAMPLE_RATE"), ae: 1 / v("METRICS_SAMPLE_INTERVAL") };
 }
