@@ -6,6 +6,8 @@ import type { Runtime } from "../runtime.ts";
 import { forgetStats } from "../stats/index.ts";
 import type { SubscriberSettleMessage } from "./messages.ts";
 import { cacheKeys, subscriberCaching, toSubscriberView } from "./model.ts";
+import type { Held } from "./settle-rule.ts";
+import { decide } from "./settle-rule.ts";
 import type { StoreResult } from "./writes.ts";
 
 /**
@@ -65,29 +67,6 @@ export async function settle(rt: Runtime, subscribers: SubscriberSettleMessage["
 }
 
 const PARALLELISM = 16;
-
-/** What a key held: its value (null when absent), or that reading it failed. */
-type Held = { ok: true; value: unknown } | { ok: false };
-
-/**
- * What one cache key needs, given what it holds and the row Postgres has (none: removed):
- * - a removed subscriber: any copy is deleted (a stale copy answers during an outage, and an erased
- *   person's must go); an absent key or a cached absence is already right;
- * - a stored one: a cached absence is replaced; a copy of an older version is replaced while it is
- *   still fresh (past its freshness no reader serves it while Postgres answers, and the next read
- *   refills it); a newer copy stays (a later change's); an absent key stays absent (reads fill it).
- * A read that failed counts as wrong: the write is the only way to be sure.
- */
-export function decide(held: Held, row: { version: number } | undefined, nowMs: number): "put" | "delete" | "keep" {
-  if (!held.ok) return row ? "put" : "delete";
-  if (held.value === null || typeof held.value !== "object") return "keep";
-  const entry = held.value as { v?: { version?: unknown }; f?: unknown };
-  if (!row) return entry.v !== undefined ? "delete" : "keep";
-  if (entry.v === undefined) return "put";
-  const version = entry.v.version;
-  if (typeof version === "number" && version >= row.version) return "keep";
-  return typeof entry.f === "number" && entry.f * 1000 <= nowMs ? "keep" : "put";
-}
 
 async function readOrFail(rt: Runtime, key: string): Promise<Held> {
   try {
