@@ -85,7 +85,7 @@ export const TTL = {
 
 /**
  * How subscribers are cached. Reads fill on a miss; the consumer writes a key only where it finds a
- * fresh copy older than Postgres (src/subscribers/settle.ts), so freshness (SUBSCRIBER_CACHE_SECONDS)
+ * fresh copy older than Postgres (src/subscribers/settle-rule.ts), so freshness (SUBSCRIBER_CACHE_SECONDS)
  * bounds a lost settle; the copy is kept SUBSCRIBER_STALE_SECONDS longer and answers only while
  * Postgres cannot (docs/operations.md "Retries, outages and dead letters"). An absence is never
  * stored: a cached "not found" would hide a create until it expired, and replacing it would cost the
