@@ -2,6 +2,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect } from "vitest";
 import { createApp } from "../src/http/app.ts";
+import { cacheKeys } from "../src/subscribers/model.ts";
 import { it } from "./harness.ts";
 import type { Problem, SubscriberBody } from "./helpers.ts";
 import { bearer, call, postJson, uniqueDomain, waitFor } from "./helpers.ts";
@@ -62,6 +63,8 @@ describe("POST /v1/subscribers end to end through the real queue", () => {
 
     // Read by email, the edge knows the address: a second POST, in another case, is a 409 naming the owner.
     expect((await call(`/v1/subscribers/${encodeURIComponent(email)}`, { headers: bearer(reader) })).status).toBe(200);
+    const emailKey = await cacheKeys.byEmail(email);
+    await waitFor(async () => (await env.CACHE.get(emailKey)) !== null, 5_000, "the read's fill by email");
     const again = await postJson("/v1/subscribers", { email: email.toUpperCase(), name: "X", last_name: "Y" }, bearer(writer));
     expect(again.status).toBe(409);
     expect((await again.json<Problem>()).existing_id).toBe(body.data.subscriber_id);
