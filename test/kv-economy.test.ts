@@ -192,7 +192,8 @@ describe("KV reads and writes per operation", () => {
     // And each of those reads answers the new state from KV at once (a warm read after a write).
     for (const m of earlier) {
       const res = await request(`/v1/subscribers/${m.subscriber.id}`, authed())();
-      expect(res.headers.get("server-timing")).toContain("hit");
+      expect(res.headers.get("server-timing")).toContain('cache;desc="hit"');
+      expect(await env.CACHE.get<{ v: { name: string } }>(cacheKeys.byId(m.subscriber.id), "json")).toMatchObject({ v: { name: "Mixed" } });
     }
   });
 
