@@ -69,6 +69,8 @@ describe("the meter of billable units", () => {
     const created = subscriberMessage(`units@${uniqueDomain()}`);
     await runBatch([created]);
     const path = `/v1/subscribers/${created.subscriber.id}`;
+    // The consumer writes no entry: the first read fills it.
+    await request(path, authed(), { cold: true })();
     const cold = await unitsOf("http_request", request(path, authed(), { cold: true }));
     expect(cold).toMatchObject({ kv_writes: 0, kv_deletes: 0, db_round_trips: 0, queue_sent: 0, ae_points: aePoint });
     expect(cold.kv_reads).toBeGreaterThanOrEqual(1);
@@ -96,16 +98,19 @@ describe("the meter of billable units", () => {
     expect(units).toMatchObject({ queue_sent: 1, queue_received: 0, db_round_trips: 0 });
   });
 
-  it("a queue batch: its messages received, its statements and the settle message sent", async () => {
+  it("a queue batch: its messages received, its statements, and a settle message only for changes", async () => {
     const creates = [1, 2, 3].map((i) => subscriberMessage(`q${i}@${uniqueDomain()}`));
     const batch = await unitsOf("queue_batch", () => runBatch(creates, { env: verbose }));
     expect(batch.queue_received).toBe(3);
     // At least begin, one statement and commit; the exact count is the consumer's business.
     expect(batch.db_round_trips).toBeGreaterThanOrEqual(3);
-    expect(batch.queue_sent).toBe(1);
+    // Creates leave no cache entry to correct: no settle message, no KV operation.
+    expect(batch).toMatchObject({ queue_sent: 0, kv_reads: 0, kv_writes: 0, kv_deletes: 0 });
     const updates = creates.map((m) => updateMessage(m.subscriber.id, { name: "Z" }));
     const again = await unitsOf("queue_batch", () => runBatch(updates, { env: verbose }));
     expect(again.queue_received).toBe(3);
+    // Changes: both keys of each read (none was cached, so nothing written), and one delayed settle message.
+    expect(again).toMatchObject({ queue_sent: 1, kv_reads: 6, kv_writes: 0, kv_deletes: 0 });
   });
 
   it("the meter keeps concurrent requests apart", async () => {

@@ -1,10 +1,12 @@
 // What a caller may learn and what may be kept: ids only for keys that may read them, no shared
 // caching of personal data, and a clear 4xx (never a 500) for cursors and ids that have the right
 // shape but no meaning.
+import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeCursor } from "../src/lib/pagination.ts";
+import { cacheKeys } from "../src/subscribers/model.ts";
 import type { Problem } from "./helpers.ts";
-import { bearer, call, createTestKey, postJson, testDb, uniqueDomain } from "./helpers.ts";
+import { bearer, call, createTestKey, postJson, testDb, uniqueDomain, waitFor } from "./helpers.ts";
 import { runBatch, subscriberMessage } from "./queue-helpers.ts";
 
 const db = testDb();
@@ -24,6 +26,12 @@ describe("409 for an existing email", () => {
   it("names the existing subscriber only to a key that may read subscribers", async () => {
     const message = subscriberMessage(`taken@${uniqueDomain()}`);
     await runBatch([message]);
+    // The edge knows the address once a read by email has filled its cache entry (the consumer writes none).
+    const known = await call(`/v1/subscribers/${encodeURIComponent(message.subscriber.email)}`, { headers: bearer(readWrite) });
+    expect(known.status).toBe(200);
+    await known.body?.cancel();
+    const emailKey = await cacheKeys.byEmail(message.subscriber.email);
+    await waitFor(async () => (await env.CACHE.get(emailKey)) !== null, 5_000, "the read's fill by email");
     const body = { email: message.subscriber.email, name: "Someone", last_name: "Else" };
 
     const blind = await postJson("/v1/subscribers", body, bearer(writeOnly));

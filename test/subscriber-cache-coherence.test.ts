@@ -1,6 +1,7 @@
 // Cache coherence after every kind of change, on both cache backends (Workers KV and Upstash Redis
 // through a real redis-server). The bounds under test are docs/api.md's ("Cache bounds"):
-// - in the isolate that applied a change, and at the cache level, the new state at once;
+// - in the isolate that applied a change, and at the cache level, the new state at once (the
+//   consumer rewrites a fresh older copy, deletes a removed one; list pages move with the snapshot);
 // - a reader that filled the cache with the old state while the change committed: undone by the
 //   settle pass, CACHE_SETTLE_SECONDS (2 s here) after the commit;
 // - another isolate's hot memory: TTL.subscriberHot (5 s).
@@ -71,7 +72,7 @@ for (const backend of backends) {
     it("after a create, an update, an unsubscribe and a delete, every read shows the change at once", async () => {
       const create = subscriberMessage(`coh@${uniqueDomain()}`);
       const s = { id: create.subscriber.id, email: create.subscriber.email };
-      // Absent first: the absence is cached, and the create's write-through replaces it.
+      // Absent first: no absence is cached, so the create is readable as soon as it commits.
       expect((await views(s)).status).toEqual([404, 404]);
       await apply([create]);
       let v = await views(s);
@@ -113,7 +114,7 @@ for (const backend of backends) {
       await apply([create]);
       const old = (await views(s)).byId!;
       await apply([updateMessage(s.id, { name: "Newer" })]);
-      // The racing reader: it read version 1 before the commit and writes it after the write-through.
+      // The racing reader: it read version 1 before the commit and writes it after the check that followed it.
       await backend.put(cacheKeys.byId(s.id), { v: old });
       await backend.put(await cacheKeys.byEmail(s.email), { v: old });
       const settle = { type: "subscriber.settle", v: 1, subscribers: [{ id: s.id, email_key: await cacheKeys.byEmail(s.email) }] };

@@ -169,10 +169,3 @@ export async function safeDelete({ cache, log }: CacheContext, key: string): Pro
  */
 export const cached = <T>(v: T, freshSeconds?: number): Entry<T> =>
   freshSeconds === undefined ? { v } : { v, f: Math.floor(Date.now() / 1000) + freshSeconds };
-
-/** An entry without its freshness mark: what two entries holding the same value have in common. */
-export function withoutFreshness(entry: unknown): unknown {
-  if (typeof entry !== "object" || entry === null || !("f" in entry)) return entry;
-  const { f: _f, ...rest } = entry as { f: unknown };
-  return rest;
-}

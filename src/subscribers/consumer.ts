@@ -6,10 +6,10 @@ import { DEAD_LETTER_REASONS, deadLetter } from "../dead-letters/index.ts";
 import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
 import { relayWebhookEvents } from "../webhooks/index.ts";
+import { checkAfterCommit, settle } from "./cache-settle.ts";
 import { purgeErasedWithRetries, withoutAddress } from "./erasure-purge.ts";
 import type { SubscriberSettleMessage, SubscriberWriteMessage } from "./messages.ts";
 import { parseSubscriberQueueMessage } from "./messages.ts";
-import { settle, writeThrough } from "./write-through.ts";
 import type { StoreResult } from "./writes.ts";
 import { storeSubscriberWrites } from "./writes.ts";
 
@@ -24,14 +24,14 @@ export interface BatchReport {
   superseded: number;
   /** Redeliveries of operations that already had an outcome: acked, nothing written. */
   already_decided: number;
-  /** Subscribers whose cache entries the settle pass found stale and corrected. */
+  /** Cache keys the settle pass found wrong and wrote or deleted. */
   settled: number;
   retried: number;
   /** Dead-lettered after the retry budget ran out (the database stayed unreachable). */
   exhausted: number;
   /** Transactions used; above 1 when a poison message was isolated by bisection. */
   transactions: number;
-  /** Time in the write transactions (the cache write-through runs after the batch). */
+  /** Time in the write transactions (the cache check runs after the batch). */
   db_ms: number;
   /** Log-safe description of a transient failure, when the batch had one. */
   db_error?: string;
@@ -172,10 +172,10 @@ export async function consumeSubscriberWrites(
   report.removed = result.removed.length;
   report.superseded = result.outcomes.filter((o) => o.status === "superseded").length;
   report.already_decided = result.alreadyDecided;
-  // The rows are durable and acked: filling the cache need not hold the batch open. Every write here
+  // The rows are durable and acked: checking the cache need not hold the batch open. Every write here
   // is best effort anyway (a miss reads Postgres; a pending operation is re-checked there), and the
   // delayed settle message checks it again.
-  const filled = writeThrough(rt, result);
+  const checked = checkAfterCommit(rt, result);
   // Applied changes wrote events: the relay turns them into webhook deliveries now rather than at
   // the next cron minute (which still catches them if this invocation dies first).
   const relayed =
@@ -183,9 +183,9 @@ export async function consumeSubscriberWrites(
       ? relayWebhookEvents(rt).catch((err) => rt.log.warn("webhook_relay_failed", { error: errorMessage(err) }))
       : undefined;
   if (defer) {
-    defer(filled);
+    defer(checked);
     if (relayed) defer(relayed);
-  } else await Promise.all([filled, relayed]);
+  } else await Promise.all([checked, relayed]);
   return report;
 }
 

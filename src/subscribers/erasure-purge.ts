@@ -8,10 +8,10 @@ import type { StoreResult } from "./writes.ts";
 
 /**
  * An erasure's reach into the edge cache: the subscriber by id and by email, every operation it had,
- * and dead letters parked in KV that mention them. List pages are not purged here: an erasure that
- * removed a row moves the list version like a delete (writeThrough), so no page that may show the
- * person is reachable again and the old ones expire with their 60 s TTL; one that removed no row
- * has nothing on any page. Idempotency records hold only an HMAC of their request and stay, so a
+ * and dead letters parked in KV that mention them. List pages are not purged here: they live in the
+ * Cache API under the database snapshot they were read in (src/subscribers/list.ts), so the commit
+ * that removed the row makes every page that may show the person unreachable, and the old ones
+ * expire with their 60 s TTL. Idempotency records hold only an HMAC of their request and stay, so a
  * replay finds its operation erased and answers 410; only a record in the older form (a plain
  * SHA-256 of the request) is deleted: at most one write per record, as before.
  */
@@ -19,7 +19,7 @@ const PURGE_ATTEMPTS = 3;
 
 /**
  * The purge is idempotent, so a failing cache gets a few tries. If it stays down, what is left
- * expires with its TTL (subscriber entries 1 h, list pages 60 s, idempotency records 24 h, pending
+ * expires with its TTL (subscriber entries 1 h, idempotency records 24 h, pending
  * operations 14 days) and the failure is logged with counts only.
  */
 export async function purgeErasedWithRetries(rt: Runtime, result: StoreResult): Promise<void> {

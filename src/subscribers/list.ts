@@ -1,8 +1,8 @@
 import { z } from "zod";
+import { matchPage, putPage } from "../cache/pages.ts";
 import type { Read } from "../cache/read-through.ts";
-import { readThrough, safeGet } from "../cache/read-through.ts";
 import type { ListQuery, ListSort } from "../db/repositories/subscriber-list.ts";
-import { LIST_SORTS, listSubscribers } from "../db/repositories/subscriber-list.ts";
+import { LIST_SORTS, listGeneration, listSubscribers } from "../db/repositories/subscriber-list.ts";
 import type { SubscriberRow } from "../db/repositories/subscribers.ts";
 import { canonicalJson, sha256Hex } from "../lib/crypto.ts";
 import { DomainError } from "../lib/errors.ts";
@@ -107,8 +107,12 @@ function cursorPosition(cursor: string, field: "cursor" | "prev_cursor", sort: L
   return { at, id: pos.i };
 }
 
-/** One page of the list, cached under a key that covers every parameter (in its normalised form). */
-export async function listSubscriberPage(rt: Runtime, q: SubscriberListParams): Promise<Read<Page<Subscriber>>> {
+/**
+ * One page of the list, cached in the Cache API under a key that covers every parameter (in its
+ * normalised form) and the database snapshot it was read in: no write ever invalidates a page, and
+ * none is written to KV. `origin` is the request's, which keeps the key inside the zone.
+ */
+export async function listSubscriberPage(rt: Runtime, q: SubscriberListParams, origin: string): Promise<Read<Page<Subscriber>>> {
   if (q.cursor !== undefined && q.prev_cursor !== undefined) {
     throw new DomainError("validation_failed", "Give cursor (the next page) or prev_cursor (the previous page), not both.", {
       fields: [{ field: "prev_cursor", message: "not allowed together with cursor" }],
@@ -137,20 +141,19 @@ export async function listSubscriberPage(rt: Runtime, q: SubscriberListParams): 
     from,
   };
 
-  const version = (await safeGet<string>(rt, cacheKeys.listVersion)) ?? "0";
+  // Read before the page: a page is never older than the snapshot it is filed under.
+  const generation = await listGeneration(rt.reader());
   // Hashed: every parameter is covered, equal queries share an entry, and no email is in a key name.
-  const key = cacheKeys.list(version, await sha256Hex(canonicalJson(query)));
-  const { value, cache } = await readThrough<Page<Subscriber>>(
-    rt,
-    key,
-    async () => {
-      const rows = await listSubscribers(rt.reader(), query);
-      return toPage(rows, q.limit, toSubscriberView, (row) => positionCursor(q.sort, row), {
-        direction: backward ? "backward" : "forward",
-        fromCursor: cursor !== undefined,
-      });
-    },
-    { hitSeconds: TTL.list, missingSeconds: 0 },
-  );
-  return { value: value ?? { data: [], nextCursor: null, prevCursor: null }, cache };
+  const key = cacheKeys.list(origin, generation, await sha256Hex(canonicalJson(query)));
+  const hit = await matchPage<Page<Subscriber>>(rt.log, key);
+  if (hit) return { value: hit, cache: "hit" };
+  const rows = await listSubscribers(rt.reader(), query);
+  const value = toPage(rows, q.limit, toSubscriberView, (row) => positionCursor(q.sort, row), {
+    direction: backward ? "backward" : "forward",
+    fromCursor: cursor !== undefined,
+  });
+  const stored = putPage(rt.log, key, value, TTL.list);
+  if (rt.deferred) rt.defer(stored);
+  else await stored;
+  return { value, cache: "miss" };
 }

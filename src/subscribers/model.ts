@@ -57,19 +57,19 @@ export const cacheKeys = {
   /** A hash of the address, so no cache key (listed in dashboards, logs of the store) holds an email. */
   byEmail: async (email: string) => `sub:v2:email:${await sha256Hex(normalizeEmail(email))}`,
   operation: (id: string) => `op:v1:${id}`,
-  listVersion: "subs:v1:listver",
-  /** Every list page lives under this prefix; an erasure deletes all of them. */
-  listPrefix: "subs:v1:list:",
-  /** One list page: the SHA-256 of its normalised query (src/subscribers/list.ts) under the list version's prefix. */
-  list: (version: string, queryHash: string) => `subs:v1:list:${version}:${queryHash}`,
+  /**
+   * One list page in the Cache API (never KV): the database snapshot it was read under and the SHA-256
+   * of its normalised query (src/subscribers/list.ts), below the request's own origin.
+   */
+  list: (origin: string, generation: string, queryHash: string) =>
+    `${origin}/__subscriber-list/${encodeURIComponent(generation)}/${queryHash}`,
   idempotency: (keyId: string, keyHash: string) => `idem:v1:${keyId}:${keyHash}`,
 };
 
 export const TTL = {
-  /** Absent subscribers: short, and never used to reject a create. */
-  missing: 60,
   /** Pending operations live only here until their outcome is in Postgres: as long as a queue keeps a message (14 days). */
   operation: 14 * 86_400,
+  /** How long the Cache API keeps a list page: its key names its snapshot, so this only bounds space. */
   list: 60,
   idempotency: 86_400,
   /**
@@ -84,9 +84,12 @@ export const TTL = {
 };
 
 /**
- * How subscribers are cached. The consumer writes every change through and re-checks it (settle), so
- * freshness (SUBSCRIBER_CACHE_SECONDS) only bounds a lost settle; the copy is kept
- * SUBSCRIBER_STALE_SECONDS longer and answers only while Postgres cannot (docs/operations.md "Retries, outages and dead letters").
+ * How subscribers are cached. Reads fill on a miss; the consumer writes a key only where it finds a
+ * fresh copy older than Postgres (src/subscribers/settle-rule.ts), so freshness (SUBSCRIBER_CACHE_SECONDS)
+ * bounds a lost settle; the copy is kept SUBSCRIBER_STALE_SECONDS longer and answers only while
+ * Postgres cannot (docs/operations.md "Retries, outages and dead letters"). An absence is never
+ * stored: a cached "not found" would hide a create until it expired, and replacing it would cost the
+ * consumer a read per create; an absent lookup asks Postgres instead.
  */
 export function subscriberCaching(config: Config) {
   const { subscriberFresh, subscriberStale } = config.edgeCopies;
@@ -94,7 +97,7 @@ export function subscriberCaching(config: Config) {
     read: {
       hitSeconds: subscriberFresh,
       staleSeconds: subscriberStale,
-      missingSeconds: TTL.missing,
+      missingSeconds: 0,
       hotSeconds: TTL.subscriberHot,
       fillWithinMs: TTL.fillWithinMs,
       serveStaleOn: isDatabaseDown,

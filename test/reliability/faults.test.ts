@@ -5,6 +5,7 @@ import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { subscribers } from "../../src/db/schema.ts";
 import { createApp } from "../../src/http/app.ts";
+import { cacheKeys } from "../../src/subscribers/model.ts";
 import type { OperationBody, SubscriberBody } from "../helpers.ts";
 import { bearer, call, control, createTestKey, databaseDown, postJson, testDb, uniqueDomain, waitFor } from "../helpers.ts";
 import { operationsOf, storedIn, waitForOperations } from "../queue-helpers.ts";
@@ -85,6 +86,16 @@ describe("reliability: Postgres stopped during mixed creates, PATCHes and DELETE
       30_000,
     );
     const members = traffic.accepted.map((c) => ({ id: c.id, email: (c as { email: string }).email }));
+    // Cached by reads, as clients read them (the consumer writes no copy): by id and by email.
+    await pool(members, 8, async (m) => {
+      for (const ref of [m.id, encodeURIComponent(m.email)]) {
+        const res = await call(`/v1/subscribers/${ref}`, { headers: bearer(reader) });
+        expect(res.status).toBe(200);
+        await res.body?.cancel();
+      }
+    });
+    const keys = (await Promise.all(members.map(async (m) => [cacheKeys.byId(m.id), await cacheKeys.byEmail(m.email)]))).flat();
+    await waitFor(async () => (await Promise.all(keys.map((k) => env.CACHE.get(k)))).every((v) => v !== null), 10_000, "the reads' fills");
     // While Postgres is away, the edge resolves each change's subscriber from its cache.
     const rng = random(n);
     const jobs = Array.from({ length: n * 3 }, (_, i) => {

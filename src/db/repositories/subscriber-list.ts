@@ -84,3 +84,14 @@ export function listSubscribersQuery(db: Reader, q: ListQuery) {
 export async function listSubscribers(db: Reader, q: ListQuery): Promise<SubscriberRow[]> {
   return listSubscribersQuery(db, q);
 }
+
+/**
+ * The database's snapshot, as text: what a cached list page is keyed by. Two statements that see the
+ * same snapshot see the same committed rows, and every commit makes a new one, so a page read under
+ * it can be served to anyone who sees it again. Nothing is written for it (no hot row or key), at the
+ * price that any commit, not only a subscriber's, moves it.
+ */
+export async function listGeneration(db: Reader): Promise<string> {
+  const rows = await db.execute<{ s: string }>(sql`select pg_current_snapshot()::text as s`);
+  return String(rows.rows[0]?.s);
+}

@@ -113,12 +113,11 @@ async function accept(rt: Runtime, env: Env, req: Request): Promise<Response> {
 /**
  * A batch of creates, as the consumer stores it: one transaction with the same statements (decided
  * operations, tombstones, existing emails, the multi-row INSERT, events, outcomes), then after the
- * acks the cache write-through (two puts per row, the list version), the delayed settle
- * message and the webhook relay.
+ * acks the webhook relay (creates touch no cache key and send no settle message).
  */
 async function storeCreates(rt: Runtime, creates: CreateBody[]): Promise<Promise<unknown>[]> {
   const hashes = creates.map(() => crypto.randomUUID().replaceAll("-", "").repeat(2));
-  const saved = await rt.db().transaction(async (tx) => {
+  await rt.db().transaction(async (tx) => {
     await findDecidedOperations(
       tx,
       creates.map((m) => m.operation_id),
@@ -169,29 +168,8 @@ async function storeCreates(rt: Runtime, creates: CreateBody[]): Promise<Promise
     );
     return rows;
   });
-  const writeThrough = (async () => {
-    // Shaped as the consumer's: every row's two puts start at once (each awaits its own email digest).
-    const writes: Promise<unknown>[] = saved.map(async (row) => {
-      const view = toSubscriberView(row);
-      await Promise.all([
-        safePut(rt, cacheKeys.byId(view.id), subscriberCaching(rt.config).entry(view), subscriberCaching(rt.config).storeSeconds),
-        safePut(
-          rt,
-          await cacheKeys.byEmail(view.email),
-          subscriberCaching(rt.config).entry(view),
-          subscriberCaching(rt.config).storeSeconds,
-        ),
-      ]);
-    });
-    writes.push(safePut(rt, cacheKeys.listVersion, Date.now().toString(36)));
-    await Promise.all(writes);
-    const subscribers = await Promise.all(saved.map(async (r) => ({ id: r.id, email_key: await cacheKeys.byEmail(r.email) })));
-    await rt.queues.subscriberWrites.send(
-      { type: "subscriber.settle", v: 1, subscribers },
-      { contentType: "json", delaySeconds: rt.config.cacheSettleSeconds },
-    );
-  })();
-  return [writeThrough, relayWebhookEvents(rt)];
+  // Creates need no cache pass (no absence is cached, src/subscribers/cache-settle.ts): the relay only.
+  return [relayWebhookEvents(rt)];
 }
 
 /** The settle pass's I/O: the rows by id, then each subscriber's two entries read, 16 subscribers at a time (they match: no writes). */
