@@ -1,3 +1,5 @@
+import type { EdgeCache } from "./cache/edge.ts";
+import { edgeCache } from "./cache/edge.ts";
 import { createStore } from "./cache/index.ts";
 import type { MeteredKv } from "./cache/meter.ts";
 import { meteredKv } from "./cache/meter.ts";
@@ -19,6 +21,12 @@ import { createRateLimiter } from "./ratelimit/index.ts";
 export interface Runtime {
   readonly config: Config;
   readonly cache: Store;
+  /**
+   * This location's Cache API, for a request (its keys need the Worker's origin); undefined in queue
+   * batches and cron runs. `edgeReads` is the same when the read-through may use it (CACHE_API_READS).
+   */
+  readonly edge: EdgeCache | undefined;
+  readonly edgeReads: EdgeCache | undefined;
   /** The queues this Worker sends to, by role (bindings in wrangler.toml). */
   readonly queues: Queues;
   /**
@@ -60,15 +68,19 @@ interface Queues {
  */
 const shared = new WeakMap<object, { cache: Store; limiter?: RateLimiter }>();
 
-export function createRuntime(env: Env, context: LogFields = {}, waitUntil?: (work: Promise<unknown>) => void): Runtime {
+export function createRuntime(env: Env, context: LogFields = {}, waitUntil?: (work: Promise<unknown>) => void, origin?: string): Runtime {
   const config = getConfig(env);
   let handle: DbHandle | undefined;
   let readerUsed = false;
   const parts = shared.get(env) ?? { cache: createStore(config, env) };
   shared.set(env, parts);
+  const log = createLogger(config.logLevel, context);
+  const edge = origin ? edgeCache(origin, log) : undefined;
   return {
     config,
     cache: parts.cache,
+    edge,
+    edgeReads: config.cacheApiReads ? edge : undefined,
     queues: {
       subscriberWrites: meteredQueue(env.SUBSCRIBER_QUEUE),
       deadLetters: meteredQueue(env.DEAD_LETTER_QUEUE),
@@ -77,7 +89,7 @@ export function createRuntime(env: Env, context: LogFields = {}, waitUntil?: (wo
     get kv() {
       return meteredKv(env.CACHE);
     },
-    log: createLogger(config.logLevel, context),
+    log,
     get limiter() {
       parts.limiter ??= createRateLimiter(config, env);
       return parts.limiter;

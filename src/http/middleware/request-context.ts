@@ -40,7 +40,12 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     const incoming = c.req.header("x-request-id");
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
     c.set("requestId", requestId);
-    const rt = createRuntime(c.env, { request_id: requestId }, hasExecutionContext(c) ? (work) => waitUntil(c, work) : undefined);
+    const rt = createRuntime(
+      c.env,
+      { request_id: requestId },
+      hasExecutionContext(c) ? (work) => waitUntil(c, work) : undefined,
+      new URL(c.req.url).origin,
+    );
     c.set("rt", rt);
     const units = newUnits();
     try {
