@@ -180,6 +180,9 @@ export async function startLocalStack<O extends LocalStackOptions>(opts: O): Pro
       DATABASE_WS_PROXY: relay.proxy,
       DATABASE_HTTP_ENDPOINT: relay.httpEndpoint,
       PROVIDER_URL: providerUrl,
+      // One location whose consumer shares the readers' isolate: a Cache API copy would keep showing
+      // a subscriber's previous state for up to 5 s after its change (production turns it on).
+      CACHE_API_READS: "off",
     };
     let worker: WranglerDev | undefined;
     if (opts.worker) {

@@ -33,7 +33,8 @@ describe("npm run keys:create", () => {
   it("creates a key against DATABASE_URL, prints it once and stores only its SHA-256", async () => {
     const { stdout } = await keysCreate(["--name", "first-admin", "--scopes", "admin", "--rate-limit", "100/60"], { DATABASE_URL: db.url });
     const key = stdout.trim().split("\n").at(-1)!;
-    expect(key).toMatch(/^sk_(live|test)_[A-Za-z0-9_-]{43}$/);
+    // Signed (src/auth/signed-keys.ts): the MAC, a dot, the payload.
+    expect(key).toMatch(/^sk_(live|test)_[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{35}$/);
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
