@@ -1,6 +1,7 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
+import { v7 as uuidv7 } from "uuid";
 import { describe, expect } from "vitest";
 import { settleRevocations } from "../src/auth/index.ts";
 import { mintSignedKey } from "../src/auth/signed-keys.ts";
@@ -141,6 +142,31 @@ describe("signed API keys: verified without storage", () => {
     expect(await settleRevocations(createRuntime(quick))).toMatchObject({ written: 0 });
     await new Promise((r) => setTimeout(r, 1_100));
     expect((await get("/v1/stats", signed.key, { e: quick })).status).toBe(401);
+  });
+});
+
+describe("a signed key older than the revocation list covers", () => {
+  it("is looked up by its hash, so a revoked one dropped from the list stays refused", async ({ admin, db }) => {
+    const signed = await readKey(admin);
+    const listKey = "apikey:v1:revoked";
+    try {
+      // A list that covers only keys minted after this one (as once more than 1,000 keys were revoked).
+      await env.CACHE.put(listKey, JSON.stringify({ ids: [], before: uuidv7() }));
+      await caches.default.delete(`http://edge.test/__edge-kv/${encodeURIComponent(listKey)}`);
+      // The lookup's copy fresh for 1 s only, so the revocation below is seen 1 s later.
+      const quick = { ...base, API_KEY_CACHE_SECONDS: "1", API_KEY_HOT_SECONDS: "1" } as Env;
+      const first = await get("/v1/stats", signed.key, { fresh: true, e: quick });
+      expect(first.status).toBe(200);
+      // The list, the lookup by hash, and (a first use) Postgres and the lookup's fill.
+      expect(first.units).toMatchObject({ kv_reads: 2, kv_writes: 1 });
+      await db.db.update(apiKeys).set({ revokedAt: new Date() }).where(eq(apiKeys.id, signed.id));
+      // Not in the list, yet refused: the lookup by hash asks Postgres once its copy is not fresh.
+      await new Promise((r) => setTimeout(r, 2_100));
+      expect((await get("/v1/stats", signed.key, { fresh: true, e: quick })).status).toBe(401);
+    } finally {
+      await settleRevocations(createRuntime(base));
+      await caches.default.delete(`http://edge.test/__edge-kv/${encodeURIComponent(listKey)}`);
+    }
   });
 });
 
