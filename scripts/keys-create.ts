@@ -6,7 +6,7 @@
 import { parseArgs } from "node:util";
 import type { Scope } from "../src/auth/principal.ts";
 import { SCOPES } from "../src/auth/principal.ts";
-import { DEVELOPMENT_SIGNING_SECRET } from "../src/config/index.ts";
+import { DEVELOPMENT_SIGNING_SECRET } from "../src/config/schema.ts";
 import { createSignedApiKey } from "./lib/api-keys.ts";
 
 const { values } = parseArgs({

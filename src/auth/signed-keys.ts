@@ -81,10 +81,10 @@ export async function verifySignedKey(secret: string, key: string): Promise<Prin
   const m = SIGNED.exec(key);
   if (!m) return undefined;
   const [, prefix, macText, payloadText] = m as unknown as [string, string, string, string];
-  let mac: Uint8Array;
+  let mac: Uint8Array<ArrayBuffer>;
   let payload: Uint8Array;
   try {
-    mac = base64urlDecode(macText);
+    mac = new Uint8Array(base64urlDecode(macText));
     payload = base64urlDecode(payloadText);
   } catch {
     return undefined;

@@ -1,4 +1,4 @@
-import { ConfigSchema } from "./schema.ts";
+import { ConfigSchema, DEVELOPMENT_SIGNING_SECRET } from "./schema.ts";
 
 export type ProviderSettings = Readonly<{
   /** Per attempt, until the response headers arrive. The real provider sometimes takes 4+ s. */
@@ -89,9 +89,6 @@ export interface RateRule {
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
-
-/** Outside production only (production refuses to start without API_KEY_SIGNING_SECRET); `npm run keys:create` uses it for a local database. */
-export const DEVELOPMENT_SIGNING_SECRET = "development-only-api-key-signing-secret";
 
 // Bindings are fixed for the life of an isolate, so the parse runs once per distinct env object.
 const cache = new WeakMap<object, Config>();

@@ -8,6 +8,9 @@ const emptyToUndefined = (v: unknown) => (v === "" ? undefined : v);
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const secret = (description: string) => ({ description, secret: true });
 
+/** Outside production only (production refuses to start without API_KEY_SIGNING_SECRET); `npm run keys:create` uses it for a local database. */
+export const DEVELOPMENT_SIGNING_SECRET = "development-only-api-key-signing-secret";
+
 export const ConfigSchema = z.object({
   // Unset means production, so a deploy that forgets it gets the strict checks, not the lax ones.
   ENVIRONMENT: z
