@@ -68,19 +68,33 @@ interface Queues {
  */
 const shared = new WeakMap<object, { cache: Store; limiter?: RateLimiter }>();
 
-export function createRuntime(env: Env, context: LogFields = {}, waitUntil?: (work: Promise<unknown>) => void, origin?: string): Runtime {
+export function createRuntime(
+  env: Env,
+  context: LogFields = {},
+  waitUntil?: (work: Promise<unknown>) => void,
+  requestUrl?: string,
+): Runtime {
   const config = getConfig(env);
   let handle: DbHandle | undefined;
   let readerUsed = false;
   const parts = shared.get(env) ?? { cache: createStore(config, env) };
   shared.set(env, parts);
   const log = createLogger(config.logLevel, context);
-  const edge = origin ? edgeCache(origin, log) : undefined;
+  // Built on first use: most requests are answered from isolate memory and never need it.
+  let edge: EdgeCache | undefined;
+  const edgeOf = () => {
+    if (requestUrl) edge ??= edgeCache(new URL(requestUrl).origin, log);
+    return edge;
+  };
   return {
     config,
     cache: parts.cache,
-    edge,
-    edgeReads: config.cacheApiReads ? edge : undefined,
+    get edge() {
+      return edgeOf();
+    },
+    get edgeReads() {
+      return config.cacheApiReads ? edgeOf() : undefined;
+    },
     queues: {
       subscriberWrites: meteredQueue(env.SUBSCRIBER_QUEUE),
       deadLetters: meteredQueue(env.DEAD_LETTER_QUEUE),

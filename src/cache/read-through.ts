@@ -66,11 +66,12 @@ export async function readThrough<T>(
   const { cache, log } = rt;
   const hot = hotEntries;
   const hotKey = `${cache.kind}:${key}`;
-  const edge = ttl.hotSeconds ? rt.edgeReads : undefined;
   if (ttl.hotSeconds) {
     const remembered = hot.get<T>(hotKey);
     if (remembered !== undefined) return { value: remembered, cache: "hit" };
   }
+  // After memory: a request's Cache API handle is built on first use.
+  const edge = ttl.hotSeconds ? rt.edgeReads : undefined;
   if (edge && ttl.hotSeconds) {
     const copy = await edge.get<T>(key);
     const left = copy ? ttl.hotSeconds - copy.ageMs / 1000 : 0;

@@ -44,7 +44,7 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
       c.env,
       { request_id: requestId },
       hasExecutionContext(c) ? (work) => waitUntil(c, work) : undefined,
-      new URL(c.req.url).origin,
+      c.req.url,
     );
     c.set("rt", rt);
     const units = newUnits();
