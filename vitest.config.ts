@@ -61,6 +61,12 @@ export default defineConfig({
                 // rate limit tests set their own small limits.
                 DEFAULT_KEY_RATE_LIMIT: "1000000",
                 PUBLIC_IP_RATE_LIMIT: "1000000",
+                // Signs the keys the admin API mints in the tests (src/auth/signed-keys.ts).
+                API_KEY_SIGNING_SECRET: "test-only-api-key-signing-secret-0123456789",
+                // The suite is one location whose consumer shares the readers' isolate, and reads right
+                // after a write; a Cache API copy would answer for up to 5 s there. The level is on in
+                // production and tested on its own (test/signed-api-keys.test.ts).
+                CACHE_API_READS: "off",
                 // "long" (npm run test:reliability) runs the full-size reliability variants.
                 RELIABILITY: process.env.RELIABILITY === "long" ? "long" : "short",
               },

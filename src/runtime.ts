@@ -1,3 +1,5 @@
+import type { EdgeCache } from "./cache/edge.ts";
+import { edgeCache } from "./cache/edge.ts";
 import { createStore } from "./cache/index.ts";
 import type { MeteredKv } from "./cache/meter.ts";
 import { meteredKv } from "./cache/meter.ts";
@@ -20,6 +22,12 @@ import { createRateLimiter } from "./ratelimit/index.ts";
 export interface Runtime {
   readonly config: Config;
   readonly cache: Store;
+  /**
+   * This location's Cache API, for a request (its keys need the Worker's origin); undefined in queue
+   * batches and cron runs. `edgeReads` is the same when the read-through may use it (CACHE_API_READS).
+   */
+  readonly edge: EdgeCache | undefined;
+  readonly edgeReads: EdgeCache | undefined;
   /** The queues this Worker sends to, by role (bindings in wrangler.toml). */
   readonly queues: Queues;
   /**
@@ -63,13 +71,14 @@ const shared = new WeakMap<object, { cache: Store; limiter?: RateLimiter }>();
 
 /**
  * `sampledLines`: a request's runtime, whose successful lines are a sample at LOG_SAMPLE_RATE
- * (src/lib/log.ts); queue batches and cron runs keep every line.
+ * (src/lib/log.ts); queue batches and cron runs keep every line. `requestUrl`: a request's, whose
+ * origin names its Cache API entries.
  */
 export function createRuntime(
   env: Env,
   context: LogFields = {},
   waitUntil?: (work: Promise<unknown>) => void,
-  opts: { sampledLines?: boolean } = {},
+  opts: { sampledLines?: boolean; requestUrl?: string } = {},
 ): Runtime {
   const config = getConfig(env);
   const sampling = opts.sampledLines ? { rate: config.logSampleRate, kept: keepLines(config.logSampleRate) } : undefined;
@@ -77,9 +86,23 @@ export function createRuntime(
   let readerUsed = false;
   const parts = shared.get(env) ?? { cache: createStore(config, env) };
   shared.set(env, parts);
+  const log = createLogger(config.logLevel, context, sampling);
+  const { requestUrl } = opts;
+  // Built on first use: most requests are answered from isolate memory and never need it.
+  let edge: EdgeCache | undefined;
+  const edgeOf = () => {
+    if (requestUrl) edge ??= edgeCache(new URL(requestUrl).origin, log);
+    return edge;
+  };
   return {
     config,
     cache: parts.cache,
+    get edge() {
+      return edgeOf();
+    },
+    get edgeReads() {
+      return config.cacheApiReads ? edgeOf() : undefined;
+    },
     queues: {
       subscriberWrites: meteredQueue(env.SUBSCRIBER_QUEUE),
       deadLetters: meteredQueue(env.DEAD_LETTER_QUEUE),
@@ -88,7 +111,7 @@ export function createRuntime(
     get kv() {
       return meteredKv(env.CACHE);
     },
-    log: createLogger(config.logLevel, context, sampling),
+    log,
     get limiter() {
       parts.limiter ??= createRateLimiter(config, env);
       return parts.limiter;

@@ -183,6 +183,9 @@ export async function startLocalStack<O extends LocalStackOptions>(opts: O): Pro
       // Every line and every data point locally: production's sampling (docs/operations.md "Logs") would hide them.
       LOG_SAMPLE_RATE: "1",
       METRICS_SAMPLE_INTERVAL: "1",
+      // One location whose consumer shares the readers' isolate: a Cache API copy would keep showing
+      // a subscriber's previous state for up to 5 s after its change (production turns it on).
+      CACHE_API_READS: "off",
     };
     let worker: WranglerDev | undefined;
     if (opts.worker) {

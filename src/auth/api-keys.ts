@@ -8,8 +8,15 @@ import { inIsolateMemory } from "../lib/isolate-memory.ts";
 import type { Runtime } from "../runtime.ts";
 import type { Principal, Scope } from "./principal.ts";
 import { SCOPES } from "./principal.ts";
+import { revocationStanding } from "./revocations.ts";
+import { isSignedForm, verifySignedKey } from "./signed-keys.ts";
 
 /**
+ * Two kinds of keys. A signed key (src/auth/signed-keys.ts, every key minted since) carries its id,
+ * scopes and rate limit under an HMAC: it is verified with no storage at all, then checked against
+ * the revocation list (src/auth/revocations.ts). A key without a signature (minted before), or a
+ * signed key older than the list covers, is looked up by its SHA-256 as below.
+ *
  * A key lookup is cached at the edge as a copy that outlives Postgres (config `edgeCopies`): fresh
  * for API_KEY_CACHE_SECONDS, then re-checked in Postgres on its next use, and served stale only while
  * Postgres cannot answer, for up to API_KEY_STALE_SECONDS more; each isolate also remembers it for
@@ -79,6 +86,21 @@ async function hashOfKey(key: string): Promise<string> {
 }
 
 /**
+ * Signed keys this isolate verified lately, with what they say: a pure function of the key and the
+ * secret, so it never outlives a revocation (the list decides that, on every request). Only keys
+ * that verified are kept, so forged ones cannot fill it.
+ */
+const verifiedKeys = inIsolateMemory(hotCache(1_000), (c) => c.clear());
+
+async function verifiedKey(secret: string, key: string): Promise<Principal | undefined> {
+  const known = verifiedKeys.get<Principal>(key);
+  if (known) return known;
+  const principal = await verifySignedKey(secret, key);
+  if (principal) verifiedKeys.set(key, principal, KEY_HASH_SECONDS);
+  return principal;
+}
+
+/**
  * Key hashes that matched no active key, remembered in isolate memory for a minute: repeating an
  * unknown (or revoked) key costs neither a KV read nor a query. Memory only, never KV, so random keys
  * cannot turn into writes; bounded, so a flood of them only evicts older entries.
@@ -99,7 +121,6 @@ async function findKey(rt: Runtime, keyHash: string): Promise<CachedKey | undefi
   if (!row) return undefined;
   return {
     keyId: row.id,
-    name: row.name,
     keyHash: row.keyHash,
     scopes: row.scopes.filter((s): s is Scope => (SCOPES as readonly string[]).includes(s)),
     rateLimit: row.rateLimit && row.ratePeriodSeconds ? { limit: row.rateLimit, periodSeconds: row.ratePeriodSeconds } : null,
@@ -123,6 +144,13 @@ export async function authenticate(rt: Runtime, authorization: string | undefine
   const match = authorization?.match(/^Bearer\s+(\S{16,256})$/i);
   if (!match?.[1]) {
     throw new DomainError("missing_credentials", "Send an API key as `Authorization: Bearer <key>`.");
+  }
+  if (isSignedForm(match[1])) {
+    const signed = await verifiedKey(rt.config.apiKeySigningSecret, match[1]);
+    if (!signed) throw invalidKey();
+    const standing = await revocationStanding(rt, signed.keyId);
+    if (standing === "valid") return signed;
+    if (standing === "revoked") throw invalidKey();
   }
   const keyHash = await hashOfKey(match[1]);
   if (unknownKeys.get(keyHash)) throw invalidKey();

@@ -3,4 +3,5 @@ export { authenticate } from "./api-keys.ts";
 export { createApiKey, listApiKeyPage, revokeKey } from "./key-admin.ts";
 export type { Principal, Scope } from "./principal.ts";
 export { hasScope } from "./principal.ts";
+export { settleRevocations } from "./revocations.ts";
 export { ApiKey, CreatedApiKey, NewApiKey } from "./schema.ts";

@@ -7,8 +7,10 @@ import type { Page } from "../lib/pagination.ts";
 import { rowsForPage, toPage } from "../lib/pagination.ts";
 import type { Runtime } from "../runtime.ts";
 import { apiKeyCacheKey } from "./api-keys.ts";
-import { generateApiKey, storedFormOf } from "./keys.ts";
+import { storedFormOf } from "./keys.ts";
+import { publishRevocations } from "./revocations.ts";
 import type { ApiKey, CreatedApiKey, NewApiKey } from "./schema.ts";
+import { mintSignedKey } from "./signed-keys.ts";
 
 function toApiKeyView(row: ApiKeyRow): ApiKey {
   return {
@@ -22,16 +24,22 @@ function toApiKeyView(row: ApiKeyRow): ApiKey {
   };
 }
 
-/** The key itself is returned here once and exists nowhere else: only its SHA-256 is stored. */
+/**
+ * A signed key (src/auth/signed-keys.ts), returned here once and existing nowhere else: only its
+ * SHA-256 is stored, for listing, revocation and the lookup of keys the revocation list no longer covers.
+ */
 export async function createApiKey(rt: Runtime, input: NewApiKey): Promise<CreatedApiKey> {
-  const key = generateApiKey(rt.config.environment);
+  const id = uuidv7();
+  const scopes = [...new Set(input.scopes)];
+  const rateLimit = input.rate_limit ? { limit: input.rate_limit.limit, periodSeconds: input.rate_limit.period_seconds } : null;
+  const key = await mintSignedKey(rt.config.apiKeySigningSecret, rt.config.environment, { keyId: id, scopes, rateLimit });
   const row = await insertApiKey(rt.db(), {
-    id: uuidv7(),
+    id,
     name: input.name,
     ...(await storedFormOf(key)),
-    scopes: [...new Set(input.scopes)],
-    rateLimit: input.rate_limit?.limit ?? null,
-    ratePeriodSeconds: input.rate_limit?.period_seconds ?? null,
+    scopes,
+    rateLimit: rateLimit?.limit ?? null,
+    ratePeriodSeconds: rateLimit?.periodSeconds ?? null,
   });
   return { ...toApiKeyView(row), key };
 }
@@ -43,13 +51,15 @@ export async function listApiKeyPage(rt: Runtime, q: { limit: number; cursor?: s
 }
 
 /**
- * Revoked in Postgres, and its cached lookup dropped from this cache store and this isolate's memory,
- * so it stops working here at once; other KV locations and isolates keep their copy for at most
- * API_KEY_CACHE_SECONDS + API_KEY_HOT_SECONDS.
+ * Revoked in Postgres, then published: the revocation list (signed keys) is refreshed here and
+ * written to KV, and the cached lookup by hash (keys without a signature) is dropped from the cache
+ * store, this location's Cache API and this isolate's memory, so the key stops working here at once.
+ * Elsewhere, docs/api.md "Authentication and API keys" states the bound.
  */
 export async function revokeKey(rt: Runtime, id: string): Promise<ApiKey> {
   const row = await revokeApiKey(rt.db(), id, new Date());
   if (!row) throw new DomainError("not_found", "No API key has this id.");
-  await safeDelete(rt, apiKeyCacheKey(row.keyHash));
+  const lookup = apiKeyCacheKey(row.keyHash);
+  await Promise.all([publishRevocations(rt), safeDelete(rt, lookup), rt.edge?.delete(lookup)]);
   return toApiKeyView(row);
 }

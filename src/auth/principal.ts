@@ -5,7 +5,6 @@ export type Scope = (typeof SCOPES)[number];
 /** Who is calling: the API key's id (never the key), its scopes and its own rate limit if any. */
 export interface Principal {
   keyId: string;
-  name: string;
   scopes: Scope[];
   rateLimit: { limit: number; periodSeconds: number } | null;
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { resetIsolateMemory } from "../lib/isolate-memory.ts";
 import { createLogger } from "../lib/log.ts";
+import type { EdgeCache } from "./edge.ts";
 import { readThrough } from "./read-through.ts";
 import type { Store } from "./store.ts";
 
@@ -62,5 +64,64 @@ describe("readThrough with a stale allowance", () => {
     m.values.set("k5", { v: "revoked key", f: nowS() - 1 });
     expect((await readThrough(m.rt, "k5", async () => undefined, ttl)).value).toBeUndefined();
     expect(m.values.has("k5")).toBe(false);
+  });
+});
+
+/** An EdgeCache in a Map, whose copies' ages the test sets. */
+function memoryEdge() {
+  const copies = new Map<string, { value: unknown; storedAt: number }>();
+  const edge: EdgeCache = {
+    get: async <T>(key: string) => {
+      const c = copies.get(key);
+      return c ? { value: structuredClone(c.value) as T, ageMs: Date.now() - c.storedAt } : null;
+    },
+    put: async (key, value) => void copies.set(key, { value: structuredClone(value), storedAt: Date.now() }),
+    delete: async (key) => void copies.delete(key),
+  };
+  return { edge, copies };
+}
+
+describe("readThrough with this location's Cache API (edgeReads)", () => {
+  const hotTtl = { hitSeconds: 60, missingSeconds: 60, hotSeconds: 5 };
+
+  it("a KV hit leaves a copy; another isolate then answers from it without KV", async () => {
+    const m = memoryStore();
+    const e = memoryEdge();
+    m.values.set("e1", { v: "value" });
+    const rt = { ...m.rt, edgeReads: e.edge };
+    expect((await readThrough(rt, "e1", () => Promise.reject(new Error("not asked")), hotTtl)).value).toBe("value");
+    await Promise.resolve();
+    expect(e.copies.get("e1")?.value).toBe("value");
+    resetIsolateMemory();
+    m.values.delete("e1");
+    expect((await readThrough(rt, "e1", () => Promise.reject(new Error("not asked")), hotTtl)).value).toBe("value");
+  });
+
+  it("a copy as old as hotSeconds is not served, and memory keeps a younger one only for what is left", async () => {
+    const m = memoryStore();
+    const e = memoryEdge();
+    const rt = { ...m.rt, edgeReads: e.edge };
+    e.copies.set("e2", { value: "old", storedAt: Date.now() - 5_000 });
+    m.values.set("e2", { v: "new" });
+    resetIsolateMemory();
+    expect((await readThrough(rt, "e2", async () => "db", hotTtl)).value).toBe("new");
+    // 4.9 s old: served, and remembered for 0.1 s only.
+    e.copies.set("e3", { value: "copy", storedAt: Date.now() - 4_900 });
+    m.values.set("e3", { v: "kv" });
+    resetIsolateMemory();
+    expect((await readThrough(rt, "e3", async () => "db", hotTtl)).value).toBe("copy");
+    e.copies.delete("e3");
+    await new Promise((r) => setTimeout(r, 150));
+    expect((await readThrough(rt, "e3", async () => "db", hotTtl)).value).toBe("kv");
+  });
+
+  it("absences and entries without hotSeconds never reach it", async () => {
+    const m = memoryStore();
+    const e = memoryEdge();
+    const rt = { ...m.rt, edgeReads: e.edge };
+    expect((await readThrough(rt, "absent", async () => undefined, hotTtl)).value).toBeUndefined();
+    expect((await readThrough(rt, "page", async () => "page", { hitSeconds: 60, missingSeconds: 0 })).value).toBe("page");
+    await Promise.resolve();
+    expect([...e.copies.keys()]).toEqual([]);
   });
 });

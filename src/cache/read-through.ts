@@ -1,6 +1,7 @@
 import { inIsolateMemory } from "../lib/isolate-memory.ts";
 import type { Logger } from "../lib/log.ts";
 import { errorMessage } from "../lib/log.ts";
+import type { EdgeCache } from "./edge.ts";
 import { hotCache } from "./hot.ts";
 import type { Store } from "./store.ts";
 
@@ -8,6 +9,8 @@ import type { Store } from "./store.ts";
 export interface CacheContext {
   readonly cache: Store;
   readonly log: Logger;
+  /** This location's Cache API, when reads may keep copies there (a request's Runtime, CACHE_API_READS). */
+  readonly edgeReads?: EdgeCache | undefined;
   /** With it, a miss's fill is written after the answer is sent (a Runtime passes ctx.waitUntil here). */
   readonly deferred?: boolean;
   defer?(work: Promise<unknown>): void;
@@ -35,7 +38,10 @@ export interface Read<T> {
  *
  * With `hotSeconds`, found values are also kept in isolate memory (src/lib/isolate-memory.ts) for that long
  * and served from there first: only for entries that may be that stale (immutable subscribers, API
- * key lookups), never for absences.
+ * key lookups), never for absences. With `edgeReads` as well, this location's Cache API holds a copy
+ * that every isolate there asks before KV, under the same bound: a copy is served only while younger
+ * than `hotSeconds`, and an isolate keeps it in memory only for what is left of that, so no answer is
+ * ever older than `hotSeconds` behind the store, whichever of the two levels gave it.
  */
 export async function readThrough<T>(
   rt: CacheContext,
@@ -64,6 +70,16 @@ export async function readThrough<T>(
     const remembered = hot.get<T>(hotKey);
     if (remembered !== undefined) return { value: remembered, cache: "hit" };
   }
+  // After memory: a request's Cache API handle is built on first use.
+  const edge = ttl.hotSeconds ? rt.edgeReads : undefined;
+  if (edge && ttl.hotSeconds) {
+    const copy = await edge.get<T>(key);
+    const left = copy ? ttl.hotSeconds - copy.ageMs / 1000 : 0;
+    if (copy && left > 0) {
+      hot.set(hotKey, copy.value, left);
+      return { value: copy.value, cache: "hit" };
+    }
+  }
   let outcome: CacheOutcome = "miss";
   let stale: { v: T } | undefined;
   try {
@@ -72,6 +88,7 @@ export async function readThrough<T>(
       if (!("v" in entry)) return { value: undefined, cache: "hit" };
       if (entry.f === undefined || entry.f * 1000 > Date.now()) {
         if (ttl.hotSeconds) hot.set(hotKey, entry.v, ttl.hotSeconds);
+        if (edge && ttl.hotSeconds) later(rt, edge.put(key, entry.v, ttl.hotSeconds));
         return { value: entry.v, cache: "hit" };
       }
       stale = entry;
@@ -108,7 +125,14 @@ export async function readThrough<T>(
   }
   // After the fill: safePut drops this isolate's hot copy of the key, which would undo it.
   if (value !== undefined && ttl.hotSeconds) hot.set(hotKey, value, ttl.hotSeconds);
+  if (value !== undefined && edge && ttl.hotSeconds) later(rt, edge.put(key, value, ttl.hotSeconds));
   return { value, cache: outcome };
+}
+
+/** Work the reader need not wait for: after the answer where the invocation allows it. */
+function later(rt: CacheContext, work: Promise<unknown>): void {
+  if (rt.deferred && rt.defer) rt.defer(work);
+  else void work;
 }
 
 /** Cache entries that may be a little stale (`hotSeconds`), shared by every cache in this isolate. */

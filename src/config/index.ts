@@ -1,4 +1,4 @@
-import { ConfigSchema } from "./schema.ts";
+import { ConfigSchema, DEVELOPMENT_SIGNING_SECRET } from "./schema.ts";
 
 export type ProviderSettings = Readonly<{
   /** Per attempt, until the response headers arrive. The real provider sometimes takes 4+ s. */
@@ -35,6 +35,10 @@ export type Config = Readonly<{
   /** Edge copies of API key lookups and of subscribers, in seconds (docs/operations.md "Retries, outages and dead letters"). */
   edgeCopies: EdgeCopies;
   upstash: { url: string; token: string } | undefined;
+  /** Signs and verifies signed API keys (src/auth/signed-keys.ts). */
+  apiKeySigningSecret: string;
+  /** Whether the read-through keeps copies in the Cache API (CACHE_API_READS). */
+  cacheApiReads: boolean;
   /** Key of the email hashes in subscriber tombstones. */
   erasureHashKey: string;
   /** Delay of the second, durable cache pass after a subscriber change (docs/api.md "Cache bounds"). */
@@ -106,6 +110,7 @@ export function getConfig(env: Env): Config {
   }
   const v = parsed.data;
   if (v.ENVIRONMENT === "production" && !v.ERASURE_HASH_KEY) throw new ConfigError("invalid configuration: ERASURE_HASH_KEY");
+  if (v.ENVIRONMENT === "production" && !v.API_KEY_SIGNING_SECRET) throw new ConfigError("invalid configuration: API_KEY_SIGNING_SECRET");
   if (v.ENVIRONMENT === "production" && v.WRITE_JOURNAL === "on") throw new ConfigError("invalid configuration: WRITE_JOURNAL");
   // One local relay serves both (scripts/lib/ws-relay.ts); with only one set, half of the queries
   // would go to Neon's public endpoint instead.
@@ -160,6 +165,8 @@ export function getConfig(env: Env): Config {
           ),
     maxBodyBytes: v.MAX_BODY_BYTES,
     erasureHashKey: v.ERASURE_HASH_KEY ?? "development-only-erasure-hash-key",
+    apiKeySigningSecret: v.API_KEY_SIGNING_SECRET ?? DEVELOPMENT_SIGNING_SECRET,
+    cacheApiReads: v.CACHE_API_READS === "on",
     cacheSettleSeconds: v.CACHE_SETTLE_SECONDS,
     webhooks: Object.freeze({
       retrySchedule: Object.freeze(v.WEBHOOK_RETRY_SCHEDULE_SECONDS.split(",").map(Number)),

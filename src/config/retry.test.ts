@@ -21,7 +21,11 @@ describe("retry policy", () => {
   it("with the settings in wrangler.toml, outlasts a 24-hour database outage within Cloudflare's limits", () => {
     // What a deploy runs with: wrangler.toml's vars, if any, over the schema's defaults.
     const { vars } = unstable_readConfig({ config: "wrangler.toml" }, { hideWarnings: true });
-    const secrets = { DATABASE_URL: "postgres://u:p@h/db", ERASURE_HASH_KEY: "0123456789abcdef" };
+    const secrets = {
+      DATABASE_URL: "postgres://u:p@h/db",
+      ERASURE_HASH_KEY: "0123456789abcdef",
+      API_KEY_SIGNING_SECRET: "0123456789abcdef0123456789abcdef",
+    };
     const deployed = { ...vars, ...secrets, PROVIDER_URL: "https://provider.example/" };
     const config = getConfig(deployed as unknown as Env);
     expect(config.queueRetry.maxRetries).toBeGreaterThan(0);

@@ -5,6 +5,7 @@ const base = {
   DATABASE_URL: "postgres://u:p@db.example/edge",
   PROVIDER_URL: "https://provider.example/feed",
   ERASURE_HASH_KEY: "a-production-hash-key-of-enough-length",
+  API_KEY_SIGNING_SECRET: "0123456789abcdef0123456789abcdef",
 };
 const config = (vars: Record<string, string> = {}) => getConfig({ ...base, ...vars } as unknown as Env);
 const AE = { ANALYTICS_SQL_ACCOUNT_ID: "0123456789abcdef0123456789abcdef", ANALYTICS_SQL_TOKEN: "t" };

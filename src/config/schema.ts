@@ -8,6 +8,9 @@ const emptyToUndefined = (v: unknown) => (v === "" ? undefined : v);
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const secret = (description: string) => ({ description, secret: true });
 
+/** Outside production only (production refuses to start without API_KEY_SIGNING_SECRET); `npm run keys:create` uses it for a local database. */
+export const DEVELOPMENT_SIGNING_SECRET = "development-only-api-key-signing-secret";
+
 export const ConfigSchema = z.object({
   // Unset means production, so a deploy that forgets it gets the strict checks, not the lax ones.
   ENVIRONMENT: z
@@ -49,7 +52,26 @@ export const ConfigSchema = z.object({
   API_KEY_STALE_SECONDS: int(60, 30 * 86_400)
     .default(7 * 86_400)
     .describe("An API key's edge copy is kept this much longer, to answer while Postgres cannot."),
-  API_KEY_HOT_SECONDS: int(1, 300).default(10).describe("An isolate remembers an API key lookup in memory this long."),
+  API_KEY_HOT_SECONDS: int(1, 300)
+    .default(10)
+    .describe(
+      "An isolate remembers an API key lookup, and the list of revoked signed keys, this long (memory and this location's Cache API together).",
+    ),
+  API_KEY_SIGNING_SECRET: z
+    .preprocess(emptyToUndefined, z.string().min(32).optional())
+    .meta(
+      secret(
+        'Signs the API keys minted since signed keys exist (docs/api.md "Authentication and API keys"); the edge verifies them without storage. ' +
+          "Required in production; outside it a fixed development secret is used. Changing it invalidates every signed key.",
+      ),
+    ),
+  CACHE_API_READS: z
+    .enum(["on", "off"])
+    .default("on")
+    .describe(
+      "`on`: subscriber and API key reads also keep a copy in this location's Cache API, within the isolate memory's bound. " +
+        "The tests and the local stack set `off`: one location whose consumer shares the readers' isolate.",
+    ),
   SUBSCRIBER_CACHE_SECONDS: int(1, 86_400).default(3_600).describe("A subscriber's edge copy is fresh this long."),
   SUBSCRIBER_STALE_SECONDS: int(60, 30 * 86_400)
     .default(7 * 86_400)

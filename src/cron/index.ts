@@ -1,3 +1,4 @@
+import { settleRevocations } from "../auth/index.ts";
 import { redriveDeadLetters } from "../dead-letters/index.ts";
 import { createLogger, errorMessage } from "../lib/log.ts";
 import { newUnits, unitsWithThisLine, withMeter } from "../lib/meter.ts";
@@ -23,6 +24,8 @@ export const CRON_TASKS: Record<string, Array<{ name: string; run: CronTask }>> 
     { name: "dead_letter_redrive", run: (rt) => redriveDeadLetters(rt, replayableWrite) },
     { name: "webhook_relay", run: (rt) => relayWebhookEvents(rt) },
     { name: "webhook_sweep", run: sweepDeliveries },
+    // Repairs the KV revocation list a lost or raced write left behind (src/auth/revocations.ts).
+    { name: "api_key_revocations", run: settleRevocations },
   ],
   "17 * * * *": [{ name: "maintenance", run: runMaintenance }],
 };

@@ -10,6 +10,8 @@ import { freePort } from "../../scripts/lib/free-port.ts";
 import { migrateDatabase } from "../../scripts/lib/migrate.ts";
 import type { LocalPostgres } from "../../scripts/lib/postgres.ts";
 import { startPostgres } from "../../scripts/lib/postgres.ts";
+import { verifySignedKey } from "../../src/auth/signed-keys.ts";
+import { DEVELOPMENT_SIGNING_SECRET } from "../../src/config/schema.ts";
 
 // In the Node-side suite because it needs Node: the script itself and a real Postgres.
 const run = promisify(execFile);
@@ -33,7 +35,8 @@ describe("npm run keys:create", () => {
   it("creates a key against DATABASE_URL, prints it once and stores only its SHA-256", async () => {
     const { stdout } = await keysCreate(["--name", "first-admin", "--scopes", "admin", "--rate-limit", "100/60"], { DATABASE_URL: db.url });
     const key = stdout.trim().split("\n").at(-1)!;
-    expect(key).toMatch(/^sk_(live|test)_[A-Za-z0-9_-]{43}$/);
+    // Signed (src/auth/signed-keys.ts): the MAC, a dot, the payload.
+    expect(key).toMatch(/^sk_(live|test)_[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{35}$/);
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
@@ -50,6 +53,13 @@ describe("npm run keys:create", () => {
           rate_period_seconds: 60,
         },
       ]);
+      // Signed with the secret a local Worker uses, for this row's id, scopes and limit.
+      const { rows: ids } = await client.query<{ id: string }>("select id from api_keys where name = 'first-admin'");
+      expect(await verifySignedKey(DEVELOPMENT_SIGNING_SECRET, key)).toEqual({
+        keyId: ids[0]!.id,
+        scopes: ["admin"],
+        rateLimit: { limit: 100, periodSeconds: 60 },
+      });
     } finally {
       await client.end();
     }

@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull, lt } from "drizzle-orm";
+import { and, desc, eq, isNotNull, isNull, lt } from "drizzle-orm";
 import type { Database, Reader } from "../client.ts";
 import { apiKeys } from "../schema.ts";
 
@@ -40,4 +40,10 @@ export async function revokeApiKey(db: Database, id: string, at: Date): Promise<
   if (updated) return updated;
   const [existing] = await db.select().from(apiKeys).where(eq(apiKeys.id, id)).limit(1);
   return existing;
+}
+
+/** Ids of revoked keys, newest first (UUIDv7 ids sort by creation), at most `rows`. */
+export async function listRevokedApiKeyIds(db: Reader, rows: number): Promise<string[]> {
+  const found = await db.select({ id: apiKeys.id }).from(apiKeys).where(isNotNull(apiKeys.revokedAt)).orderBy(desc(apiKeys.id)).limit(rows);
+  return found.map((r) => r.id);
 }

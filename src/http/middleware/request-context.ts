@@ -43,6 +43,7 @@ export function requestContext(): MiddlewareHandler<AppEnv> {
     c.set("requestId", requestId);
     const rt = createRuntime(c.env, { request_id: requestId }, hasExecutionContext(c) ? (work) => waitUntil(c, work) : undefined, {
       sampledLines: true,
+      requestUrl: c.req.url,
     });
     c.set("rt", rt);
     const units = newUnits();

@@ -44,7 +44,7 @@ const revoke = adminRoute({
   path: "/v1/admin/api-keys/{id}",
   tags: ["Admin"],
   summary: "Revoke an API key",
-  description: `${adminNote} Idempotent. The key stops working at once where it was revoked and everywhere within 60 s (the edge cache lifetime of a key lookup) plus KV propagation.`,
+  description: `${adminNote} Idempotent. The key stops working at once where it was revoked; elsewhere a signed key within 10 s (the revocation list's refresh) and a key without a signature within 70 s, plus KV propagation (docs/api.md).`,
   operationId: "revokeApiKey",
   middleware: [noBody],
   request: { params: z.object({ id: z.uuid() }) },
