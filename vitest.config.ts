@@ -14,7 +14,7 @@ export default defineConfig({
     projects: [
       {
         // Pure modules, beside their source: plain Node, no Postgres, no workerd (`npm run test:unit`, seconds).
-        test: { name: "unit", include: ["src/**/*.test.ts"], environment: "node" },
+        test: { name: "unit", include: ["src/**/*.test.ts", "scripts/**/*.test.ts"], environment: "node" },
       },
       {
         // The app in workerd against a real Postgres, KV and Queues (test/setup/global.ts starts them).
