@@ -29,7 +29,11 @@ export function rowOfSides(sides: Array<{ by: string; m: Measurement }>): Measur
     p99_ms: of((m) => m.p99_ms),
     c1: ms.find((m) => m.c1)?.c1,
     checks: {
-      rates: sides.map((x) => ({ measured_with: x.by, rate: x.m.rate })),
+      rates: sides.map((x) => ({
+        measured_with: x.by,
+        rate: x.m.rate,
+        by_slice: x.m.checks.rps_by_slice ?? x.m.checks.rows_per_s_by_slice,
+      })),
       ...(sides.length === 1 ? ms[0]!.checks : {}),
       note:
         sides.length > 1 ? "mean of its figures interleaved with each scenario held to it" : "interleaved with the scenario it is held to",
