@@ -2,9 +2,11 @@
 // Side-by-side throughput (32 connections) and latency (one request at a time) of the built Worker in
 // workerd (Miniflare API, no wrangler dev proxy, LOG_LEVEL=warn) against the real embedded Postgres,
 // with a trivial "ok" Worker as the ceiling and, for every path that does I/O, a harness Worker doing
-// exactly that I/O and nothing else, so each ratio isolates our own code. Prints the figures and the
-// targets, and writes .data/bench/latest.json. Ratios matter more than absolute numbers: the machine
-// is shared, so every figure is compared with one measured moments before in the same run.
+// exactly that I/O and nothing else, so each ratio isolates our own code. Prints the figures, the
+// targets and the most writes one KV key received within a second, and writes
+// .data/bench/latest.json. Ratios matter more than absolute numbers: the machine is shared, so each
+// path runs in slices alternating with what it is held to (A B B A …), and each ratio is the median
+// of the per-round ratios (scripts/lib/bench/interleave.ts).
 // --strict exits 1 when a target fails (the default only reports).
 // --scale runs the scale bench instead (scripts/lib/bench/scale.ts): cost of each path against data size.
 import { writeFileSync } from "node:fs";
@@ -13,7 +15,7 @@ import { latestReport } from "./lib/bench/latest-report.ts";
 import type { BenchOptions, Measurement } from "./lib/bench/scenarios.ts";
 import { SCENARIOS } from "./lib/bench/scenarios.ts";
 import type { BenchRun } from "./lib/bench/score.ts";
-import { ingestVerdict, isScenario, scoreRun } from "./lib/bench/score.ts";
+import { ingestVerdict, isScenario, kvVerdict, rowOfSides, scoreRun } from "./lib/bench/score.ts";
 import { BENCH_DIR, startStack } from "./lib/bench/stack.ts";
 import { printTables } from "./lib/bench/tables.ts";
 
@@ -55,61 +57,51 @@ const only = [...args]
   .find((a) => a.startsWith("--only="))
   ?.slice(7)
   .split(",");
-// A scenario held to another runs with it (`--only=post` still gets its ratio), and so does one whose state it needs.
+// A scenario held to another runs with it (`--only=post` still gets its ratio), and so does one whose
+// state it needs, or one that measures it as a side (a harness row, the baseline).
 for (let size = -1; only && size !== only.length; ) {
   size = only.length;
-  for (const s of SCENARIOS.filter((x) => only.includes(x.id)))
+  for (const s of SCENARIOS.filter((x) => only.includes(x.id))) {
     for (const dep of [...(s.targets ?? []).map((t) => t.of), ...(s.needs ?? [])])
       if (isScenario(dep) && !only.includes(dep)) only.push(dep);
+    if (s.measuredBy && !s.measuredBy.some((by) => only.includes(by))) only.push(s.measuredBy[0]!);
+  }
 }
 const results: Record<string, Measurement | null> = {};
 const failures: Record<string, string> = {};
-// Other work shares this machine, so its speed drifts during a run: every scenario with a target
-// "× baseline" is compared with a baseline measured immediately before it, not minutes earlier.
-const pairedBaseline: Record<string, number> = {};
-const baselineRuns: Measurement[] = [];
-const baselineScenario = SCENARIOS.find((s) => s.id === "baseline")!;
+const kvWrites: BenchRun["kvWrites"] = {};
+/** Rows measured as sides of other scenarios (measuredBy), by id, with the scenario that measured them. */
+const sides: Record<string, Array<{ by: string; m: Measurement }>> = {};
 const show = (m: Measurement) =>
-  `${m.rate} ${m.unit}${m.p99_ms !== null ? `, p50 ${m.p50_ms} ms, p99 ${m.p99_ms} ms` : ""}${m.c1 ? `, c1 p50 ${m.c1.p50_ms} ms, p99 ${m.c1.p99_ms} ms` : ""}  ${JSON.stringify(m.checks)}`;
+  `${m.rate} ${m.unit}${m.p99_ms !== null ? `, p50 ${m.p50_ms} ms, p99 ${m.p99_ms} ms` : ""}${m.c1 ? `, c1 p50 ${m.c1.p50_ms} ms, p99 ${m.c1.p99_ms} ms` : ""}` +
+  `${(m.paired ?? []).map((p) => `; ${p.ratio} × ${p.of}${p.metric === "c1_p50" ? " c1 p50" : ""} [${p.rounds.join(", ")}]`).join("")}  ${JSON.stringify(m.checks)}`;
 try {
   for (const s of SCENARIOS) {
-    if (s.id === "baseline" || (only && !only.includes(s.id))) continue;
-    if (s.targets?.some((t) => t.of === "baseline") && s.available !== false) {
-      opts.log(`${baselineScenario.label} (paired with ${s.id}) …`);
-      const b = (await baselineScenario.run(stack, opts, runId))!;
-      baselineRuns.push(b);
-      pairedBaseline[s.id] = b.rate;
-      opts.log(`  ${show(b)}`);
-    }
+    if (!s.run || (only && !only.includes(s.id))) continue;
     opts.log(`${s.label} …`);
+    await stack.kvWrites(true);
     // One scenario failing (a provider stalling under load, a check not met) must not cost the
     // others' figures: it is reported, its targets fail, and the bench exits 1 at the end.
     try {
       const m = await s.run(stack, opts, runId);
       results[s.id] = m;
       if (m) opts.log(`  ${show(m)}`);
+      for (const [id, side] of Object.entries(m?.also ?? {})) sides[id] = [...(sides[id] ?? []), { by: s.id, m: side }];
     } catch (err) {
       results[s.id] = null;
       failures[s.id] = err instanceof Error ? err.message.slice(0, 300) : String(err);
       console.error(`[bench] ${s.id} failed:`, err);
     }
+    kvWrites[s.id] = await stack.kvWrites();
+    if (kvWrites[s.id]!.writes) opts.log(`  KV writes: ${JSON.stringify(kvWrites[s.id])}`);
   }
-  if (baselineRuns.length === 0) baselineRuns.push((await baselineScenario.run(stack, opts, runId))!);
-  const mean = (xs: number[]) => Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 100) / 100;
-  results.baseline = {
-    rate: Math.round(mean(baselineRuns.map((b) => b.rate))),
-    unit: "req/s",
-    p50_ms: mean(baselineRuns.map((b) => b.p50_ms ?? 0)),
-    p99_ms: mean(baselineRuns.map((b) => b.p99_ms ?? 0)),
-    c1: baselineRuns.find((b) => b.c1)?.c1,
-    checks: { runs: baselineRuns.map((b) => b.rate), note: "mean of the baselines paired with each scenario" },
-  };
+  for (const [id, xs] of Object.entries(sides)) results[id] = rowOfSides(xs);
 } catch (err) {
   console.error("[bench] failed:", err);
   await stop(1);
 }
 
-const run: BenchRun = { results, failures, pairedBaseline };
+const run: BenchRun = { results, failures, kvWrites };
 const scored = scoreRun(run);
 const ingest = ingestVerdict(run, INGEST_CPU_LIMIT_MS);
 printTables(run, scored, ingest, opts.connections);
@@ -120,6 +112,7 @@ const failed = Object.entries(report.targets)
   .filter(([, t]) => t.pass === false)
   .map(([id]) => id);
 if (ingest.pass === false) failed.push("ingest");
+if (kvVerdict(run).pass === false) failed.push("kv_writes_per_key");
 if (failed.length) console.log(`[bench] targets not met: ${failed.join(", ")}`);
 if (Object.keys(failures).length) console.log(`[bench] scenarios failed: ${Object.keys(failures).join(", ")}`);
 await stop(Object.keys(failures).length || (strict && failed.length) ? 1 : 0);

@@ -1,85 +1,137 @@
 // The queue consumer, through Miniflare's queue (enqueue → stored) and driven directly at K concurrent
-// batches beside its same-I/O harness; and the reference they are held to: a raw INSERT from Node.
+// batches beside its same-I/O harness; and the reference they are held to: a raw INSERT from Node,
+// interleaved with each of them in slices (interleave.ts).
 import { randomUUID } from "node:crypto";
 import type { Miniflare } from "miniflare";
 import pg from "pg";
 import { QUEUES } from "../../../src/config/queues.ts";
 import { ConfigSchema } from "../../../src/config/schema.ts";
-import type { Scenario } from "./scenario-kit.ts";
+import type { Paired } from "./interleave.ts";
+import { interleave, pairedRatio, roundsFor } from "./interleave.ts";
+import type { Measurement, Scenario } from "./scenario-kit.ts";
 import { createMessages, waitForCount } from "./scenario-kit.ts";
 import type { Stack } from "./stack.ts";
 
+/** A slice of rows stored: its rate, and what a side's Measurement sums. */
+interface RowSlice {
+  rows: number;
+  ms: number;
+  rate: number;
+}
+
+const rowsPerS = (rows: number, ms: number) => Math.round((rows / ms) * 1000);
+
+/** A side's row: its rows over its time, summed over its slices. */
+function rowsMeasurement(slices: RowSlice[], checks: Record<string, unknown> = {}): Measurement {
+  const rows = slices.reduce((a, x) => a + x.rows, 0);
+  const ms = slices.reduce((a, x) => a + x.ms, 0);
+  return {
+    rate: rowsPerS(rows, ms),
+    unit: "rows/s",
+    p50_ms: null,
+    p99_ms: null,
+    checks: { rows, total_ms: Math.round(ms), rows_per_s_by_slice: slices.map((x) => x.rate), ...checks },
+  };
+}
+
+const pairedRows = (of: string, mine: RowSlice[], ref: RowSlice[]): Paired =>
+  pairedRatio(
+    of,
+    "rate",
+    mine.map((x) => x.rate),
+    ref.map((x) => x.rate),
+  );
+
+/** The schema's CACHE_SETTLE_SECONDS (the bench does not set it): the settle message's delay. */
+const SETTLE_SECONDS = ConfigSchema.shape.CACHE_SETTLE_SECONDS.parse(undefined);
+
 /**
- * Enqueue → durable: N messages go into the real (Miniflare) queue through the Worker's own producer
- * binding; the clock stops when Postgres holds all N rows (counted by a query, not by the consumer).
+ * The delayed settle pass runs a few seconds after a slice's batches (a queue message, delivered by
+ * Miniflare): let it finish so it does not fall into the next slice's window.
  */
+const settle = () => new Promise((r) => setTimeout(r, (SETTLE_SECONDS + 3) * 1000));
+
+/**
+ * Enqueue → durable: `count` messages go into the real (Miniflare) queue through the Worker's own
+ * producer binding; the clock stops when Postgres holds all of them (counted by a query, not by the consumer).
+ */
+async function queueSlice(stack: Stack, count: number, prefix: string): Promise<RowSlice & { enqueueMs: number }> {
+  const messages = createMessages(count, prefix, "Consumer");
+  const queue = await stack.app.getQueueProducer<(typeof messages)[number]>("SUBSCRIBER_QUEUE");
+  const { rows } = await stack.pool.query<{ t: Date }>("select clock_timestamp() as t");
+  const started = performance.now();
+  for (let i = 0; i < messages.length; i += 100) {
+    await queue.sendBatch(messages.slice(i, i + 100).map((body) => ({ body, contentType: "json" as const })));
+  }
+  const enqueueMs = performance.now() - started;
+  const done = await waitForCount(
+    stack.pool,
+    "select count(*)::int as n from subscribers where created_at >= $1 and email like $2",
+    [rows[0]!.t, `${prefix}%`],
+    messages.length,
+    300_000,
+  );
+  const ms = performance.now() - started;
+  if (done.count !== messages.length) throw new Error(`consumer: ${done.count}/${messages.length} rows stored before the timeout`);
+  await settle();
+  return { rows: messages.length, ms, rate: rowsPerS(messages.length, ms), enqueueMs: Math.round(enqueueMs) };
+}
+
+/** Enough rows for a stable figure: they take a second or two, split over a scenario's rounds. */
+const RAW_ROWS = 20_000;
+
+/** The reference: rows like the consumer's, multi-row INSERT of 100 per statement over one Node connection. */
+async function rawSlice(stack: Stack, count: number, prefix: string): Promise<RowSlice> {
+  const messages = createMessages(count, prefix, "Consumer");
+  const client = new pg.Client({ connectionString: stack.pgUrl });
+  await client.connect();
+  try {
+    const started = performance.now();
+    for (let i = 0; i < messages.length; i += 100) {
+      const chunk = messages.slice(i, i + 100);
+      const values = chunk.map((_, j) => `($${j * 5 + 1}, $${j * 5 + 2}, $${j * 5 + 3}, $${j * 5 + 4}, $${j * 5 + 5})`).join(", ");
+      await client.query(
+        `insert into subscribers (id, email, name, last_name, status) values ${values}`,
+        chunk.flatMap((m) => [m.subscriber.id, m.subscriber.email, m.subscriber.name, m.subscriber.last_name, m.subscriber.status]),
+      );
+    }
+    const ms = performance.now() - started;
+    return { rows: messages.length, ms, rate: rowsPerS(messages.length, ms) };
+  } finally {
+    await client.end();
+  }
+}
+
+/** The raw INSERT as a side of a consumer scenario: RAW_ROWS over the scenario's rounds. */
+const rawSide = (stack: Stack, rounds: number, prefix: string) => ({
+  name: "raw_insert",
+  slice: (i: number) => rawSlice(stack, Math.round(RAW_ROWS / rounds), `${prefix}${i}-`),
+});
+
+/** No target: Miniflare delivers one batch at a time and waits for its KV writes (consumer_k8 is the target). */
 export const consumer: Scenario = {
   id: "consumer",
   label: "queue consumer via Miniflare's queue, enqueue → stored",
-  // No target: Miniflare delivers one batch at a time and waits for its KV writes (consumer_k8 is the target).
   targets: [{ of: "raw_insert" }],
   async run(stack, opts, runId) {
-    const messages = createMessages(opts.consumerRows, `cons-${runId}-`, "Consumer");
-    const queue = await stack.app.getQueueProducer<(typeof messages)[number]>("SUBSCRIBER_QUEUE");
-    const { rows } = await stack.pool.query<{ t: Date }>("select clock_timestamp() as t");
-    const started = performance.now();
-    for (let i = 0; i < messages.length; i += 100) {
-      await queue.sendBatch(messages.slice(i, i + 100).map((body) => ({ body, contentType: "json" as const })));
-    }
-    const enqueueMs = performance.now() - started;
-    const done = await waitForCount(
-      stack.pool,
-      "select count(*)::int as n from subscribers where created_at >= $1 and email like $2",
-      [rows[0]!.t, `cons-${runId}-%`],
-      messages.length,
-      300_000,
-    );
-    const totalMs = performance.now() - started;
-    if (done.count !== messages.length) throw new Error(`consumer: ${done.count}/${messages.length} rows stored before the timeout`);
-    const rowsPerS = Math.round((messages.length / totalMs) * 1000);
+    const rounds = roundsFor(opts);
+    const perRound = Math.ceil(opts.consumerRows / rounds / 100) * 100;
+    const s = await interleave<RowSlice & { enqueueMs?: number }>(rounds, [
+      { name: "consumer", slice: (i) => queueSlice(stack, perRound, `cons-${runId}-${i}-`) },
+      rawSide(stack, rounds, `raw-${runId}-cons-`),
+    ]);
     return {
-      rate: rowsPerS,
-      unit: "rows/s",
-      p50_ms: null,
-      p99_ms: null,
-      checks: { rows: messages.length, enqueue_ms: Math.round(enqueueMs), total_ms: Math.round(totalMs) },
+      ...rowsMeasurement(s.consumer!, { enqueue_ms_by_slice: s.consumer!.map((x) => x.enqueueMs) }),
+      paired: [pairedRows("raw_insert", s.consumer!, s.raw_insert!)],
+      also: { raw_insert: rowsMeasurement(s.raw_insert!) },
     };
   },
 };
 
-/** Enough rows for a stable figure: they take a second or two. */
-const RAW_ROWS = 20_000;
-
-/** The reference: rows like the consumer's, multi-row INSERT of 100 per statement over one Node connection. */
 export const rawInsert: Scenario = {
   id: "raw_insert",
   label: "raw multi-row INSERT from Node (pg)",
-  async run(stack, _opts, runId) {
-    const messages = createMessages(RAW_ROWS, `raw-${runId}-`, "Consumer");
-    const client = new pg.Client({ connectionString: stack.pgUrl });
-    await client.connect();
-    try {
-      const started = performance.now();
-      for (let i = 0; i < messages.length; i += 100) {
-        const chunk = messages.slice(i, i + 100);
-        const values = chunk.map((_, j) => `($${j * 5 + 1}, $${j * 5 + 2}, $${j * 5 + 3}, $${j * 5 + 4}, $${j * 5 + 5})`).join(", ");
-        await client.query(
-          `insert into subscribers (id, email, name, last_name, status) values ${values}`,
-          chunk.flatMap((m) => [m.subscriber.id, m.subscriber.email, m.subscriber.name, m.subscriber.last_name, m.subscriber.status]),
-        );
-      }
-      const ms = performance.now() - started;
-      return {
-        rate: Math.round((messages.length / ms) * 1000),
-        unit: "rows/s",
-        p50_ms: null,
-        p99_ms: null,
-        checks: { rows: messages.length, total_ms: Math.round(ms) },
-      };
-    } finally {
-      await client.end();
-    }
-  },
+  measuredBy: ["consumer", "consumer_k1", "consumer_k8"],
 };
 
 /** What Miniflare's getWorker() hands back for a queue event (workers-types' Fetcher.queue, untyped here). */
@@ -132,20 +184,16 @@ async function handlerRun(stack: Stack, mf: Miniflare, seconds: number, k: numbe
   );
   const counts = stored[0]!;
   if (counts.subscribers !== rows) throw new Error(`consumer K=${k} (${prefix}): ${JSON.stringify(counts)} stored of ${rows}`);
-  // The delayed settle pass runs a few seconds after the batches (a queue message, delivered by
-  // Miniflare): let it finish so it does not fall into the next run's window.
-  await new Promise((r) => setTimeout(r, (SETTLE_SECONDS + 3) * 1000));
-  return { rate: Math.round((rows / ms) * 1000), ms: Math.round(ms), counts };
+  await settle();
+  return { rows, ms, rate: rowsPerS(rows, ms), counts };
 }
-
-/** The schema's CACHE_SETTLE_SECONDS (the bench does not set it): the settle message's delay. */
-const SETTLE_SECONDS = ConfigSchema.shape.CACHE_SETTLE_SECONDS.parse(undefined);
 
 /**
  * The consumer's handler at K concurrent batches, against the same-I/O harness's handler driven the
- * same way (the reference row) and, by target, the raw multi-row INSERT. Harness and app alternate in
- * slices (harness, app, app, harness), each on rows of its own, so that the machine's other load
- * falls on both alike; each side's rate is its rows over its time, summed over its slices.
+ * same way (the reference row) and, by target, the raw multi-row INSERT. The three alternate in
+ * slices (app, harness, raw, then raw, harness, app, …), each on rows of its own, so that the
+ * machine's other load falls on all alike; each side's rate is its rows over its time, summed over
+ * its slices, and each ratio the median of the per-round ones.
  */
 function consumerHandler(k: number, targets: Scenario["targets"]): Scenario {
   return {
@@ -153,44 +201,24 @@ function consumerHandler(k: number, targets: Scenario["targets"]): Scenario {
     label: `consumer handler, K=${k} concurrent batches of 100`,
     targets,
     async run(stack, opts, runId) {
-      // At least 10 s per side: a K=8 round of batches takes seconds here, and a rate needs several rounds.
-      const seconds = Math.max(10, opts.seconds);
-      const slices = 2;
-      const sides = {
-        harness: { mf: stack.harness, rows: 0, ms: 0, events: 0, operations: 0 },
-        app: { mf: stack.app, rows: 0, ms: 0, events: 0, operations: 0 },
-      };
-      const perSlice: string[] = [];
-      for (let i = 0; i < slices; i++) {
-        // ABBA: harness, app, then app, harness, so neither always runs first.
-        const order = i % 2 === 0 ? Object.entries(sides) : Object.entries(sides).reverse();
-        for (const [name, side] of order) {
-          const r = await handlerRun(stack, side.mf, seconds / slices, k, `${name === "app" ? "ck" : "hk"}${k}-${runId}-${i}-`);
-          side.rows += r.counts.subscribers;
-          side.events += r.counts.events;
-          side.operations += r.counts.operations;
-          side.ms += r.ms;
-          perSlice.push(`${name} ${r.rate}`);
-        }
-      }
-      const rate = (side: { rows: number; ms: number }) => Math.round((side.rows / side.ms) * 1000);
-      const stored = ({ rows, events, operations }: typeof sides.app) => ({ subscribers: rows, events, operations });
+      // At least 5 s per slice: a K=8 round of batches takes seconds here, and a rate needs several of them.
+      const rounds = roundsFor(opts);
+      const seconds = Math.max(5 * rounds, opts.seconds);
+      const s = await interleave<RowSlice & { counts?: { subscribers: number; events: number; operations: number } }>(rounds, [
+        { name: "app", slice: (i) => handlerRun(stack, stack.app, seconds / rounds, k, `ck${k}-${runId}-${i}-`) },
+        { name: "harness", slice: (i) => handlerRun(stack, stack.harness, seconds / rounds, k, `hk${k}-${runId}-${i}-`) },
+        rawSide(stack, rounds, `raw-${runId}-k${k}-`),
+      ]);
+      const stored = (xs: typeof s.app) => ({
+        subscribers: xs!.reduce((a, x) => a + (x.counts?.subscribers ?? 0), 0),
+        events: xs!.reduce((a, x) => a + (x.counts?.events ?? 0), 0),
+        operations: xs!.reduce((a, x) => a + (x.counts?.operations ?? 0), 0),
+      });
       return {
-        rate: rate(sides.app),
-        unit: "rows/s",
-        p50_ms: null,
-        p99_ms: null,
-        checks: {
-          k,
-          seconds,
-          slices,
-          rows_per_s_by_slice: perSlice,
-          app_ms: sides.app.ms,
-          harness_ms: sides.harness.ms,
-          app_stored: stored(sides.app),
-          harness_stored: stored(sides.harness),
-        },
-        reference: { label: `harness: same I/O, K=${k} concurrent batches`, rate: rate(sides.harness), unit: "rows/s" },
+        ...rowsMeasurement(s.app!, { k, seconds, rounds, app_stored: stored(s.app), harness_stored: stored(s.harness) }),
+        paired: [pairedRows("reference", s.app!, s.harness!), pairedRows("raw_insert", s.app!, s.raw_insert!)],
+        also: { raw_insert: rowsMeasurement(s.raw_insert!) },
+        reference: { label: `harness: same I/O, K=${k} concurrent batches`, rate: rowsMeasurement(s.harness!).rate, unit: "rows/s" },
       };
     },
   };

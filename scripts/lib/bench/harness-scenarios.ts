@@ -1,26 +1,28 @@
-// The ceiling and the simulators' own cost: the trivial "ok" Worker on its own (throughput and latency
-// at concurrency 1), and with a bare KV put or a bare POST's KV/Queue calls. The same-I/O harness rows
-// (a Worker making exactly our paths' calls) sit beside the scenarios they measure.
+// The ceiling and the simulators' own cost: the trivial "ok" Worker, measured as a side of every
+// scenario held to it (interleaved with it, paired-load.ts), and the trivial Worker with a bare KV put
+// or a bare POST's KV/Queue calls. The same-I/O harness rows (a Worker making exactly our paths' calls)
+// sit beside the scenarios they measure.
 import { runLoad } from "./load.ts";
-import type { Scenario } from "./scenario-kit.ts";
-import { assertOnly, c1Of, http, latencyC1, warm } from "./scenario-kit.ts";
-
-/** The baseline runs before each scenario held to it; its latency at concurrency 1 is a figure, measured once. */
-let c1Measured = false;
+import type { HttpSide } from "./paired-load.ts";
+import type { BenchOptions, Scenario } from "./scenario-kit.ts";
+import { assertOnly, http, warm } from "./scenario-kit.ts";
+import type { Stack } from "./stack.ts";
 
 export const baseline: Scenario = {
   id: "baseline",
   label: 'trivial "ok" Worker (baseline)',
-  async run(stack, opts) {
-    const spec = { url: stack.baselineUrl, path: "/", seconds: opts.seconds, connections: opts.connections };
-    await warm(opts, spec);
-    const r = await runLoad(spec);
-    assertOnly(r, [200], "baseline");
-    if (c1Measured) return http(r);
-    c1Measured = true;
-    return { ...http(r), c1: c1Of(await latencyC1(opts, spec, [200], "baseline")) };
-  },
+  measuredBy: ["get_hit", "get_miss", "search", "search_304"],
 };
+
+/** The baseline as a side of a scenario held to it; its latency at concurrency 1 is measured beside the cache hit only. */
+export function baselineSide(stack: Stack, opts: BenchOptions, c1 = false): HttpSide {
+  return {
+    name: "baseline",
+    spec: { url: stack.baselineUrl, path: "/", seconds: opts.seconds, connections: opts.connections },
+    allowed: [200],
+    c1,
+  };
+}
 
 /**
  * What Miniflare's KV and Queues simulators cost on their own: the trivial Worker doing a bare KV

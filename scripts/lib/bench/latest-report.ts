@@ -2,7 +2,7 @@
 import { cpus, loadavg } from "node:os";
 import type { BenchOptions } from "./scenarios.ts";
 import type { BenchRun, IngestVerdict, Scored } from "./score.ts";
-import { c1p50Of, isTarget, rateOf, targetKey } from "./score.ts";
+import { c1p50Of, isTarget, kvVerdict, rateOf, targetKey } from "./score.ts";
 
 export function latestReport(run: BenchRun, scored: Scored[], ingest: IngestVerdict, opts: BenchOptions, started: number) {
   const { results, failures } = run;
@@ -20,6 +20,8 @@ export function latestReport(run: BenchRun, scored: Scored[], ingest: IngestVerd
         of: x.target.of,
         metric: x.target.metric ?? "rate",
         pass: x.pass,
+        range: x.paired ? [x.paired.min, x.paired.max] : null,
+        rounds: x.paired?.rounds ?? null,
       },
     ]),
   );
@@ -89,8 +91,12 @@ export function latestReport(run: BenchRun, scored: Scored[], ingest: IngestVerd
     webhook_raw_post_per_s: results.webhooks?.reference?.rate ?? null,
     webhook_ratio: scored.find((x) => x.scenario.id === "webhooks")?.ratio ?? null,
     targets,
-    /** Every ratio the tables show, targets or not: "<scenario> / <what it is compared with>". */
+    /** Every ratio the tables show, targets or not: "<scenario> / <what it is compared with>" (median of the per-round ratios). */
     ratios: Object.fromEntries(scored.filter((x) => x.ratio !== null).map((x) => [`${x.scenario.id} / ${x.versus}`, x.ratio])),
+    /** The same ratios' per-round values, from the slices interleaved with their reference. */
+    ratio_rounds: Object.fromEntries(scored.filter((x) => x.paired).map((x) => [`${x.scenario.id} / ${x.versus}`, x.paired!.rounds])),
+    /** The most writes one key of the app's KV received within 1 s, over the run and per scenario (the KV write shim). */
+    kv_writes_per_key: { ...kvVerdict(run), by_scenario: run.kvWrites },
     checks: Object.fromEntries(Object.entries(results).map(([id, m]) => [id, m?.checks ?? null])),
     /** Scenarios that threw, with their message (their figures are null, their targets fail). */
     failures,

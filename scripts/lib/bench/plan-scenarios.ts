@@ -1,9 +1,10 @@
 // Plans: the ingest of a large generated document, and /search over the index it leaves.
 import { readFileSync } from "node:fs";
+import { baselineSide } from "./harness-scenarios.ts";
 import type { LoadSpec } from "./load.ts";
-import { runLoad } from "./load.ts";
+import { measureInterleaved, measurementOf, pairedOf } from "./paired-load.ts";
 import type { Scenario, SpecOptions } from "./scenario-kit.ts";
-import { assertOnly, bearer, c1Of, http, latencyC1, warm } from "./scenario-kit.ts";
+import { bearer } from "./scenario-kit.ts";
 import type { Stack } from "./stack.ts";
 
 const MONTHS = Array.from({ length: 12 }, (_, i) => `2022-${String(i + 1).padStart(2, "0")}`);
@@ -104,7 +105,8 @@ async function warmIndex(stack: Stack, spec: LoadSpec): Promise<Response> {
 
 /**
  * /search with the index warm (built by the ingest above: 5,000 plans, plus whatever else), cycling
- * through month-long ranges so answers differ and are not all one memoised body.
+ * through month-long ranges so answers differ and are not all one memoised body; interleaved with the
+ * baseline.
  */
 export const searchWarm: Scenario = {
   id: "search",
@@ -115,16 +117,19 @@ export const searchWarm: Scenario = {
     const spec = searchSpec(stack, opts);
     const first = await warmIndex(stack, spec);
     const events = ((await first.json()) as { data: { events: unknown[] } }).data.events.length;
-    await warm(opts, spec);
-    const r = await runLoad(spec);
-    assertOnly(r, [200], "search");
-    return { ...http(r, { events_in_first_range: events }), c1: c1Of(await latencyC1(opts, spec, [200], "search")) };
+    const s = await measureInterleaved(opts, [{ name: "search", spec, allowed: [200], c1: true }, baselineSide(stack, opts)]);
+    return {
+      ...measurementOf(s.search!, { events_in_first_range: events }),
+      paired: [pairedOf("baseline", s.search!, s.baseline!)],
+      also: { baseline: measurementOf(s.baseline!) },
+    };
   },
 };
 
 /**
  * Warm /search revalidated: each request carries If-None-Match with its range's current ETag, read
- * from a first 200 of each range, and must answer 304. Fails clearly when /search sends no ETag.
+ * from a first 200 of each range, and must answer 304; interleaved with the warm /search it
+ * revalidates and the baseline. Fails clearly when /search sends no ETag.
  */
 export const search304: Scenario = {
   id: "search_304",
@@ -154,9 +159,15 @@ export const search304: Scenario = {
         return { path, headers: { "If-None-Match": etags.get(path)! } };
       },
     };
-    await warm(opts, revalidate);
-    const r = await runLoad(revalidate);
-    assertOnly(r, [304], "search_304");
-    return { ...http(r, { ranges: paths.length }), c1: c1Of(await latencyC1(opts, revalidate, [304], "search_304")) };
+    const s = await measureInterleaved(opts, [
+      { name: "search_304", spec: revalidate, allowed: [304], c1: true },
+      { name: "search", spec, allowed: [200] },
+      baselineSide(stack, opts),
+    ]);
+    return {
+      ...measurementOf(s.search_304!, { ranges: paths.length }),
+      paired: [pairedOf("baseline", s.search_304!, s.baseline!), pairedOf("search", s.search_304!, s.search!)],
+      also: { baseline: measurementOf(s.baseline!) },
+    };
   },
 };

@@ -1,8 +1,9 @@
 // What the bench's scenarios share: their types, and helpers to warm up, check and report a run.
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
-import type { LoadResult, LoadSpec, SequentialResult } from "./load.ts";
-import { runLoad, runSequential } from "./load.ts";
+import type { Paired } from "./interleave.ts";
+import type { LoadResult } from "./load.ts";
+import { runLoad } from "./load.ts";
 import type { Stack } from "./stack.ts";
 
 export interface BenchOptions {
@@ -32,6 +33,10 @@ export interface Measurement {
   reference?: { label: string; rate: number; unit: "req/s" | "rows/s" };
   /** Latency at concurrency 1 (one request at a time), beside the throughput at opts.connections. */
   c1?: { p50_ms: number; p99_ms: number; rps: number; requests: number };
+  /** Ratios to what this scenario is held to, from slices interleaved with it (interleave.ts). */
+  paired?: Paired[];
+  /** Rows of other scenarios measured as sides of this one (its harness, the baseline, the raw INSERT), by id. */
+  also?: Record<string, Measurement>;
 }
 
 export interface Target {
@@ -53,9 +58,15 @@ export interface Scenario {
   targets?: Target[];
   /** Scenarios whose state this one measures on (e.g. /search on the index the ingest built): `--only` runs them first. */
   needs?: string[];
+  /**
+   * Measured only as a side of these scenarios, interleaved with them (a harness row, the baseline):
+   * not run on its own; its row is the mean of the figures they report for it.
+   */
+  measuredBy?: string[];
   /** false for a stub whose feature does not exist yet: reported as "not yet available". */
   available?: boolean;
-  run(stack: Stack, opts: BenchOptions, runId: string): Promise<Measurement | null>;
+  /** Absent for a scenario measuredBy others. */
+  run?(stack: Stack, opts: BenchOptions, runId: string): Promise<Measurement | null>;
 }
 
 /** Load specs, shared with scripts/profile.ts so a profile runs exactly the bench's load. */
@@ -76,18 +87,6 @@ export function http(r: LoadResult, checks: Record<string, unknown> = {}): Measu
 export function assertOnly(r: Pick<LoadResult, "statuses" | "errors">, allowed: number[], what: string): void {
   const bad = Object.entries(r.statuses).filter(([s]) => !allowed.includes(Number(s)));
   if (bad.length || r.errors) throw new Error(`${what}: unexpected statuses ${JSON.stringify(r.statuses)}, ${r.errors} socket errors`);
-}
-
-/** The latency figures of a run at concurrency 1, for `Measurement.c1`. */
-export function c1Of(r: SequentialResult): NonNullable<Measurement["c1"]> {
-  return { p50_ms: r.p50_ms, p99_ms: r.p99_ms, rps: r.rps, requests: r.requests };
-}
-
-/** The spec run at concurrency 1 for opts.c1Seconds, held to the same statuses as its throughput run. */
-export async function latencyC1(opts: BenchOptions, spec: LoadSpec, allowed: number[], what: string): Promise<SequentialResult> {
-  const r = await runSequential({ ...spec, seconds: opts.c1Seconds });
-  assertOnly({ ...r, errors: 0 }, allowed, `${what} (c1)`);
-  return r;
 }
 
 export async function warm(opts: BenchOptions, spec: Parameters<typeof runLoad>[0]): Promise<void> {

@@ -1,5 +1,7 @@
 // The bench's scenarios. Each returns a Measurement; bench.ts runs them in the order of SCENARIOS,
-// side by side in one process, and turns them into the tables and latest.json. They live by area:
+// side by side in one process, and turns them into the tables and latest.json. Each measures its path
+// in slices interleaved with what it is held to (interleave.ts, paired-load.ts); rows measured only as
+// such a side (the baseline, the harness rows, the raw INSERT) say `measuredBy`. They live by area:
 // harness-scenarios.ts (the trivial Worker baseline and the simulator probes), subscriber-scenarios.ts
 // (GET hit and miss, POST, with the miss's and the POST's same-I/O harness rows), consumer-scenarios.ts
 // (the consumer through Miniflare's queue and driven directly at K=1 and K=8 beside its harness, and
@@ -21,7 +23,7 @@ export type { BenchOptions, Measurement, Scenario, Target } from "./scenario-kit
 export { hotReadSpec, postSpec } from "./subscriber-scenarios.ts";
 
 /**
- * In run order: the ceiling first, then reads and writes each beside its same-I/O harness, the
+ * In table order: the ceiling first, then reads and writes each beside its same-I/O harness, the
  * simulators' own cost, the consumer and its references, plans, webhooks.
  */
 export const SCENARIOS: Scenario[] = [

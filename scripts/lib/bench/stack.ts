@@ -1,7 +1,7 @@
 // The bench's runtime: the local stack (scripts/lib/stack.ts) with its data in .data/bench, the
 // database relay in its own process and the app built as deployed and run through Miniflare
-// (LOG_LEVEL=warn), plus the same-I/O harness with the app's bindings and a trivial "ok" Worker in
-// the same runtime configuration.
+// (LOG_LEVEL=warn) behind the KV write shim (kv-tally-worker/index.ts), plus the same-I/O harness
+// with the app's bindings and a trivial "ok" Worker in the same runtime configuration.
 
 import { readFileSync } from "node:fs";
 import { stripTypeScriptTypes } from "node:module";
@@ -12,14 +12,18 @@ import type { AppInstance } from "../miniflare-app.ts";
 import { buildWorker, startMiniflare } from "../miniflare-app.ts";
 import type { ProviderStandin } from "../provider-standin.ts";
 import { startLocalStack } from "../stack.ts";
+import type { KeyWriteSnapshot } from "./key-write-rate.ts";
 
 export const BENCH_DIR = ".data/bench";
 
 export interface Stack {
   pgUrl: string;
   pool: pg.Pool;
+  /** The app, behind the KV write shim (kv-tally-worker/index.ts). */
   app: Miniflare;
   appUrl: URL;
+  /** The most writes one key of the app's KV received within a second since the last reset (`reset`: and start over). */
+  kvWrites(reset?: boolean): Promise<KeyWriteSnapshot>;
   baseline: Miniflare;
   baselineUrl: URL;
   /** The same-I/O harness (harness-worker/index.ts) with the app's bindings, in a workerd process of its own. */
@@ -80,9 +84,16 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
 
     const harnessScript = buildWorker(`${BENCH_DIR}/dist-harness`, "scripts/lib/bench/harness-worker/index.ts");
     say(`harness built: ${harnessScript}`);
+    const talliedScript = buildWorker(`${BENCH_DIR}/dist-kv-tally`, "scripts/lib/bench/kv-tally-worker/index.ts");
+    say(`app behind the KV write shim built: ${talliedScript}`);
     // For CPU profiles (scripts/profile.ts): the app's isolate answers the DevTools protocol there; never the harness's.
     const inspectorPort = process.env.BENCH_INSPECTOR_PORT ? Number(process.env.BENCH_INSPECTOR_PORT) : undefined;
-    const app = await apps.start({ inspectorPort });
+    const app = await apps.start({ scriptPath: talliedScript, inspectorPort });
+    const kvWrites = async (reset = false) => {
+      const res = await fetch(new URL(`/__bench/kv-writes${reset ? "?reset=1" : ""}`, app.url));
+      if (!res.ok) throw new Error(`KV write shim: HTTP ${res.status}`);
+      return (await res.json()) as KeyWriteSnapshot;
+    };
     const startAppWorker = (v8Flags: string[] = [], bindings: Record<string, string> = {}) =>
       apps.start({ v8Flags, bindings, inspectorPort });
     const harness = await apps.start({ scriptPath: harnessScript });
@@ -107,6 +118,7 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
       pool,
       app: app.mf,
       appUrl: app.url,
+      kvWrites,
       baseline: baseline.mf,
       baselineUrl: baseline.url,
       harness: harness.mf,

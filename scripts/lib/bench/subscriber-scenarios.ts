@@ -1,11 +1,14 @@
 // Subscriber reads and writes over HTTP: cache-hit GET, cache-miss GET, POST (202, then stored), each
-// also at concurrency 1 for latency; the miss and the POST beside their same-I/O harness rows.
+// also at concurrency 1 for latency, each interleaved with what it is held to (paired-load.ts): the
+// baseline, and for the miss and the POST their same-I/O harness rows.
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
+import { baselineSide } from "./harness-scenarios.ts";
 import type { LoadSpec } from "./load.ts";
-import { runLoad } from "./load.ts";
+import type { HttpSlices } from "./paired-load.ts";
+import { measureInterleaved, measurementOf, pairedOf } from "./paired-load.ts";
 import type { Scenario, SpecOptions } from "./scenario-kit.ts";
-import { assertOnly, bearer, c1Of, http, latencyC1, waitForCount, warm } from "./scenario-kit.ts";
+import { bearer, waitForCount } from "./scenario-kit.ts";
 import type { Stack } from "./stack.ts";
 
 const json = { "Content-Type": "application/json" };
@@ -71,6 +74,9 @@ export function postSpec(
   };
 }
 
+/** Responses of these slices (c32 and c1) whose Server-Timing said `outcome`. */
+const outcomes = (s: HttpSlices, outcome: string) => [...s.load, ...s.c1].reduce((n, r) => n + (r.cache[outcome] ?? 0), 0);
+
 export const getHit: Scenario = {
   id: "get_hit",
   label: "GET /v1/subscribers/{id} cache hit",
@@ -78,14 +84,14 @@ export const getHit: Scenario = {
   async run(stack, opts, runId) {
     const spec = await hotReadSpec(stack, opts, runId);
     await fillOneByOne(spec);
-    await warm(opts, { ...spec, seconds: Math.max(1, opts.warmupSeconds) });
-    const r = await runLoad(spec);
-    assertOnly(r, [200], "get_hit");
-    const c1 = await latencyC1(opts, spec, [200], "get_hit");
-    const misses = (r.cache.miss ?? 0) + (c1.cache.miss ?? 0);
-    if (misses > 0)
-      throw new Error(`get_hit: ${misses} responses were cache misses (${JSON.stringify(r.cache)}, c1 ${JSON.stringify(c1.cache)})`);
-    return { ...http(r, { hot_ids: spec.ids.length, c1_cache: c1.cache }), c1: c1Of(c1) };
+    const s = await measureInterleaved(opts, [{ name: "get_hit", spec, allowed: [200], c1: true }, baselineSide(stack, opts, true)]);
+    const misses = outcomes(s.get_hit!, "miss");
+    if (misses > 0) throw new Error(`get_hit: ${misses} responses were cache misses`);
+    return {
+      ...measurementOf(s.get_hit!, { hot_ids: spec.ids.length }),
+      paired: [pairedOf("baseline", s.get_hit!, s.baseline!)],
+      also: { baseline: measurementOf(s.baseline!) },
+    };
   },
 };
 
@@ -100,8 +106,8 @@ async function fillOneByOne(spec: LoadSpec & { ids: string[] }): Promise<void> {
 
 /**
  * What the request rollups (src/status/rollup.ts) cost on the hottest path: the cache-hit GET on two
- * fresh instances of the app, one with METRICS_ROLLUPS=on and one with it off, in alternating slices
- * of the run so machine noise falls on both alike. The "off" instance is the reference.
+ * fresh instances of the app, one with METRICS_ROLLUPS=on and one with it off, interleaved. The "off"
+ * instance is the reference.
  */
 export const rollupCost: Scenario = {
   id: "rollup_cost",
@@ -115,92 +121,94 @@ export const rollupCost: Scenario = {
     const spec = await hotReadSpec(stack, opts, `rollups-${runId}`);
     await fillOneByOne({ ...spec, url: on.url });
     await fillOneByOne({ ...spec, url: off.url });
-    const slices = 4;
-    const slice = { ...spec, seconds: Math.max(1, opts.seconds / slices) };
-    await warm(opts, { ...spec, url: on.url, seconds: Math.max(1, opts.warmupSeconds) });
-    await warm(opts, { ...spec, url: off.url, seconds: Math.max(1, opts.warmupSeconds) });
-    const totals = { on: { requests: 0, seconds: 0 }, off: { requests: 0, seconds: 0 } };
-    let last: Awaited<ReturnType<typeof runLoad>> | undefined;
-    for (let i = 0; i < slices; i++) {
-      for (const [name, instance] of [
-        ["on", on],
-        ["off", off],
-      ] as const) {
-        const r = await runLoad({ ...slice, url: instance.url });
-        assertOnly(r, [200], `rollup_cost (${name})`);
-        totals[name].requests += r.requests;
-        totals[name].seconds += slice.seconds;
-        if (name === "on") last = r;
-      }
-    }
-    const rate = (t: { requests: number; seconds: number }) => Math.round(t.requests / t.seconds);
+    const s = await measureInterleaved(opts, [
+      { name: "on", spec: { ...spec, url: on.url }, allowed: [200] },
+      { name: "off", spec: { ...spec, url: off.url }, allowed: [200] },
+    ]);
     return {
-      ...http(last!, { slices, requests_on: totals.on.requests, requests_off: totals.off.requests }),
-      rate: rate(totals.on),
-      reference: { label: "cache hit, request rollups off", rate: rate(totals.off), unit: "req/s" },
+      ...measurementOf(s.on!),
+      paired: [pairedOf("reference", s.on!, s.off!)],
+      reference: { label: "cache hit, request rollups off", rate: measurementOf(s.off!).rate, unit: "req/s" },
     };
   },
 };
 
-/**
- * A real miss: every request asks for a different subscriber that exists in Postgres but was never
- * read (so neither KV nor any in-isolate layer can have it). The ids are seeded directly into
- * Postgres; the run fails loudly if it ever wraps around to an id already read. Then the same at
- * concurrency 1, on ids not read either.
- */
-function miss(id: string, label: string, targets: Scenario["targets"], urlOf: (stack: Stack) => URL): Scenario {
-  return {
-    id,
-    label,
-    targets,
-    async run(stack, opts, runId) {
-      const count = opts.quick ? 20_000 : 60_000;
-      const ids = await seedSubscribers(
-        stack.pool,
-        Array.from({ length: count }, (_, i) => `${id}${i}-${runId}@bench.example.com`),
-      );
-      const { spec, requested } = readSpec(stack, opts, ids, urlOf(stack));
-      await warm(opts, spec);
-      const r = await runLoad(spec);
-      assertOnly(r, [200], id);
-      const c1 = await latencyC1(opts, spec, [200], id);
-      const n = requested();
-      if (n > ids.length) throw new Error(`${id}: ${n} requests but only ${ids.length} distinct ids; raise the seed count`);
-      const hits = (r.cache.hit ?? 0) + (c1.cache.hit ?? 0);
-      if (hits > 0) throw new Error(`${id}: ${hits} responses were cache hits`);
-      return { ...http(r, { distinct_ids_used: n, ids_seeded: ids.length, c1_cache: c1.cache }), c1: c1Of(c1) };
-    },
+/** `count` subscribers that exist in Postgres but were never read, GETs cycling over them, and a check that none was read twice. */
+async function missSpec(stack: Stack, opts: SpecOptions & { quick: boolean }, name: string, runId: string, url: URL) {
+  const count = opts.quick ? 20_000 : 60_000;
+  const ids = await seedSubscribers(
+    stack.pool,
+    Array.from({ length: count }, (_, i) => `${name}${i}-${runId}@bench.example.com`),
+  );
+  const { spec, requested } = readSpec(stack, opts, ids, url);
+  const check = () => {
+    if (requested() > ids.length)
+      throw new Error(`${name}: ${requested()} requests but only ${ids.length} distinct ids; raise the seed count`);
+    return { distinct_ids_used: requested(), ids_seeded: ids.length };
   };
+  return { spec, check };
 }
 
-export const getMiss = miss(
-  "get_miss",
-  "GET /v1/subscribers/{id} cache miss",
-  [{ of: "baseline", min: 0.15 }, { of: "get_hit", metric: "c1_p50", max: 3 }, { of: "get_miss_harness" }],
-  (stack) => stack.appUrl,
-);
+/**
+ * A real miss: every request asks for a different subscriber that exists in Postgres but was never
+ * read (so neither KV nor any in-isolate layer can have it), on the app and, interleaved with it, on
+ * its same-I/O harness (harness-worker/index.ts: key memo and limiter lease, KV get, the query, KV
+ * put) and the baseline; at concurrency 1 beside the cache hit. The run fails loudly if any response
+ * was a hit or an id was read twice.
+ */
+export const getMiss: Scenario = {
+  id: "get_miss",
+  label: "GET /v1/subscribers/{id} cache miss",
+  targets: [{ of: "baseline", min: 0.15 }, { of: "get_hit", metric: "c1_p50", max: 3 }, { of: "get_miss_harness" }],
+  async run(stack, opts, runId) {
+    const app = await missSpec(stack, opts, "get_miss", runId, stack.appUrl);
+    const harness = await missSpec(stack, opts, "get_miss_harness", runId, stack.harnessUrl);
+    const hot = await hotReadSpec(stack, opts, `miss-${runId}`);
+    await fillOneByOne(hot);
+    const s = await measureInterleaved(opts, [
+      { name: "get_miss", spec: app.spec, allowed: [200], c1: true },
+      { name: "get_miss_harness", spec: harness.spec, allowed: [200], c1: true },
+      { name: "get_hit", spec: hot, allowed: [200], load: false, c1: true },
+      baselineSide(stack, opts),
+    ]);
+    for (const side of ["get_miss", "get_miss_harness"] as const) {
+      const hits = outcomes(s[side]!, "hit");
+      if (hits > 0) throw new Error(`${side}: ${hits} responses were cache hits`);
+    }
+    if (outcomes(s.get_hit!, "miss") > 0) throw new Error("get_miss: the cache hit it is held to (c1) measured misses");
+    return {
+      ...measurementOf(s.get_miss!, app.check()),
+      paired: [
+        pairedOf("baseline", s.get_miss!, s.baseline!),
+        pairedOf("get_hit", s.get_miss!, s.get_hit!, "c1_p50"),
+        pairedOf("get_miss_harness", s.get_miss!, s.get_miss_harness!),
+      ],
+      also: { get_miss_harness: measurementOf(s.get_miss_harness!, harness.check()), baseline: measurementOf(s.baseline!) },
+    };
+  },
+};
 
-/** The miss's I/O alone (harness-worker/index.ts): key memo and limiter lease, KV get, the query, KV put. */
-export const getMissHarness = miss("get_miss_harness", "harness: same I/O as the cache miss", [], (stack) => stack.harnessUrl);
+export const getMissHarness: Scenario = {
+  id: "get_miss_harness",
+  label: "harness: same I/O as the cache miss",
+  measuredBy: ["get_miss"],
+};
 
 /**
- * POSTs of distinct addresses, then at concurrency 1; every accepted write must end up stored, so
- * the scenario waits for the consumer to drain the queue (its work runs on the same workerd thread
- * during the load, in production on other machines).
+ * POSTs of distinct addresses on the app and, interleaved with it, on its same-I/O harness
+ * (harness-worker/index.ts: key memo and limiter lease, KV get, queue send, KV put; its queue() stores
+ * the batches with the consumer's I/O), then the same at concurrency 1. Every accepted write must end
+ * up stored: after each slice the side waits, off the clock, until its queue has drained (the
+ * consumer's work runs on the same workerd thread during the load, in production on other
+ * machines), so no slice measures another's backlog.
  */
-function posts(id: string, label: string, targets: Scenario["targets"], urlOf: (stack: Stack) => URL): Scenario {
-  return {
-    id,
-    label,
-    targets,
-    async run(stack, opts, runId) {
-      const prefix = id === "post" ? "post" : `${id}-`;
-      const spec = postSpec(stack, opts, runId, urlOf(stack), prefix);
-      await warm(opts, spec);
-      const r = await runLoad(spec);
-      assertOnly(r, [202], id);
-      // The latency run starts once the consumer has drained the load's writes: it shares the
-      // workerd thread, and its backlog would otherwise be what the c1 run measures.
+export const post: Scenario = {
+  id: "post",
+  label: "POST /v1/subscribers (202, enqueued)",
+  targets: [{ of: "post_io_harness", min: 0.85 }],
+  async run(stack, opts, runId) {
+    const side = (name: string, url: URL, prefix: string) => {
+      const spec = postSpec(stack, opts, runId, url, prefix);
       const drain = () =>
         waitForCount(
           stack.pool,
@@ -209,22 +217,27 @@ function posts(id: string, label: string, targets: Scenario["targets"], urlOf: (
           spec.sent(),
           180_000,
         );
-      const loadDrained = await drain();
-      const c1 = await latencyC1(opts, spec, [202], id);
-      const drained = await drain();
-      if (drained.count !== spec.sent()) throw new Error(`${id}: ${drained.count} of ${spec.sent()} accepted writes stored`);
-      return {
-        ...http(r, { accepted_total: spec.sent(), stored_total: drained.count, drain_ms: Math.round(loadDrained.ms) }),
-        c1: c1Of(c1),
-      };
-    },
-  };
-}
+      return { name, spec, allowed: [202], c1: true, drain, after: async () => void (await drain()) };
+    };
+    // Prefixes no LIKE pattern of the other matches ("post%" would count the harness's rows too).
+    const app = side("post", stack.appUrl, "post-");
+    const harness = side("post_io_harness", stack.harnessUrl, "post_io_harness-");
+    const s = await measureInterleaved(opts, [app, harness]);
+    const stored = async (x: typeof app) => {
+      const d = await x.drain();
+      if (d.count !== x.spec.sent()) throw new Error(`${x.name}: ${d.count} of ${x.spec.sent()} accepted writes stored`);
+      return { accepted_total: x.spec.sent(), stored_total: d.count };
+    };
+    return {
+      ...measurementOf(s.post!, await stored(app)),
+      paired: [pairedOf("post_io_harness", s.post!, s.post_io_harness!)],
+      also: { post_io_harness: measurementOf(s.post_io_harness!, await stored(harness)) },
+    };
+  },
+};
 
-export const post = posts("post", "POST /v1/subscribers (202, enqueued)", [{ of: "post_io_harness", min: 0.85 }], (stack) => stack.appUrl);
-
-/**
- * The POST's I/O alone (harness-worker/index.ts): key memo and limiter lease, KV get, queue send, KV
- * put; its queue() stores the batches with the consumer's I/O, as the app's consumer does beside the load.
- */
-export const postIoHarness = posts("post_io_harness", "harness: same I/O as the POST (and its consumer)", [], (stack) => stack.harnessUrl);
+export const postIoHarness: Scenario = {
+  id: "post_io_harness",
+  label: "harness: same I/O as the POST (and its consumer)",
+  measuredBy: ["post"],
+};

@@ -1,11 +1,15 @@
-// The bench's two tables, as printed: every scenario's figures with its ratios, then every target
-// with its figures, met or not.
+// The bench's two tables, as printed: every scenario's figures with its ratios (the median of the
+// per-round ratios, their range in brackets), then every target with its figures, met or not; then
+// the KV writes per key.
 
 import { SCENARIOS } from "./scenarios.ts";
 import type { BenchRun, IngestVerdict, Scored } from "./score.ts";
-import { c1p50Of, isTarget, rateOf } from "./score.ts";
+import { c1p50Of, isTarget, KV_WRITES_PER_KEY_MAX, kvVerdict, rateOf } from "./score.ts";
 
 const ms = (v: number | null | undefined) => (v != null ? `${v} ms` : "");
+/** A paired ratio with its spread: "0.62 × [0.58–0.66]". */
+const ratioText = (x: Scored) =>
+  x.ratio === null ? "" : `${x.ratio.toFixed(2)} ×${x.paired ? ` [${x.paired.min.toFixed(2)}–${x.paired.max.toFixed(2)}]` : ""}`;
 
 function table<K extends string>(head: Record<K, string>, body: Array<Record<K, string>>): string {
   const cols = Object.keys(head) as K[];
@@ -49,7 +53,7 @@ export function printTables(run: BenchRun, scored: Scored[], ingest: IngestVerdi
       c1p99: ms(m?.c1?.p99_ms),
       ratio: scored
         .filter((x) => x.scenario === s && x.ratio !== null)
-        .map((x) => `${x.ratio!.toFixed(2)} × ${x.versus}`)
+        .map((x) => `${ratioText(x).replace(" ×", ` × ${x.versus}`)}`)
         .join("; "),
     };
     // A reference measured inside the scenario gets the row below it, as raw_insert does for the consumer.
@@ -82,7 +86,7 @@ export function printTables(run: BenchRun, scored: Scored[], ingest: IngestVerdi
           : rate(x.scenario.id) !== null
             ? `${rate(x.scenario.id)!.toLocaleString("en-US")} ${results[x.scenario.id]!.unit}`
             : "not run",
-      ratio: x.ratio !== null ? `${x.ratio.toFixed(2)} ×` : "",
+      ratio: ratioText(x),
       goal: x.target.min !== undefined ? `≥ ${x.target.min} ×` : `≤ ${x.target.max} ×`,
       result: x.pass === null ? "" : x.pass ? "PASS" : "FAIL",
     };
@@ -97,5 +101,43 @@ export function printTables(run: BenchRun, scored: Scored[], ingest: IngestVerdi
       goal: `CPU ≤ ${ingest.cpuLimitMs / 1000} s, heap ≤ 128 MB`,
       result: ingest.pass ? "PASS" : "FAIL",
     });
-  console.log(`${table({ target: "target", measured: "measured", ratio: "ratio", goal: "target", result: "result" }, targetRows)}\n`);
+  const kv = kvVerdict(run);
+  if (kv.pass !== null)
+    targetRows.push({
+      target: "KV writes to one key within 1 s",
+      measured: `${kv.max} (in ${kv.by})`,
+      ratio: "",
+      goal: `≤ ${KV_WRITES_PER_KEY_MAX}`,
+      result: kv.pass ? "PASS" : "FAIL",
+    });
+  console.log(
+    `${table({ target: "target", measured: "measured", ratio: "ratio [range]", goal: "target", result: "result" }, targetRows)}\n`,
+  );
+  printKvWrites(run);
+}
+
+/** Per scenario: the app's KV writes, the most one key received within 1 s, and the keys that broke the limit. */
+function printKvWrites(run: BenchRun): void {
+  const rows = Object.entries(run.kvWrites)
+    .filter(([, k]) => k.writes > 0)
+    .map(([id, k]) => ({
+      scenario: id,
+      writes: k.writes.toLocaleString("en-US"),
+      max: String(k.max_writes_1s),
+      over: `${k.keys_over_1.toLocaleString("en-US")}${k.capped ? "+" : ""}`,
+      hottest: Object.entries(k.by_shape)
+        .sort((a, b) => b[1].max_writes_1s - a[1].max_writes_1s)
+        .slice(0, 3)
+        .map(([shape, x]) => `${shape} ${x.max_writes_1s}/s (${x.keys} key${x.keys === 1 ? "" : "s"})`)
+        .join("; "),
+    }));
+  if (!rows.length) return;
+  const head = {
+    scenario: "app KV writes",
+    writes: "puts + deletes",
+    max: "most to one key in 1 s",
+    over: "keys > 1 in 1 s",
+    hottest: "hottest key shapes",
+  };
+  console.log(`${table(head, rows)}\n`);
 }
