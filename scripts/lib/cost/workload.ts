@@ -6,8 +6,10 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
+import type { Scope } from "../../../src/auth/principal.ts";
+import { DEVELOPMENT_SIGNING_SECRET } from "../../../src/config/schema.ts";
 import { newUnits } from "../../../src/lib/meter.ts";
-import { generateApiKey } from "../api-keys.ts";
+import { createSignedApiKey } from "../api-keys.ts";
 import type { AppInstance } from "../miniflare-app.ts";
 import { cacheKv } from "../miniflare-app.ts";
 import { startLocalStack } from "../stack.ts";
@@ -22,18 +24,12 @@ type Line = Record<string, unknown> & { phase: string };
 type Body = { data?: { subscriber_id?: string | null } } | null;
 
 export async function measure(say: (m: string) => void): Promise<Measurement> {
-  const adminKey = generateApiKey();
-  const writeKey = generateApiKey();
   const rateLimit = { limit: 1_000_000, periodSeconds: 60 };
   const stack = await startLocalStack({
     database: "cost",
     stateDir: DIR,
     recreateDatabase: true,
     relay: { ownProcess: true },
-    keys: [
-      { key: adminKey, name: "cost-admin", scopes: ["admin"], rateLimit },
-      { key: writeKey, name: "cost-writer", scopes: ["subscribers:write", "subscribers:read", "subscribers:erase"], rateLimit },
-    ],
     miniflare: {
       outDir: `${DIR}/dist`,
       // Every line kept (production samples them: applied from wrangler.toml when pricing).
@@ -48,6 +44,11 @@ export async function measure(say: (m: string) => void): Promise<Measurement> {
     log: (m) => say(m.replace(/:[^:@/]+@/, ":***@")),
     onStopError: () => {},
   });
+  // Keys as production mints them: signed (src/auth/signed-keys.ts), verified without storage.
+  const mint = (name: string, scopes: Scope[]) =>
+    createSignedApiKey(stack.databaseUrl, DEVELOPMENT_SIGNING_SECRET, true, { name, scopes, rateLimit }).then((k) => k.key);
+  const adminKey = await mint("cost-admin", ["admin"]);
+  const writeKey = await mint("cost-writer", ["subscribers:write", "subscribers:read", "subscribers:erase"]);
   const lines: Line[] = [];
   let phase = "setup";
   const onLog = (message: string) => {
