@@ -12,9 +12,9 @@ import type { RateLimiter, RateRule } from "./types.ts";
  * One instance per API key. A Durable Object handles its calls one at a time and lives in one
  * place, so the count is exact worldwide. The bucket lives in the object's memory only: nothing is
  * written to storage per call (no put, no alarm, no delete), so a call bills one request and no
- * row. If the runtime evicts an idle object, its bucket starts full again: at most one extra
- * allowance (`limit` tokens) per eviction, and an object is evicted only after it has been idle,
- * by which time its bucket had mostly refilled anyway.
+ * row. An object that restarts (evicted after being idle, a deploy, the runtime moving or resetting
+ * it) starts with a full bucket: at most one extra allowance (`limit` tokens) per restart, the price
+ * of writing nothing per call. An idle object's bucket had mostly refilled anyway.
  */
 export class RateLimiterObject extends DurableObject<Env> {
   private state: BucketState | undefined;
