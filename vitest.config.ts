@@ -70,6 +70,15 @@ export default defineConfig({
                 // "long" (npm run test:reliability) runs the full-size reliability variants.
                 RELIABILITY: process.env.RELIABILITY === "long" ? "long" : "short",
               },
+              // The per-IP limits are counted by these bindings (wrangler.toml), lifted with the vars above.
+              // The TEST_* ones, with small limits, are what the rate limit tests swap in beside their vars.
+              ratelimits: {
+                PUBLIC_IP_LIMITER: { namespace_id: "1001", simple: { limit: 1_000_000, period: 60 } },
+                KEY_LOOKUP_LIMITER: { namespace_id: "1002", simple: { limit: 1_000_000, period: 60 } },
+                TEST_LIMIT_1_PER_MINUTE: { namespace_id: "9001", simple: { limit: 1, period: 60 } },
+                TEST_LIMIT_2_PER_MINUTE: { namespace_id: "9002", simple: { limit: 2, period: 60 } },
+                TEST_LIMIT_40_PER_MINUTE: { namespace_id: "9040", simple: { limit: 40, period: 60 } },
+              },
             },
           })),
         ],

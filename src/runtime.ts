@@ -37,7 +37,7 @@ export interface Runtime {
   readonly kv: MeteredKv;
   /** Honours LOG_LEVEL; its lines carry this invocation's id (request_id, batch_id or run_id). */
   readonly log: Logger;
-  /** Per-key and per-IP limits (Upstash when configured, Durable Objects otherwise). */
+  /** Per-key limits (Upstash when configured, Durable Objects otherwise); per-IP limits use the rate limiting bindings. */
   readonly limiter: RateLimiter;
   /** The WebSocket pool, opened on first call: for transactions and anything needing a session. */
   db(): Database;

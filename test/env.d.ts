@@ -8,6 +8,10 @@ declare namespace Cloudflare {
     TEST_UPSTASH_TOKEN: string;
     /** "long" under npm run test:reliability: full-size reliability variants. */
     RELIABILITY: "short" | "long";
+    /** Rate limiting bindings with small limits (vitest.config.ts), for the rate limit tests. */
+    TEST_LIMIT_1_PER_MINUTE: RateLimit;
+    TEST_LIMIT_2_PER_MINUTE: RateLimit;
+    TEST_LIMIT_40_PER_MINUTE: RateLimit;
   }
 }
 

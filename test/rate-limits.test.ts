@@ -12,6 +12,7 @@ import { upstashLimiter } from "../src/ratelimit/upstash.ts";
 import { newKey } from "./gateway-helpers.ts";
 import { it } from "./harness.ts";
 import { appWith, bearer, call, createTestKey, expectProblem } from "./helpers.ts";
+import { inOneBindingWindow } from "./ratelimit-helpers.ts";
 
 const uniqueIp = () => `203.0.113.${Math.floor(Math.random() * 250) + 1}-${crypto.randomUUID().slice(0, 6)}`;
 
@@ -51,17 +52,24 @@ describe("rate limits", () => {
     expect(limited.headers.get("ratelimit-policy")).toBe("2;w=30");
   });
 
-  it("public routes are limited per client IP", async () => {
-    const fetch = appWith({ PUBLIC_IP_RATE_LIMIT: "2" });
+  it("public routes are limited per client IP, on the rate limiting binding", async () => {
+    // The binding that counts, and the var that says its limit, as wrangler.toml and the schema pair them.
+    const fetch = appWith({ PUBLIC_IP_RATE_LIMIT: "2", PUBLIC_IP_LIMITER: env.TEST_LIMIT_2_PER_MINUTE });
     const ip = uniqueIp();
+    await inOneBindingWindow();
     for (const path of ["/health", "/v1/plans"]) {
       const res = await fetch(path, { headers: { "CF-Connecting-IP": ip } });
       expect(res.status).toBe(200);
       expect(res.headers.get("ratelimit-limit")).toBe("2");
+      expect(res.headers.get("ratelimit-policy")).toBe("2;w=60");
+      // The binding says only whether a request fits: no remainder is guessed.
+      expect(res.headers.get("ratelimit-remaining")).toBeNull();
     }
     const limited = await fetch("/docs", { headers: { "CF-Connecting-IP": ip } });
     await expectProblem(limited, 429, "rate_limited");
-    expect(limited.headers.get("retry-after")).toBeTruthy();
+    // At most one window until the binding's count starts again.
+    expect(limited.headers.get("retry-after")).toBe("60");
+    expect(limited.headers.get("ratelimit-remaining")).toBe("0");
     await expectProblem(await fetch(OPENAPI_PATH, { headers: { "CF-Connecting-IP": ip } }), 429, "rate_limited");
     await expectProblem(await fetch(`/v1/plans/${crypto.randomUUID()}`, { headers: { "CF-Connecting-IP": ip } }), 429, "rate_limited");
     // /search keeps its own envelope for the 429 too.
@@ -126,14 +134,7 @@ describe.skipIf(!env.TEST_UPSTASH_URL)("rate limits on Upstash", () => {
   });
 });
 
-describe("the per-IP shield and routes with their own envelope", () => {
-  it("the Workers Rate Limiting binding refuses before the exact limiter is asked", async () => {
-    const fetch = appWith({ IP_SHIELD: { limit: async () => ({ success: false }) } });
-    const res = await fetch("/health", { headers: { "CF-Connecting-IP": uniqueIp() } });
-    await expectProblem(res, 429, "rate_limited");
-    expect(res.headers.get("retry-after")).toBe("60");
-  });
-
+describe("routes with their own envelope", () => {
   it("ipRateLimit({ onLimited }) lets a route answer 429 in its own envelope, with the same headers", async () => {
     const app = new OpenAPIHono<AppEnv>();
     app.use("*", requestContext());
@@ -143,8 +144,9 @@ describe("the per-IP shield and routes with their own envelope", () => {
       ipRateLimit({ onLimited: (c) => c.json({ data: null, error: { code: "rate_limited", message: "slow down" } }) }),
       (c) => c.json({ data: { events: [] }, error: null }),
     );
-    const e = { ...env, PUBLIC_IP_RATE_LIMIT: "1" } as Env;
+    const e = { ...env, PUBLIC_IP_RATE_LIMIT: "1", PUBLIC_IP_LIMITER: env.TEST_LIMIT_1_PER_MINUTE } as Env;
     const ip = uniqueIp();
+    await inOneBindingWindow();
     const get = () =>
       app.fetch(new Request("http://edge.test/search", { headers: { "CF-Connecting-IP": ip } }), e, createExecutionContext());
     expect((await get()).status).toBe(200);

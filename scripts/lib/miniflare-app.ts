@@ -90,6 +90,28 @@ export async function startMiniflare(opts: MiniflareStart): Promise<AppInstance>
   }
 }
 
+/** Each rate limiting binding of wrangler.toml and the vars that say its limit and period (src/config/schema.ts). */
+const RATELIMIT_VARS = {
+  PUBLIC_IP_LIMITER: ["PUBLIC_IP_RATE_LIMIT", "PUBLIC_IP_RATE_PERIOD_SECONDS"],
+  KEY_LOOKUP_LIMITER: ["AUTH_FAILURE_IP_LIMIT", "AUTH_FAILURE_IP_PERIOD_SECONDS"],
+} as const;
+
+/**
+ * wrangler.toml's rate limiting bindings, with the limits a stack sets through the vars (the bench
+ * lifts PUBLIC_IP_RATE_LIMIT): the binding counts, so it must be given the same numbers.
+ */
+function ratelimits(declared: V4WorkerOptions, bindings: Record<string, string>): V4WorkerOptions["ratelimits"] {
+  const out = { ...declared.ratelimits };
+  for (const [name, [limitVar, periodVar]] of Object.entries(RATELIMIT_VARS)) {
+    const binding = out[name];
+    if (!binding) continue;
+    const limit = bindings[limitVar] === undefined ? binding.simple.limit : Number(bindings[limitVar]);
+    const period = bindings[periodVar] === undefined ? binding.simple.period : (Number(bindings[periodVar]) as 10 | 60);
+    out[name] = { ...binding, simple: { limit, period } };
+  }
+  return out;
+}
+
 /** The app's worker options: wrangler.toml's, running `scriptPath`, with `bindings` over its vars. */
 function appWorker(declared: V4WorkerOptions, scriptPath: string, bindings: Record<string, string>): V4WorkerOptions {
   return {
@@ -104,7 +126,7 @@ function appWorker(declared: V4WorkerOptions, scriptPath: string, bindings: Reco
     queueProducers: declared.queueProducers,
     queueConsumers: declared.queueConsumers,
     analyticsEngineDatasets: declared.analyticsEngineDatasets,
-    ratelimits: declared.ratelimits,
+    ratelimits: ratelimits(declared, bindings),
   };
 }
 

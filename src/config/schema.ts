@@ -7,6 +7,8 @@ import { z } from "zod";
 const emptyToUndefined = (v: unknown) => (v === "" ? undefined : v);
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const secret = (description: string) => ({ description, secret: true });
+// The Workers Rate Limiting binding counts in windows of 10 or 60 s, nothing else.
+const bindingPeriod = z.enum(["10", "60"]).default("60").transform(Number);
 
 /** Outside production only (production refuses to start without API_KEY_SIGNING_SECRET); `npm run keys:create` uses it for a local database. */
 export const DEVELOPMENT_SIGNING_SECRET = "development-only-api-key-signing-secret";
@@ -91,8 +93,11 @@ export const ConfigSchema = z.object({
     .int()
     .min(1)
     .default(100)
-    .describe("Failed authentications (unknown or revoked keys) per client IP and period before 429."),
-  AUTH_FAILURE_IP_PERIOD_SECONDS: int(1, 86_400).default(60).describe("Period of `AUTH_FAILURE_IP_LIMIT`."),
+    .describe(
+      "API key lookups that reach Postgres per client IP and period before 429. Counted by the `KEY_LOOKUP_LIMITER` " +
+        "binding, whose wrangler.toml limit must equal this (it labels the headers and the 429).",
+    ),
+  AUTH_FAILURE_IP_PERIOD_SECONDS: bindingPeriod.describe("Period of `AUTH_FAILURE_IP_LIMIT`: the binding's period, 10 or 60."),
   PROVIDER_TIMEOUT_MS: int(100, 60_000).default(8_000).describe("Per provider attempt, until the response headers arrive."),
   PROVIDER_BODY_TIMEOUT_MS: int(100, 600_000).default(60_000).describe("Deadline for the provider's whole body once its headers arrived."),
   PROVIDER_MAX_ATTEMPTS: int(1, 10).default(3).describe("Provider attempts per sync run."),
@@ -115,8 +120,16 @@ export const ConfigSchema = z.object({
     .default(600)
     .describe("Requests per period for keys without a rate limit of their own."),
   DEFAULT_KEY_RATE_PERIOD_SECONDS: int(1, 86_400).default(60).describe("Period of `DEFAULT_KEY_RATE_LIMIT`."),
-  PUBLIC_IP_RATE_LIMIT: z.coerce.number().int().min(1).default(300).describe("Requests per period per client IP on public routes."),
-  PUBLIC_IP_RATE_PERIOD_SECONDS: int(1, 86_400).default(60).describe("Period of `PUBLIC_IP_RATE_LIMIT`."),
+  PUBLIC_IP_RATE_LIMIT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(300)
+    .describe(
+      "Requests per period per client IP on public routes. Counted by the `PUBLIC_IP_LIMITER` binding, whose " +
+        "wrangler.toml limit must equal this (it labels the headers and the 429).",
+    ),
+  PUBLIC_IP_RATE_PERIOD_SECONDS: bindingPeriod.describe("Period of `PUBLIC_IP_RATE_LIMIT`: the binding's period, 10 or 60."),
   ERASURE_HASH_KEY: z
     .preprocess(emptyToUndefined, z.string().min(16).optional())
     .meta(

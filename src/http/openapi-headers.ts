@@ -46,7 +46,10 @@ const H = {
 /** On every response. `Vary: Origin` is added when CORS is limited to some origins (CORS_ORIGINS). */
 const base: Headers = { "X-Request-Id": H.requestId, Vary: optional(H.vary) };
 
-/** What is left of the limit; absent only when the limiter could not answer (the request went through). */
+/**
+ * What is left of the limit. A public route's allowed answer has no Remaining or Reset: the rate
+ * limiting binding that counts per client IP says only whether a request fits.
+ */
 const rateLimitInfo: Headers = {
   "RateLimit-Limit": optional(H.limit),
   "RateLimit-Remaining": optional(H.remaining),
@@ -66,7 +69,7 @@ export const responseHeaders = {
     "RateLimit-Reset": H.reset,
     "RateLimit-Policy": H.policy,
   } satisfies Headers,
-  /** A 429 from the Workers Rate Limiting shield says only when to come back. */
+  /** A public route's 429 (the rate limiting binding, per client IP). */
   shieldLimited: { ...base, "Cache-Control": H.noStore, "Retry-After": H.retryAfter, ...rateLimitInfo } satisfies Headers,
   unavailable: { ...base, "Cache-Control": H.noStore, "Retry-After": H.retryAfter } satisfies Headers,
   unauthorized: { ...base, "Cache-Control": H.noStore, "WWW-Authenticate": H.challenge } satisfies Headers,

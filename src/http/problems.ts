@@ -25,12 +25,12 @@ export const statusOf = (code: ErrorCode): number => problems[code].status;
 
 /** Both header styles: the widely used RateLimit-* trio and the IETF draft's RateLimit-Policy. */
 export function rateLimitHeaders(d: RateDecision): Record<string, string> {
-  return {
-    "RateLimit-Limit": String(d.limit),
-    "RateLimit-Remaining": String(d.remaining),
-    "RateLimit-Reset": String(d.resetSeconds),
-    "RateLimit-Policy": `${d.limit};w=${d.periodSeconds}`,
-  };
+  const headers: Record<string, string> = { "RateLimit-Limit": String(d.limit) };
+  // A counter that does not say what is left (the rate limiting binding) sends no guess.
+  if (d.remaining !== undefined) headers["RateLimit-Remaining"] = String(d.remaining);
+  if (d.resetSeconds !== undefined) headers["RateLimit-Reset"] = String(d.resetSeconds);
+  headers["RateLimit-Policy"] = `${d.limit};w=${d.periodSeconds}`;
+  return headers;
 }
 
 /** Headers an error implies: the Bearer challenge (RFC 6750), Allow, Retry-After, RateLimit-*. */

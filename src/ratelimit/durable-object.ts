@@ -4,42 +4,38 @@ import type { BucketState } from "./bucket.ts";
 import { takeTokens } from "./bucket.ts";
 import type { LeaseGrant, LeaseTable } from "./lease.ts";
 import { leasingLimiter } from "./lease.ts";
+import type { CallRate } from "./load.ts";
+import { leaseTtlMs, newCallRate, observeCall } from "./load.ts";
 import type { RateLimiter, RateRule } from "./types.ts";
 
-const STATE_KEY = "bucket";
-
 /**
- * One instance per limited identity (API key id or client IP). A Durable Object handles its calls
- * one at a time and lives in one place, so the count is exact worldwide; the bucket is written to
- * storage so an evicted instance does not hand out a fresh allowance.
+ * One instance per API key. A Durable Object handles its calls one at a time and lives in one
+ * place, so the count is exact worldwide. The bucket lives in the object's memory only: nothing is
+ * written to storage per call (no put, no alarm, no delete), so a call bills one request and no
+ * row. An object that restarts (evicted after being idle, a deploy, the runtime moving or resetting
+ * it) starts with a full bucket: at most one extra allowance (`limit` tokens) per restart, the price
+ * of writing nothing per call. An idle object's bucket had mostly refilled anyway.
  */
 export class RateLimiterObject extends DurableObject<Env> {
   private state: BucketState | undefined;
-  private loaded = false;
+  private readonly calls: CallRate = newCallRate();
 
   /** Takes up to `want` tokens (a lease for the calling isolate) after returning `giveBack` unused ones. */
   async take(limit: number, periodSeconds: number, want = 1, giveBack = 0): Promise<LeaseGrant> {
-    if (!this.loaded) {
-      this.state = await this.ctx.storage.get<BucketState>(STATE_KEY);
-      this.loaded = true;
-    }
-    const { state, decision, granted } = takeTokens(this.state, { limit, periodSeconds }, Date.now(), { want, giveBack });
+    const now = Date.now();
+    const { state, decision, granted } = takeTokens(this.state, { limit, periodSeconds }, now, { want, giveBack });
     this.state = state;
-    // Not awaited: the output gate holds the reply until the write is durable, without a round trip here.
-    void this.ctx.storage.put(STATE_KEY, state);
-    // An idle bucket is full again after one period; drop it then so storage does not grow.
-    void this.ctx.storage.setAlarm(Date.now() + periodSeconds * 1000 + 1000);
-    // Storage rows this call wrote (the bucket and the alarm), for the caller's meter.
-    return { decision, granted, rowsWritten: 2 };
+    // A busy object asks its callers to come back less often (src/ratelimit/load.ts).
+    return { decision, granted, rowsWritten: 0, ttlMs: leaseTtlMs(observeCall(this.calls, now)) };
   }
 
+  /** Only objects of the earlier, storing version have an alarm set: it clears what they stored, once. */
   override async alarm(): Promise<void> {
     await this.ctx.storage.deleteAll();
-    this.state = undefined;
   }
 }
 
-/** The bucket per identity, reached through this isolate's leases (one object call per lease, not per request). */
+/** The bucket per API key, reached through this isolate's leases (one object call per lease, not per request). */
 export function durableObjectLimiter(ns: DurableObjectNamespace<RateLimiterObject>, leases?: LeaseTable): RateLimiter {
   return leasingLimiter(
     "durable_object",

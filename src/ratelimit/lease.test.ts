@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { BucketState } from "./bucket.ts";
 import { takeTokens } from "./bucket.ts";
 import type { LeaseTable, TakeFromBucket } from "./lease.ts";
-import { leasingLimiter } from "./lease.ts";
+import { leaseCap, leasingLimiter } from "./lease.ts";
 
 /** The same bucket arithmetic the Durable Object runs, in memory, with a clock the test moves. */
 function sharedBucket() {
@@ -102,7 +102,7 @@ describe("isolate token leases", () => {
     expect(b.calls.length).toBe(calls + 1);
   });
 
-  it("a failing bucket fails every waiting request (the middleware then lets them through)", async () => {
+  it("a failing bucket fails every waiting request (the middleware then counts them on the isolate's fallback)", async () => {
     const limiter = leasingLimiter(
       "durable_object",
       async () => {
@@ -114,5 +114,29 @@ describe("isolate token leases", () => {
     const rule = { limit: 100, periodSeconds: 60 };
     const out = await Promise.allSettled([limiter.take("x", rule), limiter.take("x", rule)]);
     expect(out.map((o) => o.status)).toEqual(["rejected", "rejected"]);
+  });
+
+  it("a busy bucket's longer lease lifetime is kept: expired tokens go back only after it", async () => {
+    const b = sharedBucket();
+    const busy: TakeFromBucket = async (...args) => ({ ...(await b.take(...args)), ttlMs: 5_000 });
+    const limiter = leasingLimiter("durable_object", busy, { now: () => b.clock.ms }, new Map());
+    const rule = { limit: 1000, periodSeconds: 3600 };
+    for (let i = 0; i < 4; i++) await limiter.take("k", rule); // leases 1, 2, 4 with 3 left
+    b.clock.ms += 3_000; // past the base second, within the bucket's 5 s
+    await limiter.take("k", rule);
+    expect(b.calls).toHaveLength(3);
+    b.clock.ms += 2_500;
+    await limiter.take("k", rule);
+    expect(b.calls.at(-1)).toMatchObject({ giveBack: 2 });
+  });
+});
+
+describe("the largest lease", () => {
+  it("2 % of the limit, at most 256 tokens, more only when the key's rate needs it", () => {
+    expect(leaseCap({ limit: 3, periodSeconds: 60 })).toBe(1);
+    expect(leaseCap({ limit: 600, periodSeconds: 60 })).toBe(12);
+    expect(leaseCap({ limit: 1_000_000, periodSeconds: 60 })).toBe(256);
+    // 100M a minute is 1.67M a second: leases of 6,667 keep refills at 250 calls a second.
+    expect(leaseCap({ limit: 100_000_000, periodSeconds: 60 })).toBe(6_667);
   });
 });

@@ -1,4 +1,5 @@
 import { inIsolateMemory } from "../lib/isolate-memory.ts";
+import { BASE_LEASE_TTL_MS, TARGET_CALLS_PER_SECOND } from "./load.ts";
 import type { RateDecision, RateLimiter, RateRule } from "./types.ts";
 
 /** What the shared bucket answers to a lease request. */
@@ -9,6 +10,8 @@ export interface LeaseGrant {
   granted: number;
   /** Storage rows the bucket wrote to answer (a Durable Object bills each). */
   rowsWritten?: number;
+  /** How long to keep this lease: longer while the bucket is busy (src/ratelimit/load.ts). */
+  ttlMs?: number;
 }
 
 /** Takes up to `want` tokens from the shared bucket of `identifier`, after returning `giveBack` unused ones. */
@@ -17,15 +20,27 @@ export type TakeFromBucket = (identifier: string, rule: RateRule, want: number, 
 export interface LeaseOptions {
   /** The largest lease as a share of the limit: bounds what one isolate can hold back from the others. */
   maxShare: number;
+  /** The largest lease in tokens, unless the key's rate needs more to keep its object's calls near the target. */
   maxTokens: number;
-  /** Unused leased tokens go back to the bucket after this long (with the isolate's next call). */
+  /** Unused leased tokens go back to the bucket after this long (with the isolate's next call), unless the bucket says longer. */
   ttlMs: number;
   /** Leases kept per isolate before expired ones are dropped (their tokens simply refill). */
   maxEntries: number;
   now: () => number;
 }
 
-const DEFAULTS: LeaseOptions = { maxShare: 0.02, maxTokens: 256, ttlMs: 1000, maxEntries: 10_000, now: () => Date.now() };
+const DEFAULTS: LeaseOptions = { maxShare: 0.02, maxTokens: 256, ttlMs: BASE_LEASE_TTL_MS, maxEntries: 10_000, now: () => Date.now() };
+
+/**
+ * The largest lease for `rule`: at most `maxShare` of the limit (what one isolate may hold back from
+ * the others), and `maxTokens`, raised for fast keys to a second's refill over the target call rate,
+ * so that calls made because leases ran out stay below the target however fast the key is used.
+ */
+export function leaseCap(rule: RateRule, o: Pick<LeaseOptions, "maxShare" | "maxTokens"> = DEFAULTS): number {
+  const perSecond = rule.limit / rule.periodSeconds;
+  const tokens = Math.max(o.maxTokens, Math.ceil(perSecond / TARGET_CALLS_PER_SECOND));
+  return Math.max(1, Math.min(tokens, Math.floor(rule.limit * o.maxShare)));
+}
 
 interface Lease {
   /** Tokens this isolate may still hand out without asking the bucket. */
@@ -67,7 +82,6 @@ export function leasingLimiter(
   leases: LeaseTable = isolateLeases,
 ): RateLimiter {
   const o = { ...DEFAULTS, ...options };
-  const maxLease = (rule: RateRule) => Math.max(1, Math.min(o.maxTokens, Math.floor(rule.limit * o.maxShare)));
 
   function sweep(): void {
     const now = o.now();
@@ -92,30 +106,30 @@ export function leasingLimiter(
       if (lease.tokens > 0 && live && lease.remote) {
         lease.tokens -= 1;
         // What this client could still do: the bucket's remainder plus what is leased here.
-        return { ...lease.remote, allowed: true, remaining: lease.remote.remaining + lease.tokens, retryAfterSeconds: 0 };
+        return { ...lease.remote, allowed: true, remaining: (lease.remote.remaining ?? 0) + lease.tokens, retryAfterSeconds: 0 };
       }
       if (lease.remote && now < lease.deniedUntilMs) {
         return { ...lease.remote, retryAfterSeconds: Math.max(1, Math.ceil((lease.retryAtMs - now) / 1000)) };
       }
-      const want = live && lease.size > 0 ? Math.min(maxLease(rule), lease.size * 2) : 1;
+      const want = live && lease.size > 0 ? Math.min(leaseCap(rule, o), lease.size * 2) : 1;
       // Expired tokens go back with this call (and leave the pool first, so no one returns them twice).
       const giveBack = live ? 0 : lease.tokens;
       lease.tokens -= giveBack;
-      const { decision, granted } = await takeFromBucket(identifier, rule, want, giveBack);
+      const { decision, granted, ttlMs = o.ttlMs } = await takeFromBucket(identifier, rule, want, giveBack);
       const at = o.now();
       lease.remote = decision;
       if (granted === 0) {
         lease.size = 0;
         lease.retryAtMs = at + decision.retryAfterSeconds * 1000;
-        lease.deniedUntilMs = at + Math.min(o.ttlMs, decision.retryAfterSeconds * 1000);
+        lease.deniedUntilMs = at + Math.min(ttlMs, decision.retryAfterSeconds * 1000);
         return decision;
       }
       // One token is this request's; the rest join whatever concurrent refills already added.
       lease.tokens += granted - 1;
       lease.size = granted;
-      lease.expiresAtMs = at + o.ttlMs;
+      lease.expiresAtMs = at + ttlMs;
       lease.deniedUntilMs = 0;
-      return { ...decision, allowed: true, remaining: decision.remaining + lease.tokens, retryAfterSeconds: 0 };
+      return { ...decision, allowed: true, remaining: (decision.remaining ?? 0) + lease.tokens, retryAfterSeconds: 0 };
     },
   };
 }

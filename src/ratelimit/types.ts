@@ -5,8 +5,8 @@ export type { RateRule } from "../config/index.ts";
 export type { RateDecision } from "../lib/rate-decision.ts";
 
 /**
- * One interface for per-key and per-IP limits. The rule is passed on every call because per-key
- * limits are data (each key may carry its own), not configuration.
+ * One interface for per-key limits (per-IP limits are the rate limiting bindings, ./binding.ts). The
+ * rule is passed on every call because per-key limits are data (each key may carry its own).
  */
 export interface RateLimiter {
   readonly backend: "durable_object" | "upstash";

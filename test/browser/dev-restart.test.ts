@@ -22,8 +22,7 @@ const VARS = {
   QUEUE_RETRY_BASE_SECONDS: "1",
   QUEUE_RETRY_MAX_DELAY_SECONDS: "2",
   DEFAULT_KEY_RATE_LIMIT: "1000000",
-  PUBLIC_IP_RATE_LIMIT: "1000000",
-  AUTH_FAILURE_IP_LIMIT: "1000000",
+  // Per-IP limits: wrangler.toml's bindings count them, at their own limits (global-setup.ts).
 };
 const PER_ROUND = 12;
 

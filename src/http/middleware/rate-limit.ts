@@ -6,6 +6,7 @@ import { inIsolateMemory } from "../../lib/isolate-memory.ts";
 import { errorMessage } from "../../lib/log.ts";
 import { ipv6Prefix64 } from "../../lib/net.ts";
 import type { RateDecision, RateRule } from "../../ratelimit/index.ts";
+import { fallbackLimits, takeFromBinding } from "../../ratelimit/index.ts";
 import type { AppEnv } from "../context.ts";
 import { problemHeaders } from "../problems.ts";
 
@@ -17,24 +18,34 @@ function tooMany(d: RateDecision, what: string): DomainError {
 }
 
 /**
- * Takes one token for `identifier`. A limiter that fails (Durable Object or Redis unreachable)
- * lets the request through and logs: losing rate limiting briefly beats refusing all traffic.
+ * Takes one token for `identifier` from `limiter`. A limiter that fails (the key's Durable Object
+ * unreachable or overloaded, Redis or the binding failing) never lets the request through unlimited:
+ * the isolate's own fallback bucket counts it (src/ratelimit/fallback.ts), and keeps counting that
+ * identity for a moment before the limiter is asked again, so a struggling object is not hammered.
  */
-async function take(c: Context<AppEnv>, identifier: string, rule: RateRule): Promise<RateDecision | undefined> {
-  const rt = c.get("rt");
+async function take(
+  c: Context<AppEnv>,
+  backend: string,
+  identifier: string,
+  rule: RateRule,
+  limiter: () => Promise<RateDecision>,
+): Promise<RateDecision> {
+  if (fallbackLimits.active(identifier)) return fallbackLimits.take(identifier, rule);
   try {
-    return await rt.limiter.take(identifier, rule);
+    return await limiter();
   } catch (err) {
-    rt.log.warn("rate_limiter_error", { backend: rt.limiter.backend, error: errorMessage(err) });
-    return undefined;
+    fallbackLimits.trip(identifier);
+    c.get("rt").log.warn("rate_limiter_error", { backend, error: errorMessage(err), fallback: "isolate_bucket" });
+    return fallbackLimits.take(identifier, rule);
   }
 }
 
-/** Per-key limit: the key's own `{limit, period_seconds}` or the configured default. */
+/** Per-key limit: the key's own `{limit, period_seconds}` or the configured default; exact and global. */
 export async function enforceKeyLimit(c: Context<AppEnv>, principal: Principal): Promise<void> {
-  const rule = principal.rateLimit ?? c.get("rt").config.defaultKeyRateLimit;
-  const d = await take(c, `key:${principal.keyId}`, rule);
-  if (!d) return;
+  const rt = c.get("rt");
+  const rule = principal.rateLimit ?? rt.config.defaultKeyRateLimit;
+  const id = `key:${principal.keyId}`;
+  const d = await take(c, rt.limiter.backend, id, rule, () => rt.limiter.take(id, rule));
   c.set("rateLimit", d);
   if (!d.allowed) throw tooMany(d, "API key");
 }
@@ -56,7 +67,8 @@ export function lockout(c: Context<AppEnv>): DomainError | undefined {
 }
 
 /**
- * Unlike other limits, this one fails closed: if the limiter cannot answer, a key unknown at the
+ * Counted by the `KEY_LOOKUP_LIMITER` binding: per Cloudflare location and approximate, no storage.
+ * Unlike other limits, this one fails closed: if the binding cannot answer, a key unknown at the
  * edge is not looked up (503, Retry-After), because failing open would hand a flood straight to
  * Postgres. Keys already known at the edge never get here.
  */
@@ -65,9 +77,10 @@ export async function takeKeyLookupToken(c: Context<AppEnv>): Promise<void> {
   const network = clientNetwork(c);
   let d: RateDecision;
   try {
-    d = await rt.limiter.take(`keylookup:${network}`, rt.config.authFailureIpLimit);
+    const binding = (c.env as Partial<Pick<Env, "KEY_LOOKUP_LIMITER">>).KEY_LOOKUP_LIMITER;
+    d = await takeFromBinding(binding, `keylookup:${network}`, rt.config.authFailureIpLimit);
   } catch (err) {
-    rt.log.warn("rate_limiter_error", { backend: rt.limiter.backend, error: errorMessage(err) });
+    rt.log.warn("rate_limiter_error", { backend: "rate_limiting_binding", error: errorMessage(err) });
     throw new DomainError("unavailable", "API keys cannot be verified right now; retry shortly.", { retryAfterSeconds: 5, cause: err });
   }
   if (!d.allowed) {
@@ -98,9 +111,10 @@ export interface IpRateLimitOptions {
 }
 
 /**
- * Per-client-IP limit for public routes (`/health`, `/ready`, `/openapi.json`, `/docs`; plans routes
- * add it too). The Workers Rate Limiting binding is a cheap, approximate shield in front; the exact
- * limiter then counts per IP.
+ * Per-client-IP limit for public routes (`/health`, `/ready`, `/openapi.json`, `/docs`, `/search`,
+ * the plans routes and the web page), counted by the `PUBLIC_IP_LIMITER` binding: per Cloudflare
+ * location, approximate, no Durable Object and no storage. If the binding fails, the isolate's
+ * fallback bucket counts instead.
  */
 export function ipRateLimit(opts: IpRateLimitOptions = {}): MiddlewareHandler<AppEnv> {
   const refuse = (c: Context<AppEnv>, err: DomainError): Response => {
@@ -114,20 +128,12 @@ export function ipRateLimit(opts: IpRateLimitOptions = {}): MiddlewareHandler<Ap
   return async (c, next) => {
     // One token per request, however many patterns of the chain apply this middleware.
     if (c.get("rateLimit")) return next();
-    const ip = clientIp(c);
-    const shield = (c.env as Partial<Pick<Env, "IP_SHIELD">>).IP_SHIELD;
-    if (shield) {
-      const { success } = await shield.limit({ key: ip }).catch(() => ({ success: true }));
-      if (!success) {
-        // The binding counts in fixed 60 s windows and says nothing more precise.
-        return refuse(c, new DomainError("rate_limited", "Too many requests from this address.", { retryAfterSeconds: 60 }));
-      }
-    }
-    const d = await take(c, `ip:${ip}`, c.get("rt").config.publicIpRateLimit);
-    if (d) {
-      c.set("rateLimit", d);
-      if (!d.allowed) return refuse(c, tooMany(d, "client address"));
-    }
+    const id = `ip:${clientIp(c)}`;
+    const rule = c.get("rt").config.publicIpRateLimit;
+    const binding = (c.env as Partial<Pick<Env, "PUBLIC_IP_LIMITER">>).PUBLIC_IP_LIMITER;
+    const d = await take(c, "rate_limiting_binding", id, rule, () => takeFromBinding(binding, id, rule));
+    c.set("rateLimit", d);
+    if (!d.allowed) return refuse(c, tooMany(d, "client address"));
     await next();
   };
 }
