@@ -125,3 +125,23 @@ describe("readThrough with this location's Cache API (edgeReads)", () => {
     expect([...e.copies.keys()]).toEqual([]);
   });
 });
+
+describe("readThrough's fills", () => {
+  it("concurrent misses of one key in an isolate write it once a second, not once each", async () => {
+    resetIsolateMemory();
+    const m = memoryStore();
+    let puts = 0;
+    const put = m.store.put;
+    m.store.put = (key, value, opts) => {
+      puts++;
+      return put(key, value, opts);
+    };
+    m.values.set("hot", { v: "old", f: nowS() - 1 });
+    const reads = await Promise.all(Array.from({ length: 32 }, () => readThrough(m.rt, "hot", async () => "new", ttl)));
+    expect(reads.every((r) => r.value === "new")).toBe(true);
+    expect(puts).toBe(1);
+    m.values.delete("other");
+    await readThrough(m.rt, "other", async () => "x", ttl);
+    expect(puts).toBe(2);
+  });
+});

@@ -114,7 +114,7 @@ export async function readThrough<T>(
   // A slow load may have read a state that a writer has since replaced and re-cached: filling the
   // cache with it could undo that writer's cache pass, so it is only returned.
   if (ttl.fillWithinMs !== undefined && Date.now() - loadStarted > ttl.fillWithinMs) return { value, cache: outcome };
-  if (outcome !== "error" && (value !== undefined || ttl.missingSeconds > 0)) {
+  if (outcome !== "error" && (value !== undefined || ttl.missingSeconds > 0) && firstFill(hotKey)) {
     const entry: Entry<T> = value === undefined ? { m: 1 } : cached(value, ttl.staleSeconds ? ttl.hitSeconds : undefined);
     // The fill is started now (its write is counted, this isolate's hot copy dropped) but, where the
     // invocation can finish work after answering, not waited for: the reader has its value, and a
@@ -127,6 +127,19 @@ export async function readThrough<T>(
   if (value !== undefined && ttl.hotSeconds) hot.set(hotKey, value, ttl.hotSeconds);
   if (value !== undefined && edge && ttl.hotSeconds) later(rt, edge.put(key, value, ttl.hotSeconds));
   return { value, cache: outcome };
+}
+
+/**
+ * KV takes one write a second per key: the concurrent misses of one key in an isolate (a hot key's
+ * copy gone stale under load) fill it once, not once each. Plain data, so no request waits on another.
+ */
+const recentFills = inIsolateMemory(hotCache(5_000), (c) => c.clear());
+const FILL_EVERY_SECONDS = 1;
+
+function firstFill(hotKey: string): boolean {
+  if (recentFills.get<true>(hotKey)) return false;
+  recentFills.set(hotKey, true, FILL_EVERY_SECONDS);
+  return true;
 }
 
 /** Work the reader need not wait for: after the answer where the invocation allows it. */
