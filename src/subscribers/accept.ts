@@ -1,26 +1,30 @@
 import { v7 as uuidv7 } from "uuid";
 import type { Principal } from "../auth/index.ts";
 import { hasScope } from "../auth/index.ts";
-import { safeGet, safePut } from "../cache/read-through.ts";
-import { sha256Hex } from "../lib/crypto.ts";
+import { safeGet } from "../cache/read-through.ts";
+import type { OperationRow } from "../db/repositories/operations.ts";
+import { findFirstOperation } from "../db/repositories/operations.ts";
+import { canonicalJson, hmacSha256Hex, sha256Hex, timingSafeEqualStr } from "../lib/crypto.ts";
 import { DomainError } from "../lib/errors.ts";
 import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
 import type { IdempotencyRecord } from "./idempotency.ts";
-import { idempotencyRecord, isSameRequest } from "./idempotency.ts";
+import { isSameRequest } from "./idempotency.ts";
 import { sendSubscriberWrite } from "./journal.ts";
 import type { SubscriberWriteMessage } from "./messages.ts";
-import { cacheKeys, emailHash, TTL } from "./model.ts";
+import { cacheKeys, emailHash } from "./model.ts";
+import { isKeyedId, keyedOperationId, keyedSubscriberId, keyedVariants, signedOperationId } from "./operation-id.ts";
 import type { IfMatch } from "./preconditions.ts";
 import { cannotHold, ifMatchFields } from "./preconditions.ts";
 import type { Operation, OperationKind, Subscriber, SubscriberInput, SubscriberPatch } from "./schema.ts";
-import { findOperationView, getSubscriber, parseSubscriberRef } from "./service.ts";
+import { findOperationView, getSubscriber, parseSubscriberRef, pendingOperation, viewOfRow } from "./service.ts";
 
 /**
  * The edge's half of every subscriber write: answer what it already knows (a replayed
- * Idempotency-Key, a known address, a stale If-Match), otherwise give the change an operation id (a
- * UUIDv7: the order of acceptance) and enqueue it. The consumer decides against Postgres. Nothing is
- * reported as accepted that was not enqueued.
+ * Idempotency-Key Postgres has the operation of, a known address, a stale If-Match), otherwise give
+ * the change an operation id (src/subscribers/operation-id.ts) and enqueue it. The consumer decides
+ * against Postgres. Nothing is reported as accepted that was not enqueued, and accepting writes
+ * nothing to KV: the id itself says the operation is pending, and the Idempotency-Key is the id.
  */
 
 export interface Accepted {
@@ -28,30 +32,62 @@ export interface Accepted {
   replayed: boolean;
 }
 
+/** What every change's message carries besides its own fields. */
+type Change = { v: 1; operation_id: string; order_id?: string; requested_at: string; request_mac: string };
+
+const refusedReplay = () =>
+  new DomainError("validation_failed", "This Idempotency-Key was already used with a different request.", {
+    fields: [{ field: "Idempotency-Key", message: "reused with a different request" }],
+  });
+
+/**
+ * A replayed Idempotency-Key, answered from what Postgres has of its operation (under any kind: the
+ * same key for another kind of write is another request). Postgres away or behind: no answer, and
+ * the write is enqueued again under the same id, which the consumer decides once.
+ */
+async function replayOf(rt: Runtime, operationId: string, requestMac: string): Promise<Operation | undefined> {
+  let row: OperationRow | undefined;
+  try {
+    row = await findFirstOperation(rt.reader(), await keyedVariants(rt.config.erasureHashKey, operationId));
+  } catch (err) {
+    rt.log.warn("idempotency_lookup_failed", { error: errorMessage(err) });
+    return undefined;
+  }
+  if (!row) return undefined;
+  if (row.id !== operationId || (row.requestMac !== null && !timingSafeEqualStr(row.requestMac, requestMac))) throw refusedReplay();
+  return viewOfRow(row);
+}
+
+/** A record an Idempotency-Key left in KV before keys were ids, honoured for the rest of its 24 h (read, never written). */
+async function olderReplay(rt: Runtime, principal: Principal, idempotencyKey: string, fingerprint: unknown) {
+  const previous = await safeGet<IdempotencyRecord>(rt, cacheKeys.idempotency(principal.keyId, await sha256Hex(idempotencyKey)));
+  if (!previous) return undefined;
+  if (!(await isSameRequest(previous, rt.config.erasureHashKey, fingerprint))) throw refusedReplay();
+  // An operation erased with its subscriber answers 410 here (findOperationView): nothing is stored again.
+  return (await findOperationView(rt, previous.operation.id)) ?? previous.operation;
+}
+
 async function accept(
   rt: Runtime,
   principal: Principal,
+  kind: OperationKind,
   idempotencyKey: string | undefined,
   /** What makes two requests the same request: replaying a key with another is refused. */
   fingerprint: unknown,
-  prepare: (idempotencyCacheKey: string | undefined) => Promise<{ message: SubscriberWriteMessage; operation: Operation }>,
+  prepare: (change: Change) => Promise<{ message: SubscriberWriteMessage; operation: Operation }>,
 ): Promise<Accepted> {
-  let idemCacheKey: string | undefined;
   const hashKey = rt.config.erasureHashKey;
+  const requestMac = await hmacSha256Hex(hashKey, canonicalJson(fingerprint));
+  const now = Date.now();
+  const change: Change = { v: 1, operation_id: "", requested_at: new Date(now).toISOString(), request_mac: requestMac };
   if (idempotencyKey !== undefined) {
-    idemCacheKey = cacheKeys.idempotency(principal.keyId, await sha256Hex(idempotencyKey));
-    const previous = await safeGet<IdempotencyRecord>(rt, idemCacheKey);
-    if (previous) {
-      if (!(await isSameRequest(previous, hashKey, fingerprint))) {
-        throw new DomainError("validation_failed", "This Idempotency-Key was already used with a different request.", {
-          fields: [{ field: "Idempotency-Key", message: "reused with a different request" }],
-        });
-      }
-      // An operation erased with its subscriber answers 410 here (findOperationView): nothing is stored again.
-      return { operation: (await findOperationView(rt, previous.operation.id)) ?? previous.operation, replayed: true };
-    }
-  }
-  const { message, operation } = await prepare(idemCacheKey);
+    change.operation_id = await keyedOperationId(hashKey, kind, principal.keyId, idempotencyKey);
+    const known = (await replayOf(rt, change.operation_id, requestMac)) ?? (await olderReplay(rt, principal, idempotencyKey, fingerprint));
+    if (known) return { operation: known, replayed: true };
+    // A keyed id holds no time: the order of acceptance travels beside it.
+    change.order_id = uuidv7({ msecs: now });
+  } else change.operation_id = await signedOperationId(hashKey, kind, now);
+  const { message, operation } = await prepare(change);
   try {
     await sendSubscriberWrite(rt, message);
   } catch (err) {
@@ -61,46 +97,39 @@ async function accept(
       cause: err,
     });
   }
-  await Promise.all([
-    safePut(rt, cacheKeys.operation(operation.id), { v: operation }, TTL.operation),
-    idemCacheKey ? safePut(rt, idemCacheKey, await idempotencyRecord(hashKey, fingerprint, operation), TTL.idempotency) : undefined,
-  ]);
   return { operation, replayed: false };
 }
 
-const pending = (id: string, kind: OperationKind, subscriberId: string | null): Operation => ({
-  id,
-  kind,
-  status: "pending",
-  subscriber_id: subscriberId,
-  subscriber_version: null,
-  error: null,
-  completed_at: null,
-});
-
-const change = (idempotencyCacheKey: string | undefined) => ({
-  v: 1 as const,
-  operation_id: uuidv7(),
-  requested_at: new Date().toISOString(),
-  ...(idempotencyCacheKey ? { idempotency_key: idempotencyCacheKey } : {}),
-});
-
 export function createSubscriber(rt: Runtime, principal: Principal, input: SubscriberInput, idempotencyKey: string | undefined) {
-  return accept(rt, principal, idempotencyKey, { op: "create", ...input, email: input.email.toLowerCase() }, async (idem) => {
-    // A positive cache entry is authoritative enough to answer 409 at once; an absence never is.
-    const known = await safeGet<{ v?: Subscriber }>(rt, await cacheKeys.byEmail(input.email));
-    if (known?.v) {
-      // Only a key that may read subscribers learns whose the address is.
-      const extra = hasScope(principal, "subscribers:read") ? { existing_id: known.v.id } : undefined;
-      throw new DomainError("conflict", "A subscriber with this email already exists.", extra ? { extra } : {});
-    }
-    const message = {
-      type: "subscriber.create" as const,
-      ...change(idem),
-      subscriber: { id: uuidv7(), email: input.email, name: input.name, last_name: input.last_name, status: input.status },
-    };
-    return { message, operation: pending(message.operation_id, "subscriber.create", message.subscriber.id) };
-  });
+  return accept(
+    rt,
+    principal,
+    "subscriber.create",
+    idempotencyKey,
+    { op: "create", ...input, email: input.email.toLowerCase() },
+    async (change) => {
+      // A positive cache entry is authoritative enough to answer 409 at once; an absence never is.
+      const known = await safeGet<{ v?: Subscriber }>(rt, await cacheKeys.byEmail(input.email));
+      if (known?.v) {
+        // Only a key that may read subscribers learns whose the address is.
+        const extra = hasScope(principal, "subscribers:read") ? { existing_id: known.v.id } : undefined;
+        throw new DomainError("conflict", "A subscriber with this email already exists.", extra ? { extra } : {});
+      }
+      const message = {
+        type: "subscriber.create" as const,
+        ...change,
+        // A keyed create names the same subscriber wherever it is accepted.
+        subscriber: {
+          id: isKeyedId(change.operation_id) ? await keyedSubscriberId(rt.config.erasureHashKey, change.operation_id) : uuidv7(),
+          email: input.email,
+          name: input.name,
+          last_name: input.last_name,
+          status: input.status,
+        },
+      };
+      return { message, operation: pendingOperation(message.operation_id, "subscriber.create", message.subscriber.id) };
+    },
+  );
 }
 
 /**
@@ -129,16 +158,16 @@ export function updateSubscriber(
   ifMatch: IfMatch | undefined,
   idempotencyKey: string | undefined,
 ) {
-  return accept(rt, principal, idempotencyKey, { op: "update", ref: sameRef(ref), patch, ifMatch }, async (idem) => {
+  return accept(rt, principal, "subscriber.update", idempotencyKey, { op: "update", ref: sameRef(ref), patch, ifMatch }, async (change) => {
     const subscriber = await target(rt, ref, ifMatch);
     const message = {
       type: "subscriber.update" as const,
-      ...change(idem),
+      ...change,
       subscriber_id: subscriber.id,
       changes: patch,
       ...ifMatchFields(ifMatch),
     };
-    return { message, operation: pending(message.operation_id, "subscriber.update", subscriber.id) };
+    return { message, operation: pendingOperation(message.operation_id, "subscriber.update", subscriber.id) };
   });
 }
 
@@ -149,10 +178,10 @@ export function deleteSubscriber(
   ifMatch: IfMatch | undefined,
   idempotencyKey: string | undefined,
 ) {
-  return accept(rt, principal, idempotencyKey, { op: "delete", ref: sameRef(ref), ifMatch }, async (idem) => {
+  return accept(rt, principal, "subscriber.delete", idempotencyKey, { op: "delete", ref: sameRef(ref), ifMatch }, async (change) => {
     const subscriber = await target(rt, ref, ifMatch);
-    const message = { type: "subscriber.delete" as const, ...change(idem), subscriber_id: subscriber.id, ...ifMatchFields(ifMatch) };
-    return { message, operation: pending(message.operation_id, "subscriber.delete", subscriber.id) };
+    const message = { type: "subscriber.delete" as const, ...change, subscriber_id: subscriber.id, ...ifMatchFields(ifMatch) };
+    return { message, operation: pendingOperation(message.operation_id, "subscriber.delete", subscriber.id) };
   });
 }
 
@@ -173,13 +202,13 @@ export async function forgetSubscriber(rt: Runtime, principal: Principal, ref: s
   const id = subscriber?.id ?? parsed.id;
   // The fingerprint holds no address, only its keyed hash: the record outlives the erasure.
   const fingerprint = { op: "forget", id, email: email ? await emailHash(rt.config.erasureHashKey, email) : undefined };
-  return accept(rt, principal, idempotencyKey, fingerprint, async (idem) => {
+  return accept(rt, principal, "subscriber.forget", idempotencyKey, fingerprint, async (change) => {
     const message = {
       type: "subscriber.forget" as const,
-      ...change(idem),
+      ...change,
       ...(id ? { subscriber_id: id } : {}),
       ...(email ? { email } : {}),
     };
-    return { message, operation: pending(message.operation_id, "subscriber.forget", id ?? null) };
+    return { message, operation: pendingOperation(message.operation_id, "subscriber.forget", id ?? null) };
   });
 }

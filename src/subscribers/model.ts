@@ -56,22 +56,21 @@ export const cacheKeys = {
   byId: (id: string) => `sub:v1:id:${id.toLowerCase()}`,
   /** A hash of the address, so no cache key (listed in dashboards, logs of the store) holds an email. */
   byEmail: async (email: string) => `sub:v2:email:${await sha256Hex(normalizeEmail(email))}`,
+  /** A pending operation accepted before ids were signed (read, never written: src/subscribers/service.ts). */
   operation: (id: string) => `op:v1:${id}`,
   listVersion: "subs:v1:listver",
   /** Every list page lives under this prefix; an erasure deletes all of them. */
   listPrefix: "subs:v1:list:",
   /** One list page: the SHA-256 of its normalised query (src/subscribers/list.ts) under the list version's prefix. */
   list: (version: string, queryHash: string) => `subs:v1:list:${version}:${queryHash}`,
+  /** An Idempotency-Key record from before keys were ids (read, never written: src/subscribers/idempotency.ts). */
   idempotency: (keyId: string, keyHash: string) => `idem:v1:${keyId}:${keyHash}`,
 };
 
 export const TTL = {
   /** Absent subscribers: short, and never used to reject a create. */
   missing: 60,
-  /** Pending operations live only here until their outcome is in Postgres: as long as a queue keeps a message (14 days). */
-  operation: 14 * 86_400,
   list: 60,
-  idempotency: 86_400,
   /**
    * In isolate memory (src/cache/read-through.ts), which no other invocation can clear: the bound on how
    * long an isolate may serve a subscriber's state after a change (docs/api.md "Cache bounds").

@@ -10,6 +10,7 @@ import type {
   SubscriberUpdateMessage,
   SubscriberWriteMessage,
 } from "./messages.ts";
+import { orderOf } from "./messages.ts";
 import { normalizeEmail, toSubscriberView } from "./model.ts";
 import type { OperationErrorCode } from "./schema.ts";
 import type { CreatePlan, Tombstone } from "./write-plan.ts";
@@ -35,6 +36,8 @@ export type Outcome = {
   subscriberId: string | null;
   version?: number;
   idempotencyKey?: string | undefined;
+  /** The request's HMAC, kept with the operation (src/subscribers/messages.ts). */
+  requestMac?: string | undefined;
 };
 
 /** An erasure to carry out in Postgres: its history, deliveries and dead letters go. */
@@ -112,7 +115,7 @@ export class SetPlan {
     const live: SubscriberCreateMessage[] = [];
     for (const m of creates) {
       const hash = this.hashes.get(normalizeEmail(m.subscriber.email));
-      if (createSuperseded(all, m.subscriber.id, hash, m.operation_id)) this.outcome(m, "superseded");
+      if (createSuperseded(all, m.subscriber.id, hash, orderOf(m))) this.outcome(m, "superseded");
       else live.push(m);
     }
     return { live, emails: [...new Set(live.map((m) => normalizeEmail(m.subscriber.email)))] };
@@ -141,7 +144,7 @@ export class SetPlan {
   update(m: SubscriberUpdateMessage): void {
     const current = this.rows.get(m.subscriber_id);
     if (!current) {
-      this.missing(m, missingOutcome(newestTombstone(this.allTombstones(), m.subscriber_id), m.operation_id));
+      this.missing(m, missingOutcome(newestTombstone(this.allTombstones(), m.subscriber_id), orderOf(m)));
       return;
     }
     const decision = planUpdate(current, m, this.now);
@@ -169,6 +172,7 @@ export class SetPlan {
       errorCode: erased ? ERASED_OPERATION : (o.errorCode ?? null),
       version: o.version ?? null,
       idempotencyKey: o.idempotencyKey ?? null,
+      requestMac: o.requestMac ?? null,
     });
     return {
       saves: [...this.saved.values()].filter((r) => this.rows.has(r.id) && !this.inserted.has(r.id)),
@@ -188,6 +192,7 @@ export class SetPlan {
       status,
       subscriberId: subjectOf(m),
       idempotencyKey: m.idempotency_key,
+      requestMac: m.request_mac,
       ...extra,
     });
   }

@@ -27,6 +27,7 @@ import { ifNoneMatchHolds } from "../edge-cache.ts";
 import { keyedRoute } from "../keyed-route.ts";
 import { jsonBody, noBody } from "../middleware/json-body.ts";
 import { envelope, ok, problems } from "../openapi-schemas.ts";
+import { cachedOperation, keepOperation } from "../operation-cache.ts";
 import {
   createResponses,
   deleteResponses,
@@ -59,7 +60,10 @@ async function outcome(c: Context<AppEnv>, { operation, replayed }: Accepted, pr
     headers.Vary = "Prefer";
   }
   const rt = c.get("rt");
-  const result = await writeResult(rt, c.get("principal")!, wait > 0 ? await awaitOperation(rt, operation, wait) : operation);
+  const latest = wait > 0 ? await awaitOperation(rt, operation, wait) : operation;
+  // This location's view of what it accepted, for GET /v1/operations/{id} before the consumer has run.
+  if (!replayed || latest.status !== "pending") keepOperation(c, latest);
+  const result = await writeResult(rt, c.get("principal")!, latest);
   const pendingHeaders = { ...headers, Location: `/v1/operations/${result.operation.id}` };
   return { result, headers, pendingHeaders };
 }
@@ -226,4 +230,11 @@ export const subscriberRoutes = new OpenAPIHono<AppEnv>()
     c.set("cacheOutcome", cache);
     return c.json(listBody(c.req.url, q.limit, value), 200);
   })
-  .openapi(operation, async (c) => c.json({ data: await getOperation(c.get("rt"), c.req.valid("param").id), meta: {} }, 200));
+  .openapi(operation, async (c) => {
+    const id = c.req.valid("param").id;
+    const seen = await cachedOperation(c, id);
+    if (seen && seen.status !== "pending") return c.json({ data: seen, meta: {} }, 200);
+    const op = await getOperation(c.get("rt"), id, seen);
+    if (op.status !== "pending") keepOperation(c, op);
+    return c.json({ data: op, meta: {} }, 200);
+  });
