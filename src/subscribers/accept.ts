@@ -2,22 +2,20 @@ import { v7 as uuidv7 } from "uuid";
 import type { Principal } from "../auth/index.ts";
 import { hasScope } from "../auth/index.ts";
 import { safeGet } from "../cache/read-through.ts";
-import type { OperationRow } from "../db/repositories/operations.ts";
-import { findFirstOperation } from "../db/repositories/operations.ts";
-import { canonicalJson, hmacSha256Hex, sha256Hex, timingSafeEqualStr } from "../lib/crypto.ts";
+import { canonicalJson, hmacSha256Hex, timingSafeEqualStr } from "../lib/crypto.ts";
 import { DomainError } from "../lib/errors.ts";
 import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
-import type { IdempotencyRecord } from "./idempotency.ts";
-import { isSameRequest } from "./idempotency.ts";
 import { sendSubscriberWrite } from "./journal.ts";
 import type { SubscriberWriteMessage } from "./messages.ts";
 import { cacheKeys, emailHash } from "./model.ts";
-import { isKeyedId, keyedOperationId, keyedSubscriberId, keyedVariants, signedOperationId } from "./operation-id.ts";
+import { isKeyedId, keyedOperationId, keyedSubscriberId, signedOperationId } from "./operation-id.ts";
 import type { IfMatch } from "./preconditions.ts";
 import { cannotHold, ifMatchFields } from "./preconditions.ts";
+import type { LocalOperations } from "./replay.ts";
+import { olderReplay, refusedReplay, replayOf } from "./replay.ts";
 import type { Operation, OperationKind, Subscriber, SubscriberInput, SubscriberPatch } from "./schema.ts";
-import { findOperationView, getSubscriber, parseSubscriberRef, pendingOperation, viewOfRow } from "./service.ts";
+import { getSubscriber, parseSubscriberRef, pendingOperation } from "./service.ts";
 
 /**
  * The edge's half of every subscriber write: answer what it already knows (a replayed
@@ -35,38 +33,6 @@ export interface Accepted {
 /** What every change's message carries besides its own fields. */
 type Change = { v: 1; operation_id: string; order_id?: string; requested_at: string; request_mac: string };
 
-const refusedReplay = () =>
-  new DomainError("validation_failed", "This Idempotency-Key was already used with a different request.", {
-    fields: [{ field: "Idempotency-Key", message: "reused with a different request" }],
-  });
-
-/**
- * A replayed Idempotency-Key, answered from what Postgres has of its operation (under any kind: the
- * same key for another kind of write is another request). Postgres away or behind: no answer, and
- * the write is enqueued again under the same id, which the consumer decides once.
- */
-async function replayOf(rt: Runtime, operationId: string, requestMac: string): Promise<Operation | undefined> {
-  let row: OperationRow | undefined;
-  try {
-    row = await findFirstOperation(rt.reader(), await keyedVariants(rt.config.erasureHashKey, operationId));
-  } catch (err) {
-    rt.log.warn("idempotency_lookup_failed", { error: errorMessage(err) });
-    return undefined;
-  }
-  if (!row) return undefined;
-  if (row.id !== operationId || (row.requestMac !== null && !timingSafeEqualStr(row.requestMac, requestMac))) throw refusedReplay();
-  return viewOfRow(row);
-}
-
-/** A record an Idempotency-Key left in KV before keys were ids, honoured for the rest of its 24 h (read, never written). */
-async function olderReplay(rt: Runtime, principal: Principal, idempotencyKey: string, fingerprint: unknown) {
-  const previous = await safeGet<IdempotencyRecord>(rt, cacheKeys.idempotency(principal.keyId, await sha256Hex(idempotencyKey)));
-  if (!previous) return undefined;
-  if (!(await isSameRequest(previous, rt.config.erasureHashKey, fingerprint))) throw refusedReplay();
-  // An operation erased with its subscriber answers 410 here (findOperationView): nothing is stored again.
-  return (await findOperationView(rt, previous.operation.id)) ?? previous.operation;
-}
-
 async function accept(
   rt: Runtime,
   principal: Principal,
@@ -74,6 +40,7 @@ async function accept(
   idempotencyKey: string | undefined,
   /** What makes two requests the same request: replaying a key with another is refused. */
   fingerprint: unknown,
+  here: LocalOperations | undefined,
   prepare: (change: Change) => Promise<{ message: SubscriberWriteMessage; operation: Operation }>,
 ): Promise<Accepted> {
   const hashKey = rt.config.erasureHashKey;
@@ -82,7 +49,17 @@ async function accept(
   const change: Change = { v: 1, operation_id: "", requested_at: new Date(now).toISOString(), request_mac: requestMac };
   if (idempotencyKey !== undefined) {
     change.operation_id = await keyedOperationId(hashKey, kind, principal.keyId, idempotencyKey);
-    const known = (await replayOf(rt, change.operation_id, requestMac)) ?? (await olderReplay(rt, principal, idempotencyKey, fingerprint));
+    // Postgres first: once it has the operation, it alone decides. Before, this location's copy
+    // answers a replay of what it accepted itself, and refuses another request under the key.
+    let known = await replayOf(rt, change.operation_id, requestMac);
+    if (!known) {
+      const local = await here?.seen(change.operation_id);
+      const mac = local?.request_mac;
+      if (local && (local.operation.id !== change.operation_id || (mac !== undefined && !timingSafeEqualStr(mac, requestMac)))) {
+        throw refusedReplay();
+      }
+      known = (mac !== undefined ? local?.operation : undefined) ?? (await olderReplay(rt, principal, idempotencyKey, fingerprint));
+    }
     if (known) return { operation: known, replayed: true };
     // A keyed id holds no time: the order of acceptance travels beside it.
     change.order_id = uuidv7({ msecs: now });
@@ -97,16 +74,24 @@ async function accept(
       cause: err,
     });
   }
+  here?.keep({ operation, request_mac: requestMac });
   return { operation, replayed: false };
 }
 
-export function createSubscriber(rt: Runtime, principal: Principal, input: SubscriberInput, idempotencyKey: string | undefined) {
+export function createSubscriber(
+  rt: Runtime,
+  principal: Principal,
+  input: SubscriberInput,
+  idempotencyKey: string | undefined,
+  here?: LocalOperations,
+) {
   return accept(
     rt,
     principal,
     "subscriber.create",
     idempotencyKey,
     { op: "create", ...input, email: input.email.toLowerCase() },
+    here,
     async (change) => {
       // A positive cache entry is authoritative enough to answer 409 at once; an absence never is.
       const known = await safeGet<{ v?: Subscriber }>(rt, await cacheKeys.byEmail(input.email));
@@ -157,18 +142,27 @@ export function updateSubscriber(
   patch: SubscriberPatch,
   ifMatch: IfMatch | undefined,
   idempotencyKey: string | undefined,
+  here?: LocalOperations,
 ) {
-  return accept(rt, principal, "subscriber.update", idempotencyKey, { op: "update", ref: sameRef(ref), patch, ifMatch }, async (change) => {
-    const subscriber = await target(rt, ref, ifMatch);
-    const message = {
-      type: "subscriber.update" as const,
-      ...change,
-      subscriber_id: subscriber.id,
-      changes: patch,
-      ...ifMatchFields(ifMatch),
-    };
-    return { message, operation: pendingOperation(message.operation_id, "subscriber.update", subscriber.id) };
-  });
+  return accept(
+    rt,
+    principal,
+    "subscriber.update",
+    idempotencyKey,
+    { op: "update", ref: sameRef(ref), patch, ifMatch },
+    here,
+    async (change) => {
+      const subscriber = await target(rt, ref, ifMatch);
+      const message = {
+        type: "subscriber.update" as const,
+        ...change,
+        subscriber_id: subscriber.id,
+        changes: patch,
+        ...ifMatchFields(ifMatch),
+      };
+      return { message, operation: pendingOperation(message.operation_id, "subscriber.update", subscriber.id) };
+    },
+  );
 }
 
 export function deleteSubscriber(
@@ -177,8 +171,9 @@ export function deleteSubscriber(
   ref: string,
   ifMatch: IfMatch | undefined,
   idempotencyKey: string | undefined,
+  here?: LocalOperations,
 ) {
-  return accept(rt, principal, "subscriber.delete", idempotencyKey, { op: "delete", ref: sameRef(ref), ifMatch }, async (change) => {
+  return accept(rt, principal, "subscriber.delete", idempotencyKey, { op: "delete", ref: sameRef(ref), ifMatch }, here, async (change) => {
     const subscriber = await target(rt, ref, ifMatch);
     const message = { type: "subscriber.delete" as const, ...change, subscriber_id: subscriber.id, ...ifMatchFields(ifMatch) };
     return { message, operation: pendingOperation(message.operation_id, "subscriber.delete", subscriber.id) };
@@ -190,7 +185,13 @@ export function deleteSubscriber(
  * events, operations and dead letters to erase, and an address not yet stored gets a tombstone that
  * refuses its pending creates. So a lookup that finds nothing is not a 404 here.
  */
-export async function forgetSubscriber(rt: Runtime, principal: Principal, ref: string, idempotencyKey: string | undefined) {
+export async function forgetSubscriber(
+  rt: Runtime,
+  principal: Principal,
+  ref: string,
+  idempotencyKey: string | undefined,
+  here?: LocalOperations,
+) {
   const parsed = parseSubscriberRef(ref);
   let subscriber: Subscriber | undefined;
   try {
@@ -202,7 +203,7 @@ export async function forgetSubscriber(rt: Runtime, principal: Principal, ref: s
   const id = subscriber?.id ?? parsed.id;
   // The fingerprint holds no address, only its keyed hash: the record outlives the erasure.
   const fingerprint = { op: "forget", id, email: email ? await emailHash(rt.config.erasureHashKey, email) : undefined };
-  return accept(rt, principal, "subscriber.forget", idempotencyKey, fingerprint, async (change) => {
+  return accept(rt, principal, "subscriber.forget", idempotencyKey, fingerprint, here, async (change) => {
     const message = {
       type: "subscriber.forget" as const,
       ...change,

@@ -24,6 +24,10 @@ const change = {
   idempotency_key: z.string().max(200).optional(),
 };
 
+/** The subscriber a write is about, when it names one. */
+export const subjectOf = (m: SubscriberWriteMessage): string | null =>
+  m.type === "subscriber.create" ? m.subscriber.id : (m.subscriber_id ?? null);
+
 /** Where a change stands in the order of acceptance (docs/write-rules.md "Order"). */
 export const orderOf = (m: { operation_id: string; order_id?: string | undefined }) => m.order_id ?? m.operation_id;
 

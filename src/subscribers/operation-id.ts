@@ -85,3 +85,6 @@ export async function keyedSubscriberId(key: string, operationId: string): Promi
   const d = await hmacSha256Hex(key, `subscriber-id:v1:${plain(operationId)}`);
   return dashed(`${d.slice(0, 12)}8${d.slice(12, 15)}8${d.slice(15, 30)}`);
 }
+
+/** The name a location keeps an operation's copy under: a keyed one under its Idempotency-Key, whatever its kind. */
+export const operationCacheName = (id: string) => (isKeyedId(id) ? `key/${keyedRoot(id)}` : plain(id));

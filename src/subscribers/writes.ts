@@ -3,13 +3,12 @@ import { isRefusedByDatabase, isUniqueViolation, pgErrorCode } from "../db/error
 import { recordOperationOutcomes } from "../db/repositories/operations.ts";
 import type { SubscriberRow } from "../db/repositories/subscribers.ts";
 import type { SubscriberWriteMessage } from "./messages.ts";
-import { orderOf } from "./messages.ts";
+import { orderOf, subjectOf } from "./messages.ts";
 import { emailHash, normalizeEmail } from "./model.ts";
 import { isKeyedId, keyedRoot } from "./operation-id.ts";
 import type { Applied, Erasure } from "./set-apply.ts";
 import { applySet } from "./set-apply.ts";
 import type { Outcome } from "./set-plan.ts";
-import { subjectOf } from "./set-plan.ts";
 
 /**
  * The consumer's side of every subscriber write (creates, updates, deletes and erasures), applied in
