@@ -134,7 +134,7 @@ export const ConfigSchema = z.object({
     .preprocess(emptyToUndefined, z.string().min(16).optional())
     .meta(
       secret(
-        'Key of the email hashes kept after a delete or an erasure (docs/api.md "No resurrection"). ' +
+        'Key of the email hashes kept after a delete or an erasure, of request HMACs and operation id tags (docs/api.md "Erasure"). ' +
           "Required in production; outside it a fixed development key is used.",
       ),
     ),

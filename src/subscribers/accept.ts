@@ -1,26 +1,28 @@
 import { v7 as uuidv7 } from "uuid";
 import type { Principal } from "../auth/index.ts";
 import { hasScope } from "../auth/index.ts";
-import { safeGet, safePut } from "../cache/read-through.ts";
-import { sha256Hex } from "../lib/crypto.ts";
+import { safeGet } from "../cache/read-through.ts";
+import { canonicalJson, hmacSha256Hex, timingSafeEqualStr } from "../lib/crypto.ts";
 import { DomainError } from "../lib/errors.ts";
 import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
-import type { IdempotencyRecord } from "./idempotency.ts";
-import { idempotencyRecord, isSameRequest } from "./idempotency.ts";
 import { sendSubscriberWrite } from "./journal.ts";
 import type { SubscriberWriteMessage } from "./messages.ts";
-import { cacheKeys, emailHash, TTL } from "./model.ts";
+import { cacheKeys, emailHash } from "./model.ts";
+import { isKeyedId, keyedOperationId, keyedSubscriberId, signedOperationId } from "./operation-id.ts";
 import type { IfMatch } from "./preconditions.ts";
 import { cannotHold, ifMatchFields } from "./preconditions.ts";
+import type { LocalOperations } from "./replay.ts";
+import { olderReplay, refusedReplay, replayOf } from "./replay.ts";
 import type { Operation, OperationKind, Subscriber, SubscriberInput, SubscriberPatch } from "./schema.ts";
-import { findOperationView, getSubscriber, parseSubscriberRef } from "./service.ts";
+import { getSubscriber, parseSubscriberRef, pendingOperation } from "./service.ts";
 
 /**
  * The edge's half of every subscriber write: answer what it already knows (a replayed
- * Idempotency-Key, a known address, a stale If-Match), otherwise give the change an operation id (a
- * UUIDv7: the order of acceptance) and enqueue it. The consumer decides against Postgres. Nothing is
- * reported as accepted that was not enqueued.
+ * Idempotency-Key Postgres has the operation of, a known address, a stale If-Match), otherwise give
+ * the change an operation id (src/subscribers/operation-id.ts) and enqueue it. The consumer decides
+ * against Postgres. Nothing is reported as accepted that was not enqueued, and accepting writes
+ * nothing to KV: the id itself says the operation is pending, and the Idempotency-Key is the id.
  */
 
 export interface Accepted {
@@ -28,30 +30,41 @@ export interface Accepted {
   replayed: boolean;
 }
 
+/** What every change's message carries besides its own fields. */
+type Change = { v: 1; operation_id: string; order_id?: string; requested_at: string; request_mac: string };
+
 async function accept(
   rt: Runtime,
   principal: Principal,
+  kind: OperationKind,
   idempotencyKey: string | undefined,
   /** What makes two requests the same request: replaying a key with another is refused. */
   fingerprint: unknown,
-  prepare: (idempotencyCacheKey: string | undefined) => Promise<{ message: SubscriberWriteMessage; operation: Operation }>,
+  here: LocalOperations | undefined,
+  prepare: (change: Change) => Promise<{ message: SubscriberWriteMessage; operation: Operation }>,
 ): Promise<Accepted> {
-  let idemCacheKey: string | undefined;
   const hashKey = rt.config.erasureHashKey;
+  const requestMac = await hmacSha256Hex(hashKey, canonicalJson(fingerprint));
+  const now = Date.now();
+  const change: Change = { v: 1, operation_id: "", requested_at: new Date(now).toISOString(), request_mac: requestMac };
   if (idempotencyKey !== undefined) {
-    idemCacheKey = cacheKeys.idempotency(principal.keyId, await sha256Hex(idempotencyKey));
-    const previous = await safeGet<IdempotencyRecord>(rt, idemCacheKey);
-    if (previous) {
-      if (!(await isSameRequest(previous, hashKey, fingerprint))) {
-        throw new DomainError("validation_failed", "This Idempotency-Key was already used with a different request.", {
-          fields: [{ field: "Idempotency-Key", message: "reused with a different request" }],
-        });
+    change.operation_id = await keyedOperationId(hashKey, kind, principal.keyId, idempotencyKey);
+    // Postgres first: once it has the operation, it alone decides. Before, this location's copy
+    // answers a replay of what it accepted itself, and refuses another request under the key.
+    let known = await replayOf(rt, change.operation_id, requestMac);
+    if (!known) {
+      const local = await here?.seen(change.operation_id);
+      const mac = local?.request_mac;
+      if (local && (local.operation.id !== change.operation_id || (mac !== undefined && !timingSafeEqualStr(mac, requestMac)))) {
+        throw refusedReplay();
       }
-      // An operation erased with its subscriber answers 410 here (findOperationView): nothing is stored again.
-      return { operation: (await findOperationView(rt, previous.operation.id)) ?? previous.operation, replayed: true };
+      known = (mac !== undefined ? local?.operation : undefined) ?? (await olderReplay(rt, principal, idempotencyKey, fingerprint));
     }
-  }
-  const { message, operation } = await prepare(idemCacheKey);
+    if (known) return { operation: known, replayed: true };
+    // A keyed id holds no time: the order of acceptance travels beside it.
+    change.order_id = uuidv7({ msecs: now });
+  } else change.operation_id = await signedOperationId(hashKey, kind, now);
+  const { message, operation } = await prepare(change);
   try {
     await sendSubscriberWrite(rt, message);
   } catch (err) {
@@ -61,46 +74,47 @@ async function accept(
       cause: err,
     });
   }
-  await Promise.all([
-    safePut(rt, cacheKeys.operation(operation.id), { v: operation }, TTL.operation),
-    idemCacheKey ? safePut(rt, idemCacheKey, await idempotencyRecord(hashKey, fingerprint, operation), TTL.idempotency) : undefined,
-  ]);
+  here?.keep({ operation, request_mac: requestMac });
   return { operation, replayed: false };
 }
 
-const pending = (id: string, kind: OperationKind, subscriberId: string | null): Operation => ({
-  id,
-  kind,
-  status: "pending",
-  subscriber_id: subscriberId,
-  subscriber_version: null,
-  error: null,
-  completed_at: null,
-});
-
-const change = (idempotencyCacheKey: string | undefined) => ({
-  v: 1 as const,
-  operation_id: uuidv7(),
-  requested_at: new Date().toISOString(),
-  ...(idempotencyCacheKey ? { idempotency_key: idempotencyCacheKey } : {}),
-});
-
-export function createSubscriber(rt: Runtime, principal: Principal, input: SubscriberInput, idempotencyKey: string | undefined) {
-  return accept(rt, principal, idempotencyKey, { op: "create", ...input, email: input.email.toLowerCase() }, async (idem) => {
-    // A positive cache entry is authoritative enough to answer 409 at once; an absence never is.
-    const known = await safeGet<{ v?: Subscriber }>(rt, await cacheKeys.byEmail(input.email));
-    if (known?.v) {
-      // Only a key that may read subscribers learns whose the address is.
-      const extra = hasScope(principal, "subscribers:read") ? { existing_id: known.v.id } : undefined;
-      throw new DomainError("conflict", "A subscriber with this email already exists.", extra ? { extra } : {});
-    }
-    const message = {
-      type: "subscriber.create" as const,
-      ...change(idem),
-      subscriber: { id: uuidv7(), email: input.email, name: input.name, last_name: input.last_name, status: input.status },
-    };
-    return { message, operation: pending(message.operation_id, "subscriber.create", message.subscriber.id) };
-  });
+export function createSubscriber(
+  rt: Runtime,
+  principal: Principal,
+  input: SubscriberInput,
+  idempotencyKey: string | undefined,
+  here?: LocalOperations,
+) {
+  return accept(
+    rt,
+    principal,
+    "subscriber.create",
+    idempotencyKey,
+    { op: "create", ...input, email: input.email.toLowerCase() },
+    here,
+    async (change) => {
+      // A positive cache entry is authoritative enough to answer 409 at once; an absence never is.
+      const known = await safeGet<{ v?: Subscriber }>(rt, await cacheKeys.byEmail(input.email));
+      if (known?.v) {
+        // Only a key that may read subscribers learns whose the address is.
+        const extra = hasScope(principal, "subscribers:read") ? { existing_id: known.v.id } : undefined;
+        throw new DomainError("conflict", "A subscriber with this email already exists.", extra ? { extra } : {});
+      }
+      const message = {
+        type: "subscriber.create" as const,
+        ...change,
+        // A keyed create names the same subscriber wherever it is accepted.
+        subscriber: {
+          id: isKeyedId(change.operation_id) ? await keyedSubscriberId(rt.config.erasureHashKey, change.operation_id) : uuidv7(),
+          email: input.email,
+          name: input.name,
+          last_name: input.last_name,
+          status: input.status,
+        },
+      };
+      return { message, operation: pendingOperation(message.operation_id, "subscriber.create", message.subscriber.id) };
+    },
+  );
 }
 
 /**
@@ -128,18 +142,27 @@ export function updateSubscriber(
   patch: SubscriberPatch,
   ifMatch: IfMatch | undefined,
   idempotencyKey: string | undefined,
+  here?: LocalOperations,
 ) {
-  return accept(rt, principal, idempotencyKey, { op: "update", ref: sameRef(ref), patch, ifMatch }, async (idem) => {
-    const subscriber = await target(rt, ref, ifMatch);
-    const message = {
-      type: "subscriber.update" as const,
-      ...change(idem),
-      subscriber_id: subscriber.id,
-      changes: patch,
-      ...ifMatchFields(ifMatch),
-    };
-    return { message, operation: pending(message.operation_id, "subscriber.update", subscriber.id) };
-  });
+  return accept(
+    rt,
+    principal,
+    "subscriber.update",
+    idempotencyKey,
+    { op: "update", ref: sameRef(ref), patch, ifMatch },
+    here,
+    async (change) => {
+      const subscriber = await target(rt, ref, ifMatch);
+      const message = {
+        type: "subscriber.update" as const,
+        ...change,
+        subscriber_id: subscriber.id,
+        changes: patch,
+        ...ifMatchFields(ifMatch),
+      };
+      return { message, operation: pendingOperation(message.operation_id, "subscriber.update", subscriber.id) };
+    },
+  );
 }
 
 export function deleteSubscriber(
@@ -148,11 +171,12 @@ export function deleteSubscriber(
   ref: string,
   ifMatch: IfMatch | undefined,
   idempotencyKey: string | undefined,
+  here?: LocalOperations,
 ) {
-  return accept(rt, principal, idempotencyKey, { op: "delete", ref: sameRef(ref), ifMatch }, async (idem) => {
+  return accept(rt, principal, "subscriber.delete", idempotencyKey, { op: "delete", ref: sameRef(ref), ifMatch }, here, async (change) => {
     const subscriber = await target(rt, ref, ifMatch);
-    const message = { type: "subscriber.delete" as const, ...change(idem), subscriber_id: subscriber.id, ...ifMatchFields(ifMatch) };
-    return { message, operation: pending(message.operation_id, "subscriber.delete", subscriber.id) };
+    const message = { type: "subscriber.delete" as const, ...change, subscriber_id: subscriber.id, ...ifMatchFields(ifMatch) };
+    return { message, operation: pendingOperation(message.operation_id, "subscriber.delete", subscriber.id) };
   });
 }
 
@@ -161,7 +185,13 @@ export function deleteSubscriber(
  * events, operations and dead letters to erase, and an address not yet stored gets a tombstone that
  * refuses its pending creates. So a lookup that finds nothing is not a 404 here.
  */
-export async function forgetSubscriber(rt: Runtime, principal: Principal, ref: string, idempotencyKey: string | undefined) {
+export async function forgetSubscriber(
+  rt: Runtime,
+  principal: Principal,
+  ref: string,
+  idempotencyKey: string | undefined,
+  here?: LocalOperations,
+) {
   const parsed = parseSubscriberRef(ref);
   let subscriber: Subscriber | undefined;
   try {
@@ -173,13 +203,13 @@ export async function forgetSubscriber(rt: Runtime, principal: Principal, ref: s
   const id = subscriber?.id ?? parsed.id;
   // The fingerprint holds no address, only its keyed hash: the record outlives the erasure.
   const fingerprint = { op: "forget", id, email: email ? await emailHash(rt.config.erasureHashKey, email) : undefined };
-  return accept(rt, principal, idempotencyKey, fingerprint, async (idem) => {
+  return accept(rt, principal, "subscriber.forget", idempotencyKey, fingerprint, here, async (change) => {
     const message = {
       type: "subscriber.forget" as const,
-      ...change(idem),
+      ...change,
       ...(id ? { subscriber_id: id } : {}),
       ...(email ? { email } : {}),
     };
-    return { message, operation: pending(message.operation_id, "subscriber.forget", id ?? null) };
+    return { message, operation: pendingOperation(message.operation_id, "subscriber.forget", id ?? null) };
   });
 }

@@ -24,6 +24,11 @@ export interface BatchReport {
   superseded: number;
   /** Redeliveries of operations that already had an outcome: acked, nothing written. */
   already_decided: number;
+  /**
+   * Messages not applied because their Idempotency-Key had already made an operation for another
+   * request (docs/api.md "Idempotency"): acked, and the operation keeps the first request's outcome.
+   */
+  idempotency_conflicts: number;
   /** Cache keys the settle pass found wrong and wrote or deleted. */
   settled: number;
   retried: number;
@@ -88,6 +93,7 @@ export async function consumeSubscriberWrites(
     removed: 0,
     superseded: 0,
     already_decided: 0,
+    idempotency_conflicts: 0,
     settled: 0,
     retried: 0,
     exhausted: 0,
@@ -172,6 +178,8 @@ export async function consumeSubscriberWrites(
   report.removed = result.removed.length;
   report.superseded = result.outcomes.filter((o) => o.status === "superseded").length;
   report.already_decided = result.alreadyDecided;
+  report.idempotency_conflicts = result.conflicts.length;
+  for (const id of result.conflicts) rt.log.warn("idempotency_conflict", { operation_id: id, outcome: "not_applied" });
   // The rows are durable and acked: checking the cache need not hold the batch open. Every write here
   // is best effort anyway (a miss reads Postgres; a pending operation is re-checked there), and the
   // delayed settle message checks it again.

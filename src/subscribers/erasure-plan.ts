@@ -1,11 +1,13 @@
 import type { NewTombstoneRow, TombstoneRow } from "../db/repositories/subscriber-history.ts";
 import type { SubscriberRow } from "../db/repositories/subscribers.ts";
 import type { SubscriberForgetMessage } from "./messages.ts";
+import { orderOf } from "./messages.ts";
 import { normalizeEmail } from "./model.ts";
 
 type Tombstone = TombstoneRow | NewTombstoneRow;
 
 export interface ErasureTarget {
+  /** The erasure's place in the order of acceptance (orderOf), which its tombstones keep. */
   operationId: string;
   /** The id the erasure names, if it names one. */
   subscriberId?: string | undefined;
@@ -96,7 +98,7 @@ export function planErasure({ message: m, rows, tombstones, hashes }: ErasureInp
   ];
   const emails = [...new Set([...live.map((r) => normalizeEmail(r.email)), ...(email ? [email] : [])])];
   const overtaken = erasureTombstones({
-    operationId: m.operation_id,
+    operationId: orderOf(m),
     subscriberId: m.subscriber_id,
     emailHash: hash,
     liveIds: live.map((r) => r.id),
@@ -113,7 +115,7 @@ export function planErasure({ message: m, rows, tombstones, hashes }: ErasureInp
         subscriberId: r.id,
         emailHash: hashes.get(normalizeEmail(r.email)) ?? null,
         kind: "forgotten" as const,
-        operationId: m.operation_id,
+        operationId: orderOf(m),
         version: r.version,
       })),
       ...overtaken.tombstones,

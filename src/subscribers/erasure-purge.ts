@@ -4,11 +4,14 @@ import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
 import { holdsPlainHash } from "./idempotency.ts";
 import { cacheKeys, emailHash } from "./model.ts";
+import { verifyOperationId } from "./operation-id.ts";
 import type { StoreResult } from "./writes.ts";
 
 /**
- * An erasure's reach into the edge cache: the subscriber by id and by email, every operation it had,
- * and dead letters parked in KV that mention them. List pages are not purged here: they live in the
+ * An erasure's reach into the edge cache: the subscriber by id and by email, every operation it had
+ * that was accepted before ids were signed (later ones are never in KV; a location's Cache API copy
+ * of a finished one lives 60 s, src/http/operation-cache.ts), and dead letters parked in KV that
+ * mention them. List pages are not purged here: they live in the
  * Cache API under the database snapshot they were read in (src/subscribers/list.ts), so the commit
  * that removed the row makes every page that may show the person unreachable, and the old ones
  * expire with their 60 s TTL. Idempotency records hold only an HMAC of their request and stay, so a
@@ -19,7 +22,7 @@ const PURGE_ATTEMPTS = 3;
 
 /**
  * The purge is idempotent, so a failing cache gets a few tries. If it stays down, what is left
- * expires with its TTL (subscriber entries 1 h, idempotency records 24 h, pending
+ * expires with its TTL (subscriber entries 1 h, older idempotency records 24 h and pending
  * operations 14 days) and the failure is logged with counts only.
  */
 export async function purgeErasedWithRetries(rt: Runtime, result: StoreResult): Promise<void> {
@@ -44,7 +47,8 @@ async function purgeErased(rt: Runtime, result: StoreResult): Promise<void> {
     for (const id of e.subscriberIds) keys.add(cacheKeys.byId(id));
     for (const email of e.emails) keys.add(await cacheKeys.byEmail(email));
     for (const op of e.operations) {
-      keys.add(cacheKeys.operation(op.id));
+      // Only an operation accepted before ids were signed can have a KV entry.
+      if ((await verifyOperationId(rt.config.erasureHashKey, op.id)).form === "unsigned") keys.add(cacheKeys.operation(op.id));
       if (op.idempotencyKey) idempotency.add(op.idempotencyKey);
     }
     needles.push(...e.subscriberIds, ...e.emails);

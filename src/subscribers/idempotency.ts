@@ -2,14 +2,15 @@ import { canonicalJson, hmacSha256Hex, sha256Hex, timingSafeEqualStr } from "../
 import type { Operation } from "./schema.ts";
 
 /**
- * The edge cache's Idempotency-Key record: which request the key was first used with, and the
- * operation it made. The request is kept as an HMAC of its canonical JSON under the erasure hash key,
- * never as a plain hash: a create's request holds the email and names, and an unsalted hash of them
- * is personal data (anyone can hash a guess). So the record outlives an erasure of its subscriber
- * untouched; a replay then finds the operation erased and answers 410 (docs/api.md "Erasure").
+ * The Idempotency-Key record the edge kept in KV before a key mapped to its operation id
+ * (src/subscribers/operation-id.ts): which request the key was first used with, and the operation
+ * it made. None is written any more; those left are read and honoured until their 24 h end. The
+ * request is kept as an HMAC of its canonical JSON under the erasure hash key, never as a plain
+ * hash: a create's request holds the email and names, and an unsalted hash of them is personal data
+ * (anyone can hash a guess). The operation row keeps the same HMAC now (`request_mac`).
  *
- * Records written before the HMAC (`bodyHash`, a SHA-256) are still honoured for their 24 h; an
- * erasure deletes those (src/subscribers/erasure-purge.ts).
+ * Records written before the HMAC (`bodyHash`, a SHA-256) are honoured the same way; an erasure
+ * deletes those (src/subscribers/erasure-purge.ts).
  */
 export interface IdempotencyRecord {
   /** HMAC-SHA256 of the request's canonical JSON under ERASURE_HASH_KEY. */
@@ -17,10 +18,6 @@ export interface IdempotencyRecord {
   /** The older form: SHA-256 of the same JSON. */
   bodyHash?: string;
   operation: Operation;
-}
-
-export async function idempotencyRecord(hashKey: string, fingerprint: unknown, operation: Operation): Promise<IdempotencyRecord> {
-  return { requestMac: await hmacSha256Hex(hashKey, canonicalJson(fingerprint)), operation };
 }
 
 /** Whether a request replaying the record's key is the request the record was made for. */

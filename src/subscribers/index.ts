@@ -7,6 +7,8 @@ export { reconcileWriteJournal } from "./journal.ts";
 export { listQueryFields, listSubscriberPage } from "./list.ts";
 export { replayableWrite } from "./messages.ts";
 export { etagOf } from "./model.ts";
+export { operationCacheName } from "./operation-id.ts";
 export { parseIfMatch } from "./preconditions.ts";
+export type { LocalOperations, SeenOperation } from "./replay.ts";
 export { Operation, Subscriber, SubscriberInput, SubscriberPatch, SubscriberStatus } from "./schema.ts";
 export { awaitOperation, getOperation, getSubscriber, MAX_WAIT_SECONDS, writeResult } from "./service.ts";

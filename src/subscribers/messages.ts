@@ -4,16 +4,32 @@ import { SubscriberStatus } from "./schema.ts";
 
 /**
  * The subscriber-writes queue's messages, shared by the producers (the write routes) and the
- * consumer; versioned for rolling deploys. Every change carries the operation id the edge gave it, a
- * UUIDv7: its order is the order the edge accepted the changes in. `idempotency_key` is the cache key
- * of the request's Idempotency-Key record (a hash), kept with the operation so an erasure can find it.
+ * consumer; versioned for rolling deploys. Every change carries the operation id the edge gave it
+ * (src/subscribers/operation-id.ts) and its place in the order of acceptance: `order_id`, a UUIDv7
+ * minted at acceptance, or else the operation id itself (a signed id, or one from before keyed ids).
+ * `request_mac` is the HMAC of the request under ERASURE_HASH_KEY: the consumer compares it with the
+ * operation's, so a different request under one Idempotency-Key is never applied.
+ * `idempotency_key` is the cache key of an older Idempotency-Key record in KV (a hash), kept with the
+ * operation so an erasure can find it.
  */
 const change = {
   v: z.literal(1),
   operation_id: z.uuid(),
+  order_id: z.uuid().optional(),
   requested_at: z.iso.datetime(),
+  request_mac: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
   idempotency_key: z.string().max(200).optional(),
 };
+
+/** The subscriber a write is about, when it names one. */
+export const subjectOf = (m: SubscriberWriteMessage): string | null =>
+  m.type === "subscriber.create" ? m.subscriber.id : (m.subscriber_id ?? null);
+
+/** Where a change stands in the order of acceptance (docs/write-rules.md "Order"). */
+export const orderOf = (m: { operation_id: string; order_id?: string | undefined }) => m.order_id ?? m.operation_id;
 
 /**
  * What an If-Match asked for (src/subscribers/preconditions.ts): `if_match`, one version (the only

@@ -56,6 +56,7 @@ export const cacheKeys = {
   byId: (id: string) => `sub:v1:id:${id.toLowerCase()}`,
   /** A hash of the address, so no cache key (listed in dashboards, logs of the store) holds an email. */
   byEmail: async (email: string) => `sub:v2:email:${await sha256Hex(normalizeEmail(email))}`,
+  /** A pending operation accepted before ids were signed (read, never written: src/subscribers/service.ts). */
   operation: (id: string) => `op:v1:${id}`,
   /**
    * One list page in the Cache API (never KV): the database snapshot it was read under and the SHA-256
@@ -63,15 +64,13 @@ export const cacheKeys = {
    */
   list: (origin: string, generation: string, queryHash: string) =>
     `${origin}/__subscriber-list/${encodeURIComponent(generation)}/${queryHash}`,
+  /** An Idempotency-Key record from before keys were ids (read, never written: src/subscribers/idempotency.ts). */
   idempotency: (keyId: string, keyHash: string) => `idem:v1:${keyId}:${keyHash}`,
 };
 
 export const TTL = {
-  /** Pending operations live only here until their outcome is in Postgres: as long as a queue keeps a message (14 days). */
-  operation: 14 * 86_400,
   /** How long the Cache API keeps a list page: its key names its snapshot, so this only bounds space. */
   list: 60,
-  idempotency: 86_400,
   /**
    * In isolate memory (src/cache/read-through.ts), which no other invocation can clear: the bound on how
    * long an isolate may serve a subscriber's state after a change (docs/api.md "Cache bounds").

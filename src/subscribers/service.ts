@@ -1,7 +1,7 @@
 import type { Principal } from "../auth/index.ts";
 import { hasScope } from "../auth/index.ts";
 import type { Read } from "../cache/read-through.ts";
-import { cached, readThrough, safeGet, safePut } from "../cache/read-through.ts";
+import { readThrough, safeGet } from "../cache/read-through.ts";
 import type { OperationRow } from "../db/repositories/operations.ts";
 import { findOperation, isErasedOperation } from "../db/repositories/operations.ts";
 import { findSubscriberByEmail, findSubscriberById } from "../db/repositories/subscribers.ts";
@@ -11,8 +11,9 @@ import { errorMessage } from "../lib/log.ts";
 import type { Runtime } from "../runtime.ts";
 import { isEmailAddress } from "./email.ts";
 import { expireIfLost } from "./expiry.ts";
-import { cacheKeys, subscriberCaching, TTL, toOperationView, toSubscriberView } from "./model.ts";
-import type { Operation, Subscriber } from "./schema.ts";
+import { cacheKeys, subscriberCaching, toOperationView, toSubscriberView } from "./model.ts";
+import { verifyOperationId } from "./operation-id.ts";
+import type { Operation, OperationKind, Subscriber } from "./schema.ts";
 
 /**
  * A subscriber reference from a path: an id (UUID) or an email address (anything containing "@").
@@ -47,8 +48,9 @@ export async function getSubscriber(rt: Runtime, idOrEmail: string): Promise<Rea
 }
 
 /**
- * A finished operation is final: once read from Postgres it is cached for good. A pending one lives
- * only in the cache (written when the write was accepted) and is re-checked in Postgres on every read.
+ * An operation minted before ids were signed (src/subscribers/operation-id.ts), looked up as then: a
+ * pending one lived only in KV (written when the write was accepted, read here until it expires)
+ * and is re-checked in Postgres on every read. Nothing is written back.
  */
 export async function findOperationView(rt: Runtime, id: string): Promise<Operation | undefined> {
   const cachedOp = await safeGet<{ v?: Operation; erased?: true }>(rt, cacheKeys.operation(id));
@@ -56,15 +58,18 @@ export async function findOperationView(rt: Runtime, id: string): Promise<Operat
   if (cachedOp?.v && cachedOp.v.status !== "pending") return cachedOp.v;
   const row = await findOperation(rt.reader(), id);
   if (!row) return cachedOp?.v && expireIfLost(cachedOp.v, rt.config);
-  if (isErasedOperation(row)) {
-    // Final too, and holds nothing personal: cached like an outcome.
-    await safePut(rt, cacheKeys.operation(id), { erased: true }, TTL.operation);
-    throw erasedOperation();
-  }
-  const view = toOperationView(row);
-  if (view.status !== "pending") await safePut(rt, cacheKeys.operation(id), cached(view), TTL.operation);
-  return view;
+  return viewOfRow(row);
 }
+
+export const pendingOperation = (id: string, kind: OperationKind, subscriberId: string | null): Operation => ({
+  id,
+  kind,
+  status: "pending",
+  subscriber_id: subscriberId,
+  subscriber_version: null,
+  error: null,
+  completed_at: null,
+});
 
 /**
  * An operation erased with its subscriber (docs/api.md "Erasure") is 410, not 404: the client learns that
@@ -74,7 +79,7 @@ const erasedOperation = () =>
   new DomainError("gone", "This operation was erased with its subscriber; nothing about it is kept, and nothing was stored again.");
 
 /** Postgres's view of an operation, or 410 when it was erased. */
-function viewOf(row: OperationRow): Operation {
+export function viewOfRow(row: OperationRow): Operation {
   if (isErasedOperation(row)) throw erasedOperation();
   return toOperationView(row);
 }
@@ -90,12 +95,29 @@ function operationFor(principal: Principal, op: Operation): Operation {
   return own ? op : { ...op, subscriber_id: null };
 }
 
-/** Pending operations live in the cache; outcomes are in Postgres (and cached by their first read). */
-export async function getOperation(rt: Runtime, id: string): Promise<Operation> {
-  const op = await findOperationView(rt, id);
-  if (!op) throw new DomainError("not_found", "No operation has this id.");
-  return op;
+/**
+ * An operation by id. Outcomes are in Postgres. An id this edge signed that Postgres does not know
+ * yet is pending (its message is on the queue): shown as `seen` (the accepting location's view, with
+ * its subscriber) or else from the id alone (its kind, no subscriber id). A signed id's pending
+ * answer is bounded by its time (expireIfLost); a keyed id holds no time and stays pending. An id
+ * that is neither signed nor from before is a 404 without a storage read.
+ */
+export async function getOperation(rt: Runtime, rawId: string, seen?: Operation): Promise<Operation> {
+  const id = rawId.toLowerCase();
+  const verified = await verifyOperationId(rt.config.erasureHashKey, id);
+  if (verified.form === "unknown") throw noOperation();
+  if (verified.form === "unsigned") {
+    const op = await findOperationView(rt, id);
+    if (!op) throw noOperation();
+    return op;
+  }
+  const row = await findOperation(rt.reader(), id);
+  if (row) return viewOfRow(row);
+  const view = seen?.id === id && seen.status === "pending" ? seen : pendingOperation(id, verified.kind, null);
+  return verified.form === "signed" ? expireIfLost(view, rt.config) : view;
 }
+
+const noOperation = () => new DomainError("not_found", "No operation has this id.");
 
 /** `Prefer: wait` never holds a request longer than this (docs/api.md "`Prefer: wait=N`"). */
 export const MAX_WAIT_SECONDS = 10;
@@ -116,7 +138,7 @@ export async function awaitOperation(rt: Runtime, accepted: Operation, seconds: 
     delay = Math.min(delay * 2, 250);
     try {
       const row = await findOperation(rt.reader(), op.id);
-      if (row) op = viewOf(row);
+      if (row) op = viewOfRow(row);
     } catch (err) {
       rt.log.warn("operation_wait_failed", { error: errorMessage(err) });
       break;

@@ -1,5 +1,5 @@
 import type { Transaction } from "../db/client.ts";
-import { findDecidedOperations, recordOperationOutcomes } from "../db/repositories/operations.ts";
+import { findDecidedOperations, lockOperationKeys, recordOperationOutcomes } from "../db/repositories/operations.ts";
 import { eraseSubscriberHistory, findTombstones, insertSubscriberEvents, saveTombstones } from "../db/repositories/subscriber-history.ts";
 import type { SubscriberRow } from "../db/repositories/subscribers.ts";
 import {
@@ -12,6 +12,7 @@ import {
 import { purgeSubscriberDeliveries } from "../db/repositories/webhooks.ts";
 import type { SubscriberCreateMessage, SubscriberWriteMessage } from "./messages.ts";
 import { emailHash, normalizeEmail } from "./model.ts";
+import { isKeyedId, keyedRoot, keyedVariants } from "./operation-id.ts";
 import type { Outcome, SubscriberChange } from "./set-plan.ts";
 import { SetPlan, toLoad } from "./set-plan.ts";
 
@@ -28,6 +29,39 @@ export interface Applied {
   removed: Array<{ id: string; email: string }>;
   erasures: Erasure[];
   alreadyDecided: number;
+  /** Operations not applied: their Idempotency-Key already made an operation for another request. */
+  conflicts: string[];
+}
+
+/**
+ * The messages of a set whose operations are new. One whose operation has an outcome is acked with
+ * no effect: a redelivery, or the same request accepted again (another location, a retry). One
+ * whose Idempotency-Key already made an operation for another request (another HMAC, or another
+ * kind of write) is not applied either: a conflict, acked and logged, and the operation keeps the
+ * first request's outcome. Keyed operations are decided one transaction at a time (lockOperationKeys).
+ */
+async function screen(tx: Transaction, hashKey: string, all: SubscriberWriteMessage[]) {
+  const keyed = all.filter((m) => isKeyedId(m.operation_id));
+  await lockOperationKeys(tx, [...new Set(keyed.map((m) => keyedRoot(m.operation_id)))]);
+  const others = new Map<string, string[]>();
+  for (const m of keyed)
+    others.set(
+      m.operation_id,
+      (await keyedVariants(hashKey, m.operation_id)).filter((v) => v !== m.operation_id),
+    );
+  const known = await findDecidedOperations(tx, [...new Set([...all.map((m) => m.operation_id), ...[...others.values()].flat()])]);
+  const fresh: SubscriberWriteMessage[] = [];
+  const conflicts: string[] = [];
+  let decided = 0;
+  for (const m of all) {
+    const mac = known.get(m.operation_id);
+    if (known.has(m.operation_id)) {
+      if (mac && m.request_mac && mac !== m.request_mac) conflicts.push(m.operation_id);
+      else decided++;
+    } else if (others.get(m.operation_id)?.some((v) => known.has(v))) conflicts.push(m.operation_id);
+    else fresh.push(m);
+  }
+  return { fresh, conflicts, decided };
 }
 
 /**
@@ -41,11 +75,7 @@ export async function applySet(
   messageHashes: ReadonlyMap<string, string>,
   all: SubscriberWriteMessage[],
 ): Promise<Applied> {
-  const decided = await findDecidedOperations(
-    tx,
-    all.map((m) => m.operation_id),
-  );
-  const messages = all.filter((m) => !decided.has(m.operation_id));
+  const { fresh: messages, conflicts, decided } = await screen(tx, hashKey, all);
   const creates = messages.filter((m): m is SubscriberCreateMessage => m.type === "subscriber.create");
   const changes = messages.filter((m): m is SubscriberChange => m.type !== "subscriber.create");
   const load = toLoad(messages);
@@ -82,5 +112,5 @@ export async function applySet(
   for (const row of writes.saves) await saveSubscriber(tx, row);
   await insertSubscriberEvents(tx, writes.events);
   await recordOperationOutcomes(tx, writes.operations);
-  return { outcomes: plan.outcomes, saved: plan.saved, removed: plan.removed, erasures, alreadyDecided: decided.size };
+  return { outcomes: plan.outcomes, saved: plan.saved, removed: plan.removed, erasures, alreadyDecided: decided, conflicts };
 }

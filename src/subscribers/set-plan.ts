@@ -10,6 +10,7 @@ import type {
   SubscriberUpdateMessage,
   SubscriberWriteMessage,
 } from "./messages.ts";
+import { orderOf, subjectOf } from "./messages.ts";
 import { normalizeEmail, toSubscriberView } from "./model.ts";
 import type { OperationErrorCode } from "./schema.ts";
 import type { CreatePlan, Tombstone } from "./write-plan.ts";
@@ -19,11 +20,10 @@ import { createSuperseded, missingOutcome, newestTombstone, planCreates, planDel
  * One set of writes (a batch, or a part of one while poison is searched for) decided over what its
  * transaction loaded, with no I/O: applySet (set-apply.ts) loads, calls the steps in this order and
  * writes what they decided (docs/write-rules.md "Order within a set"):
- * 1. `changes`: updates, deletes and erasures in operation id order; an update of a subscriber only a
- *    create in this set makes waits for step 3.
+ * 1. `changes`: updates, deletes and erasures in the order of acceptance (orderOf); an update of a
+ *    subscriber only a create in this set makes waits for step 3.
  * 2. `liveCreates`, `creates`, `insertedRows`: creates no tombstone supersedes, checked against the
- *    addresses stored once step 1's removals are (an address freed in the set can be taken by a newer
- *    create in it), then the rows the INSERT returned.
+ *    addresses stored once step 1's removals are (a freed address can be taken), then the INSERT's rows.
  * 3. `update` for each waiting update, then `writes`.
  */
 
@@ -35,6 +35,7 @@ export type Outcome = {
   subscriberId: string | null;
   version?: number;
   idempotencyKey?: string | undefined;
+  requestMac?: string | undefined;
 };
 
 /** An erasure to carry out in Postgres: its history, deliveries and dead letters go. */
@@ -48,9 +49,6 @@ export interface PlannedErasure {
 
 /** Every write but a create: what step 1 applies. */
 export type SubscriberChange = Exclude<SubscriberWriteMessage, SubscriberCreateMessage>;
-
-export const subjectOf = (m: SubscriberWriteMessage): string | null =>
-  m.type === "subscriber.create" ? m.subscriber.id : (m.subscriber_id ?? null);
 
 /** What a set's transaction loads before deciding: ids and addresses to lock, ids for tombstones. */
 export function toLoad(messages: readonly SubscriberWriteMessage[]): { lockIds: string[]; lockEmails: string[]; ids: string[] } {
@@ -112,7 +110,7 @@ export class SetPlan {
     const live: SubscriberCreateMessage[] = [];
     for (const m of creates) {
       const hash = this.hashes.get(normalizeEmail(m.subscriber.email));
-      if (createSuperseded(all, m.subscriber.id, hash, m.operation_id)) this.outcome(m, "superseded");
+      if (createSuperseded(all, m.subscriber.id, hash, orderOf(m))) this.outcome(m, "superseded");
       else live.push(m);
     }
     return { live, emails: [...new Set(live.map((m) => normalizeEmail(m.subscriber.email)))] };
@@ -141,7 +139,7 @@ export class SetPlan {
   update(m: SubscriberUpdateMessage): void {
     const current = this.rows.get(m.subscriber_id);
     if (!current) {
-      this.missing(m, missingOutcome(newestTombstone(this.allTombstones(), m.subscriber_id), m.operation_id));
+      this.missing(m, missingOutcome(newestTombstone(this.allTombstones(), m.subscriber_id), orderOf(m)));
       return;
     }
     const decision = planUpdate(current, m, this.now);
@@ -169,6 +167,7 @@ export class SetPlan {
       errorCode: erased ? ERASED_OPERATION : (o.errorCode ?? null),
       version: o.version ?? null,
       idempotencyKey: o.idempotencyKey ?? null,
+      requestMac: o.requestMac ?? null,
     });
     return {
       saves: [...this.saved.values()].filter((r) => this.rows.has(r.id) && !this.inserted.has(r.id)),
@@ -188,6 +187,7 @@ export class SetPlan {
       status,
       subscriberId: subjectOf(m),
       idempotencyKey: m.idempotency_key,
+      requestMac: m.request_mac,
       ...extra,
     });
   }

@@ -2,6 +2,7 @@ import type { NewOperationRow } from "../db/repositories/operations.ts";
 import type { NewSubscriberEventRow, TombstoneRow } from "../db/repositories/subscriber-history.ts";
 import type { SubscriberRow } from "../db/repositories/subscribers.ts";
 import type { SubscriberCreateMessage, SubscriberWriteMessage } from "./messages.ts";
+import { orderOf } from "./messages.ts";
 import { normalizeEmail } from "./model.ts";
 import type { SubscriberChange } from "./set-plan.ts";
 import { SetPlan, toLoad } from "./set-plan.ts";
@@ -49,7 +50,7 @@ function saveTombstones(t: Tables, rows: SetPlan["newTombstones"]): void {
 
 /** One set, as applySet runs it (after storeSubscriberWrites deduplicated and sorted the batch). */
 export function storeBatch(t: Tables, batch: readonly SubscriberWriteMessage[]): void {
-  const all = [...new Map(batch.map((m) => [m.operation_id, m])).values()].sort((a, b) => (a.operation_id < b.operation_id ? -1 : 1));
+  const all = [...new Map(batch.map((m) => [m.operation_id, m])).values()].sort((a, b) => (orderOf(a) < orderOf(b) ? -1 : 1));
   const messages = all.filter((m) => !t.operations.has(m.operation_id));
   const creates = messages.filter((m): m is SubscriberCreateMessage => m.type === "subscriber.create");
   const changes = messages.filter((m): m is SubscriberChange => m.type !== "subscriber.create");

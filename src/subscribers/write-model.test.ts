@@ -11,7 +11,16 @@ import { applyOne, emptyWorld } from "./write-rules.model.ts";
 const ids = ["0190a000-0000-7000-8000-0000000000a1", "0190a000-0000-7000-8000-0000000000b2", "0190a000-0000-7000-8000-0000000000c3"];
 const emailOf = (id: string) => (id === ids[1] ? "b@example.com" : id === ids[2] ? "A@Example.com" : "a@example.com");
 const op = (n: number) => `0190a000-0000-7000-8000-${String(n).padStart(12, "0")}`;
-const base = (n: number) => ({ v: 1 as const, operation_id: op(n), requested_at: "2026-01-01T00:00:00.000Z" });
+/**
+ * Every third write is keyed (an Idempotency-Key's id, src/subscribers/operation-id.ts): its id holds
+ * no time and here sorts against the order of acceptance, which its order_id carries.
+ */
+const keyedId = (n: number) => `f0000000-0000-8000-8000-${String(1000 - n).padStart(12, "0")}`;
+const base = (n: number) => ({
+  v: 1 as const,
+  ...(n % 3 === 0 ? { operation_id: keyedId(n), order_id: op(n) } : { operation_id: op(n) }),
+  requested_at: "2026-01-01T00:00:00.000Z",
+});
 
 type Intent = (n: number) => SubscriberWriteMessage;
 const statuses: SubscriberStatus[] = ["unconfirmed", "active", "unsubscribed", "bounced", "junk"];
@@ -95,7 +104,8 @@ const modelStateOf = (w: World) => ({
 
 /** The set's order (docs/write-rules.md "Order"), message by message through the model. */
 function modelBatch(w: World, batch: readonly SubscriberWriteMessage[]): void {
-  const sorted = [...new Map(batch.map((m) => [m.operation_id, m])).values()].sort((a, b) => (a.operation_id < b.operation_id ? -1 : 1));
+  const order = (m: SubscriberWriteMessage) => m.order_id ?? m.operation_id;
+  const sorted = [...new Map(batch.map((m) => [m.operation_id, m])).values()].sort((a, b) => (order(a) < order(b) ? -1 : 1));
   const creates = sorted.filter((m): m is SubscriberCreateMessage => m.type === "subscriber.create" && !w.outcomes.has(m.operation_id));
   const waiting: SubscriberWriteMessage[] = [];
   for (const m of sorted)

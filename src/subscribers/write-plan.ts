@@ -1,6 +1,7 @@
 import type { NewTombstoneRow, TombstoneRow } from "../db/repositories/subscriber-history.ts";
 import type { NewSubscriberRow, SubscriberRow } from "../db/repositories/subscribers.ts";
 import type { SubscriberCreateMessage, SubscriberDeleteMessage, SubscriberUpdateMessage } from "./messages.ts";
+import { orderOf } from "./messages.ts";
 import { normalizeEmail } from "./model.ts";
 import { preconditionHolds } from "./preconditions.ts";
 import { mayMoveTo } from "./schema.ts";
@@ -8,8 +9,9 @@ import { mayMoveTo } from "./schema.ts";
 /**
  * The consumer's rules for one message as pure decisions over plain rows (set-plan.ts threads them
  * through a batch, set-apply.ts does the I/O):
- * - order is the operation id's; each field remembers the operation that last wrote it, and a change
- *   writes only the fields whose last writer is older than itself;
+ * - order is the order of acceptance (orderOf: the operation id, or a keyed id's order_id); each
+ *   field remembers the order of the operation that last wrote it, and a change writes only the
+ *   fields whose last writer is older than itself; tombstones keep the order of their delete or erasure;
  * - a change whose If-Match does not hold at the row's version fails precondition_failed, before
  *   anything else is looked at;
  * - a change that can write none of its fields was overtaken: superseded, at the row's version;
@@ -28,13 +30,13 @@ export type UpdateDecision =
 
 export function planUpdate(current: SubscriberRow, m: SubscriberUpdateMessage, now: () => Date = () => new Date()): UpdateDecision {
   if (!preconditionHolds(m, current.version)) return { kind: "failed", errorCode: "precondition_failed", version: current.version };
-  const writes = FIELDS.filter((f) => m.changes[f] !== undefined && (current.fieldOps[f] ?? "") < m.operation_id);
+  const writes = FIELDS.filter((f) => m.changes[f] !== undefined && (current.fieldOps[f] ?? "") < orderOf(m));
   if (writes.length === 0) return { kind: "superseded", version: current.version };
   const status = writes.includes("status") ? m.changes.status! : current.status;
   if (!mayMoveTo(current.status, status)) return { kind: "failed", errorCode: "invalid_transition", version: current.version };
 
   const next: SubscriberRow = { ...current, fieldOps: { ...current.fieldOps } };
-  for (const f of writes) next.fieldOps[f] = m.operation_id;
+  for (const f of writes) next.fieldOps[f] = orderOf(m);
   if (writes.includes("name")) next.name = m.changes.name!;
   if (writes.includes("last_name")) next.lastName = m.changes.last_name!;
   next.status = status;
@@ -99,13 +101,12 @@ export function planDelete(
   const { loaded, added } = tombstones;
   if (!row) {
     const tomb = newestTombstone([...loaded, ...added], m.subscriber_id);
-    const outcome = missingOutcome(tomb, m.operation_id);
-    const mine = { subscriberId: m.subscriber_id, kind: "deleted" as const, operationId: m.operation_id };
+    const outcome = missingOutcome(tomb, orderOf(m));
+    const mine = { subscriberId: m.subscriber_id, kind: "deleted" as const, operationId: orderOf(m) };
     if (!tomb) return { kind: "missing", outcome, added: [...added, { ...mine, emailHash: null, version: 0 }] };
-    if (!(tomb.kind === "deleted" && tomb.operationId > m.operation_id)) return { kind: "missing", outcome, added: [...added] };
+    if (!(tomb.kind === "deleted" && tomb.operationId > orderOf(m))) return { kind: "missing", outcome, added: [...added] };
     const ours = added.findIndex((t) => t.subscriberId === m.subscriber_id);
-    if (ours >= 0)
-      return { kind: "missing", outcome, added: added.map((t, i) => (i === ours ? { ...t, operationId: m.operation_id } : t)) };
+    if (ours >= 0) return { kind: "missing", outcome, added: added.map((t, i) => (i === ours ? { ...t, operationId: orderOf(m) } : t)) };
     return { kind: "missing", outcome, added: [...added, { ...mine, emailHash: tomb.emailHash, version: tomb.version }] };
   }
   if (!preconditionHolds(m, row.version)) return { kind: "failed", errorCode: "precondition_failed", version: row.version };
@@ -113,7 +114,7 @@ export function planDelete(
   return {
     kind: "deleted",
     row: gone,
-    tombstone: { subscriberId: row.id, emailHash: rowEmailHash, kind: "deleted", operationId: m.operation_id, version: gone.version },
+    tombstone: { subscriberId: row.id, emailHash: rowEmailHash, kind: "deleted", operationId: orderOf(m), version: gone.version },
   };
 }
 
@@ -150,7 +151,9 @@ export function planCreates(
   for (const [email, group] of byEmail) {
     const ownerId = existing.get(email) ?? group[0]!.subscriber.id;
     if (!existing.has(email)) {
-      const { subscriber: s, operation_id: op } = group[0]!;
+      const first = group[0]!;
+      const { subscriber: s } = first;
+      const op = orderOf(first);
       plan.inserts.push({
         id: s.id,
         email: s.email.trim(),
@@ -160,7 +163,7 @@ export function planCreates(
         unsubscribedAt: s.status === "unsubscribed" ? now() : null,
         fieldOps: { name: op, last_name: op, status: op },
       });
-      plan.createdBy.set(s.id, op);
+      plan.createdBy.set(s.id, first.operation_id);
     }
     for (const message of group)
       plan.outcomes.push(

@@ -56,11 +56,13 @@ function bury(w: World, g: Grave): void {
 }
 
 export function applyOne(w: World, m: SubscriberWriteMessage, hashOf: (email: string) => string): void {
-  const op = m.operation_id;
-  if (w.outcomes.has(op)) return;
+  // The operation is its id; its place in the order of acceptance is its order_id when it has one.
+  const opId = m.operation_id;
+  const op = m.order_id ?? m.operation_id;
+  if (w.outcomes.has(opId)) return;
   const done = (status: ModelOutcome["status"], subscriberId: string | null, more: Partial<ModelOutcome> = {}) =>
-    w.outcomes.set(op, { status, errorCode: null, subscriberId, version: null, ...more });
-  const event = (subscriberId: string, type: string, version: number) => w.events.push({ subscriberId, type, version, operationId: op });
+    w.outcomes.set(opId, { status, errorCode: null, subscriberId, version: null, ...more });
+  const event = (subscriberId: string, type: string, version: number) => w.events.push({ subscriberId, type, version, operationId: opId });
 
   if (m.type === "subscriber.create") {
     const { id, email } = m.subscriber;
@@ -119,6 +121,7 @@ export function applyOne(w: World, m: SubscriberWriteMessage, hashOf: (email: st
 /** Erasure: removes what it finds, turns deletes' tombstones into its own, tombstones what it overtook. */
 function forget(w: World, m: Extract<SubscriberWriteMessage, { type: "subscriber.forget" }>, hashOf: (email: string) => string): void {
   const hash = m.email ? hashOf(m.email) : null;
+  const op = m.order_id ?? m.operation_id;
   const live = [...w.subs.values()]
     .filter((s) => s.id === m.subscriber_id || (m.email && lower(s.email) === lower(m.email)))
     .sort((a, b) => (a.id < b.id ? -1 : 1));
@@ -128,23 +131,23 @@ function forget(w: World, m: Extract<SubscriberWriteMessage, { type: "subscriber
     ...buried.flatMap((g) => (g.id ? [g.id] : [])),
     ...(m.subscriber_id ? [m.subscriber_id] : []),
   ]);
-  for (const [op, o] of w.outcomes)
-    if (o.subscriberId && ids.has(o.subscriberId)) w.outcomes.set(op, { ...o, subscriberId: null, errorCode: "erased" });
+  for (const [opId, o] of w.outcomes)
+    if (o.subscriberId && ids.has(o.subscriberId)) w.outcomes.set(opId, { ...o, subscriberId: null, errorCode: "erased" });
   const versions = new Map<string, number>();
   for (const g of buried)
     if (g.id && !live.some((s) => s.id === g.id) && g.kind === "deleted") {
       versions.set(g.id, g.version + 1);
-      bury(w, { ...g, kind: "forgotten", op: m.operation_id, version: g.version + 1 });
+      bury(w, { ...g, kind: "forgotten", op, version: g.version + 1 });
     }
   const idFound = !m.subscriber_id || live.some((s) => s.id === m.subscriber_id) || buried.some((g) => g.id === m.subscriber_id);
   const hashKnown = !hash || live.length > 0 || buried.some((g) => g.hash === hash);
   for (const s of live) {
     w.subs.delete(s.id);
     versions.set(s.id, s.version + 1);
-    bury(w, { id: s.id, hash: hashOf(s.email), kind: "forgotten", op: m.operation_id, version: s.version + 1 });
+    bury(w, { id: s.id, hash: hashOf(s.email), kind: "forgotten", op, version: s.version + 1 });
   }
   if (!idFound || !hashKnown)
-    bury(w, { id: idFound ? null : m.subscriber_id!, hash: hashKnown ? null : hash, kind: "forgotten", op: m.operation_id, version: 0 });
+    bury(w, { id: idFound ? null : m.subscriber_id!, hash: hashKnown ? null : hash, kind: "forgotten", op, version: 0 });
   for (const [id, version] of versions)
     w.events.push({ subscriberId: id, type: "subscriber.forgotten", version, operationId: m.operation_id });
   const primary = live[0]?.id ?? m.subscriber_id ?? buried.find((g) => g.id)?.id ?? null;

@@ -3,11 +3,12 @@ import { isRefusedByDatabase, isUniqueViolation, pgErrorCode } from "../db/error
 import { recordOperationOutcomes } from "../db/repositories/operations.ts";
 import type { SubscriberRow } from "../db/repositories/subscribers.ts";
 import type { SubscriberWriteMessage } from "./messages.ts";
+import { orderOf, subjectOf } from "./messages.ts";
 import { emailHash, normalizeEmail } from "./model.ts";
+import { isKeyedId, keyedRoot } from "./operation-id.ts";
 import type { Applied, Erasure } from "./set-apply.ts";
 import { applySet } from "./set-apply.ts";
 import type { Outcome } from "./set-plan.ts";
-import { subjectOf } from "./set-plan.ts";
 
 /**
  * The consumer's side of every subscriber write (creates, updates, deletes and erasures), applied in
@@ -34,6 +35,8 @@ export interface StoreResult {
   rejected: Rejected[];
   /** Operations that already had an outcome: redeliveries, acked without any write. */
   alreadyDecided: number;
+  /** Messages not applied because their Idempotency-Key was used for another request first (by operation id). */
+  conflicts: string[];
   /** Transactions used; more than one means a poison message was searched for. */
   transactions: number;
 }
@@ -51,13 +54,42 @@ const MAX_CONFLICT_ROUNDS = 3;
  * messages. Halves that committed before it are safe to redeliver: their operations have outcomes.
  */
 export async function storeSubscriberWrites(db: Database, hashKey: string, messages: SubscriberWriteMessage[]): Promise<StoreResult> {
-  const result: StoreResult = { outcomes: [], saved: [], removed: [], erasures: [], rejected: [], alreadyDecided: 0, transactions: 0 };
-  // A message can arrive twice in one batch (a redelivery beside a replay): one operation, one write.
-  const unique = [...new Map(messages.map((m) => [m.operation_id, m])).values()].sort((a, b) =>
-    a.operation_id < b.operation_id ? -1 : a.operation_id > b.operation_id ? 1 : 0,
-  );
+  const result: StoreResult = {
+    outcomes: [],
+    saved: [],
+    removed: [],
+    erasures: [],
+    rejected: [],
+    alreadyDecided: 0,
+    conflicts: [],
+    transactions: 0,
+  };
+  const { unique, duplicates, conflicts } = oncePerOperation(messages);
+  result.alreadyDecided += duplicates;
+  result.conflicts.push(...conflicts);
   await storeIsolating(db, hashKey, unique, result);
   return result;
+}
+
+/**
+ * A message can arrive twice in one batch (a redelivery beside a replay, or one Idempotency-Key
+ * accepted in two locations): one operation, one write, the first accepted. Messages of one keyed
+ * Idempotency-Key count as one whatever their kind: any but the first that is another request is a
+ * conflict. Returned in the order of acceptance.
+ */
+export function oncePerOperation(messages: readonly SubscriberWriteMessage[]) {
+  const first = new Map<string, SubscriberWriteMessage>();
+  const ordered = [...messages].sort((a, b) => (orderOf(a) < orderOf(b) ? -1 : orderOf(a) > orderOf(b) ? 1 : 0));
+  let duplicates = 0;
+  const conflicts: string[] = [];
+  for (const m of ordered) {
+    const key = isKeyedId(m.operation_id) ? keyedRoot(m.operation_id) : m.operation_id;
+    const kept = first.get(key);
+    if (!kept) first.set(key, m);
+    else if (kept.operation_id === m.operation_id && (kept.request_mac ?? "") === (m.request_mac ?? "")) duplicates++;
+    else conflicts.push(m.operation_id);
+  }
+  return { unique: [...first.values()], duplicates, conflicts };
 }
 
 async function storeIsolating(db: Database, hashKey: string, messages: SubscriberWriteMessage[], into: StoreResult): Promise<void> {
@@ -70,6 +102,7 @@ async function storeIsolating(db: Database, hashKey: string, messages: Subscribe
     into.removed.push(...applied.removed);
     into.erasures.push(...applied.erasures);
     into.alreadyDecided += applied.alreadyDecided;
+    into.conflicts.push(...applied.conflicts);
   } catch (err) {
     if (!isRefusedByDatabase(err)) throw err;
     if (messages.length === 1) {
@@ -82,6 +115,7 @@ async function storeIsolating(db: Database, hashKey: string, messages: Subscribe
           subscriberId: subjectOf(message),
           errorCode: "invalid_data",
           idempotencyKey: message.idempotency_key ?? null,
+          requestMac: message.request_mac ?? null,
         },
       ]);
       into.rejected.push({ message, reason: `database refused the data (SQLSTATE ${pgErrorCode(err)})` });

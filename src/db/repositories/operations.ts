@@ -47,16 +47,40 @@ export async function purgeOperations(db: Database, completedBefore: Date): Prom
 }
 
 /**
- * Of these operations, those with a final outcome: a redelivered message for one of them changes
- * nothing. An `invalid_data` failure is not final for this purpose (see recordOperationOutcomes).
+ * Of these operations, those with a final outcome, with the HMAC of the request that made each: a
+ * redelivered message for one of them changes nothing. An `invalid_data` failure is not final for
+ * this purpose (see recordOperationOutcomes).
  */
-export async function findDecidedOperations(db: Executor, ids: string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
+export async function findDecidedOperations(db: Executor, ids: string[]): Promise<Map<string, string | null>> {
+  if (ids.length === 0) return new Map();
   const rows = await db
-    .select({ id: operations.id })
+    .select({ id: operations.id, requestMac: operations.requestMac })
     .from(operations)
     .where(and(inArray(operations.id, ids), or(isNull(operations.errorCode), ne(operations.errorCode, "invalid_data"))));
-  return new Set(rows.map((r) => r.id));
+  return new Map(rows.map((r) => [r.id, r.requestMac]));
+}
+
+/**
+ * Holds these keys (a keyed operation's Idempotency-Key) until the transaction ends, in one order,
+ * so two consumers with the same key decide one after the other: the second's check for the
+ * operation then sees the first's committed row. Check-then-insert, never an upsert.
+ */
+export async function lockOperationKeys(tx: Executor, keys: string[]): Promise<void> {
+  if (keys.length === 0) return;
+  const list = sql.join(
+    keys.map((k) => sql`${k}`),
+    sql`, `,
+  );
+  await tx.execute(
+    sql`select count(pg_advisory_xact_lock(hashtextextended(k, 24))) from (select k from unnest(array[${list}]::text[]) as k order by k) as keys`,
+  );
+}
+
+/** The first of these operations Postgres has, any outcome: what a replayed Idempotency-Key answers from. */
+export async function findFirstOperation(db: Reader, ids: string[]): Promise<OperationRow | undefined> {
+  if (ids.length === 0) return undefined;
+  const rows = await db.select().from(operations).where(inArray(operations.id, ids)).orderBy(operations.createdAt).limit(1);
+  return rows[0];
 }
 
 /** Of these operations, those with any recorded outcome (an `invalid_data` one included). */

@@ -64,7 +64,7 @@ export const subscriberTombstones = pgTable(
     /** HMAC-SHA256 of the lower-cased email under ERASURE_HASH_KEY; null when the email was never known. */
     emailHash: text("email_hash"),
     kind: text("kind", { enum: ["deleted", "forgotten"] }).notNull(),
-    /** The delete or forget that made it: only changes the edge accepted before it are refused. */
+    /** The order of the delete or forget that made it (orderOf): only changes the edge accepted before it are refused. */
     operationId: uuid("operation_id").notNull(),
     version: integer("version").notNull(),
     ...timestamps,
@@ -123,8 +123,13 @@ export const operations = pgTable(
     errorCode: text("error_code"),
     /** The subscriber's version after this change, when it applied one. */
     version: integer("version"),
-    /** The edge cache key of the request's Idempotency-Key record (a hash), so an erasure can delete it. */
+    /** The edge cache key of an older Idempotency-Key record in KV (a hash), so an erasure can delete it. */
     idempotencyKey: text("idempotency_key"),
+    /**
+     * HMAC-SHA256 of the request under ERASURE_HASH_KEY (never the request): a replay of the
+     * operation's Idempotency-Key with another request is told apart by it, and it outlives an erasure.
+     */
+    requestMac: text("request_mac"),
     ...timestamps,
     completedAt: timestamp("completed_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
   },

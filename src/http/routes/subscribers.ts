@@ -1,9 +1,6 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import { listBody, pageSchema } from "../../lib/pagination.ts";
-import type { Accepted } from "../../subscribers/index.ts";
 import {
-  awaitOperation,
   createSubscriber,
   deleteSubscriber,
   etagOf,
@@ -12,7 +9,6 @@ import {
   getSubscriber,
   listQueryFields,
   listSubscriberPage,
-  MAX_WAIT_SECONDS,
   Operation,
   parseIfMatch,
   Subscriber,
@@ -20,13 +16,13 @@ import {
   SubscriberPatch,
   SubscriberStatus,
   updateSubscriber,
-  writeResult,
 } from "../../subscribers/index.ts";
 import type { AppEnv } from "../context.ts";
 import { ifNoneMatchHolds } from "../edge-cache.ts";
 import { keyedRoute } from "../keyed-route.ts";
 import { jsonBody, noBody } from "../middleware/json-body.ts";
 import { envelope, ok, problems } from "../openapi-schemas.ts";
+import { localOperations } from "../operation-cache.ts";
 import {
   createResponses,
   deleteResponses,
@@ -38,31 +34,7 @@ import {
   subscriberRef as ref,
   updateResponses,
 } from "./subscriber-openapi.ts";
-
-/** RFC 7240 `wait`: the largest of the preferences' wait values, at most MAX_WAIT_SECONDS; 0 without one. */
-function preferredWait(header: string | undefined): number {
-  const m = header ? /(?:^|[,;\s])wait\s*=\s*"?(\d{1,6})"?/i.exec(header) : null;
-  return m ? Math.min(Number(m[1]), MAX_WAIT_SECONDS) : 0;
-}
-
-/**
- * Every write answers the same way: 202 with the pending operation, or, under `Prefer: wait`, its
- * final result: the subscriber it created or changed, nothing for a delete or an erasure, or its
- * problem (thrown, as the one DomainError). Each route turns the result into its documented statuses.
- */
-async function outcome(c: Context<AppEnv>, { operation, replayed }: Accepted, preferHeader: string | undefined) {
-  const wait = preferredWait(preferHeader);
-  const headers: Record<string, string> = {};
-  if (replayed) headers["Idempotent-Replayed"] = "true";
-  if (wait > 0) {
-    headers["Preference-Applied"] = `wait=${wait}`;
-    headers.Vary = "Prefer";
-  }
-  const rt = c.get("rt");
-  const result = await writeResult(rt, c.get("principal")!, wait > 0 ? await awaitOperation(rt, operation, wait) : operation);
-  const pendingHeaders = { ...headers, Location: `/v1/operations/${result.operation.id}` };
-  return { result, headers, pendingHeaders };
-}
+import { outcome } from "./subscriber-outcome.ts";
 
 const create = keyedRoute("subscribers:write", {
   method: "post",
@@ -164,7 +136,13 @@ const operation = keyedRoute("subscribers:read", {
 export const subscriberRoutes = new OpenAPIHono<AppEnv>()
   .openapi(create, async (c) => {
     const h = c.req.valid("header");
-    const accepted = await createSubscriber(c.get("rt"), c.get("principal")!, c.req.valid("json"), h["idempotency-key"]);
+    const accepted = await createSubscriber(
+      c.get("rt"),
+      c.get("principal")!,
+      c.req.valid("json"),
+      h["idempotency-key"],
+      localOperations(c),
+    );
     const { result, headers, pendingHeaders } = await outcome(c, accepted, h.prefer);
     if (result.status === "created") {
       const { subscriber, operation: op } = result;
@@ -187,6 +165,7 @@ export const subscriberRoutes = new OpenAPIHono<AppEnv>()
       c.req.valid("json"),
       parseIfMatch(h["if-match"]),
       h["idempotency-key"],
+      localOperations(c),
     );
     const { result, headers, pendingHeaders } = await outcome(c, accepted, h.prefer);
     if (result.status === "updated") {
@@ -201,14 +180,27 @@ export const subscriberRoutes = new OpenAPIHono<AppEnv>()
   .openapi(remove, async (c) => {
     const h = c.req.valid("header");
     const ref = c.req.valid("param").id_or_email;
-    const accepted = await deleteSubscriber(c.get("rt"), c.get("principal")!, ref, parseIfMatch(h["if-match"]), h["idempotency-key"]);
+    const accepted = await deleteSubscriber(
+      c.get("rt"),
+      c.get("principal")!,
+      ref,
+      parseIfMatch(h["if-match"]),
+      h["idempotency-key"],
+      localOperations(c),
+    );
     const { result, headers, pendingHeaders } = await outcome(c, accepted, h.prefer);
     if (result.status === "gone") return c.body(null, 204, headers);
     return c.json({ data: result.operation, meta: {} }, 202, pendingHeaders);
   })
   .openapi(forget, async (c) => {
     const h = c.req.valid("header");
-    const accepted = await forgetSubscriber(c.get("rt"), c.get("principal")!, c.req.valid("param").id_or_email, h["idempotency-key"]);
+    const accepted = await forgetSubscriber(
+      c.get("rt"),
+      c.get("principal")!,
+      c.req.valid("param").id_or_email,
+      h["idempotency-key"],
+      localOperations(c),
+    );
     const { result, headers, pendingHeaders } = await outcome(c, accepted, h.prefer);
     if (result.status === "gone") return c.body(null, 204, headers);
     return c.json({ data: result.operation, meta: {} }, 202, pendingHeaders);
@@ -226,4 +218,12 @@ export const subscriberRoutes = new OpenAPIHono<AppEnv>()
     c.set("cacheOutcome", cache);
     return c.json(listBody(c.req.url, q.limit, value), 200);
   })
-  .openapi(operation, async (c) => c.json({ data: await getOperation(c.get("rt"), c.req.valid("param").id), meta: {} }, 200));
+  .openapi(operation, async (c) => {
+    const id = c.req.valid("param").id.toLowerCase();
+    const here = localOperations(c);
+    const seen = (await here.seen(id))?.operation;
+    if (seen?.id === id && seen.status !== "pending") return c.json({ data: seen, meta: {} }, 200);
+    const op = await getOperation(c.get("rt"), id, seen);
+    if (op.status !== "pending") here.keep({ operation: op });
+    return c.json({ data: op, meta: {} }, 200);
+  });

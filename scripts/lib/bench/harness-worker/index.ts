@@ -19,7 +19,7 @@ import {
 import { sha256Hex } from "../../../../src/lib/crypto.ts";
 import type { Runtime } from "../../../../src/runtime.ts";
 import { createRuntime } from "../../../../src/runtime.ts";
-import { cacheKeys, subscriberCaching, TTL, toSubscriberView } from "../../../../src/subscribers/model.ts";
+import { cacheKeys, subscriberCaching, toSubscriberView } from "../../../../src/subscribers/model.ts";
 import { relayWebhookEvents } from "../../../../src/webhooks/relay.ts";
 
 // wrangler.toml binds the rate limiter's class; the harness takes its tokens from the same objects.
@@ -85,7 +85,7 @@ async function read(rt: Runtime, id: string): Promise<Response> {
   });
 }
 
-/** POST /v1/subscribers' I/O: the KV get of the address's entry (the edge's 409), the queue send, the operation's KV put. */
+/** POST /v1/subscribers' I/O: the KV get of the address's entry (the edge's 409) and the queue send (no KV write: src/subscribers/accept.ts). */
 async function accept(rt: Runtime, env: Env, req: Request): Promise<Response> {
   const input = JSON.parse(await req.text()) as CreateBody["subscriber"];
   await safeGet(rt, await cacheKeys.byEmail(input.email));
@@ -106,7 +106,6 @@ async function accept(rt: Runtime, env: Env, req: Request): Promise<Response> {
     error: null,
     completed_at: null,
   };
-  await safePut(rt, cacheKeys.operation(operation.id), { v: operation }, TTL.operation);
   return new Response(JSON.stringify({ data: operation, meta: {} }), { status: 202, headers: { "content-type": "application/json" } });
 }
 
