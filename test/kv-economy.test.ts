@@ -212,10 +212,9 @@ describe("KV reads and writes per operation", () => {
     const byId = await kvOf("queue_batch", () => runBatch([forgetMessage({ id: crypto.randomUUID() })], { env: verbose }));
     expect(byId).toEqual({ reads: 0, writes: 1, lists: 1 });
 
-    // A stored subscriber, created with an Idempotency-Key: its entries by id and email and the
-    // forget's operation entry (its id is not signed, as from before; the create's keyed id never
-    // had one, and no idempotency record exists to read); the check after the commit skips what the
-    // purge just deleted.
+    // A stored subscriber, created with an Idempotency-Key: its entries by id and email (its
+    // operations' ids are signed, so none was ever in KV, and no idempotency record exists to read);
+    // the check after the commit skips what the purge just deleted.
     const body = { email: `kept@${uniqueDomain()}`, name: "K", last_name: "E" };
     const ctx = createExecutionContext();
     const init = json("POST", body, { "Idempotency-Key": crypto.randomUUID(), Prefer: "wait=10" });
@@ -223,7 +222,7 @@ describe("KV reads and writes per operation", () => {
     await waitOnExecutionContext(ctx);
     const { data } = await created.json<{ data: { id: string } }>();
     const stored = await kvOf("queue_batch", () => runBatch([forgetMessage({ id: data.id })], { env: verbose }));
-    expect(stored).toEqual({ reads: 0, writes: 3, lists: 1 });
+    expect(stored).toEqual({ reads: 0, writes: 2, lists: 1 });
   });
 
   it("plans: a sync that changed nothing writes nothing; /search and /v1/plans read", async () => {

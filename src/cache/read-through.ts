@@ -61,6 +61,8 @@ export async function readThrough<T>(
     serveStaleOn?: (err: unknown) => boolean;
     /** With a stale copy at hand, how long the source may take before the copy answers (a hung database). */
     staleWaitMs?: number;
+    /** A miss is answered but not written to the store (a write's lookup of its target: KV takes no write for it). */
+    noFill?: boolean;
   },
 ): Promise<Read<T | undefined>> {
   const { cache, log } = rt;
@@ -114,7 +116,7 @@ export async function readThrough<T>(
   // A slow load may have read a state that a writer has since replaced and re-cached: filling the
   // cache with it could undo that writer's cache pass, so it is only returned.
   if (ttl.fillWithinMs !== undefined && Date.now() - loadStarted > ttl.fillWithinMs) return { value, cache: outcome };
-  if (outcome !== "error" && (value !== undefined || ttl.missingSeconds > 0) && firstFill(hotKey)) {
+  if (outcome !== "error" && !ttl.noFill && (value !== undefined || ttl.missingSeconds > 0) && firstFill(hotKey)) {
     const entry: Entry<T> = value === undefined ? { m: 1 } : cached(value, ttl.staleSeconds ? ttl.hitSeconds : undefined);
     // The fill is started now (its write is counted, this isolate's hot copy dropped) but, where the
     // invocation can finish work after answering, not waited for: the reader has its value, and a

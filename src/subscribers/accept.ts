@@ -123,7 +123,7 @@ export function createSubscriber(
  * versions are all below it can no longer hold (412 at once); otherwise the consumer decides.
  */
 async function target(rt: Runtime, ref: string, ifMatch: IfMatch | undefined): Promise<Subscriber> {
-  const { value } = await getSubscriber(rt, ref);
+  const { value } = await getSubscriber(rt, ref, { forWrite: true });
   if (cannotHold(ifMatch, value.version)) {
     throw new DomainError("precondition_failed", `If-Match does not hold: the subscriber is at version ${value.version}.`, {
       extra: { current_version: value.version },
@@ -195,7 +195,7 @@ export async function forgetSubscriber(
   const parsed = parseSubscriberRef(ref);
   let subscriber: Subscriber | undefined;
   try {
-    subscriber = (await getSubscriber(rt, ref)).value;
+    subscriber = (await getSubscriber(rt, ref, { forWrite: true })).value;
   } catch (err) {
     if (!(err instanceof DomainError && err.code === "not_found")) throw err;
   }

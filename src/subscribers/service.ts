@@ -31,7 +31,11 @@ export function parseSubscriberRef(idOrEmail: string): { id?: string; email?: st
 }
 
 /** By id or by email, cache-aside. */
-export async function getSubscriber(rt: Runtime, idOrEmail: string): Promise<Read<Subscriber>> {
+/**
+ * `forWrite`: the lookup of a change's target at the edge, which fills no cache entry on a miss: an
+ * accepted write costs KV nothing, and the consumer's check after commit finds no copy to correct.
+ */
+export async function getSubscriber(rt: Runtime, idOrEmail: string, opts: { forWrite?: boolean } = {}): Promise<Read<Subscriber>> {
   const ref = parseSubscriberRef(idOrEmail);
   const key = ref.email ? await cacheKeys.byEmail(ref.email) : cacheKeys.byId(ref.id!);
   const { value, cache } = await readThrough(
@@ -41,7 +45,7 @@ export async function getSubscriber(rt: Runtime, idOrEmail: string): Promise<Rea
       const row = ref.email ? await findSubscriberByEmail(rt.reader(), ref.email) : await findSubscriberById(rt.reader(), ref.id!);
       return row ? toSubscriberView(row) : undefined;
     },
-    subscriberCaching(rt.config).read,
+    { ...subscriberCaching(rt.config).read, noFill: opts.forWrite === true },
   );
   if (!value) throw new DomainError("not_found", "No subscriber has this id or email.");
   return { value, cache };
