@@ -41,6 +41,8 @@ export type Config = Readonly<{
   cacheApiReads: boolean;
   /** Key of the email hashes in subscriber tombstones. */
   erasureHashKey: string;
+  /** Epoch ms until which older Idempotency-Key records in KV are read (LEGACY_IDEMPOTENCY_UNTIL); 0: never. */
+  legacyIdempotencyUntilMs: number;
   /** Delay of the second, durable cache pass after a subscriber change (docs/api.md "Cache bounds"). */
   cacheSettleSeconds: number;
   webhooks: WebhookSettings;
@@ -177,6 +179,7 @@ export function getConfig(env: Env): Config {
       allowInsecure: v.ENVIRONMENT !== "production",
     }),
     // Analytics Engine already holds every request; rollups would only add a Postgres pool per isolate per minute.
+    legacyIdempotencyUntilMs: v.LEGACY_IDEMPOTENCY_UNTIL ? Date.parse(v.LEGACY_IDEMPOTENCY_UNTIL) : 0,
     metricsRollups: v.METRICS_ROLLUPS === "on" && !v.ANALYTICS_SQL_ACCOUNT_ID,
     analyticsSql:
       v.ANALYTICS_SQL_ACCOUNT_ID && v.ANALYTICS_SQL_TOKEN

@@ -183,6 +183,11 @@ export const ConfigSchema = z.object({
       "One successful request in this many (at random) writes its Analytics Engine point, weighted by it (`double4`); " +
         "4xx and 5xx, queue batches and cron runs all write, weight 1. Local stack and tests: 1.",
     ),
+  LEGACY_IDEMPOTENCY_UNTIL: z
+    .preprocess(emptyToUndefined, z.iso.datetime({ offset: true }).optional())
+    .describe(
+      "Until then, an Idempotency-Key record left in KV by a version before operation ids were keyed is honoured (set it to 24 h after that upgrade); unset: never read, no KV read per keyed write.",
+    ),
   ANALYTICS_SQL_ACCOUNT_ID: z
     .preprocess(
       emptyToUndefined,

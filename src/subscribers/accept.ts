@@ -58,7 +58,9 @@ async function accept(
       if (local && (local.operation.id !== change.operation_id || (mac !== undefined && !timingSafeEqualStr(mac, requestMac)))) {
         throw refusedReplay();
       }
-      known = (mac !== undefined ? local?.operation : undefined) ?? (await olderReplay(rt, principal, idempotencyKey, fingerprint));
+      known = mac !== undefined ? local?.operation : undefined;
+      // Only while records of the version before keyed ids can still be in KV (LEGACY_IDEMPOTENCY_UNTIL).
+      if (!known && now < rt.config.legacyIdempotencyUntilMs) known = await olderReplay(rt, principal, idempotencyKey, fingerprint);
     }
     if (known) return { operation: known, replayed: true };
     // A keyed id holds no time: the order of acceptance travels beside it.
