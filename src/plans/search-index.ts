@@ -103,7 +103,7 @@ export async function loadManifest(rt: Runtime): Promise<{ manifest: Manifest; s
   if (memo && Date.now() - memo.loadedAt < MEMO_MS) return { manifest: memo.manifest, source: "memory" };
   if (memo) {
     // The small generation marker first: the manifest is fetched again only when a sync published a new one.
-    const generation = await safeGet<string>(rt, planCacheKeys.indexGeneration);
+    const generation = await markerWithin(rt);
     if (generation === memo.manifest.generation) {
       memo.loadedAt = Date.now();
       return { manifest: memo.manifest, source: "cache" };
@@ -127,6 +127,12 @@ export async function searchIndexGeneration(rt: Runtime): Promise<string | null>
   const now = Date.now();
   const memo = held.manifest;
   if (memo && now - memo.loadedAt < MEMO_MS) return memo.manifest.generation;
+  return markerWithin(rt);
+}
+
+/** The generation marker as read within MEMO_MS, by /search or /v1/plans alike: one KV read per isolate per 5 s. */
+async function markerWithin(rt: Runtime): Promise<string | null> {
+  const now = Date.now();
   if (held.marker && now - held.marker.loadedAt < MEMO_MS) return held.marker.generation;
   const generation = await safeGet<string>(rt, planCacheKeys.indexGeneration);
   held.marker = { generation, loadedAt: now };
