@@ -87,6 +87,31 @@ describe("signed API keys: verified without storage", () => {
     }
   });
 
+  it("a cold isolate's concurrent first requests read the revocation list once", async ({ admin }) => {
+    const s = await subscriber();
+    const signed = await readKey(admin);
+    await get(`/v1/subscribers/${s.id}`, signed.key, { fresh: true });
+    resetIsolateMemory();
+    lines.length = 0;
+    // In a cold isolate of a location whose Cache API holds no list (none younger than the bound).
+    await caches.default.delete(`http://edge.test/__edge-kv/${encodeURIComponent("apikey:v1:revoked")}`);
+    const ctx = createExecutionContext();
+    const all = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        app.fetch(new Request(`http://edge.test/v1/subscribers/${s.id}`, { headers: bearer(signed.key) }), base, ctx),
+      ),
+    );
+    await Promise.all(all.map((r) => r.text()));
+    await waitOnExecutionContext(ctx);
+    expect(all.map((r) => r.status)).toEqual(Array(8).fill(200));
+    const reads = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.event === "http_request")
+      .reduce((sum, l) => sum + Number(l.cache_matches ?? 0), 0);
+    // One Cache API lookup of the list (and, having none, one KV read), not one per request.
+    expect(reads).toBe(1);
+  });
+
   it("a forged or altered key is 401 with no KV read and no Postgres round trip, even in a fresh isolate", async ({ admin }) => {
     const signed = await readKey(admin);
     const forged = await mintSignedKey("not-the-secret-of-this-deployment-0123", "test", {

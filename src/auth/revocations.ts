@@ -54,12 +54,20 @@ async function fetchList(rt: Runtime, boundMs: number): Promise<Held> {
   return hold(list, Date.now());
 }
 
+async function listFromAnother(): Promise<void> {
+  const deadline = Date.now() + REFRESH_GRACE_MS;
+  while (!memory.held && memory.refreshing && Date.now() < deadline) await new Promise((r) => setTimeout(r, POLL_MS));
+}
+const POLL_MS = 5;
+
 const unavailable = () =>
   new DomainError("unavailable", "API keys cannot be checked right now; try again shortly.", { retryAfterSeconds: 5 });
 
 /** Whether the revocation list holds this signed key, refreshing this isolate's copy when it is due. */
 export async function revocationStanding(rt: Runtime, keyId: string): Promise<Standing> {
   const boundMs = rt.config.edgeCopies.apiKeyHot * 1000;
+  // A cold isolate's concurrent first requests: one reads the list, the others wait for it as plain data.
+  if (!memory.held && memory.refreshing) await listFromAnother();
   const now = Date.now();
   let held = memory.held;
   const due = !held || now - held.asOf >= boundMs;

@@ -27,7 +27,7 @@ export const ASSUMPTIONS = {
   readsFromMemory: 0.2,
   /** Of the reads that would reach KV, at most this share answered by the Cache API where it is in front. */
   kvBoundFromCacheApi: 0.3,
-  /** Of the reads that would reach KV (before the Cache API), missing KV: a Postgres read and a fill. */
+  /** Of the reads that reach KV (after memory and the Cache API), missing it: a Postgres read and a fill. */
   kvBoundMisses: 0.05,
   /** Which writes: every one with an Idempotency-Key (the dearer case). */
   writeKinds: { create: 0.5, update: 0.4, delete: 0.08, forget: 0.02 },

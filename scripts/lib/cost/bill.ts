@@ -58,14 +58,15 @@ function blends(m: Measurement): Record<"read" | "write" | "search", Array<[Oper
   const kvBound = 1 - a.readsFromMemory;
   // A Cache API level counts only where the measurement saw one answer.
   const cacheApi = m.operations.read_cache_api.samples > 0 ? a.kvBoundFromCacheApi : 0;
-  const miss = kvBound * a.kvBoundMisses;
+  // The reads that reach KV; of those, the share that misses it (a Postgres read and a fill).
+  const reachKv = kvBound * (1 - cacheApi);
   const w = a.writeKinds;
   return {
     read: [
       ["read_memory", a.readsFromMemory],
       ["read_cache_api", kvBound * cacheApi],
-      ["read_kv", kvBound * (1 - cacheApi) - miss],
-      ["read_miss", miss],
+      ["read_kv", reachKv * (1 - a.kvBoundMisses)],
+      ["read_miss", reachKv * a.kvBoundMisses],
     ],
     write: [
       ["write_create", w.create],
