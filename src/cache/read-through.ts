@@ -61,12 +61,18 @@ export async function readThrough<T>(
     serveStaleOn?: (err: unknown) => boolean;
     /** With a stale copy at hand, how long the source may take before the copy answers (a hung database). */
     staleWaitMs?: number;
-    /** A miss is answered but not written to the store (a write's lookup of its target: KV takes no write for it). */
+    /**
+     * Leave no copy: a miss is not written to the store, nor anything to isolate memory or the Cache
+     * API (a write's lookup of its target: KV takes no write for it, and this isolate serves no copy
+     * the write is about to change).
+     */
     noFill?: boolean;
   },
 ): Promise<Read<T | undefined>> {
   const { cache, log } = rt;
   const hot = hotEntries;
+  // Copies this read may leave in isolate memory and the Cache API.
+  const keep = ttl.noFill ? undefined : ttl.hotSeconds;
   const hotKey = `${cache.kind}:${key}`;
   if (ttl.hotSeconds) {
     const remembered = hot.get<T>(hotKey);
@@ -78,7 +84,7 @@ export async function readThrough<T>(
     const copy = await edge.get<T>(key);
     const left = copy ? ttl.hotSeconds - copy.ageMs / 1000 : 0;
     if (copy && left > 0) {
-      hot.set(hotKey, copy.value, left);
+      if (keep) hot.set(hotKey, copy.value, left);
       return { value: copy.value, cache: "hit" };
     }
   }
@@ -89,8 +95,8 @@ export async function readThrough<T>(
     if (entry) {
       if (!("v" in entry)) return { value: undefined, cache: "hit" };
       if (entry.f === undefined || entry.f * 1000 > Date.now()) {
-        if (ttl.hotSeconds) hot.set(hotKey, entry.v, ttl.hotSeconds);
-        if (edge && ttl.hotSeconds) later(rt, edge.put(key, entry.v, ttl.hotSeconds));
+        if (keep) hot.set(hotKey, entry.v, keep);
+        if (edge && keep) later(rt, edge.put(key, entry.v, keep));
         return { value: entry.v, cache: "hit" };
       }
       stale = entry;
@@ -126,8 +132,8 @@ export async function readThrough<T>(
     else await fill;
   }
   // After the fill: safePut drops this isolate's hot copy of the key, which would undo it.
-  if (value !== undefined && ttl.hotSeconds) hot.set(hotKey, value, ttl.hotSeconds);
-  if (value !== undefined && edge && ttl.hotSeconds) later(rt, edge.put(key, value, ttl.hotSeconds));
+  if (value !== undefined && keep) hot.set(hotKey, value, keep);
+  if (value !== undefined && edge && keep) later(rt, edge.put(key, value, keep));
   return { value, cache: outcome };
 }
 
