@@ -25,6 +25,19 @@ export function baselineSide(stack: Stack, opts: BenchOptions, c1 = false): Http
 }
 
 /**
+ * The trivial Worker after one call of the rate limiting binding: the I/O every public route (and
+ * /search) makes before its own work, which Miniflare simulates at a cost production's binding does
+ * not have (docs/benchmarks.md).
+ */
+export function rateLimitedBaselineSide(stack: Stack, opts: BenchOptions): HttpSide {
+  return {
+    name: "baseline_rate_limited",
+    spec: { url: stack.baselineUrl, path: "/rate-limited", seconds: opts.seconds, connections: opts.connections },
+    allowed: [200],
+  };
+}
+
+/**
  * What Miniflare's KV and Queues simulators cost on their own: the trivial Worker doing a bare KV
  * put, or a POST's KV get, queue send and KV put (its consumer only acks). No target; the POST's
  * target is its same-I/O harness, which adds the limiter lease and the consumer's work.

@@ -1,6 +1,6 @@
 // Plans: the ingest of a large generated document, and /search over the index it leaves.
 import { readFileSync } from "node:fs";
-import { baselineSide } from "./harness-scenarios.ts";
+import { baselineSide, rateLimitedBaselineSide } from "./harness-scenarios.ts";
 import type { LoadSpec } from "./load.ts";
 import { measureInterleaved, measurementOf, pairedOf } from "./paired-load.ts";
 import type { Scenario, SpecOptions } from "./scenario-kit.ts";
@@ -111,16 +111,20 @@ async function warmIndex(stack: Stack, spec: LoadSpec): Promise<Response> {
 export const searchWarm: Scenario = {
   id: "search",
   label: "GET /search warm",
-  targets: [{ of: "baseline", min: 0.6 }],
+  targets: [{ of: "baseline", min: 0.6 }, { of: "baseline_rate_limited" }],
   needs: ["ingest"],
   async run(stack, opts) {
     const spec = searchSpec(stack, opts);
     const first = await warmIndex(stack, spec);
     const events = ((await first.json()) as { data: { events: unknown[] } }).data.events.length;
-    const s = await measureInterleaved(opts, [{ name: "search", spec, allowed: [200], c1: true }, baselineSide(stack, opts)]);
+    const s = await measureInterleaved(opts, [
+      { name: "search", spec, allowed: [200], c1: true },
+      baselineSide(stack, opts),
+      rateLimitedBaselineSide(stack, opts),
+    ]);
     return {
       ...measurementOf(s.search!, { events_in_first_range: events }),
-      paired: [pairedOf("baseline", s.search!, s.baseline!)],
+      paired: [pairedOf("baseline", s.search!, s.baseline!), pairedOf("baseline_rate_limited", s.search!, s.baseline_rate_limited!)],
       also: { baseline: measurementOf(s.baseline!) },
     };
   },

@@ -107,6 +107,7 @@ export async function startStack(opts: { log?: (m: string) => void } = {}): Prom
         modules: true,
         script: PROBE_SCRIPT,
         kvNamespaces: ["KV"],
+        ratelimits: { RL: { namespace_id: "1001", simple: { limit: 1_000_000_000, period: 60 } } },
         queueProducers: { Q: "bench-probe" },
         queueConsumers: { "bench-probe": { maxBatchSize: 100, maxBatchTimeout: 1 } },
       },
