@@ -71,11 +71,13 @@ export async function measure(say: (m: string) => void): Promise<Measurement> {
     let app: AppInstance = await stack.apps.start({ onLog, persistTo });
     // One origin for every instance: the Cache API keys its entries by the request's origin.
     const call = (method: string, path: string, body?: unknown, key = writeKey, headers: Record<string, string> = {}) =>
-      app.mf.dispatchFetch(new URL(path, ORIGIN), {
-        method,
-        headers: { Authorization: `Bearer ${key}`, "content-type": "application/json", ...headers },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      }).then(async (r) => ({ status: r.status, body: (await r.json().catch(() => null)) as Body }));
+      app.mf
+        .dispatchFetch(new URL(path, ORIGIN), {
+          method,
+          headers: { Authorization: `Bearer ${key}`, "content-type": "application/json", ...headers },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        })
+        .then(async (r) => ({ status: r.status, body: (await r.json().catch(() => null)) as Body }));
     const each = async <T>(items: T[], fn: (t: T, i: number) => Promise<unknown>, parallel = 8) => {
       let next = 0;
       await Promise.all(

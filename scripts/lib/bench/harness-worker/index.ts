@@ -6,7 +6,7 @@
 // own code costs on top of that I/O in this runtime. docs/benchmarks.md ("Same-I/O harness") traces
 // each path. When the I/O layer changes (a reader factory, another store), the harness follows.
 import { apiKeyCacheKey } from "../../../../src/auth/api-keys.ts";
-import { readThrough, safeGet, safePut } from "../../../../src/cache/read-through.ts";
+import { readThrough, safeGet } from "../../../../src/cache/read-through.ts";
 import { findActiveApiKeyByHash } from "../../../../src/db/repositories/api-keys.ts";
 import { findDecidedOperations, recordOperationOutcomes } from "../../../../src/db/repositories/operations.ts";
 import { findTombstones, insertSubscriberEvents } from "../../../../src/db/repositories/subscriber-history.ts";
