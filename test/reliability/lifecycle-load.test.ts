@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { v7 as uuidv7 } from "uuid";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SubscriberStatus } from "../../src/subscribers/schema.ts";
-import { createTestKey, testDb, uniqueDomain } from "../helpers.ts";
+import { bearer, call, createTestKey, testDb, uniqueDomain } from "../helpers.ts";
 import { waitForOperations } from "../queue-helpers.ts";
 import type { AcceptedChange } from "./lifecycle-model.ts";
 import type { Random } from "./lifecycle-traffic.ts";
@@ -63,6 +63,13 @@ describe(`reliability: ${TOTAL} mixed lifecycle requests at concurrency ${CONCUR
       30_000,
     );
     const members = traffic.accepted.map((c) => ({ id: c.id, email: (c as { email: string }).email }));
+    // Each pool address read by email once, as a client looking it up would: the edge then knows it
+    // (the consumer writes no copy of its own) and answers a create of it 409 until its delete is applied.
+    await pool(members, CONCURRENCY, async (m) => {
+      const res = await call(`/v1/subscribers/${encodeURIComponent(m.email)}`, { headers: bearer(writer) });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    });
     const hot = members.slice(0, HOT);
     // Late creates of taken addresses and late deletes go to different halves of the pool. A create the
     // edge accepted after a delete of the address's holder, but before that delete was applied, needs
