@@ -6,7 +6,7 @@ import type { Units } from "../src/lib/meter.ts";
 import { newUnits } from "../src/lib/meter.ts";
 import { it } from "./harness.ts";
 import type { OperationBody } from "./helpers.ts";
-import { bearer, captureLogLines, uniqueDomain, waitFor } from "./helpers.ts";
+import { bearer, captureLogLines, logRecords, uniqueDomain, waitFor } from "./helpers.ts";
 import { operationsOf, runBatch, storedIn, subscriberMessage, waitForOperations } from "./queue-helpers.ts";
 
 // Accepting a write costs no KV write (src/subscribers/accept.ts): the operation id is signed, so
@@ -68,14 +68,7 @@ const b = location("b", { CACHE: kvOfOneLocation() });
 
 /** The billable units on the request's log line. */
 function unitsOfLastRequest(): Units {
-  const line = lines
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l) as Record<string, unknown>];
-      } catch {
-        return [];
-      }
-    })
+  const line = logRecords(lines)
     .filter((l) => l.event === "http_request")
     .at(-1);
   if (!line) throw new Error("no http_request line");

@@ -7,7 +7,7 @@ import { resetIsolateMemory } from "../src/lib/isolate-memory.ts";
 import type { Units } from "../src/lib/meter.ts";
 import { newUnits } from "../src/lib/meter.ts";
 import { cacheKeys } from "../src/subscribers/model.ts";
-import { bearer, captureLogLines, createTestKey, testDb, uniqueDomain } from "./helpers.ts";
+import { bearer, captureLogLines, createTestKey, logRecords, testDb, uniqueDomain } from "./helpers.ts";
 import { it } from "./plan-helpers.ts";
 import { runBatch, subscriberMessage, updateMessage } from "./queue-helpers.ts";
 
@@ -23,15 +23,7 @@ const UNIT_NAMES = Object.keys(newUnits()) as (keyof Units)[];
 /** Analytics Engine points are written only where the dataset is bound. */
 const aePoint = (env as Partial<Pick<Env, "METRICS">>).METRICS ? 1 : 0;
 
-function parsed(): Record<string, unknown>[] {
-  return lines.flatMap((l) => {
-    try {
-      return [JSON.parse(l) as Record<string, unknown>];
-    } catch {
-      return [];
-    }
-  });
-}
+const parsed = () => logRecords(lines);
 
 /** The units on the last `event` line written while `fn` ran, and how many lines it wrote in all. */
 async function unitsOf(event: string, fn: () => Promise<unknown>): Promise<Units & { lines: number }> {

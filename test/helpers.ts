@@ -116,6 +116,17 @@ export async function setProviderDocuments(docs: string[]): Promise<void> {
 export const providerFault = (mode: string) => control(`/provider/fault?mode=${encodeURIComponent(mode)}`);
 
 /** Every console line the Worker writes during each test of the file (fresh per test), for searching them. */
+/** The captured lines that are JSON log records (src/lib/log.ts), in order; anything else is skipped. */
+export function logRecords(lines: readonly string[]): Record<string, unknown>[] {
+  return lines.flatMap((l) => {
+    try {
+      return [JSON.parse(l) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
+}
+
 export function captureLogLines(): string[] {
   const lines: string[] = [];
   beforeEach(() => {

@@ -7,7 +7,7 @@ import worker from "../src/index.ts";
 import { resetIsolateMemory } from "../src/lib/isolate-memory.ts";
 import type { SubscriberSettleMessage } from "../src/subscribers/messages.ts";
 import { cacheKeys } from "../src/subscribers/model.ts";
-import { bearer, captureLogLines, createTestKey, setProviderDocuments, testDb, uniqueDomain } from "./helpers.ts";
+import { bearer, captureLogLines, createTestKey, logRecords, setProviderDocuments, testDb, uniqueDomain } from "./helpers.ts";
 import { it } from "./plan-helpers.ts";
 import { deleteMessage, forgetMessage, runBatch, subscriberMessage, updateMessage, waitForOperations } from "./queue-helpers.ts";
 
@@ -28,14 +28,7 @@ type Kv = { reads: number; writes: number; lists: number };
 async function kvOf(event: string, fn: () => Promise<unknown>, task?: string): Promise<Kv> {
   lines.length = 0;
   await fn();
-  const line = lines
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l) as Record<string, unknown>];
-      } catch {
-        return [];
-      }
-    })
+  const line = logRecords(lines)
     .filter((l) => l.event === event && (task === undefined || l.task === task))
     .at(-1);
   if (!line) throw new Error(`no ${event} line`);

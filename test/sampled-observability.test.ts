@@ -7,7 +7,7 @@ import { newUnits } from "../src/lib/meter.ts";
 import { isolateRollups } from "../src/status/rollup.ts";
 import { Status } from "../src/status/schema.ts";
 import { it } from "./harness.ts";
-import { appWith as appWithConfig, bearer, captureLogLines, uniqueDomain } from "./helpers.ts";
+import { appWith as appWithConfig, bearer, captureLogLines, logRecords, uniqueDomain } from "./helpers.ts";
 import { runBatch, subscriberMessage } from "./queue-helpers.ts";
 
 // Production samples successful requests (LOG_SAMPLE_RATE, METRICS_SAMPLE_INTERVAL); the suite and
@@ -18,15 +18,7 @@ const lines = captureLogLines();
 const UNIT_NAMES = Object.keys(newUnits()) as (keyof Units)[];
 afterEach(() => vi.restoreAllMocks());
 
-function parsed(): Record<string, unknown>[] {
-  return lines.flatMap((l) => {
-    try {
-      return [JSON.parse(l) as Record<string, unknown>];
-    } catch {
-      return [];
-    }
-  });
-}
+const parsed = () => logRecords(lines);
 const requestLines = () => parsed().filter((l) => l.event === "http_request");
 
 /**

@@ -14,7 +14,7 @@ import { newUnits } from "../src/lib/meter.ts";
 import { createRuntime } from "../src/runtime.ts";
 import type { Subscriber } from "../src/subscribers/schema.ts";
 import { newKey } from "./gateway-helpers.ts";
-import { bearer, captureLogLines, setProviderDocuments, uniqueDomain } from "./helpers.ts";
+import { bearer, captureLogLines, logRecords, setProviderDocuments, uniqueDomain } from "./helpers.ts";
 import { it } from "./plan-helpers.ts";
 import { runBatch, subscriberMessage, updateMessage } from "./queue-helpers.ts";
 
@@ -31,14 +31,7 @@ const edgeOn = { ...base, CACHE_API_READS: "on" } as Env;
 const UNIT_NAMES = Object.keys(newUnits()) as (keyof Units)[];
 
 function unitsOfLast(): Units {
-  const line = lines
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l) as Record<string, unknown>];
-      } catch {
-        return [];
-      }
-    })
+  const line = logRecords(lines)
     .filter((l) => l.event === "http_request")
     .at(-1);
   if (!line) throw new Error("no http_request line");
@@ -104,8 +97,7 @@ describe("signed API keys: verified without storage", () => {
     await Promise.all(all.map((r) => r.text()));
     await waitOnExecutionContext(ctx);
     expect(all.map((r) => r.status)).toEqual(Array(8).fill(200));
-    const reads = lines
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
+    const reads = logRecords(lines)
       .filter((l) => l.event === "http_request")
       .reduce((sum, l) => sum + Number(l.cache_matches ?? 0), 0);
     // One Cache API lookup of the list (and, having none, one KV read), not one per request.

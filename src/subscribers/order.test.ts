@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { SubscriberRow } from "../db/repositories/subscribers.ts";
 import type { SubscriberDeleteMessage, SubscriberUpdateMessage } from "./messages.ts";
 import { keyedOperationId } from "./operation-id.ts";
+import { FIXTURE_ID, opId, subscriberRow } from "./write-model.fixture.ts";
 import { planDelete, planUpdate } from "./write-plan.ts";
 import { oncePerOperation } from "./writes.ts";
 
@@ -10,21 +11,9 @@ import { oncePerOperation } from "./writes.ts";
 
 const KEY = "k".repeat(32);
 const at = new Date("2026-01-01T00:00:00.000Z");
-const id = "0190a000-0000-7000-8000-0000000000aa";
-const order = (n: number) => `0190a000-0000-7000-8000-${String(n).padStart(12, "0")}`;
-const row = (over: Partial<SubscriberRow> = {}): SubscriberRow => ({
-  id,
-  email: "a@example.com",
-  name: "Ada",
-  lastName: "Lovelace",
-  status: "active",
-  createdAt: at,
-  updatedAt: at,
-  unsubscribedAt: null,
-  version: 1,
-  fieldOps: { name: order(5), last_name: order(5), status: order(5) },
-  ...over,
-});
+const id = FIXTURE_ID;
+const order = opId;
+const row = (over: Partial<SubscriberRow> = {}) => subscriberRow(order(5), over);
 
 async function keyedUpdate(key: string, n: number, name: string, mac = "a".repeat(64)): Promise<SubscriberUpdateMessage> {
   const operation_id = await keyedOperationId(KEY, "subscriber.update", "api-key", key);

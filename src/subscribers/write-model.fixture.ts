@@ -16,6 +16,25 @@ import { SetPlan, toLoad } from "./set-plan.ts";
 export const hashOf = (email: string) => `h:${normalizeEmail(email)}`;
 const at = new Date("2026-01-01T00:00:00.000Z");
 
+/** The planners' tests' subscriber id, and operation ids that sort as their numbers. */
+export const FIXTURE_ID = "0190a000-0000-7000-8000-0000000000aa";
+export const opId = (n: number) => `0190a000-0000-7000-8000-${String(n).padStart(12, "0")}`;
+
+/** A stored subscriber whose every field was last written by `fieldOp`. */
+export const subscriberRow = (fieldOp: string, over: Partial<SubscriberRow> = {}): SubscriberRow => ({
+  id: FIXTURE_ID,
+  email: "a@example.com",
+  name: "Ada",
+  lastName: "Lovelace",
+  status: "active",
+  createdAt: at,
+  updatedAt: at,
+  unsubscribedAt: null,
+  version: 1,
+  fieldOps: { name: fieldOp, last_name: fieldOp, status: fieldOp },
+  ...over,
+});
+
 export interface Tables {
   subscribers: Map<string, SubscriberRow>;
   tombstones: TombstoneRow[];

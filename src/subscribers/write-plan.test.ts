@@ -2,24 +2,13 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { SubscriberRow } from "../db/repositories/subscribers.ts";
 import type { SubscriberCreateMessage, SubscriberDeleteMessage, SubscriberUpdateMessage } from "./messages.ts";
+import { FIXTURE_ID, opId, subscriberRow } from "./write-model.fixture.ts";
 import { createSuperseded, missingOutcome, newestTombstone, planCreates, planDelete, planUpdate } from "./write-plan.ts";
 
 const at = new Date("2026-01-01T00:00:00.000Z");
-const id = "0190a000-0000-7000-8000-0000000000aa";
-const op = (n: number) => `0190a000-0000-7000-8000-${String(n).padStart(12, "0")}`;
-const row = (over: Partial<SubscriberRow> = {}): SubscriberRow => ({
-  id,
-  email: "a@example.com",
-  name: "Ada",
-  lastName: "Lovelace",
-  status: "active",
-  createdAt: at,
-  updatedAt: at,
-  unsubscribedAt: null,
-  version: 1,
-  fieldOps: { name: op(1), last_name: op(1), status: op(1) },
-  ...over,
-});
+const id = FIXTURE_ID;
+const op = opId;
+const row = (over: Partial<SubscriberRow> = {}) => subscriberRow(op(1), over);
 const update = (n: number, changes: SubscriberUpdateMessage["changes"], extra: Partial<SubscriberUpdateMessage> = {}) =>
   ({ type: "subscriber.update", v: 1, operation_id: op(n), subscriber_id: id, changes, ...extra }) as SubscriberUpdateMessage;
 const now = () => new Date(at.getTime() + 1000);
