@@ -1,7 +1,5 @@
 import type { Context } from "hono";
 import { z } from "zod";
-import { errorMessage } from "../lib/log.ts";
-import { count } from "../lib/meter.ts";
 import type { LocalOperations, SeenOperation } from "../subscribers/index.ts";
 import { Operation, operationCacheName } from "../subscribers/index.ts";
 import type { AppEnv } from "./context.ts";
@@ -19,37 +17,20 @@ const PENDING_SECONDS = 3_600;
 
 const Seen = z.object({ operation: Operation, request_mac: z.string().optional() });
 
-/** The key names the request's origin, as the other Cache API keys do (src/http/edge-cache.ts), and no API key. */
-const keyOf = (c: Context<AppEnv>, id: string) => `${new URL(c.req.url).origin}/__edge/op/v1/${operationCacheName(id)}`;
+const keyOf = (id: string) => `op:v1:${operationCacheName(id)}`;
 
-/** This location's copies of operations, for one request. A failing cache is a miss, never an error. */
+/** This location's copies of operations, for one request (src/cache/edge.ts). A failing cache is a miss, never an error. */
 export function localOperations(c: Context<AppEnv>): LocalOperations {
+  const rt = c.get("rt");
   return {
     async seen(id: string): Promise<SeenOperation | undefined> {
-      try {
-        count("cache_matches");
-        const hit = await caches.default.match(keyOf(c, id));
-        if (!hit) return undefined;
-        return Seen.safeParse(await hit.json()).data;
-      } catch (err) {
-        c.get("rt").log.warn("edge_cache_error", { op: "match", error: errorMessage(err) });
-        return undefined;
-      }
+      const copy = await rt.edge?.get<unknown>(keyOf(id));
+      return copy ? Seen.safeParse(copy.value).data : undefined;
     },
     keep(seen: SeenOperation): void {
-      const seconds = seen.operation.status === "pending" ? PENDING_SECONDS : FINISHED_SECONDS;
-      const copy = new Response(JSON.stringify(seen), {
-        headers: { "Content-Type": "application/json", "Cache-Control": `public, max-age=${seconds}` },
-      });
-      count("cache_puts");
-      const put = caches.default.put(keyOf(c, seen.operation.id), copy).catch((err: unknown) => {
-        c.get("rt").log.warn("edge_cache_error", { op: "put", error: errorMessage(err) });
-      });
-      try {
-        c.executionCtx.waitUntil(put);
-      } catch {
-        // app.request() without an execution context: the put runs on its own.
-      }
+      const put = rt.edge?.put(keyOf(seen.operation.id), seen, seen.operation.status === "pending" ? PENDING_SECONDS : FINISHED_SECONDS);
+      // Without an execution context (app.request() in tests) the put runs on its own.
+      if (put) rt.defer(put);
     },
   };
 }

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { matchPage, putPage } from "../cache/pages.ts";
 import type { Read } from "../cache/read-through.ts";
 import type { ListQuery, ListSort } from "../db/repositories/subscriber-list.ts";
 import { LIST_SORTS, listGeneration, listSubscribers } from "../db/repositories/subscriber-list.ts";
@@ -110,9 +109,9 @@ function cursorPosition(cursor: string, field: "cursor" | "prev_cursor", sort: L
 /**
  * One page of the list, cached in the Cache API under a key that covers every parameter (in its
  * normalised form) and the database snapshot it was read in: no write ever invalidates a page, and
- * none is written to KV. `origin` is the request's, which keeps the key inside the zone.
+ * none is written to KV.
  */
-export async function listSubscriberPage(rt: Runtime, q: SubscriberListParams, origin: string): Promise<Read<Page<Subscriber>>> {
+export async function listSubscriberPage(rt: Runtime, q: SubscriberListParams): Promise<Read<Page<Subscriber>>> {
   if (q.cursor !== undefined && q.prev_cursor !== undefined) {
     throw new DomainError("validation_failed", "Give cursor (the next page) or prev_cursor (the previous page), not both.", {
       fields: [{ field: "prev_cursor", message: "not allowed together with cursor" }],
@@ -144,16 +143,17 @@ export async function listSubscriberPage(rt: Runtime, q: SubscriberListParams, o
   // Read before the page: a page is never older than the snapshot it is filed under.
   const generation = await listGeneration(rt.reader());
   // Hashed: every parameter is covered, equal queries share an entry, and no email is in a key name.
-  const key = cacheKeys.list(origin, generation, await sha256Hex(canonicalJson(query)));
-  const hit = await matchPage<Page<Subscriber>>(rt.log, key);
-  if (hit) return { value: hit, cache: "hit" };
+  const key = cacheKeys.list(generation, await sha256Hex(canonicalJson(query)));
+  const edge = rt.edge;
+  const hit = await edge?.get<Page<Subscriber>>(key);
+  if (hit) return { value: hit.value, cache: "hit" };
   const rows = await listSubscribers(rt.reader(), query);
   const value = toPage(rows, q.limit, toSubscriberView, (row) => positionCursor(q.sort, row), {
     direction: backward ? "backward" : "forward",
     fromCursor: cursor !== undefined,
   });
-  const stored = putPage(rt.log, key, value, TTL.list);
-  if (rt.deferred) rt.defer(stored);
+  const stored = edge?.put(key, value, TTL.list);
+  if (stored && rt.deferred) rt.defer(stored);
   else await stored;
   return { value, cache: "miss" };
 }

@@ -60,10 +60,9 @@ export const cacheKeys = {
   operation: (id: string) => `op:v1:${id}`,
   /**
    * One list page in the Cache API (never KV): the database snapshot it was read under and the SHA-256
-   * of its normalised query (src/subscribers/list.ts), below the request's own origin.
+   * of its normalised query (src/subscribers/list.ts).
    */
-  list: (origin: string, generation: string, queryHash: string) =>
-    `${origin}/__subscriber-list/${encodeURIComponent(generation)}/${queryHash}`,
+  list: (generation: string, queryHash: string) => `subs:v1:list:${generation}:${queryHash}`,
   /** An Idempotency-Key record from before keys were ids (read, never written: src/subscribers/idempotency.ts). */
   idempotency: (keyId: string, keyHash: string) => `idem:v1:${keyId}:${keyHash}`,
 };

@@ -214,7 +214,7 @@ export const subscriberRoutes = new OpenAPIHono<AppEnv>()
   })
   .openapi(list, async (c) => {
     const q = c.req.valid("query");
-    const { value, cache } = await listSubscriberPage(c.get("rt"), q, new URL(c.req.url).origin);
+    const { value, cache } = await listSubscriberPage(c.get("rt"), q);
     c.set("cacheOutcome", cache);
     return c.json(listBody(c.req.url, q.limit, value), 200);
   })
